@@ -1,0 +1,77 @@
+# sp_registry - PGXS build.
+#
+#   make            build the module and the versioned install script
+#   make test       deps + build + install + every test suite in a throwaway cluster
+#   make demo       deps + build + install + synthetic country in a throwaway cluster
+#   make bench      benchmarks; figures go to bench/RESULTS.md
+
+EXTENSION   = sp_registry
+EXTVERSION  = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
+PG_CONFIG  ?= pg_config
+
+MODULE_big  = sp_registry
+CORE_SRCS   = $(sort $(wildcard src/core/*.c))
+PG_SRCS     = $(sort $(wildcard src/pg/*.c))
+OBJS        = $(CORE_SRCS:.c=.o) $(PG_SRCS:.c=.o)
+
+# The install script is the concatenation of sql/NN_*.sql in file-name order;
+# upgrade scripts sp_registry--A--B.sql live in sql/updates/.
+SQL_SOURCES = $(sort $(wildcard sql/[0-9][0-9]_*.sql))
+DATA_built  = sql/$(EXTENSION)--$(EXTVERSION).sql
+DATA        = $(wildcard sql/updates/$(EXTENSION)--*--*.sql)
+
+ICU_CFLAGS := $(shell pkg-config --cflags icu-uc icu-i18n 2>/dev/null)
+ICU_LIBS   := $(shell pkg-config --libs icu-uc icu-i18n 2>/dev/null)
+
+PG_CPPFLAGS = -Isrc/core -Isrc/pg $(ICU_CFLAGS)
+# -Wno-unused-parameter: static inline functions in the PG15 server headers
+# have unused parameters; everything else of -Wextra stays an error.
+PG_CFLAGS   = -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter
+SHLIB_LINK  = $(ICU_LIBS)
+
+REGRESS      = $(basename $(notdir $(sort $(wildcard test/sql/*.sql))))
+REGRESS_OPTS = --inputdir=test --outputdir=. --encoding=UTF8
+
+EXTRA_CLEAN = $(DATA_built) test/unit/*.bin results regression.diffs regression.out
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_SOURCES) $(EXTENSION).control
+	@{ printf '%s\n' "-- sp_registry $(EXTVERSION): generated from sql/*.sql by the Makefile; do not edit."; \
+	   printf '%s\n' '\echo Use "CREATE EXTENSION $(EXTENSION)" to load this file. \quit'; \
+	   for f in $(SQL_SOURCES); do echo; echo "-- ===== $$f ====="; cat $$f; done; } > $@
+
+# ---------------------------------------------------------------------------
+# C unit tests of src/core (no server): TAP via prove.
+UNIT_SRCS = $(sort $(wildcard test/unit/test_*.c))
+UNIT_BINS = $(UNIT_SRCS:.c=.bin)
+UNIT_CFLAGS = -std=c11 -pedantic -O1 -g -Wall -Wextra -Werror -Isrc/core -Itest/unit
+
+test/unit/%.bin: test/unit/%.c test/unit/tap.h $(CORE_SRCS) $(wildcard src/core/*.h)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(CORE_SRCS) $(ICU_LIBS) -lm
+
+.PHONY: deps unit-test test demo bench regress-test pgtap-test
+
+deps:
+	@scripts/deps.sh
+
+unit-test: $(UNIT_BINS)
+	prove --exec '' $(UNIT_BINS)
+
+# Everything from a fresh machine: packages, build, install, then all suites.
+test: deps
+	$(MAKE) all
+	$(MAKE) install
+	$(MAKE) unit-test
+	pg_virtualenv -o 'shared_buffers=256MB' scripts/run-tests.sh
+
+demo: deps
+	$(MAKE) all
+	$(MAKE) install
+	pg_virtualenv -o 'shared_buffers=512MB' -o 'max_wal_size=4GB' scripts/demo.sh
+
+bench: deps
+	$(MAKE) all
+	$(MAKE) install
+	pg_virtualenv -o 'shared_buffers=1GB' -o 'max_wal_size=8GB' -o 'synchronous_commit=off' bench/run.sh

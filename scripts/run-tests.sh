@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs the server-side suites against the cluster in the environment
+# (make test starts it with pg_virtualenv): pg_regress, then pgTAP.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+status=0
+
+echo "== pg_regress (test/sql vs expected/)"
+rm -rf results regression.diffs regression.out
+if ! make -s installcheck; then
+  status=1
+  [ -f regression.diffs ] && cat regression.diffs
+fi
+
+echo "== pgTAP (test/pgtap)"
+db=sp_registry_tap
+PGOPTIONS="-c client_min_messages=warning" dropdb --if-exists "$db"
+createdb -E UTF8 -T template0 "$db"
+psql -X -q -v ON_ERROR_STOP=1 -d "$db" \
+  -c 'SET client_min_messages = warning' \
+  -c 'CREATE EXTENSION pgtap' \
+  -c 'CREATE EXTENSION sp_registry CASCADE'
+if ! pg_prove -d "$db" --failures test/pgtap/*.sql; then
+  status=1
+fi
+dropdb "$db"
+
+exit $status

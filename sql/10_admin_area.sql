@@ -1,0 +1,80 @@
+-- Administrative areas: a P-code hierarchy (country > region > district > ...).
+
+CREATE TABLE sp.admin_area (
+    code        text PRIMARY KEY
+                CHECK (code ~ '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$'),
+    parent_code text REFERENCES sp.admin_area (code),
+    level       smallint NOT NULL CHECK (level BETWEEN 0 AND 10),
+    name        text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+    valid_from  date NOT NULL DEFAULT current_date,
+    valid_to    date,
+    geom        geometry(MultiPolygon, 4326),
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    CHECK (valid_to IS NULL OR valid_to > valid_from),
+    CHECK ((parent_code IS NULL) = (level = 0)),
+    CHECK (parent_code IS DISTINCT FROM code)
+);
+CREATE INDEX admin_area_parent_idx ON sp.admin_area (parent_code);
+CREATE INDEX admin_area_geom_idx ON sp.admin_area USING gist (geom);
+-- Subtree lookups by P-code prefix (e.g. every area under 'KE01').
+CREATE INDEX admin_area_code_pattern_idx ON sp.admin_area (code text_pattern_ops);
+
+COMMENT ON TABLE sp.admin_area IS 'Administrative areas identified by P-code, with parent, level (0 = country), validity period and boundary (MultiPolygon, EPSG:4326).';
+COMMENT ON COLUMN sp.admin_area.code IS 'P-code: letters, digits, underscore, dot, hyphen; at most 64 characters.';
+COMMENT ON COLUMN sp.admin_area.parent_code IS 'The enclosing area; NULL only for level 0.';
+COMMENT ON COLUMN sp.admin_area.valid_to IS 'First day the area no longer exists (boundary reform); NULL while current. Households cannot be registered in a retired area.';
+
+-- A child is one level below its parent.
+CREATE FUNCTION sp_internal.admin_area_check_level()
+    RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    parent_level smallint;
+BEGIN
+    IF NEW.parent_code IS NOT NULL THEN
+        SELECT level INTO parent_level FROM sp.admin_area WHERE code = NEW.parent_code;
+        IF parent_level IS NOT NULL AND NEW.level <> parent_level + 1 THEN
+            RAISE EXCEPTION 'admin area "%" has level %, but its parent "%" has level %',
+                NEW.code, NEW.level, NEW.parent_code, parent_level
+                USING ERRCODE = 'check_violation',
+                      DETAIL = 'A child area must be exactly one level below its parent.';
+        END IF;
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION sp_internal.admin_area_check_level() IS 'Trigger: an admin area is one level below its parent.';
+
+CREATE TRIGGER admin_area_check_level
+    BEFORE INSERT OR UPDATE OF parent_code, level ON sp.admin_area
+    FOR EACH ROW EXECUTE FUNCTION sp_internal.admin_area_check_level();
+
+-- Is the area usable for a new registration today?
+CREATE FUNCTION sp_internal.admin_area_is_current(p_code text)
+    RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT EXISTS (SELECT 1 FROM sp.admin_area a
+                   WHERE a.code = p_code
+                     AND a.valid_from <= current_date
+                     AND (a.valid_to IS NULL OR a.valid_to > current_date));
+$$;
+COMMENT ON FUNCTION sp_internal.admin_area_is_current(text) IS 'True when the P-code exists and is valid today.';
+
+CREATE FUNCTION sp.admin_area_subtree(p_code text)
+    RETURNS TABLE (code text, level smallint, depth integer)
+    LANGUAGE sql STABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH RECURSIVE t AS (
+        SELECT a.code, a.level, 0 AS depth FROM sp.admin_area a WHERE a.code = p_code
+        UNION ALL
+        SELECT c.code, c.level, t.depth + 1
+        FROM sp.admin_area c JOIN t ON c.parent_code = t.code
+    )
+    SELECT t.code, t.level, t.depth FROM t;
+$$;
+COMMENT ON FUNCTION sp.admin_area_subtree(text) IS 'The area and every area below it, with its depth under the given area (0 for the area itself).';

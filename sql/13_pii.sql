@@ -1,0 +1,218 @@
+-- Personal identifiers: encryption at rest, blind index, audited reads.
+--
+-- Keys are random 32-byte values in sp_internal.pii_key, readable only by the
+-- extension owner and used through SECURITY DEFINER functions; they never
+-- appear in SQL text.  Keys are created on first use rather than at install,
+-- so that restoring a dump (which carries the keys) never clashes with fresh
+-- ones.  pgcrypto may live in any schema: the functions below are created
+-- with its schema name resolved now, because SECURITY DEFINER bodies run with
+-- search_path = pg_catalog, pg_temp.
+
+CREATE TABLE sp_internal.pii_key (
+    purpose     text PRIMARY KEY CHECK (purpose IN ('encryption', 'blind_index')),
+    key         bytea NOT NULL CHECK (length(key) = 32),
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+REVOKE ALL ON sp_internal.pii_key FROM PUBLIC;
+COMMENT ON TABLE sp_internal.pii_key IS 'Secret keys for PII encryption and the blind index. Readable by the extension owner only. Included in pg_dump output: protect dumps like the keys themselves.';
+
+CREATE TABLE sp.pii_access_log (
+    log_id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    accessed_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+    session_role text NOT NULL DEFAULT session_user,
+    action       text NOT NULL CHECK (action IN ('decrypt_national_id', 'decrypt_phone', 'lookup_national_id')),
+    person_ids   bigint[] NOT NULL,
+    purpose      text
+);
+CREATE INDEX pii_access_log_time_idx ON sp.pii_access_log (accessed_at);
+COMMENT ON TABLE sp.pii_access_log IS 'Audit trail of every decryption of a national ID or phone number and every lookup by national ID: who (login role), when, which persons, why.';
+
+CREATE TRIGGER pii_access_log_append_only BEFORE UPDATE OR DELETE ON sp.pii_access_log
+    FOR EACH ROW EXECUTE FUNCTION sp_internal.history_is_append_only();
+
+DO $pii$
+DECLARE
+    crypto text;
+BEGIN
+    SELECT n.nspname INTO STRICT crypto
+    FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
+    WHERE e.extname = 'pgcrypto';
+
+    -- Key for a purpose; created on first use.  Owner only.
+    EXECUTE pg_catalog.format($f$
+        CREATE FUNCTION sp_internal.pii_key_create(p_purpose text)
+            RETURNS bytea
+            LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+            SET search_path = pg_catalog, pg_temp
+        AS $body$
+        DECLARE
+            k bytea;
+        BEGIN
+            SELECT key INTO k FROM sp_internal.pii_key WHERE purpose = p_purpose;
+            IF k IS NULL THEN
+                INSERT INTO sp_internal.pii_key (purpose, key)
+                VALUES (p_purpose, %1$I.gen_random_bytes(32))
+                ON CONFLICT (purpose) DO NOTHING;
+                SELECT key INTO STRICT k FROM sp_internal.pii_key WHERE purpose = p_purpose;
+            END IF;
+            RETURN k;
+        END
+        $body$ $f$, crypto);
+
+    EXECUTE pg_catalog.format($f$
+        CREATE FUNCTION sp_internal.encrypt_pii(plain text)
+            RETURNS bytea
+            LANGUAGE sql VOLATILE STRICT SECURITY DEFINER
+            SET search_path = pg_catalog, pg_temp
+        AS $body$
+            SELECT %1$I.pgp_sym_encrypt(plain,
+                       pg_catalog.encode(sp_internal.pii_key_create('encryption'), 'hex'),
+                       'cipher-algo=aes256, s2k-mode=1, compress-algo=0')
+        $body$ $f$, crypto);
+
+    EXECUTE pg_catalog.format($f$
+        CREATE FUNCTION sp_internal.decrypt_pii(cipher bytea)
+            RETURNS text
+            LANGUAGE sql STABLE STRICT SECURITY DEFINER
+            SET search_path = pg_catalog, pg_temp
+        AS $body$
+            SELECT %1$I.pgp_sym_decrypt(cipher, pg_catalog.encode(k.key, 'hex'))
+            FROM sp_internal.pii_key k WHERE k.purpose = 'encryption'
+        $body$ $f$, crypto);
+
+    -- Blind index for writing: creates the key when needed.
+    EXECUTE pg_catalog.format($f$
+        CREATE FUNCTION sp_internal.blind_index_for_write(kind text, normalized text)
+            RETURNS bytea
+            LANGUAGE sql VOLATILE STRICT SECURITY DEFINER
+            SET search_path = pg_catalog, pg_temp
+        AS $body$
+            SELECT %1$I.hmac(pg_catalog.convert_to(kind || ':' || normalized, 'UTF8'),
+                             sp_internal.pii_key_create('blind_index'), 'sha256')
+        $body$ $f$, crypto);
+
+    -- Blind index for lookups: NULL when no key exists yet (so nothing can match).
+    EXECUTE pg_catalog.format($f$
+        CREATE FUNCTION sp_internal.blind_index(kind text, normalized text)
+            RETURNS bytea
+            LANGUAGE sql STABLE STRICT SECURITY DEFINER
+            SET search_path = pg_catalog, pg_temp
+        AS $body$
+            SELECT %1$I.hmac(pg_catalog.convert_to(kind || ':' || normalized, 'UTF8'), k.key, 'sha256')
+            FROM sp_internal.pii_key k WHERE k.purpose = 'blind_index'
+        $body$ $f$, crypto);
+END
+$pii$;
+
+COMMENT ON FUNCTION sp_internal.pii_key_create(text) IS 'The key for a purpose, created on first use. Owner only.';
+COMMENT ON FUNCTION sp_internal.encrypt_pii(text) IS 'PGP-symmetric (AES-256) encryption of a PII value under the registry key.';
+COMMENT ON FUNCTION sp_internal.decrypt_pii(bytea) IS 'Decrypts a value written by sp_internal.encrypt_pii. Owner only; callers go through audited functions.';
+COMMENT ON FUNCTION sp_internal.blind_index_for_write(text, text) IS 'HMAC-SHA256 blind index of kind:normalized, creating the key on first use.';
+COMMENT ON FUNCTION sp_internal.blind_index(text, text) IS 'HMAC-SHA256 blind index of kind:normalized for lookups; NULL before any key exists.';
+
+REVOKE ALL ON FUNCTION sp_internal.pii_key_create(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION sp_internal.encrypt_pii(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION sp_internal.decrypt_pii(bytea) FROM PUBLIC;
+REVOKE ALL ON FUNCTION sp_internal.blind_index_for_write(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION sp_internal.blind_index(text, text) FROM PUBLIC;
+
+-- Phone numbers: digits with an optional leading +, 5 to 20 digits.
+CREATE FUNCTION sp.normalize_phone(value text)
+    RETURNS text
+    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    compact text := regexp_replace(value, '[\s().-]', '', 'g');
+BEGIN
+    IF compact !~ '^\+?[0-9]{5,20}$' THEN
+        RAISE EXCEPTION 'invalid phone number'
+            USING ERRCODE = 'invalid_text_representation',
+                  DETAIL = 'A phone number has 5 to 20 digits, an optional leading +, and may contain spaces, dots, hyphens and parentheses.';
+    END IF;
+    RETURN compact;
+END
+$$;
+COMMENT ON FUNCTION sp.normalize_phone(text) IS 'Canonical phone number for the blind index: separators removed, 5-20 digits with an optional leading +. Raises 22P02 otherwise.';
+
+CREATE FUNCTION sp_internal.phone_problem(value text)
+    RETURNS sp_internal.problem
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN regexp_replace(value, '[\s().-]', '', 'g') ~ '^\+?[0-9]{5,20}$' THEN NULL
+           ELSE ('22P02', NULL, 'phone number must have 5 to 20 digits and an optional leading +')::sp_internal.problem END
+$$;
+COMMENT ON FUNCTION sp_internal.phone_problem(text) IS 'NULL when sp.normalize_phone(value) would succeed; otherwise the problem (field left NULL for the caller).';
+
+CREATE FUNCTION sp.find_person_by_national_id(national_id text, purpose text DEFAULT NULL)
+    RETURNS TABLE (person_id bigint, household_id bigint, given_name text, family_name text,
+                   birth_date date, birth_date_precision text, sex text, status text)
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    h bytea;
+    matched bigint[];
+BEGIN
+    IF national_id IS NULL THEN
+        RAISE EXCEPTION 'national_id must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    h := sp_internal.blind_index('national_id', sp.normalize_national_id(national_id));
+    SELECT coalesce(array_agg(p.person_id ORDER BY p.person_id), '{}') INTO matched
+    FROM sp.person p WHERE h IS NOT NULL AND p.national_id_hash = h;
+
+    INSERT INTO sp.pii_access_log (action, person_ids, purpose)
+    VALUES ('lookup_national_id', matched, purpose);
+
+    RETURN QUERY
+    SELECT p.person_id, p.household_id, p.given_name, p.family_name,
+           p.birth_date, p.birth_date_precision, p.sex, p.status
+    FROM sp.person p WHERE p.person_id = ANY (matched)
+    ORDER BY p.person_id;
+END
+$$;
+COMMENT ON FUNCTION sp.find_person_by_national_id(text, text) IS 'Persons whose national ID equals the given one after normalisation, found through the blind index (no decryption). Every call is logged in sp.pii_access_log. Several rows mean duplicate registrations.';
+REVOKE ALL ON FUNCTION sp.find_person_by_national_id(text, text) FROM PUBLIC;
+
+CREATE FUNCTION sp_internal.read_pii(p_person_id bigint, field text, purpose text)
+    RETURNS text
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c bytea;
+BEGIN
+    IF purpose IS NULL OR btrim(purpose) = '' THEN
+        RAISE EXCEPTION 'purpose is required to read a %', replace(field, '_', ' ')
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'Every read of personal identifiers is audited with its purpose.';
+    END IF;
+    SELECT CASE field WHEN 'national_id' THEN p.national_id_enc WHEN 'phone' THEN p.phone_enc END
+    INTO c FROM sp.person p WHERE p.person_id = p_person_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'person % does not exist', p_person_id USING ERRCODE = 'no_data_found';
+    END IF;
+    INSERT INTO sp.pii_access_log (action, person_ids, purpose)
+    VALUES ('decrypt_' || field, ARRAY[p_person_id], purpose);
+    RETURN sp_internal.decrypt_pii(c);
+END
+$$;
+COMMENT ON FUNCTION sp_internal.read_pii(bigint, text, text) IS 'Decrypts a person''s national_id or phone and logs the read with its purpose.';
+REVOKE ALL ON FUNCTION sp_internal.read_pii(bigint, text, text) FROM PUBLIC;
+
+CREATE FUNCTION sp.person_national_id(person_id bigint, purpose text)
+    RETURNS text
+    LANGUAGE sql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$ SELECT sp_internal.read_pii(person_id, 'national_id', purpose) $$;
+COMMENT ON FUNCTION sp.person_national_id(bigint, text) IS 'Decrypted national ID of a person (NULL when none was registered). Requires sp_pii_reader; every call is logged in sp.pii_access_log with its purpose.';
+REVOKE ALL ON FUNCTION sp.person_national_id(bigint, text) FROM PUBLIC;
+
+CREATE FUNCTION sp.person_phone(person_id bigint, purpose text)
+    RETURNS text
+    LANGUAGE sql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$ SELECT sp_internal.read_pii(person_id, 'phone', purpose) $$;
+COMMENT ON FUNCTION sp.person_phone(bigint, text) IS 'Decrypted phone number of a person (NULL when none was registered). Requires sp_pii_reader; every call is logged in sp.pii_access_log with its purpose.';
+REVOKE ALL ON FUNCTION sp.person_phone(bigint, text) FROM PUBLIC;

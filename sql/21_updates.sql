@@ -1,0 +1,264 @@
+-- Changes to registered households and persons.  Every change goes through
+-- UPDATE, so the history triggers keep the previous version with the reason.
+
+-- Validates the reason and makes it the transaction's change reason; returns
+-- the previous setting so the caller can restore it.
+CREATE FUNCTION sp_internal.begin_change(reason text)
+    RETURNS text
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    previous text := current_setting('sp_registry.change_reason', true);
+BEGIN
+    IF reason IS NULL OR btrim(reason) = '' THEN
+        RAISE EXCEPTION 'reason is required'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'Every change to the registry records why it was made.';
+    END IF;
+    IF length(reason) > 1000 THEN
+        RAISE EXCEPTION 'reason longer than 1000 characters' USING ERRCODE = 'string_data_right_truncation';
+    END IF;
+    PERFORM set_config('sp_registry.change_reason', reason, true);
+    RETURN coalesce(previous, '');
+END
+$$;
+COMMENT ON FUNCTION sp_internal.begin_change(text) IS 'Checks a change reason and sets sp_registry.change_reason for the transaction; returns the previous value.';
+
+CREATE FUNCTION sp_internal.end_change(previous text)
+    RETURNS void
+    LANGUAGE sql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$ SELECT set_config('sp_registry.change_reason', previous, true) $$;
+COMMENT ON FUNCTION sp_internal.end_change(text) IS 'Restores the change reason saved by sp_internal.begin_change.';
+
+CREATE FUNCTION sp_internal.check_version(what text, id bigint, current_version integer, expected_version integer)
+    RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF current_version IS NULL THEN
+        RAISE EXCEPTION '% % does not exist', what, id USING ERRCODE = 'no_data_found';
+    END IF;
+    IF expected_version IS NOT NULL AND expected_version <> current_version THEN
+        RAISE EXCEPTION '% % was changed by someone else', what, id
+            USING ERRCODE = 'serialization_failure',
+                  DETAIL = format('It is at version %s; the change was made against version %s.', current_version, expected_version),
+                  HINT = 'Read it again and reapply the change.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION sp_internal.check_version(text, bigint, integer, integer) IS 'Raises no_data_found for a missing row and serialization_failure when expected_version is stale.';
+
+-- Merge an attributes patch: keys with JSON null are removed.
+CREATE FUNCTION sp_internal.merge_attributes(old jsonb, patch jsonb)
+    RETURNS jsonb
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$ SELECT jsonb_strip_nulls(coalesce(old, '{}') || coalesce(patch, '{}')) $$;
+COMMENT ON FUNCTION sp_internal.merge_attributes(jsonb, jsonb) IS 'old || patch with null-valued keys removed.';
+
+CREATE FUNCTION sp.update_household(household_id bigint, patch jsonb, reason text,
+                                    expected_version integer DEFAULT NULL)
+    RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    h sp.household;
+    p sp_internal.problem;
+    k text;
+    previous text;
+BEGIN
+    IF patch IS NULL OR jsonb_typeof(patch) <> 'object' THEN
+        RAISE EXCEPTION 'patch must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT e.key INTO k FROM jsonb_object_keys(patch) e(key)
+    WHERE e.key NOT IN ('admin_area_code', 'location', 'attributes') ORDER BY 1 LIMIT 1;
+    IF k IS NOT NULL THEN
+        PERFORM sp_internal.raise_problem(('22023', left(k, 64), 'field cannot be changed with sp.update_household')::sp_internal.problem, 'change');
+    END IF;
+    IF patch ? 'admin_area_code' AND jsonb_typeof(patch -> 'admin_area_code') = 'null' THEN
+        PERFORM sp_internal.raise_problem(('23502', 'admin_area_code', 'admin_area_code cannot be removed')::sp_internal.problem, 'change');
+    END IF;
+    p := sp_internal.household_fields_problem(patch, true);
+    IF p.sqlstate IS NOT NULL THEN
+        PERFORM sp_internal.raise_problem(p, 'change');
+    END IF;
+
+    SELECT * INTO h FROM sp.household x WHERE x.household_id = update_household.household_id FOR UPDATE;
+    PERFORM sp_internal.check_version('household', update_household.household_id, h.version, expected_version);
+
+    previous := sp_internal.begin_change(reason);
+    UPDATE sp.household x SET
+        admin_area_code = coalesce(patch ->> 'admin_area_code', x.admin_area_code),
+        location = CASE WHEN patch ? 'location' THEN sp_internal.location_point(patch -> 'location')
+                        ELSE x.location END,
+        attributes = CASE WHEN patch ? 'attributes'
+                          THEN sp_internal.merge_attributes(x.attributes, patch -> 'attributes')
+                          ELSE x.attributes END
+    WHERE x.household_id = update_household.household_id
+    RETURNING * INTO h;
+    PERFORM sp_internal.end_change(previous);
+    RETURN jsonb_build_object('household_id', h.household_id, 'version', h.version);
+END
+$$;
+COMMENT ON FUNCTION sp.update_household(bigint, jsonb, text, integer) IS
+'Changes admin_area_code, location and/or attributes of a household (attributes are merged; a null value removes a key). The previous version goes to sp.household_history with the reason. expected_version guards against lost updates (40001 when stale). Returns {"household_id", "version"}.';
+
+CREATE FUNCTION sp.set_household_status(household_id bigint, status text, reason text)
+    RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v integer;
+    previous text;
+BEGIN
+    IF status IS NULL OR status NOT IN ('active', 'inactive') THEN
+        RAISE EXCEPTION 'household status must be active or inactive, got "%"', status
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'Status merged is set by deduplication only.';
+    END IF;
+    SELECT x.version INTO v FROM sp.household x WHERE x.household_id = set_household_status.household_id FOR UPDATE;
+    PERFORM sp_internal.check_version('household', set_household_status.household_id, v, NULL);
+    previous := sp_internal.begin_change(reason);
+    UPDATE sp.household x SET status = set_household_status.status
+    WHERE x.household_id = set_household_status.household_id
+    RETURNING x.version INTO v;
+    PERFORM sp_internal.end_change(previous);
+    RETURN jsonb_build_object('household_id', set_household_status.household_id, 'status', status, 'version', v);
+END
+$$;
+COMMENT ON FUNCTION sp.set_household_status(bigint, text, text) IS 'Marks a household active or inactive (e.g. moved away, dissolved), keeping the previous version with the reason.';
+
+CREATE FUNCTION sp.update_person(person_id bigint, patch jsonb, reason text,
+                                 expected_version integer DEFAULT NULL)
+    RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    x sp.person;
+    p sp_internal.problem;
+    d record;
+    previous text;
+BEGIN
+    IF patch IS NULL OR jsonb_typeof(patch) <> 'object' THEN
+        RAISE EXCEPTION 'patch must be a JSON object' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF jsonb_typeof(patch -> 'relationship_to_head') = 'null' THEN
+        PERFORM sp_internal.raise_problem(('23502', 'relationship_to_head', 'relationship_to_head cannot be removed')::sp_internal.problem, 'change');
+    END IF;
+    p := sp_internal.member_problem(patch, 'patch', true);
+    IF p.sqlstate IS NOT NULL THEN
+        PERFORM sp_internal.raise_problem((p.sqlstate, substr(p.field, 7), p.message)::sp_internal.problem, 'change');
+    END IF;
+
+    SELECT * INTO x FROM sp.person t WHERE t.person_id = update_person.person_id FOR UPDATE;
+    PERFORM sp_internal.check_version('person', update_person.person_id, x.version, expected_version);
+
+    IF patch ->> 'relationship_to_head' = 'head' AND x.relationship_to_head <> 'head' AND EXISTS (
+        SELECT 1 FROM sp.person t WHERE t.household_id = x.household_id AND t.relationship_to_head = 'head'
+           AND t.status = 'active' AND t.person_id <> x.person_id) THEN
+        PERFORM sp_internal.raise_problem(('23505', 'relationship_to_head',
+            'the household already has an active head; change that member first')::sp_internal.problem, 'change');
+    END IF;
+
+    IF patch ? 'given_name' THEN x.given_name := btrim(patch ->> 'given_name'); END IF;
+    IF patch ? 'family_name' THEN x.family_name := btrim(patch ->> 'family_name'); END IF;
+    IF patch ? 'other_names' THEN x.other_names := btrim(patch ->> 'other_names'); END IF;
+    IF x.given_name IS NULL AND x.family_name IS NULL THEN
+        PERFORM sp_internal.raise_problem(('23502', 'given_name', 'a person needs a given_name or a family_name')::sp_internal.problem, 'change');
+    END IF;
+    IF patch ? 'birth_date' THEN
+        SELECT * INTO d FROM sp.parse_birth_date(patch ->> 'birth_date');
+        x.birth_date := d.birth_date;
+        x.birth_date_precision := d.birth_date_precision;
+    END IF;
+    IF patch ? 'sex' THEN x.sex := patch ->> 'sex'; END IF;
+    IF patch ? 'relationship_to_head' THEN x.relationship_to_head := patch ->> 'relationship_to_head'; END IF;
+    IF patch ? 'national_id' THEN
+        x.national_id_enc := sp_internal.encrypt_pii(patch ->> 'national_id');
+        x.national_id_hash := sp_internal.blind_index_for_write('national_id', sp.normalize_national_id(patch ->> 'national_id'));
+    END IF;
+    IF patch ? 'phone' THEN
+        x.phone_enc := sp_internal.encrypt_pii(patch ->> 'phone');
+        x.phone_hash := sp_internal.blind_index_for_write('phone', sp.normalize_phone(patch ->> 'phone'));
+    END IF;
+    IF patch ? 'attributes' THEN
+        x.attributes := sp_internal.merge_attributes(x.attributes, patch -> 'attributes');
+    END IF;
+
+    previous := sp_internal.begin_change(reason);
+    UPDATE sp.person t SET
+        given_name = x.given_name, family_name = x.family_name, other_names = x.other_names,
+        birth_date = x.birth_date, birth_date_precision = x.birth_date_precision, sex = x.sex,
+        relationship_to_head = x.relationship_to_head,
+        national_id_enc = x.national_id_enc, national_id_hash = x.national_id_hash,
+        phone_enc = x.phone_enc, phone_hash = x.phone_hash, attributes = x.attributes
+    WHERE t.person_id = x.person_id
+    RETURNING * INTO x;
+    PERFORM sp_internal.end_change(previous);
+    RETURN jsonb_build_object('person_id', x.person_id, 'version', x.version);
+END
+$$;
+COMMENT ON FUNCTION sp.update_person(bigint, jsonb, text, integer) IS
+'Corrects a person: any member field of the registration document (docs/api.md); a JSON null clears it, attributes are merged. The previous version goes to sp.person_history with the reason. expected_version guards against lost updates. Returns {"person_id", "version"}.';
+
+CREATE FUNCTION sp.set_person_status(person_id bigint, status text, reason text)
+    RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v integer;
+    previous text;
+BEGIN
+    IF status IS NULL OR status NOT IN ('active', 'deceased') THEN
+        RAISE EXCEPTION 'person status must be active or deceased, got "%"', status
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'Status merged is set by deduplication only.';
+    END IF;
+    SELECT t.version INTO v FROM sp.person t WHERE t.person_id = set_person_status.person_id FOR UPDATE;
+    PERFORM sp_internal.check_version('person', set_person_status.person_id, v, NULL);
+    previous := sp_internal.begin_change(reason);
+    UPDATE sp.person t SET status = set_person_status.status
+    WHERE t.person_id = set_person_status.person_id
+    RETURNING t.version INTO v;
+    PERFORM sp_internal.end_change(previous);
+    RETURN jsonb_build_object('person_id', set_person_status.person_id, 'status', status, 'version', v);
+END
+$$;
+COMMENT ON FUNCTION sp.set_person_status(bigint, text, text) IS 'Marks a person active or deceased, keeping the previous version with the reason. Persons are never deleted.';
+
+CREATE FUNCTION sp.add_member(household_id bigint, member jsonb)
+    RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p sp_internal.problem;
+    pid bigint;
+BEGIN
+    p := sp_internal.member_problem(member, 'member', false);
+    IF p.sqlstate IS NOT NULL THEN
+        PERFORM sp_internal.raise_problem(p, 'new member');
+    END IF;
+    PERFORM 1 FROM sp.household h WHERE h.household_id = add_member.household_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'household % does not exist', add_member.household_id USING ERRCODE = 'no_data_found';
+    END IF;
+    IF member ->> 'relationship_to_head' = 'head' AND EXISTS (
+        SELECT 1 FROM sp.person t WHERE t.household_id = add_member.household_id
+           AND t.relationship_to_head = 'head' AND t.status = 'active') THEN
+        PERFORM sp_internal.raise_problem(('23505', 'member.relationship_to_head',
+            'the household already has an active head')::sp_internal.problem, 'new member');
+    END IF;
+    pid := nextval('sp.person_person_id_seq');
+    PERFORM sp_internal.insert_members(add_member.household_id, jsonb_build_array(member), ARRAY[pid]);
+    RETURN jsonb_build_object('household_id', add_member.household_id, 'person_id', pid);
+END
+$$;
+COMMENT ON FUNCTION sp.add_member(bigint, jsonb) IS 'Adds a member (birth, marriage, someone moving in) to a registered household; the member object is validated like in registration. Returns {"household_id", "person_id"}.';

@@ -1,0 +1,70 @@
+-- Privileges of the shipped roles, and pg_dump configuration.
+--
+-- Registry data lives in tables created by the extension: without
+-- pg_extension_config_dump, pg_dump would save the schema but not the rows.
+
+SELECT pg_catalog.pg_extension_config_dump('sp.admin_area', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.variable', 'WHERE NOT builtin');
+SELECT pg_catalog.pg_extension_config_dump('sp.relationship_type', 'WHERE NOT builtin');
+SELECT pg_catalog.pg_extension_config_dump('sp.household', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.person', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.household_history', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.person_history', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.pii_access_log', '');
+SELECT pg_catalog.pg_extension_config_dump('sp_internal.pii_key', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.import_batch', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.registration_submission', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.import_error', '');
+-- Identity sequences, one call per statement (each call updates pg_extension).
+SELECT pg_catalog.pg_extension_config_dump('sp.household_household_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.person_person_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.household_history_history_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.person_history_history_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.pii_access_log_log_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.import_batch_batch_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.import_error_error_id_seq', '');
+
+-- Nothing is granted to PUBLIC beyond what PostgreSQL grants by default on
+-- functions; PII functions had EXECUTE revoked where they are defined.
+REVOKE ALL ON ALL TABLES IN SCHEMA sp FROM PUBLIC;
+REVOKE ALL ON ALL TABLES IN SCHEMA sp_internal FROM PUBLIC;
+
+-- Analysts: catalogues, areas, households and de-identified persons.
+GRANT SELECT ON sp.admin_area, sp.variable, sp.relationship_type, sp.household,
+                sp.household_history, sp.person_deidentified, sp.import_batch
+    TO sp_analyst;
+
+-- Registrars: register and maintain households and persons.
+GRANT SELECT ON sp.admin_area, sp.variable, sp.relationship_type, sp.household, sp.person,
+                sp.household_history, sp.person_history, sp.person_deidentified,
+                sp.registration_submission, sp.import_batch, sp.import_error
+    TO sp_registrar;
+GRANT INSERT, UPDATE ON sp.household, sp.person TO sp_registrar;
+GRANT INSERT ON sp.household_history, sp.person_history, sp.registration_submission,
+                sp.import_batch, sp.import_error TO sp_registrar;
+GRANT UPDATE ON sp.import_batch TO sp_registrar;
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA sp TO sp_registrar;
+GRANT EXECUTE ON FUNCTION sp_internal.encrypt_pii(text), sp_internal.blind_index_for_write(text, text),
+                          sp_internal.blind_index(text, text)
+    TO sp_registrar;
+GRANT EXECUTE ON FUNCTION sp.find_person_by_national_id(text, text) TO sp_registrar;
+
+-- PII readers: decrypt identifiers (audited).
+GRANT EXECUTE ON FUNCTION sp_internal.read_pii(bigint, text, text), sp.person_national_id(bigint, text),
+                          sp.person_phone(bigint, text)
+    TO sp_pii_reader;
+
+-- Admins: everything registrars and analysts can do, plus the catalogues.
+DO $members$
+BEGIN
+    -- memberships are cluster-wide and may survive an earlier DROP EXTENSION
+    IF NOT pg_catalog.pg_has_role('sp_admin', 'sp_registrar', 'MEMBER') THEN
+        GRANT sp_registrar TO sp_admin;
+    END IF;
+    IF NOT pg_catalog.pg_has_role('sp_admin', 'sp_analyst', 'MEMBER') THEN
+        GRANT sp_analyst TO sp_admin;
+    END IF;
+END
+$members$;
+GRANT INSERT, UPDATE ON sp.admin_area, sp.variable, sp.relationship_type TO sp_admin;
+GRANT SELECT ON sp.pii_access_log TO sp_admin;

@@ -1,0 +1,41 @@
+/*
+ * sp_registry.c - module entry point: GUCs under the reserved prefix
+ * "sp_registry." and the module magic.
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/guc.h"
+
+#include "sp_registry.h"
+
+PG_MODULE_MAGIC;
+
+char	   *sp_change_reason = NULL;
+bool		sp_allow_hard_delete = false;
+
+void		_PG_init(void);
+
+void
+_PG_init(void)
+{
+	DefineCustomStringVariable("sp_registry.change_reason",
+							   "Reason recorded in the history of rows changed in this session or transaction.",
+							   "Set it with SET LOCAL before changing households or persons directly; the API functions set it from their reason argument.",
+							   &sp_change_reason,
+							   NULL,
+							   PGC_USERSET,
+							   0,
+							   NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("sp_registry.allow_hard_delete",
+							 "Allows DELETE of registry rows (households, persons).",
+							 "Off by default: the registry changes status instead of deleting. Only a superuser can turn it on, e.g. to execute a court-ordered erasure; the history trigger still keeps the deleted version.",
+							 &sp_allow_hard_delete,
+							 false,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("sp_registry");
+}

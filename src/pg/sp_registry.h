@@ -1,0 +1,10 @@
+/*
+ * sp_registry.h - shared declarations of the PostgreSQL glue.
+ */
+#ifndef SP_REGISTRY_H
+#define SP_REGISTRY_H
+
+extern char *sp_change_reason;
+extern bool sp_allow_hard_delete;
+
+#endif							/* SP_REGISTRY_H */
