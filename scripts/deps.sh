@@ -17,6 +17,7 @@ packages=(
   libicu-dev
   pkg-config
   perl
+  bc
 )
 
 missing=()

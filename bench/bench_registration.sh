@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Registration throughput: sp.import_registrations vs plain COPY of the same
+# data into unindexed tables, same run, same documents.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+N="${BENCH_HOUSEHOLDS:-100000}"
+BATCH="${BENCH_BATCH:-1000}"
+DB=sp_bench_registration
+WORK=$(mktemp -d /tmp/sp_bench.XXXXXX)
+chmod 777 "$WORK"  # the server (user postgres) writes and reads the files
+trap 'rm -rf "$WORK"' EXIT
+
+q() { psql -X -q -v ON_ERROR_STOP=1 -d "$DB" "$@"; }
+now() { date +%s.%N; }
+secs() { echo "$(now) - $1" | bc; }
+
+createdb -E UTF8 -T template0 "$DB"
+q -c "SET client_min_messages = warning" -c "CREATE EXTENSION sp_registry CASCADE"
+q -f scripts/synth_country.sql >/dev/null
+q -Atc "SELECT synth.create_country()" >/dev/null
+
+echo "generating $N documents"
+q -c "CREATE TABLE synth.docs AS SELECT row_number() OVER () AS i, d FROM synth.household_docs($N, 7) d"
+persons=$(q -Atc "SELECT sum(jsonb_array_length(d -> 'members')) FROM synth.docs")
+
+# The same data three ways, written to files before anything is timed.
+q -c "COPY (SELECT d FROM synth.docs ORDER BY i) TO '$WORK/docs.copy'"
+q -c "COPY (SELECT i, d ->> 'admin_area_code', d -> 'location', d -> 'attributes', d ->> 'submission_id', d ->> 'device_time'
+            FROM synth.docs ORDER BY i) TO '$WORK/households.copy'"
+q -c "COPY (SELECT i, m ->> 'given_name', m ->> 'family_name', m ->> 'birth_date', m ->> 'sex', m ->> 'relationship_to_head',
+                   m ->> 'national_id', m ->> 'phone', m -> 'attributes'
+            FROM synth.docs, jsonb_array_elements(d -> 'members') m ORDER BY i) TO '$WORK/persons.copy'"
+q -c "CREATE TABLE public.copy_docs (doc jsonb)"
+q -c "CREATE TABLE public.copy_households (i bigint, admin_area_code text, location jsonb, attributes jsonb, submission_id uuid, device_time timestamptz)"
+q -c "CREATE TABLE public.copy_persons (i bigint, given_name text, family_name text, birth_date text, sex text,
+                                        relationship_to_head text, national_id text, phone text, attributes jsonb)"
+q -c "CHECKPOINT"
+
+t=$(now); q -c "COPY public.copy_docs FROM '$WORK/docs.copy'"; copy_docs=$(secs "$t")
+t=$(now); q -c "COPY public.copy_households FROM '$WORK/households.copy'" -c "COPY public.copy_persons FROM '$WORK/persons.copy'"; copy_rows=$(secs "$t")
+q -c "CHECKPOINT"
+
+echo "importing $N documents in batches of $BATCH"
+nb=$(( (N + BATCH - 1) / BATCH ))
+t=$(now)
+for ((b = 0; b < nb; b++)); do
+  q -Atc "SELECT sp.import_registrations(jsonb_agg(d ORDER BY i)) - 'errors'
+          FROM synth.docs WHERE i > $b * $BATCH AND i <= ($b + 1) * $BATCH" >/dev/null
+done
+import=$(secs "$t")
+inserted=$(q -Atc "SELECT sum(inserted) FROM sp.import_batch")
+rejected=$(q -Atc "SELECT sum(rejected) FROM sp.import_batch")
+
+NREPLAY=$(( N < 10000 ? N : 10000 ))
+t=$(now)
+q -Atc "SELECT sp.import_registrations(jsonb_agg(d ORDER BY i)) - 'errors' FROM synth.docs WHERE i <= $NREPLAY" >/dev/null
+replay=$(secs "$t")
+
+rate() { echo "scale=0; $1 / $2" | bc; }
+pct() { echo "scale=1; 100 * $1 / $2" | bc; }
+r_import=$(rate "$N" "$import")
+r_docs=$(rate "$N" "$copy_docs")
+r_rows=$(rate "$N" "$copy_rows")
+
+cat > bench/out/10_registration.md <<MD
+## Registration throughput (issue: foundation)
+
+$N synthetic household documents ($persons persons) from \`synth.household_docs($N, 7)\`, loaded three ways
+in the same run on an empty registry. Rates are households (documents) per second.
+
+| load | seconds | households/s | registration as % of it |
+|---|---:|---:|---:|
+| \`sp.import_registrations\`, batches of $BATCH, validated, encrypted, indexed, one transaction per batch | $(printf '%.2f' "$import") | $r_import | |
+| plain \`COPY\` of the documents into an unindexed one-column jsonb table | $(printf '%.2f' "$copy_docs") | $r_docs | $(pct "$r_import" "$r_docs") % |
+| plain \`COPY\` of the same data flattened into unindexed household and person tables | $(printf '%.2f' "$copy_rows") | $r_rows | $(pct "$r_import" "$r_rows") % |
+
+Inserted $inserted, rejected $rejected (the generator makes no invalid documents). Replaying the first $NREPLAY
+documents in one batch took $(printf '%.2f' "$replay") s ($(rate "$NREPLAY" "$replay") documents/s checked and skipped).
+
+Target (issue 3): registration at least 20 % of raw COPY.
+MD
+cat bench/out/10_registration.md
+dropdb "$DB"

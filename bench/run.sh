@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# make bench: runs every bench/bench_*.sh inside a throwaway cluster
+# (pg_virtualenv) and assembles their markdown into bench/RESULTS.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mkdir -p bench/out
+rm -f bench/out/*.md
+for b in bench/bench_*.sh; do
+  echo "== $b"
+  "$b"
+done
+
+{
+  echo "# Benchmark results"
+  echo
+  echo "Produced by \`make bench\` on $(date -u '+%Y-%m-%d %H:%M UTC'); machine: $(nproc) cores,"
+  echo "$(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo) RAM, $(psql -XAtc 'SELECT version()' -d postgres | cut -d, -f1)."
+  echo "Server settings: $(psql -XAtc "SELECT string_agg(name || '=' || setting || coalesce(unit, ''), ', ' ORDER BY name) FROM pg_settings WHERE name IN ('shared_buffers', 'max_wal_size', 'synchronous_commit', 'fsync')" -d postgres)."
+  echo
+  cat bench/out/*.md
+} > bench/RESULTS.md
+echo "== wrote bench/RESULTS.md"
