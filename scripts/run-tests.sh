@@ -24,6 +24,11 @@ psql -X -q -v ON_ERROR_STOP=1 -d "$db" \
 if ! pg_prove -d "$db" --failures test/pgtap/*.sql; then
   status=1
 fi
+
+echo "== concurrency (test/concurrency.sh)"
+if ! prove --exec "bash" test/concurrency.sh :: "$db"; then
+  status=1
+fi
 dropdb "$db"
 
 exit $status

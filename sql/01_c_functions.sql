@@ -40,6 +40,18 @@ CREATE FUNCTION sp_internal.national_id_problem(value text, OUT sqlstate text, O
 COMMENT ON FUNCTION sp_internal.national_id_problem(text) IS
 'NULL when sp.normalize_national_id(value) would succeed; otherwise the SQLSTATE and message (never the value).';
 
+CREATE FUNCTION sp.normalize_phone(value text)
+    RETURNS text
+    AS 'MODULE_PATHNAME', 'sp_normalize_phone_sql'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION sp.normalize_phone(text) IS 'Canonical phone number for the blind index: spaces, dots, hyphens and parentheses removed; 5-20 digits with an optional leading +. Raises 22P02 otherwise.';
+
+CREATE FUNCTION sp_internal.is_uuid(value text)
+    RETURNS boolean
+    AS 'MODULE_PATHNAME', 'sp_is_uuid_sql'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION sp_internal.is_uuid(text) IS 'True when value is 32 hex digits, optionally hyphenated 8-4-4-4-12 (so it casts to uuid).';
+
 CREATE FUNCTION sp_internal.forbid_delete()
     RETURNS trigger
     AS 'MODULE_PATHNAME', 'sp_forbid_delete'

@@ -68,96 +68,13 @@ INSERT INTO sp.variable (code, label, entity, value_type, categories, min_value,
         ARRAY['employed', 'self_employed', 'farmer', 'unemployed', 'student', 'inactive'], NULL, NULL, NULL, true, NULL),
     ('pregnant', 'Currently pregnant', 'person', 'boolean', NULL, NULL, NULL, NULL, true, NULL);
 
--- Validation of one attributes document against the catalogue.  Returns NULL
--- when valid.  partial = true validates a patch: required variables need not
--- be present, and a JSON null removes a key.
-CREATE FUNCTION sp_internal.attributes_problem(attrs jsonb, p_entity text, prefix text, partial boolean)
+-- Validation of one attributes document against the catalogue (C, shared
+-- with registration: src/pg/validate.c).  Returns NULL when valid.  partial
+-- = true validates a patch: required variables need not be present.
+CREATE FUNCTION sp_internal.attributes_problem(attrs jsonb, entity text, prefix text, partial boolean)
     RETURNS sp_internal.problem
-    LANGUAGE plpgsql STABLE PARALLEL SAFE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    r record;
-    p record;
-BEGIN
-    IF attrs IS NULL OR jsonb_typeof(attrs) = 'null' THEN
-        attrs := '{}';
-    ELSIF jsonb_typeof(attrs) <> 'object' THEN
-        RETURN ('22023', prefix, 'attributes must be a JSON object')::sp_internal.problem;
-    END IF;
-
-    FOR r IN
-        SELECT e.key, e.value, v.code, v.value_type, v.categories, v.min_value, v.max_value, v.required
-        FROM jsonb_each(attrs) e
-        LEFT JOIN sp.variable v ON v.code = e.key AND v.entity = p_entity
-        ORDER BY e.key
-    LOOP
-        IF r.code IS NULL THEN
-            RETURN ('22023', prefix || '.' || r.key,
-                    format('unknown %s variable "%s" (not in sp.variable)', p_entity, left(r.key, 64)))::sp_internal.problem;
-        END IF;
-        IF jsonb_typeof(r.value) = 'null' THEN
-            IF r.required THEN
-                RETURN ('23502', prefix || '.' || r.key, 'required variable is null')::sp_internal.problem;
-            END IF;
-            CONTINUE;
-        END IF;
-        CASE r.value_type
-        WHEN 'integer', 'numeric' THEN
-            IF jsonb_typeof(r.value) <> 'number' THEN
-                RETURN ('22023', prefix || '.' || r.key,
-                        format('expected a number, got %s', jsonb_typeof(r.value)))::sp_internal.problem;
-            END IF;
-            IF r.value_type = 'integer' AND r.value::numeric <> trunc(r.value::numeric) THEN
-                RETURN ('22023', prefix || '.' || r.key, 'expected an integer')::sp_internal.problem;
-            END IF;
-            IF r.value::numeric < r.min_value OR r.value::numeric > r.max_value THEN
-                RETURN ('22003', prefix || '.' || r.key,
-                        format('value %s outside [%s, %s]', r.value::numeric,
-                               coalesce(r.min_value::text, '-inf'), coalesce(r.max_value::text, 'inf')))::sp_internal.problem;
-            END IF;
-        WHEN 'boolean' THEN
-            IF jsonb_typeof(r.value) <> 'boolean' THEN
-                RETURN ('22023', prefix || '.' || r.key,
-                        format('expected true or false, got %s', jsonb_typeof(r.value)))::sp_internal.problem;
-            END IF;
-        WHEN 'category' THEN
-            IF jsonb_typeof(r.value) <> 'string' OR NOT (r.value #>> '{}') = ANY (r.categories) THEN
-                RETURN ('22023', prefix || '.' || r.key,
-                        format('value is not one of the categories: %s', array_to_string(r.categories, ', ')))::sp_internal.problem;
-            END IF;
-        WHEN 'text' THEN
-            IF jsonb_typeof(r.value) <> 'string' THEN
-                RETURN ('22023', prefix || '.' || r.key,
-                        format('expected a string, got %s', jsonb_typeof(r.value)))::sp_internal.problem;
-            END IF;
-            SELECT * INTO p FROM sp_internal.text_problem(r.value #>> '{}', 1000);
-            IF p.sqlstate IS NOT NULL THEN
-                RETURN (p.sqlstate, prefix || '.' || r.key, p.message)::sp_internal.problem;
-            END IF;
-        WHEN 'date' THEN
-            IF jsonb_typeof(r.value) <> 'string' THEN
-                RETURN ('22007', prefix || '.' || r.key, 'expected a date string YYYY-MM-DD')::sp_internal.problem;
-            END IF;
-            SELECT * INTO p FROM sp_internal.partial_date_problem(r.value #>> '{}', 'infinity');
-            IF p.sqlstate IS NOT NULL THEN
-                RETURN (p.sqlstate, prefix || '.' || r.key, p.message)::sp_internal.problem;
-            END IF;
-        END CASE;
-    END LOOP;
-
-    IF NOT partial THEN
-        SELECT v.code INTO r FROM sp.variable v
-        WHERE v.entity = p_entity AND v.required
-          AND (NOT attrs ? v.code)
-        ORDER BY v.code LIMIT 1;
-        IF FOUND THEN
-            RETURN ('23502', prefix || '.' || r.code, 'required variable is missing')::sp_internal.problem;
-        END IF;
-    END IF;
-    RETURN NULL;
-END
-$$;
+    AS 'MODULE_PATHNAME', 'sp_attributes_problem'
+    LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION sp_internal.attributes_problem(jsonb, text, text, boolean) IS 'First catalogue violation of an attributes document, or NULL.';
 
 CREATE FUNCTION sp.validate_attributes(attributes jsonb, entity text DEFAULT 'household')
@@ -168,9 +85,6 @@ AS $$
 DECLARE
     p sp_internal.problem;
 BEGIN
-    IF entity NOT IN ('household', 'person') THEN
-        RAISE EXCEPTION 'entity must be household or person, got "%"', entity USING ERRCODE = '22023';
-    END IF;
     p := sp_internal.attributes_problem(attributes, entity, 'attributes', false);
     IF p.sqlstate IS NOT NULL THEN
         RAISE EXCEPTION '%: %', p.field, p.message USING ERRCODE = p.sqlstate, COLUMN = p.field;

@@ -52,7 +52,6 @@ CREATE TABLE sp.person (
 CREATE INDEX person_household_idx ON sp.person (household_id);
 CREATE INDEX person_national_id_hash_idx ON sp.person (national_id_hash) WHERE national_id_hash IS NOT NULL;
 CREATE INDEX person_phone_hash_idx ON sp.person (phone_hash) WHERE phone_hash IS NOT NULL;
-CREATE INDEX person_family_name_idx ON sp.person (family_name);
 -- One active head per household.
 CREATE UNIQUE INDEX person_one_head_idx ON sp.person (household_id)
     WHERE relationship_to_head = 'head' AND status = 'active';

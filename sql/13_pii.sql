@@ -59,15 +59,27 @@ BEGIN
         END
         $body$ $f$, crypto);
 
+    -- Encryption and blind index of the identifiers of many persons at once:
+    -- the keys are read once per call, not once per value.
     EXECUTE pg_catalog.format($f$
-        CREATE FUNCTION sp_internal.encrypt_pii(plain text)
-            RETURNS bytea
-            LANGUAGE sql VOLATILE STRICT SECURITY DEFINER
+        CREATE FUNCTION sp_internal.protect_identifiers(person_ids bigint[], members jsonb[])
+            RETURNS TABLE (person_id bigint, national_id_enc bytea, national_id_hash bytea,
+                           phone_enc bytea, phone_hash bytea)
+            LANGUAGE sql VOLATILE SECURITY DEFINER
             SET search_path = pg_catalog, pg_temp
         AS $body$
-            SELECT %1$I.pgp_sym_encrypt(plain,
-                       pg_catalog.encode(sp_internal.pii_key_create('encryption'), 'hex'),
-                       'cipher-algo=aes256, s2k-mode=1, compress-algo=0')
+            WITH k AS MATERIALIZED (
+                SELECT pg_catalog.encode(sp_internal.pii_key_create('encryption'), 'hex') AS enc_key,
+                       sp_internal.pii_key_create('blind_index') AS index_key
+            )
+            SELECT u.pid,
+                   %1$I.pgp_sym_encrypt(u.m ->> 'national_id', k.enc_key, 'cipher-algo=aes256, s2k-mode=1, compress-algo=0'),
+                   %1$I.hmac(pg_catalog.convert_to('national_id:' || sp.normalize_national_id(u.m ->> 'national_id'), 'UTF8'),
+                             k.index_key, 'sha256'),
+                   %1$I.pgp_sym_encrypt(u.m ->> 'phone', k.enc_key, 'cipher-algo=aes256, s2k-mode=1, compress-algo=0'),
+                   %1$I.hmac(pg_catalog.convert_to('phone:' || sp.normalize_phone(u.m ->> 'phone'), 'UTF8'),
+                             k.index_key, 'sha256')
+            FROM k, unnest(person_ids, members) AS u (pid, m)
         $body$ $f$, crypto);
 
     EXECUTE pg_catalog.format($f$
@@ -78,17 +90,6 @@ BEGIN
         AS $body$
             SELECT %1$I.pgp_sym_decrypt(cipher, pg_catalog.encode(k.key, 'hex'))
             FROM sp_internal.pii_key k WHERE k.purpose = 'encryption'
-        $body$ $f$, crypto);
-
-    -- Blind index for writing: creates the key when needed.
-    EXECUTE pg_catalog.format($f$
-        CREATE FUNCTION sp_internal.blind_index_for_write(kind text, normalized text)
-            RETURNS bytea
-            LANGUAGE sql VOLATILE STRICT SECURITY DEFINER
-            SET search_path = pg_catalog, pg_temp
-        AS $body$
-            SELECT %1$I.hmac(pg_catalog.convert_to(kind || ':' || normalized, 'UTF8'),
-                             sp_internal.pii_key_create('blind_index'), 'sha256')
         $body$ $f$, crypto);
 
     -- Blind index for lookups: NULL when no key exists yet (so nothing can match).
@@ -105,45 +106,14 @@ END
 $pii$;
 
 COMMENT ON FUNCTION sp_internal.pii_key_create(text) IS 'The key for a purpose, created on first use. Owner only.';
-COMMENT ON FUNCTION sp_internal.encrypt_pii(text) IS 'PGP-symmetric (AES-256) encryption of a PII value under the registry key.';
-COMMENT ON FUNCTION sp_internal.decrypt_pii(bytea) IS 'Decrypts a value written by sp_internal.encrypt_pii. Owner only; callers go through audited functions.';
-COMMENT ON FUNCTION sp_internal.blind_index_for_write(text, text) IS 'HMAC-SHA256 blind index of kind:normalized, creating the key on first use.';
+COMMENT ON FUNCTION sp_internal.protect_identifiers(bigint[], jsonb[]) IS 'For each (person id, member object): national_id and phone encrypted (PGP symmetric, AES-256) and blind-indexed (HMAC-SHA256 of the normalised value). Keys are created on first use.';
+COMMENT ON FUNCTION sp_internal.decrypt_pii(bytea) IS 'Decrypts a value written by sp_internal.protect_identifiers. Owner only; callers go through audited functions.';
 COMMENT ON FUNCTION sp_internal.blind_index(text, text) IS 'HMAC-SHA256 blind index of kind:normalized for lookups; NULL before any key exists.';
 
 REVOKE ALL ON FUNCTION sp_internal.pii_key_create(text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION sp_internal.encrypt_pii(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION sp_internal.protect_identifiers(bigint[], jsonb[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION sp_internal.decrypt_pii(bytea) FROM PUBLIC;
-REVOKE ALL ON FUNCTION sp_internal.blind_index_for_write(text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION sp_internal.blind_index(text, text) FROM PUBLIC;
-
--- Phone numbers: digits with an optional leading +, 5 to 20 digits.
-CREATE FUNCTION sp.normalize_phone(value text)
-    RETURNS text
-    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    compact text := regexp_replace(value, '[\s().-]', '', 'g');
-BEGIN
-    IF compact !~ '^\+?[0-9]{5,20}$' THEN
-        RAISE EXCEPTION 'invalid phone number'
-            USING ERRCODE = 'invalid_text_representation',
-                  DETAIL = 'A phone number has 5 to 20 digits, an optional leading +, and may contain spaces, dots, hyphens and parentheses.';
-    END IF;
-    RETURN compact;
-END
-$$;
-COMMENT ON FUNCTION sp.normalize_phone(text) IS 'Canonical phone number for the blind index: separators removed, 5-20 digits with an optional leading +. Raises 22P02 otherwise.';
-
-CREATE FUNCTION sp_internal.phone_problem(value text)
-    RETURNS sp_internal.problem
-    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT CASE WHEN regexp_replace(value, '[\s().-]', '', 'g') ~ '^\+?[0-9]{5,20}$' THEN NULL
-           ELSE ('22P02', NULL, 'phone number must have 5 to 20 digits and an optional leading +')::sp_internal.problem END
-$$;
-COMMENT ON FUNCTION sp_internal.phone_problem(text) IS 'NULL when sp.normalize_phone(value) would succeed; otherwise the problem (field left NULL for the caller).';
 
 CREATE FUNCTION sp.find_person_by_national_id(national_id text, purpose text DEFAULT NULL)
     RETURNS TABLE (person_id bigint, household_id bigint, given_name text, family_name text,

@@ -143,6 +143,7 @@ DECLARE
     x sp.person;
     p sp_internal.problem;
     d record;
+    prot record;
     previous text;
 BEGIN
     IF patch IS NULL OR jsonb_typeof(patch) <> 'object' THEN
@@ -151,9 +152,9 @@ BEGIN
     IF jsonb_typeof(patch -> 'relationship_to_head') = 'null' THEN
         PERFORM sp_internal.raise_problem(('23502', 'relationship_to_head', 'relationship_to_head cannot be removed')::sp_internal.problem, 'change');
     END IF;
-    p := sp_internal.member_problem(patch, 'patch', true);
+    p := sp_internal.member_problem(patch, '', true);
     IF p.sqlstate IS NOT NULL THEN
-        PERFORM sp_internal.raise_problem((p.sqlstate, substr(p.field, 7), p.message)::sp_internal.problem, 'change');
+        PERFORM sp_internal.raise_problem(p, 'change');
     END IF;
 
     SELECT * INTO x FROM sp.person t WHERE t.person_id = update_person.person_id FOR UPDATE;
@@ -179,13 +180,16 @@ BEGIN
     END IF;
     IF patch ? 'sex' THEN x.sex := patch ->> 'sex'; END IF;
     IF patch ? 'relationship_to_head' THEN x.relationship_to_head := patch ->> 'relationship_to_head'; END IF;
-    IF patch ? 'national_id' THEN
-        x.national_id_enc := sp_internal.encrypt_pii(patch ->> 'national_id');
-        x.national_id_hash := sp_internal.blind_index_for_write('national_id', sp.normalize_national_id(patch ->> 'national_id'));
-    END IF;
-    IF patch ? 'phone' THEN
-        x.phone_enc := sp_internal.encrypt_pii(patch ->> 'phone');
-        x.phone_hash := sp_internal.blind_index_for_write('phone', sp.normalize_phone(patch ->> 'phone'));
+    IF patch ?| ARRAY['national_id', 'phone'] THEN
+        SELECT * INTO prot FROM sp_internal.protect_identifiers(ARRAY[x.person_id], ARRAY[patch]);
+        IF patch ? 'national_id' THEN
+            x.national_id_enc := prot.national_id_enc;
+            x.national_id_hash := prot.national_id_hash;
+        END IF;
+        IF patch ? 'phone' THEN
+            x.phone_enc := prot.phone_enc;
+            x.phone_hash := prot.phone_hash;
+        END IF;
     END IF;
     IF patch ? 'attributes' THEN
         x.attributes := sp_internal.merge_attributes(x.attributes, patch -> 'attributes');
@@ -257,7 +261,7 @@ BEGIN
             'the household already has an active head')::sp_internal.problem, 'new member');
     END IF;
     pid := nextval('sp.person_person_id_seq');
-    PERFORM sp_internal.insert_members(add_member.household_id, jsonb_build_array(member), ARRAY[pid]);
+    PERFORM sp_internal.insert_members(ARRAY[add_member.household_id], ARRAY[pid], ARRAY[member]);
     RETURN jsonb_build_object('household_id', add_member.household_id, 'person_id', pid);
 END
 $$;

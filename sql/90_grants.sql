@@ -44,8 +44,7 @@ GRANT INSERT ON sp.household_history, sp.person_history, sp.registration_submiss
                 sp.import_batch, sp.import_error TO sp_registrar;
 GRANT UPDATE ON sp.import_batch TO sp_registrar;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA sp TO sp_registrar;
-GRANT EXECUTE ON FUNCTION sp_internal.encrypt_pii(text), sp_internal.blind_index_for_write(text, text),
-                          sp_internal.blind_index(text, text)
+GRANT EXECUTE ON FUNCTION sp_internal.protect_identifiers(bigint[], jsonb[]), sp_internal.blind_index(text, text)
     TO sp_registrar;
 GRANT EXECUTE ON FUNCTION sp.find_person_by_national_id(text, text) TO sp_registrar;
 

@@ -95,6 +95,74 @@ cmp_ymd(int y1, int m1, int d1, int y2, int m2, int d2)
 	return 0;
 }
 
+/* Two digits at s[*pos] not above max; advances *pos. */
+static int
+two_digits(const char *s, size_t len, size_t *pos, int max)
+{
+	int			v;
+
+	if (*pos + 2 > len)
+		return -1;
+	v = digits(s + *pos, 2);
+	if (v < 0 || v > max)
+		return -1;
+	*pos += 2;
+	return v;
+}
+
+sp_date_status
+sp_check_timestamp(const char *s, size_t len)
+{
+	sp_partial_date d;
+	sp_date_status st;
+	size_t		pos = 10;
+
+	if (len < 10)
+		return SP_DATE_BAD_FORMAT;
+	st = sp_parse_partial_date(s, 10, &d);
+	if (st != SP_DATE_OK)
+		return st;
+	if (pos < len && (s[pos] == 'T' || s[pos] == ' '))
+	{
+		pos++;
+		if (two_digits(s, len, &pos, 23) < 0 || pos >= len || s[pos++] != ':' ||
+			two_digits(s, len, &pos, 59) < 0)
+			return SP_DATE_BAD_FORMAT;
+		if (pos < len && s[pos] == ':')
+		{
+			pos++;
+			if (two_digits(s, len, &pos, 59) < 0)
+				return SP_DATE_BAD_FORMAT;
+			if (pos < len && s[pos] == '.')
+			{
+				size_t		f = 0;
+
+				pos++;
+				while (pos < len && s[pos] >= '0' && s[pos] <= '9' && f < 6)
+				{
+					pos++;
+					f++;
+				}
+				if (f == 0)
+					return SP_DATE_BAD_FORMAT;
+			}
+		}
+	}
+	if (pos < len && s[pos] == 'Z')
+		pos++;
+	else if (pos < len && (s[pos] == '+' || s[pos] == '-'))
+	{
+		pos++;
+		if (two_digits(s, len, &pos, 23) < 0)
+			return SP_DATE_BAD_FORMAT;
+		if (pos < len && s[pos] == ':')
+			pos++;
+		if (pos < len && two_digits(s, len, &pos, 59) < 0)
+			return SP_DATE_BAD_FORMAT;
+	}
+	return pos == len ? SP_DATE_OK : SP_DATE_BAD_FORMAT;
+}
+
 sp_date_status
 sp_check_birth_date(const sp_partial_date *d, int ty, int tm, int td)
 {

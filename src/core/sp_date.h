@@ -48,6 +48,14 @@ sp_date_status sp_check_birth_date(const sp_partial_date *d, int today_year,
 								   int today_month, int today_day);
 
 int			sp_days_in_month(int year, int month);
+
+/*
+ * ISO 8601 timestamp as devices send it: YYYY-MM-DD, optionally followed by
+ * 'T' or ' ' and HH:MM[:SS[.f{1,6}]], optionally followed by 'Z' or +HH,
+ * +HHMM, +HH:MM (or '-').  The date must exist.  Returns SP_DATE_OK,
+ * SP_DATE_BAD_FORMAT or SP_DATE_BAD_MONTH / SP_DATE_BAD_DAY.
+ */
+sp_date_status sp_check_timestamp(const char *s, size_t len);
 const char *sp_date_status_message(sp_date_status status);
 const char *sp_date_precision_name(sp_date_precision precision);
 

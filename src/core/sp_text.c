@@ -208,3 +208,69 @@ sp_id_status_message(sp_id_status status)
 	}
 	return "unknown national ID status";
 }
+
+int
+sp_normalize_phone(const char *s, size_t len, char *out, size_t *out_len)
+{
+	size_t		n = 0;
+	size_t		digits = 0;
+
+	*out_len = 0;
+	for (size_t i = 0; i < len; i++)
+	{
+		unsigned char c = (unsigned char) s[i];
+
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f' ||
+			c == '(' || c == ')' || c == '.' || c == '-')
+			continue;
+		if (c == '+' && n == 0)
+		{
+			out[n++] = '+';
+			continue;
+		}
+		if (c < '0' || c > '9')
+			return 0;
+		if (digits >= SP_PHONE_MAX_DIGITS)
+			return 0;
+		out[n++] = (char) c;
+		digits++;
+	}
+	if (digits < SP_PHONE_MIN_DIGITS)
+		return 0;
+	out[n] = '\0';
+	*out_len = n;
+	return 1;
+}
+
+static int
+is_hex(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+int
+sp_is_uuid(const char *s, size_t len)
+{
+	size_t		hex = 0;
+
+	if (len == 36)
+	{
+		for (size_t i = 0; i < len; i++)
+		{
+			if (i == 8 || i == 13 || i == 18 || i == 23)
+			{
+				if (s[i] != '-')
+					return 0;
+			}
+			else if (!is_hex((unsigned char) s[i]))
+				return 0;
+		}
+		return 1;
+	}
+	if (len != 32)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (is_hex((unsigned char) s[i]))
+			hex++;
+	return hex == 32;
+}

@@ -65,4 +65,18 @@ sp_id_status sp_normalize_national_id(const char *s, size_t len, char *out,
 
 const char *sp_id_status_message(sp_id_status status);
 
+/* Phone numbers: 5..20 digits, optional leading '+'. */
+#define SP_PHONE_MAX_DIGITS 20
+#define SP_PHONE_MIN_DIGITS 5
+
+/*
+ * Normalise a phone number: white space, '(', ')', '.', '-' removed; what is
+ * left must be an optional '+' followed by 5 to 20 ASCII digits.  out must
+ * hold SP_PHONE_MAX_DIGITS + 2 bytes.  Returns 1 on success, 0 otherwise.
+ */
+int			sp_normalize_phone(const char *s, size_t len, char *out, size_t *out_len);
+
+/* True when s is a UUID: 32 hex digits, optionally hyphenated 8-4-4-4-12. */
+int			sp_is_uuid(const char *s, size_t len);
+
 #endif							/* SP_TEXT_H */

@@ -11,12 +11,15 @@
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
+#include "common/cryptohash.h"
+#include "common/sha2.h"
 #include "datatype/timestamp.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
+#include "utils/jsonb.h"
 
 #include "sp_date.h"
 #include "sp_registry.h"
@@ -27,6 +30,9 @@ PG_FUNCTION_INFO_V1(sp_partial_date_problem);
 PG_FUNCTION_INFO_V1(sp_text_problem);
 PG_FUNCTION_INFO_V1(sp_normalize_national_id_sql);
 PG_FUNCTION_INFO_V1(sp_national_id_problem);
+PG_FUNCTION_INFO_V1(sp_normalize_phone_sql);
+PG_FUNCTION_INFO_V1(sp_is_uuid_sql);
+PG_FUNCTION_INFO_V1(sp_document_fingerprint);
 PG_FUNCTION_INFO_V1(sp_forbid_delete);
 
 static int
@@ -215,6 +221,108 @@ sp_national_id_problem(PG_FUNCTION_ARGS)
 		return problem_result(fcinfo, ERRCODE_INVALID_TEXT_REPRESENTATION,
 							  psprintf("%s (byte %zu)", sp_id_status_message(st), bad + 1));
 	return problem_result(fcinfo, ERRCODE_INVALID_TEXT_REPRESENTATION, sp_id_status_message(st));
+}
+
+/* sp.normalize_phone(text) returns text */
+Datum
+sp_normalize_phone_sql(PG_FUNCTION_ARGS)
+{
+	text	   *t = PG_GETARG_TEXT_PP(0);
+	char		out[SP_PHONE_MAX_DIGITS + 2];
+	size_t		out_len;
+
+	if (!sp_normalize_phone(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), out, &out_len))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("invalid phone number"),
+				 errdetail("A phone number has 5 to 20 digits, an optional leading +, and may contain spaces, dots, hyphens and parentheses.")));
+	PG_RETURN_TEXT_P(cstring_to_text_with_len(out, out_len));
+}
+
+/* sp_internal.is_uuid(text) returns boolean: castable to uuid */
+Datum
+sp_is_uuid_sql(PG_FUNCTION_ARGS)
+{
+	text	   *t = PG_GETARG_TEXT_PP(0);
+
+	PG_RETURN_BOOL(sp_is_uuid(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)));
+}
+
+static void
+hash_update(pg_cryptohash_ctx *ctx, char tag, const void *data, uint32 len)
+{
+	if (pg_cryptohash_update(ctx, (const uint8 *) &tag, 1) < 0 ||
+		pg_cryptohash_update(ctx, (const uint8 *) &len, sizeof(len)) < 0 ||
+		pg_cryptohash_update(ctx, (const uint8 *) data, len) < 0)
+		elog(ERROR, "could not update SHA-256 context: %s", pg_cryptohash_error(ctx));
+}
+
+/*
+ * sp_internal.document_fingerprint(doc jsonb) returns bytea
+ *
+ * SHA-256 of a registration document without its top-level device_time (a
+ * device may restamp a resend).  Hashes jsonb's binary form, which is
+ * canonical (keys sorted and deduplicated), so equal documents give equal
+ * fingerprints whatever their key order or white space, without rendering
+ * the document as text.
+ */
+Datum
+sp_document_fingerprint(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *jb = PG_GETARG_JSONB_P(0);
+	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
+	bytea	   *result = palloc(VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
+
+	if (ctx == NULL || pg_cryptohash_init(ctx) < 0)
+		elog(ERROR, "could not initialize SHA-256 context");
+
+	if (!JB_ROOT_IS_OBJECT(jb))
+		hash_update(ctx, 'r', VARDATA(jb), VARSIZE(jb) - VARHDRSZ);
+	else
+	{
+		JsonbIterator *it = JsonbIteratorInit(&jb->root);
+		JsonbValue	v;
+		JsonbIteratorToken tok;
+		bool		skip_value = false;
+
+		while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+		{
+			if (tok == WJB_KEY)
+			{
+				skip_value = v.val.string.len == 11 && memcmp(v.val.string.val, "device_time", 11) == 0;
+				if (!skip_value)
+					hash_update(ctx, 'k', v.val.string.val, v.val.string.len);
+			}
+			else if (tok == WJB_VALUE && !skip_value)
+			{
+				switch (v.type)
+				{
+					case jbvNull:
+						hash_update(ctx, 'n', "", 0);
+						break;
+					case jbvBool:
+						hash_update(ctx, 'b', v.val.boolean ? "t" : "f", 1);
+						break;
+					case jbvString:
+						hash_update(ctx, 's', v.val.string.val, v.val.string.len);
+						break;
+					case jbvNumeric:
+						hash_update(ctx, 'd', v.val.numeric, VARSIZE_ANY(v.val.numeric));
+						break;
+					case jbvBinary:
+						hash_update(ctx, 'c', v.val.binary.data, v.val.binary.len);
+						break;
+					default:
+						elog(ERROR, "unexpected jsonb value type %d", (int) v.type);
+				}
+			}
+		}
+	}
+	if (pg_cryptohash_final(ctx, (uint8 *) VARDATA(result), PG_SHA256_DIGEST_LENGTH) < 0)
+		elog(ERROR, "could not finalize SHA-256: %s", pg_cryptohash_error(ctx));
+	pg_cryptohash_free(ctx);
+	SET_VARSIZE(result, VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
+	PG_RETURN_BYTEA_P(result);
 }
 
 /*

@@ -4,16 +4,17 @@ SELECT plan(9);
 
 INSERT INTO sp.admin_area (code, parent_code, level, name) VALUES ('PR', NULL, 0, 'Propertyland');
 
--- random byte strings as names: either accepted and stored exactly, or refused with a data exception
+-- random printable names (no spaces, seeded): all accepted and stored exactly
+SELECT setseed(0.42);
 CREATE TEMP TABLE names AS
-SELECT i, convert_from(decode(string_agg(lpad(to_hex(32 + (random() * 90)::int), 2, '0'), ''), 'hex'), 'UTF8') AS name
+SELECT i, convert_from(decode(string_agg(lpad(to_hex(33 + (random() * 93)::int), 2, '0'), ''), 'hex'), 'UTF8') AS name
 FROM generate_series(1, 200) i, generate_series(1, 1 + (i % 30)) j GROUP BY i;
 SELECT is((SELECT count(*)::int FROM names n
            WHERE (sp.register_household(jsonb_build_object('admin_area_code', 'PR',
                   'members', jsonb_build_array(jsonb_build_object('given_name', n.name, 'relationship_to_head', 'head'))))
                   ->> 'household_id') IS NULL), 0, 'printable ASCII names of 1..30 characters are all accepted');
-SELECT is((SELECT count(*)::int FROM sp.person p JOIN names n ON p.given_name = btrim(n.name)), 200,
-          'and stored exactly (after trimming)');
+SELECT is((SELECT count(DISTINCT n.i)::int FROM names n JOIN sp.person p ON p.given_name = n.name), 200,
+          'and stored exactly');
 
 SELECT throws_ok($$SELECT sp.register_household('{"admin_area_code": "PR", "members": [{"given_name": "a\u0000b", "relationship_to_head": "head"}]}')$$,
                  '22P05', NULL, 'NUL escapes are refused by the JSON parser');

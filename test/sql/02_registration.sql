@@ -121,3 +121,20 @@ SELECT sp.import_registrations($$[
 
 -- an empty batch is fine
 SELECT sp.import_registrations('[]') - 'batch_id' AS empty_batch;
+
+-- the same submission_id twice in one batch with different content: the second is refused
+SELECT sp.import_registrations($$[
+  {"submission_id": "00000000-0000-4000-8000-000000000020", "admin_area_code": "TL01",
+   "members": [{"given_name": "First", "relationship_to_head": "head"}]},
+  {"submission_id": "00000000-0000-4000-8000-000000000020", "admin_area_code": "TL01",
+   "members": [{"given_name": "Second", "relationship_to_head": "head"}]}
+]$$) - 'batch_id' AS conflicting_batch;
+
+-- replay detection ignores key order, white space and device_time, but not content
+SELECT sp_internal.document_sha256('{"a": 1, "b": {"c": [1, 2]}, "device_time": "2026-01-01"}')
+     = sp_internal.document_sha256('{ "b" : {"c":[1,2]} , "a":1 }') AS same_document,
+       sp_internal.document_sha256('{"a": 1, "b": {"c": [1, 2]}}')
+    <> sp_internal.document_sha256('{"a": 1, "b": {"c": [2, 1]}}') AS array_order_matters,
+       sp_internal.document_sha256('{"a": "1"}') <> sp_internal.document_sha256('{"a": 1}') AS string_differs_from_number,
+       sp_internal.document_sha256('{"x": {"device_time": 1}}') <> sp_internal.document_sha256('{"x": {}}') AS only_top_level_device_time_ignored,
+       sp_internal.document_sha256('{"a": 1, "b": 2}') <> sp_internal.document_sha256('{"ab": 12}') AS keys_and_values_are_framed;

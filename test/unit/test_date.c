@@ -68,5 +68,26 @@ main(void)
 	is_int(sp_days_in_month(2023, 13), 0, "month 13 has no days");
 	is_str(sp_date_precision_name(SP_PREC_YEAR), "year", "precision name");
 
+	/* device timestamps */
+#define TS(str) sp_check_timestamp(str, strlen(str))
+	is_int(TS("2026-11-28"), SP_DATE_OK, "date only");
+	is_int(TS("2026-11-28T09:30"), SP_DATE_OK, "hours and minutes");
+	is_int(TS("2026-11-28T09:30:15"), SP_DATE_OK, "seconds");
+	is_int(TS("2026-11-28 09:30:15.123456Z"), SP_DATE_OK, "space, microseconds, Z");
+	is_int(TS("2026-11-28T09:30:15+03:00"), SP_DATE_OK, "offset with colon");
+	is_int(TS("2026-11-28T09:30:15-0530"), SP_DATE_OK, "offset without colon");
+	is_int(TS("2026-11-28T09:30:15+03"), SP_DATE_OK, "hour offset");
+	is_int(TS("2026-11-28Z"), SP_DATE_OK, "date with zone");
+	is_int(TS("2026-02-30T10:00:00Z"), SP_DATE_BAD_DAY, "no 30 February");
+	is_int(TS("2026-11-28T24:00"), SP_DATE_BAD_FORMAT, "hour 24");
+	is_int(TS("2026-11-28T09:60"), SP_DATE_BAD_FORMAT, "minute 60");
+	is_int(TS("2026-11-28T09"), SP_DATE_BAD_FORMAT, "hour without minutes");
+	is_int(TS("2026-11-28T09:30:15."), SP_DATE_BAD_FORMAT, "empty fraction");
+	is_int(TS("2026-11-28T09:30:15.1234567"), SP_DATE_BAD_FORMAT, "seven fraction digits");
+	is_int(TS("2026-11-28T09:30+3"), SP_DATE_BAD_FORMAT, "one-digit offset");
+	is_int(TS("yesterday"), SP_DATE_BAD_FORMAT, "words");
+	is_int(TS("2026-11-28T09:30:15Zjunk"), SP_DATE_BAD_FORMAT, "trailing junk");
+	is_int(TS("2026-11"), SP_DATE_BAD_FORMAT, "month precision is not a timestamp");
+
 	return done_testing();
 }

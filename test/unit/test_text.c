@@ -79,6 +79,28 @@ main(void)
 		is_int(sp_normalize_national_id(id, 65, out, &out_len, &bad), SP_ID_TOO_LONG, "65 characters rejected");
 	}
 
+	/* phones */
+	{
+		char		ph[SP_PHONE_MAX_DIGITS + 2];
+		size_t		pl;
+
+		ok(sp_normalize_phone("+254 (712) 345-678", 18, ph, &pl), "formatted phone accepted");
+		is_str(ph, "+254712345678", "phone compacted");
+		ok(!sp_normalize_phone("1234", 4, ph, &pl), "4 digits rejected");
+		ok(sp_normalize_phone("12345", 5, ph, &pl), "5 digits accepted");
+		ok(!sp_normalize_phone("123456789012345678901", 21, ph, &pl), "21 digits rejected");
+		ok(sp_normalize_phone("+12345678901234567890", 21, ph, &pl), "+ and 20 digits accepted");
+		ok(!sp_normalize_phone("12+345678", 9, ph, &pl), "+ in the middle rejected");
+		ok(!sp_normalize_phone("call me", 7, ph, &pl), "letters rejected");
+	}
+
+	/* UUIDs */
+	ok(sp_is_uuid("00000000-0000-4000-8000-000000000001", 36), "hyphenated uuid");
+	ok(sp_is_uuid("6F1C3F0E8F4A4B7E9A512D4C1E0B7A11", 32), "compact upper-case uuid");
+	ok(!sp_is_uuid("00000000-0000-4000-8000-00000000000g", 36), "non-hex rejected");
+	ok(!sp_is_uuid("00000000-0000-4000-8000_000000000001", 36), "wrong separator rejected");
+	ok(!sp_is_uuid("not-a-uuid", 10), "short rejected");
+
 	/* fuzz: random bytes never crash and the outcome agrees with sp_utf8_length */
 	{
 		unsigned int seed = 12345;
