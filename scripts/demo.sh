@@ -31,20 +31,17 @@ gen=$(echo "$(date +%s.%N) - $start" | bc)
 printf 'generated in %.1f s\n' "$gen"
 
 say "Importing through sp.import_registrations in batches of $BATCH (one transaction per batch)"
+q -c "CREATE TABLE synth.batches AS
+      SELECT (i - 1) / $BATCH AS b, jsonb_agg(d ORDER BY i) AS batch FROM synth.docs GROUP BY 1"
 start=$(date +%s.%N)
-q -Atc "SELECT ceil(count(*)::numeric / $BATCH)::int FROM synth.docs" | {
-  read -r nbatches
-  for ((b = 0; b < nbatches; b++)); do
-    q -Atc "SELECT sp.import_registrations(jsonb_agg(d ORDER BY i)) - 'errors' - 'batch_id'
-            FROM synth.docs WHERE i > $b * $BATCH AND i <= ($b + 1) * $BATCH" >/dev/null
-  done
-}
+q -Atc "SELECT format('SELECT sp.import_registrations(batch) - ''errors'' FROM synth.batches WHERE b = %s;', b)
+        FROM synth.batches ORDER BY b" | q -f - >/dev/null
 took=$(echo "$(date +%s.%N) - $start" | bc)
 q -Atc "SELECT format('imported %s households and %s persons in %s s: %s households/s',
                       (SELECT count(*) FROM sp.household), (SELECT count(*) FROM sp.person),
                       round($took, 1), round((SELECT count(*) FROM sp.household) / $took))"
 
-say "A device that lost its connection resends its last batch: nothing is registered twice"
+say "A device that lost its connection resends 200 documents it had already sent: nothing is registered twice"
 q -c "SELECT sp.import_registrations(jsonb_agg(d ORDER BY i)) - 'errors' - 'batch_id' AS resend
       FROM synth.docs WHERE i <= 200"
 

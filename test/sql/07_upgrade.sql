@@ -4,6 +4,13 @@
 -- sql/updates/sp_registry--A--B.sql scripts are added.
 SET client_min_messages = warning;
 
+-- the registry holds persons from the earlier tests: dropping it is refused...
+DROP EXTENSION sp_registry CASCADE;
+DROP SCHEMA sp CASCADE;
+SELECT count(*) > 0 AS persons_still_there FROM sp.person;
+-- ...unless a superuser says so explicitly
+SET sp_registry.allow_hard_delete = on;
+
 -- each member object with its definition: function source and settings,
 -- relation columns (by name, since an upgrade appends new columns)
 CREATE FUNCTION pg_temp.extension_fingerprint() RETURNS TABLE (object text)
