@@ -10,35 +10,12 @@ CREATE FUNCTION sp.parse_birth_date(value text, OUT birth_date date, OUT birth_d
 COMMENT ON FUNCTION sp.parse_birth_date(text) IS
 'Parses YYYY-MM-DD, YYYY-MM or YYYY into a date (1st of the month / 1 January when unknown) and its precision (day, month, year). Raises 22007 on a bad format and 22008 on an impossible date.';
 
-CREATE FUNCTION sp_internal.partial_date_problem(value text, not_after date,
-        OUT sqlstate text, OUT message text)
-    RETURNS record
-    AS 'MODULE_PATHNAME', 'sp_partial_date_problem'
-    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION sp_internal.partial_date_problem(text, date) IS
-'NULL when value is a valid partial date no later than not_after and no more than 130 years before it (not_after = infinity: calendar check only); otherwise the SQLSTATE and message.';
-
-CREATE FUNCTION sp_internal.text_problem(value text, max_chars integer,
-        OUT sqlstate text, OUT message text)
-    RETURNS record
-    AS 'MODULE_PATHNAME', 'sp_text_problem'
-    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION sp_internal.text_problem(text, integer) IS
-'NULL when value is valid UTF-8 without control characters, not blank, and at most max_chars characters; otherwise the SQLSTATE and message.';
-
 CREATE FUNCTION sp.normalize_national_id(value text)
     RETURNS text
     AS 'MODULE_PATHNAME', 'sp_normalize_national_id_sql'
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION sp.normalize_national_id(text) IS
 'Canonical form of a national ID for the blind index: letters upper-cased; spaces, hyphens, dots, slashes and underscores removed; at most 64 characters of A-Z and 0-9. Raises 22P02 otherwise.';
-
-CREATE FUNCTION sp_internal.national_id_problem(value text, OUT sqlstate text, OUT message text)
-    RETURNS record
-    AS 'MODULE_PATHNAME', 'sp_national_id_problem'
-    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION sp_internal.national_id_problem(text) IS
-'NULL when sp.normalize_national_id(value) would succeed; otherwise the SQLSTATE and message (never the value).';
 
 CREATE FUNCTION sp.normalize_phone(value text)
     RETURNS text

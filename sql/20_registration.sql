@@ -188,7 +188,7 @@ BEGIN
                                        WHEN 'batch_conflict' THEN format('submission_id is used by document %s of this batch with different content', c.first_idx)
                                        END)::sp_internal.batch_item ORDER BY c.idx), '{}')
     INTO items
-    FROM c;
+    FROM (SELECT * FROM c ORDER BY c.idx) c;  -- ids are drawn in document order
 
     -- Claim the submission ids first: a concurrent session registering the
     -- same id makes ours skip it (it waits for the other to finish).

@@ -107,30 +107,39 @@ $$;
 COMMENT ON FUNCTION sp.update_household(bigint, jsonb, text, integer) IS
 'Changes admin_area_code, location and/or attributes of a household (attributes are merged; a null value removes a key). The previous version goes to sp.household_history with the reason. expected_version guards against lost updates (40001 when stale). Returns {"household_id", "version"}.';
 
-CREATE FUNCTION sp.set_household_status(household_id bigint, status text, reason text)
+-- Status changes of households and persons share one path: lock, check,
+-- update with the reason.  merged is reserved for deduplication.
+CREATE FUNCTION sp_internal.change_status(entity text, id bigint, new_status text, reason text, allowed text[])
     RETURNS jsonb
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+    tbl regclass := CASE entity WHEN 'household' THEN 'sp.household'::regclass ELSE 'sp.person'::regclass END;
     v integer;
     previous text;
 BEGIN
-    IF status IS NULL OR status NOT IN ('active', 'inactive') THEN
-        RAISE EXCEPTION 'household status must be active or inactive, got "%"', status
+    IF new_status IS NULL OR NOT new_status = ANY (allowed) THEN
+        RAISE EXCEPTION '% status must be %, got "%"', entity, array_to_string(allowed, ' or '), new_status
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = 'Status merged is set by deduplication only.';
     END IF;
-    SELECT x.version INTO v FROM sp.household x WHERE x.household_id = set_household_status.household_id FOR UPDATE;
-    PERFORM sp_internal.check_version('household', set_household_status.household_id, v, NULL);
+    EXECUTE format('SELECT version FROM %s WHERE %I = $1 FOR UPDATE', tbl, entity || '_id') INTO v USING id;
+    PERFORM sp_internal.check_version(entity, id, v, NULL);
     previous := sp_internal.begin_change(reason);
-    UPDATE sp.household x SET status = set_household_status.status
-    WHERE x.household_id = set_household_status.household_id
-    RETURNING x.version INTO v;
+    EXECUTE format('UPDATE %s SET status = $2 WHERE %I = $1 RETURNING version', tbl, entity || '_id')
+        INTO v USING id, new_status;
     PERFORM sp_internal.end_change(previous);
-    RETURN jsonb_build_object('household_id', set_household_status.household_id, 'status', status, 'version', v);
+    RETURN jsonb_build_object(entity || '_id', id, 'status', new_status, 'version', v);
 END
 $$;
+COMMENT ON FUNCTION sp_internal.change_status(text, bigint, text, text, text[]) IS 'Sets the status of a household or person with a reason, keeping the previous version.';
+
+CREATE FUNCTION sp.set_household_status(household_id bigint, status text, reason text)
+    RETURNS jsonb
+    LANGUAGE sql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$ SELECT sp_internal.change_status('household', household_id, status, reason, ARRAY['active', 'inactive']) $$;
 COMMENT ON FUNCTION sp.set_household_status(bigint, text, text) IS 'Marks a household active or inactive (e.g. moved away, dissolved), keeping the previous version with the reason.';
 
 CREATE FUNCTION sp.update_person(person_id bigint, patch jsonb, reason text,
@@ -213,28 +222,9 @@ COMMENT ON FUNCTION sp.update_person(bigint, jsonb, text, integer) IS
 
 CREATE FUNCTION sp.set_person_status(person_id bigint, status text, reason text)
     RETURNS jsonb
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE sql VOLATILE
     SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    v integer;
-    previous text;
-BEGIN
-    IF status IS NULL OR status NOT IN ('active', 'deceased') THEN
-        RAISE EXCEPTION 'person status must be active or deceased, got "%"', status
-            USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = 'Status merged is set by deduplication only.';
-    END IF;
-    SELECT t.version INTO v FROM sp.person t WHERE t.person_id = set_person_status.person_id FOR UPDATE;
-    PERFORM sp_internal.check_version('person', set_person_status.person_id, v, NULL);
-    previous := sp_internal.begin_change(reason);
-    UPDATE sp.person t SET status = set_person_status.status
-    WHERE t.person_id = set_person_status.person_id
-    RETURNING t.version INTO v;
-    PERFORM sp_internal.end_change(previous);
-    RETURN jsonb_build_object('person_id', set_person_status.person_id, 'status', status, 'version', v);
-END
-$$;
+AS $$ SELECT sp_internal.change_status('person', person_id, status, reason, ARRAY['active', 'deceased']) $$;
 COMMENT ON FUNCTION sp.set_person_status(bigint, text, text) IS 'Marks a person active or deceased, keeping the previous version with the reason. Persons are never deleted.';
 
 CREATE FUNCTION sp.add_member(household_id bigint, member jsonb)

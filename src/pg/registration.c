@@ -1,10 +1,8 @@
 /*
- * registration.c - SQL-callable checks used while registering households:
- * partial birth dates, free-text fields and national IDs.  The algorithms
- * live in src/core; this file converts datums and raises errors.
- *
- * The *_problem functions return (sqlstate, message) instead of raising, so
- * that a batch import can reject one document without a subtransaction.
+ * registration.c - SQL-callable helpers of registration: partial birth
+ * dates, national ID / phone / UUID normalisation, the document fingerprint
+ * and the delete guard.  The algorithms live in src/core; this file converts
+ * datums and raises errors.  Document validation is in validate.c.
  */
 #include "postgres.h"
 
@@ -26,10 +24,7 @@
 #include "sp_text.h"
 
 PG_FUNCTION_INFO_V1(sp_parse_birth_date);
-PG_FUNCTION_INFO_V1(sp_partial_date_problem);
-PG_FUNCTION_INFO_V1(sp_text_problem);
 PG_FUNCTION_INFO_V1(sp_normalize_national_id_sql);
-PG_FUNCTION_INFO_V1(sp_national_id_problem);
 PG_FUNCTION_INFO_V1(sp_normalize_phone_sql);
 PG_FUNCTION_INFO_V1(sp_is_uuid_sql);
 PG_FUNCTION_INFO_V1(sp_document_fingerprint);
@@ -45,40 +40,6 @@ date_status_sqlstate(sp_date_status st)
 		default:
 			return ERRCODE_DATETIME_FIELD_OVERFLOW;
 	}
-}
-
-static int
-text_status_sqlstate(sp_text_status st)
-{
-	switch (st)
-	{
-		case SP_TEXT_INVALID_UTF8:
-			return ERRCODE_CHARACTER_NOT_IN_REPERTOIRE;
-		case SP_TEXT_CONTROL_CHAR:
-			return ERRCODE_INVALID_TEXT_REPRESENTATION;
-		case SP_TEXT_TOO_LONG:
-			return ERRCODE_STRING_DATA_RIGHT_TRUNCATION;
-		default:
-			return ERRCODE_INVALID_PARAMETER_VALUE;
-	}
-}
-
-/* Build the (sqlstate text, message text) result of a *_problem function. */
-static Datum
-problem_result(FunctionCallInfo fcinfo, int sqlerrcode, const char *message)
-{
-	TupleDesc	tupdesc;
-	Datum		values[2];
-	bool		nulls[2] = {false, false};
-
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("function returning record called in context that cannot accept type record")));
-	tupdesc = BlessTupleDesc(tupdesc);
-	values[0] = CStringGetTextDatum(unpack_sql_state(sqlerrcode));
-	values[1] = CStringGetTextDatum(message);
-	return HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls));
 }
 
 static sp_date_status
@@ -124,67 +85,6 @@ sp_parse_birth_date(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 
-/*
- * sp_internal.partial_date_problem(value text, not_after date, OUT sqlstate text, OUT message text)
- * NULL when the value is a valid partial date, not after not_after and not
- * more than SP_MAX_AGE_YEARS before it.  not_after = 'infinity' checks only
- * the format and the calendar.
- */
-Datum
-sp_partial_date_problem(PG_FUNCTION_ARGS)
-{
-	text	   *t = PG_GETARG_TEXT_PP(0);
-	DateADT		today = PG_GETARG_DATEADT(1);
-	sp_partial_date d;
-	sp_date_status st;
-	int			ty,
-				tm,
-				td;
-
-	if (DATE_IS_NOBEGIN(today))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("not_after must not be -infinity")));
-
-	st = parse_text_date(t, &d);
-	/* not_after = infinity checks the format only */
-	if (st == SP_DATE_OK && !DATE_IS_NOEND(today))
-	{
-		j2date(today + POSTGRES_EPOCH_JDATE, &ty, &tm, &td);
-		st = sp_check_birth_date(&d, ty, tm, td);
-	}
-	if (st == SP_DATE_OK)
-		PG_RETURN_NULL();
-	return problem_result(fcinfo, date_status_sqlstate(st), sp_date_status_message(st));
-}
-
-/*
- * sp_internal.text_problem(value text, max_chars int, OUT sqlstate text, OUT message text)
- */
-Datum
-sp_text_problem(PG_FUNCTION_ARGS)
-{
-	text	   *t = PG_GETARG_TEXT_PP(0);
-	int32		max_chars = PG_GETARG_INT32(1);
-	size_t		offset;
-	sp_text_status st;
-
-	if (max_chars < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("max_chars must be positive, got %d", max_chars)));
-	st = sp_check_text_field(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), (size_t) max_chars, &offset);
-	if (st == SP_TEXT_OK)
-		PG_RETURN_NULL();
-	if (st == SP_TEXT_TOO_LONG)
-		return problem_result(fcinfo, text_status_sqlstate(st),
-							  psprintf("value longer than %d characters", max_chars));
-	if (st == SP_TEXT_EMPTY)
-		return problem_result(fcinfo, text_status_sqlstate(st), sp_text_status_message(st));
-	return problem_result(fcinfo, text_status_sqlstate(st),
-						  psprintf("%s at character %zu", sp_text_status_message(st), offset + 1));
-}
-
 /* sp.normalize_national_id(text) returns text */
 Datum
 sp_normalize_national_id_sql(PG_FUNCTION_ARGS)
@@ -202,25 +102,6 @@ sp_normalize_national_id_sql(PG_FUNCTION_ARGS)
 				 errmsg("invalid national ID"),
 				 errdetail("The %s.", sp_id_status_message(st))));
 	PG_RETURN_TEXT_P(cstring_to_text_with_len(out, out_len));
-}
-
-/* sp_internal.national_id_problem(text, OUT sqlstate text, OUT message text) */
-Datum
-sp_national_id_problem(PG_FUNCTION_ARGS)
-{
-	text	   *t = PG_GETARG_TEXT_PP(0);
-	char		out[SP_NATIONAL_ID_MAX + 1];
-	size_t		out_len,
-				bad;
-	sp_id_status st = sp_normalize_national_id(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t),
-											   out, &out_len, &bad);
-
-	if (st == SP_ID_OK)
-		PG_RETURN_NULL();
-	if (st == SP_ID_BAD_CHAR)
-		return problem_result(fcinfo, ERRCODE_INVALID_TEXT_REPRESENTATION,
-							  psprintf("%s (byte %zu)", sp_id_status_message(st), bad + 1));
-	return problem_result(fcinfo, ERRCODE_INVALID_TEXT_REPRESENTATION, sp_id_status_message(st));
 }
 
 /* sp.normalize_phone(text) returns text */

@@ -1,6 +1,6 @@
 -- Registration lifecycle: replays, batches, history, statuses.
 BEGIN;
-SELECT plan(14);
+SELECT plan(15);
 
 INSERT INTO sp.admin_area (code, parent_code, level, name) VALUES ('LC', NULL, 0, 'Lifecycleland');
 
@@ -27,6 +27,11 @@ SELECT is((SELECT count(*)::int FROM sp.import_error e JOIN sp.import_batch b US
            WHERE e.field = 'members[0].birth_date' AND e.sqlstate = '22008'), 16,
           'each rejection stored with field and SQLSTATE, per attempt');
 SELECT is((SELECT sum(documents)::int FROM sp.import_batch), 80, 'batches count their documents');
+SELECT is((SELECT array_agg(s.household_id ORDER BY d.i) FROM docs d
+           JOIN sp.registration_submission s ON s.submission_id = (d.doc ->> 'submission_id')::uuid),
+          (SELECT array_agg(s.household_id ORDER BY s.household_id) FROM docs d
+           JOIN sp.registration_submission s ON s.submission_id = (d.doc ->> 'submission_id')::uuid),
+          'household ids follow the order of the documents in the batch');
 
 -- replays return the first ids
 SELECT results_eq(
