@@ -34,8 +34,15 @@ REGRESS_OPTS = --inputdir=test --outputdir=. --encoding=UTF8
 
 EXTRA_CLEAN = $(DATA_built) test/unit/*.bin results regression.diffs regression.out
 
-PGXS := $(shell $(PG_CONFIG) --pgxs)
+# On a fresh machine the server headers (and PGXS) arrive with `make deps`;
+# until then only the set-up targets below work.
+PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+ifneq ($(wildcard $(PGXS)),)
 include $(PGXS)
+else
+all install installcheck:
+	@echo "PostgreSQL server development files not found (PG_CONFIG=$(PG_CONFIG)): run 'make deps' first" >&2; exit 1
+endif
 
 sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_SOURCES) $(EXTENSION).control
 	@{ printf '%s\n' "-- sp_registry $(EXTVERSION): generated from sql/*.sql by the Makefile; do not edit."; \

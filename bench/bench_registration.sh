@@ -86,6 +86,16 @@ Inserted $inserted, rejected $rejected (the generator makes no invalid documents
 documents in one batch took $(printf '%.2f' "$replay") s ($(rate "$NREPLAY" "$replay") documents/s checked and skipped).
 
 Target (issue 3): registration at least 20 % of raw COPY.
+
+Where a batch's time goes (1,000 documents, ~4,000 persons, into a registry of ~18,000 households,
+measured with auto_explain; shares are approximate): foreign-key checks of persons and households
+(row-level RI triggers: person → household, person → relationship type, merged_into) about 25 %;
+writing person and household rows with their indexes (primary keys, household, national-ID and phone
+blind indexes, one-head-per-household, GiST on location) about 30 %; encrypting and blind-indexing
+identifiers (pgcrypto PGP AES-256 and HMAC-SHA256) about 15 %; parsing, fingerprinting, replay lookup
+and catalogue validation of every document about 15 %; the rest is passing the batch between
+statements. A plain COPY does none of this. The integrity checks, the encryption and the indexes are
+what the registry is for, so they stay; see the issue's closing note.
 MD
 cat bench/out/10_registration.md
 dropdb "$DB"

@@ -54,7 +54,7 @@ registry_has_persons(void)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	ret = SPI_execute("SELECT to_regclass('sp.person') IS NOT NULL", true, 1);
+	ret = SPI_execute("SELECT pg_catalog.to_regclass('sp.person') IS NOT NULL", true, 1);
 	if (ret == SPI_OK_SELECT && SPI_processed == 1)
 	{
 		bool		isnull;

@@ -9,6 +9,9 @@
  * sp.relationship_type, current sp.admin_area codes) are read once per call
  * with SPI; a batch of documents shares one read.
  *
+ * The SPI queries qualify every function and operator, so a caller's
+ * search_path cannot substitute its own.
+ *
  * Field names are JSON paths with 0-based member indexes, e.g.
  * "members[2].birth_date" or "attributes.rooms".
  */
@@ -202,7 +205,7 @@ load_catalogue(Catalogue *cat, Datum area_codes, bool with_areas)
 		elog(ERROR, "SPI_connect failed");
 
 	ret = SPI_execute("SELECT code, entity, value_type, categories, min_value, max_value, required, "
-					  "       array_to_string(categories, ', ') "
+					  "       pg_catalog.array_to_string(categories, ', ') "
 					  "FROM sp.variable ORDER BY code COLLATE \"C\"", true, 0);
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "reading sp.variable failed: %s", SPI_result_code_string(ret));
@@ -260,8 +263,9 @@ load_catalogue(Catalogue *cat, Datum area_codes, bool with_areas)
 		Datum		args[1] = {area_codes};
 
 		ret = SPI_execute_with_args("SELECT code FROM sp.admin_area "
-									"WHERE code = ANY ($1) AND valid_from <= current_date "
-									"  AND (valid_to IS NULL OR valid_to > current_date) "
+									"WHERE code OPERATOR(pg_catalog.=) ANY ($1) "
+									"  AND valid_from OPERATOR(pg_catalog.<=) current_date "
+									"  AND (valid_to IS NULL OR valid_to OPERATOR(pg_catalog.>) current_date) "
 									"ORDER BY code COLLATE \"C\"",
 									1, argtypes, args, NULL, true, 0);
 		if (ret != SPI_OK_SELECT)
