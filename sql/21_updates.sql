@@ -152,7 +152,10 @@ DECLARE
     x sp.person;
     p sp_internal.problem;
     d record;
-    prot record;
+    nid_enc bytea;
+    nid_hash bytea;
+    phone_enc bytea;
+    phone_hash bytea;
     previous text;
 BEGIN
     IF patch IS NULL OR jsonb_typeof(patch) <> 'object' THEN
@@ -166,7 +169,12 @@ BEGIN
         PERFORM sp_internal.raise_problem(p, 'change');
     END IF;
 
-    SELECT * INTO x FROM sp.person t WHERE t.person_id = update_person.person_id FOR UPDATE;
+    -- Only the columns a registrar may read: identifiers are written, never read here.
+    SELECT t.person_id, t.household_id, t.given_name, t.family_name, t.other_names, t.birth_date,
+           t.birth_date_precision, t.sex, t.relationship_to_head, t.attributes, t.version
+    INTO x.person_id, x.household_id, x.given_name, x.family_name, x.other_names, x.birth_date,
+         x.birth_date_precision, x.sex, x.relationship_to_head, x.attributes, x.version
+    FROM sp.person t WHERE t.person_id = update_person.person_id FOR UPDATE;
     PERFORM sp_internal.check_version('person', update_person.person_id, x.version, expected_version);
 
     IF patch ->> 'relationship_to_head' = 'head' AND x.relationship_to_head <> 'head' AND EXISTS (
@@ -190,29 +198,26 @@ BEGIN
     IF patch ? 'sex' THEN x.sex := patch ->> 'sex'; END IF;
     IF patch ? 'relationship_to_head' THEN x.relationship_to_head := patch ->> 'relationship_to_head'; END IF;
     IF patch ?| ARRAY['national_id', 'phone'] THEN
-        SELECT * INTO prot FROM sp_internal.protect_identifiers(ARRAY[x.person_id], ARRAY[patch]);
-        IF patch ? 'national_id' THEN
-            x.national_id_enc := prot.national_id_enc;
-            x.national_id_hash := prot.national_id_hash;
-        END IF;
-        IF patch ? 'phone' THEN
-            x.phone_enc := prot.phone_enc;
-            x.phone_hash := prot.phone_hash;
-        END IF;
+        SELECT pr.national_id_enc, pr.national_id_hash, pr.phone_enc, pr.phone_hash
+        INTO nid_enc, nid_hash, phone_enc, phone_hash
+        FROM sp_internal.protect_identifiers(ARRAY[x.person_id], ARRAY[patch]) pr;
     END IF;
     IF patch ? 'attributes' THEN
         x.attributes := sp_internal.merge_attributes(x.attributes, patch -> 'attributes');
     END IF;
 
+    -- One UPDATE, so one history row; identifier columns are set only when
+    -- the patch names them (setting them to themselves would need to read them).
     previous := sp_internal.begin_change(reason);
-    UPDATE sp.person t SET
-        given_name = x.given_name, family_name = x.family_name, other_names = x.other_names,
-        birth_date = x.birth_date, birth_date_precision = x.birth_date_precision, sex = x.sex,
-        relationship_to_head = x.relationship_to_head,
-        national_id_enc = x.national_id_enc, national_id_hash = x.national_id_hash,
-        phone_enc = x.phone_enc, phone_hash = x.phone_hash, attributes = x.attributes
-    WHERE t.person_id = x.person_id
-    RETURNING * INTO x;
+    EXECUTE format('UPDATE sp.person SET given_name = $1, family_name = $2, other_names = $3, birth_date = $4,
+                           birth_date_precision = $5, sex = $6, relationship_to_head = $7, attributes = $8 %s %s
+                    WHERE person_id = $9 RETURNING version',
+                   CASE WHEN patch ? 'national_id' THEN ', national_id_enc = $10, national_id_hash = $11' ELSE '' END,
+                   CASE WHEN patch ? 'phone' THEN ', phone_enc = $12, phone_hash = $13' ELSE '' END)
+    INTO x.version
+    USING x.given_name, x.family_name, x.other_names, x.birth_date, x.birth_date_precision, x.sex,
+          x.relationship_to_head, x.attributes, x.person_id,
+          nid_enc, nid_hash, phone_enc, phone_hash;
     PERFORM sp_internal.end_change(previous);
     RETURN jsonb_build_object('person_id', x.person_id, 'version', x.version);
 END

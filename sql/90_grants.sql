@@ -34,11 +34,22 @@ GRANT SELECT ON sp.admin_area, sp.variable, sp.relationship_type, sp.household,
                 sp.household_history, sp.person_deidentified, sp.import_batch
     TO sp_analyst;
 
--- Registrars: register and maintain households and persons.
-GRANT SELECT ON sp.admin_area, sp.variable, sp.relationship_type, sp.household, sp.person,
-                sp.household_history, sp.person_history, sp.person_deidentified,
+-- Registrars: register and maintain households and persons.  They read
+-- persons without the encrypted identifiers and blind indexes: with the
+-- blind index in hand, sp_internal.protect_identifiers (which they need to
+-- write) would let them look persons up by ID without the audit log.
+GRANT SELECT ON sp.admin_area, sp.variable, sp.relationship_type, sp.household,
+                sp.household_history, sp.person_deidentified,
                 sp.registration_submission, sp.import_batch, sp.import_error
     TO sp_registrar;
+GRANT SELECT (person_id, household_id, given_name, family_name, other_names, birth_date, birth_date_precision,
+              sex, relationship_to_head, attributes, status, merged_into, registered_at, registered_by,
+              updated_at, updated_by, version)
+    ON sp.person TO sp_registrar;
+GRANT SELECT (person_id, household_id, given_name, family_name, other_names, birth_date, birth_date_precision,
+              sex, relationship_to_head, attributes, status, merged_into, registered_at, registered_by,
+              updated_at, updated_by, version, operation, changed_at, changed_by, change_reason, history_id)
+    ON sp.person_history TO sp_registrar;
 GRANT INSERT, UPDATE ON sp.household, sp.person TO sp_registrar;
 GRANT INSERT ON sp.household_history, sp.person_history, sp.registration_submission,
                 sp.import_batch, sp.import_error TO sp_registrar;

@@ -1,6 +1,6 @@
 -- Least privilege, PII protection and search_path safety.
 BEGIN;
-SELECT plan(17);
+SELECT plan(21);
 
 INSERT INTO sp.admin_area (code, parent_code, level, name) VALUES ('SC', NULL, 0, 'Securityland');
 SELECT sp.register_household('{"admin_area_code": "SC", "members": [{"given_name": "Ana", "relationship_to_head": "head",
@@ -38,6 +38,14 @@ SELECT throws_ok('SELECT sp_internal.decrypt_pii(national_id_enc) FROM sp.person
 SELECT throws_ok('DELETE FROM sp.pii_access_log', '42501', NULL, 'registrars cannot erase the audit log');
 SELECT throws_ok('UPDATE sp.person_history SET given_name = ''x''', '42501', NULL, 'registrars cannot rewrite history');
 SELECT is((SELECT count(*)::int FROM sp.find_person_by_national_id('sec001')), 1, 'registrars look up by national ID');
+SELECT lives_ok('SELECT given_name, birth_date, version FROM sp.person', 'registrars read names and birth dates');
+SELECT throws_ok('SELECT national_id_hash FROM sp.person', '42501', NULL,
+                 'registrars cannot read the blind index (no unaudited lookups)');
+SELECT throws_ok('SELECT national_id_enc FROM sp.person_history', '42501', NULL,
+                 'nor the identifiers kept in history');
+SELECT lives_ok(format($$SELECT sp.update_person(%s, '{"phone": "0700 000 002", "given_name": "Anna"}', 'typo at registration')$$,
+                       (:'r'::jsonb -> 'person_ids' ->> 0)::bigint),
+                'registrars correct persons, identifiers included');
 RESET ROLE;
 
 SET LOCAL ROLE tap_reader;
