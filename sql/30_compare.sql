@@ -30,3 +30,17 @@ CREATE FUNCTION sp.damerau_levenshtein(a text, b text)
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION sp.damerau_levenshtein(text, text) IS
 'Unrestricted Damerau-Levenshtein distance in code points: adjacent transpositions cost 1 (19850314/19850341 = 1; CA/ABC = 2).';
+
+CREATE FUNCTION sp.normalize_name(name text)
+    RETURNS text
+    AS 'MODULE_PATHNAME', 'sp_normalize_name_sql'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION sp.normalize_name(text) IS
+'Name for comparison: any script transliterated to Latin ASCII with ICU (Any-Latin; Latin-ASCII), lower case, apostrophes dropped, other punctuation and spaces collapsed to single spaces. Иван -> ivan, Ódhiambo-Núñez -> odhiambo nunez. Up to 1000 characters. Immutable for a given ICU version: rebuild expression indexes after an ICU upgrade.';
+
+CREATE FUNCTION sp.name_key(name text)
+    RETURNS text
+    AS 'MODULE_PATHNAME', 'sp_name_key_sql'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION sp.name_key(text) IS
+'Phonetic blocking key of sp.normalize_name(name), one key per word: common digraphs and look-alike letters merged, vowels after the first letter dropped, repeats collapsed. Mohammed/Muhamad/Mahmoud -> md, Odhiambo/Odhaimbo -> admb, Иван/Ivan -> avn. See docs/linkage.md.';
