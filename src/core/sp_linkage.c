@@ -1,0 +1,384 @@
+/*
+ * sp_linkage.c - Fellegi-Sunter record linkage core.
+ */
+#include "sp_linkage.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------------
+ * Dates
+ * ------------------------------------------------------------------------ */
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Hinnant's algorithm). */
+int32_t
+sp_days_from_civil(int y, int m, int d)
+{
+	int			era;
+	unsigned	yoe,
+				doy,
+				doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (unsigned) (y - era * 400);
+	doy = (unsigned) ((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1);
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int32_t) doe - 719468;
+}
+
+sp_date_level
+sp_compare_dates(sp_ymd a, sp_ymd b)
+{
+	int32_t		diff;
+
+	if (a.year == b.year && a.month == b.month && a.day == b.day)
+		return SP_DATE_LEVEL_EXACT;
+	if (a.year == b.year && ((a.month == 1 && a.day == 1) || (b.month == 1 && b.day == 1)))
+		return SP_DATE_LEVEL_YEAR_ONLY;
+	if (a.year == b.year && a.month == b.day && a.day == b.month)
+		return SP_DATE_LEVEL_TRANSPOSED;
+	if (a.year == b.year && a.month == b.month)
+		return SP_DATE_LEVEL_SAME_MONTH;
+	diff = a.days - b.days;
+	if (diff < 0)
+		diff = -diff;
+	if (diff <= 366)
+		return SP_DATE_LEVEL_WITHIN_YEAR;
+	return SP_DATE_LEVEL_ELSE;
+}
+
+const char *
+sp_date_level_name(sp_date_level level)
+{
+	switch (level)
+	{
+		case SP_DATE_LEVEL_EXACT:
+			return "exact";
+		case SP_DATE_LEVEL_YEAR_ONLY:
+			return "same year, one side 1 January (year only)";
+		case SP_DATE_LEVEL_TRANSPOSED:
+			return "day and month transposed";
+		case SP_DATE_LEVEL_SAME_MONTH:
+			return "same year and month";
+		case SP_DATE_LEVEL_WITHIN_YEAR:
+			return "within one year";
+		default:
+			return "else";
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * Weights
+ * ------------------------------------------------------------------------ */
+
+#define PROB_FLOOR 1e-6
+
+static double
+clamp_prob(double p)
+{
+	if (p < PROB_FLOOR)
+		return PROB_FLOOR;
+	if (p > 1.0 - PROB_FLOOR)
+		return 1.0 - PROB_FLOOR;
+	return p;
+}
+
+double
+sp_fs_level_weight(const sp_fs_comparison *c, int level)
+{
+	if (level < 0 || level >= c->nlevels)
+		return 0.0;
+	return log2(clamp_prob(c->m[level]) / clamp_prob(c->u[level]));
+}
+
+double
+sp_fs_match_weight(const sp_fs_model *model, const sp_gamma *gamma)
+{
+	double		prior = clamp_prob(model->prior);
+	double		w = log2(prior / (1.0 - prior));
+
+	for (int i = 0; i < model->ncomparisons; i++)
+		w += sp_fs_level_weight(&model->comparisons[i], gamma[i]);
+	return w;
+}
+
+double
+sp_fs_probability(double weight)
+{
+	if (weight >= 0)
+		return 1.0 / (1.0 + exp2(-weight));
+	{
+		double		e = exp2(weight);
+
+		return e / (1.0 + e);
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * Pattern table: open addressing on the gamma vector
+ * ------------------------------------------------------------------------ */
+
+static uint64_t
+hash_gamma(const sp_gamma *g, int width)
+{
+	uint64_t	h = 1469598103934665603ULL;
+
+	for (int i = 0; i < width; i++)
+	{
+		h ^= (uint8_t) g[i];
+		h *= 1099511628211ULL;
+	}
+	return h ^ (h >> 29);
+}
+
+int
+sp_pattern_table_init(sp_pattern_table *t, int width)
+{
+	memset(t, 0, sizeof(*t));
+	t->width = width;
+	t->capacity = 1024;
+	t->gammas = calloc(t->capacity * (size_t) width, sizeof(sp_gamma));
+	t->counts = calloc(t->capacity, sizeof(double));
+	if (!t->gammas || !t->counts)
+	{
+		sp_pattern_table_free(t);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+grow(sp_pattern_table *t)
+{
+	sp_pattern_table bigger;
+
+	memset(&bigger, 0, sizeof(bigger));
+	bigger.width = t->width;
+	bigger.capacity = t->capacity * 2;
+	bigger.gammas = calloc(bigger.capacity * (size_t) t->width, sizeof(sp_gamma));
+	bigger.counts = calloc(bigger.capacity, sizeof(double));
+	if (!bigger.gammas || !bigger.counts)
+	{
+		free(bigger.gammas);
+		free(bigger.counts);
+		return -1;
+	}
+	for (size_t i = 0; i < t->capacity; i++)
+		if (t->counts[i] > 0 &&
+			sp_pattern_table_add(&bigger, t->gammas + i * (size_t) t->width, t->counts[i]) < 0)
+		{
+			sp_pattern_table_free(&bigger);
+			return -1;
+		}
+	free(t->gammas);
+	free(t->counts);
+	bigger.total = t->total;
+	*t = bigger;
+	return 0;
+}
+
+int
+sp_pattern_table_add(sp_pattern_table *t, const sp_gamma *gamma, double count)
+{
+	size_t		mask;
+	size_t		i;
+
+	if ((t->npatterns + 1) * 2 > t->capacity && grow(t) < 0)
+		return -1;
+	mask = t->capacity - 1;
+	i = (size_t) hash_gamma(gamma, t->width) & mask;
+	for (;;)
+	{
+		sp_gamma   *slot = t->gammas + i * (size_t) t->width;
+
+		if (t->counts[i] == 0)
+		{
+			memcpy(slot, gamma, (size_t) t->width);
+			t->counts[i] = count;
+			t->npatterns++;
+			break;
+		}
+		if (memcmp(slot, gamma, (size_t) t->width) == 0)
+		{
+			t->counts[i] += count;
+			break;
+		}
+		i = (i + 1) & mask;
+	}
+	t->total += (uint64_t) count;
+	return 0;
+}
+
+void
+sp_pattern_table_free(sp_pattern_table *t)
+{
+	free(t->gammas);
+	free(t->counts);
+	t->gammas = NULL;
+	t->counts = NULL;
+	t->npatterns = t->capacity = 0;
+}
+
+/* ------------------------------------------------------------------------
+ * EM
+ * ------------------------------------------------------------------------ */
+
+sp_em_result
+sp_fs_em(sp_fs_model *model, const sp_pattern_table *patterns, int max_iterations, double tolerance)
+{
+	sp_em_result r;
+	int			nc = model->ncomparisons;
+	double		share = clamp_prob(model->prior);
+
+	memset(&r, 0, sizeof(r));
+	for (int it = 0; it < max_iterations; it++)
+	{
+		double		m_num[SP_FS_MAX_COMPARISONS][SP_FS_MAX_LEVELS];
+		double		m_den[SP_FS_MAX_COMPARISONS];
+		double		matched = 0.0,
+					all = 0.0;
+		double		change = 0.0;
+
+		memset(m_num, 0, sizeof(m_num));
+		memset(m_den, 0, sizeof(m_den));
+
+		/* E step: probability that each pattern is a match */
+		for (size_t s = 0; s < patterns->capacity; s++)
+		{
+			double		n = patterns->counts[s];
+			const sp_gamma *g;
+			double		lm,
+						lu,
+						p;
+
+			if (n <= 0)
+				continue;
+			g = patterns->gammas + s * (size_t) patterns->width;
+			lm = log(share);
+			lu = log(1.0 - share);
+			for (int c = 0; c < nc; c++)
+				if (g[c] >= 0)
+				{
+					lm += log(clamp_prob(model->comparisons[c].m[g[c]]));
+					lu += log(clamp_prob(model->comparisons[c].u[g[c]]));
+				}
+			p = 1.0 / (1.0 + exp(lu - lm));
+			matched += n * p;
+			all += n;
+			for (int c = 0; c < nc; c++)
+				if (g[c] >= 0)
+				{
+					m_num[c][g[c]] += n * p;
+					m_den[c] += n * p;
+				}
+		}
+		if (all == 0 || matched == 0)
+			break;
+
+		/* M step: m and the share of matches (u stays as estimated from random pairs) */
+		for (int c = 0; c < nc; c++)
+		{
+			sp_fs_comparison *cmp = &model->comparisons[c];
+
+			if (m_den[c] <= 0)
+				continue;
+			for (int l = 0; l < cmp->nlevels; l++)
+			{
+				double		m = clamp_prob(m_num[c][l] / m_den[c]);
+
+				if (fabs(m - cmp->m[l]) > change)
+					change = fabs(m - cmp->m[l]);
+				cmp->m[l] = m;
+			}
+		}
+		{
+			double		s2 = clamp_prob(matched / all);
+
+			if (fabs(s2 - share) > change)
+				change = fabs(s2 - share);
+			share = s2;
+		}
+		r.iterations = it + 1;
+		r.max_change = change;
+		if (change < tolerance)
+		{
+			r.converged = 1;
+			break;
+		}
+	}
+	r.prior = share;
+	return r;
+}
+
+/* ------------------------------------------------------------------------
+ * Union-find with union by rank and path halving
+ * ------------------------------------------------------------------------ */
+
+int
+sp_uf_init(sp_union_find *uf, size_t n)
+{
+	uf->n = n;
+	uf->parent = malloc(sizeof(uint32_t) * (n ? n : 1));
+	uf->rank = calloc(n ? n : 1, 1);
+	if (!uf->parent || !uf->rank)
+	{
+		sp_uf_free(uf);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		uf->parent[i] = (uint32_t) i;
+	return 0;
+}
+
+uint32_t
+sp_uf_find(sp_union_find *uf, uint32_t x)
+{
+	while (uf->parent[x] != x)
+	{
+		uf->parent[x] = uf->parent[uf->parent[x]];
+		x = uf->parent[x];
+	}
+	return x;
+}
+
+void
+sp_uf_union(sp_union_find *uf, uint32_t a, uint32_t b)
+{
+	uint32_t	ra = sp_uf_find(uf, a);
+	uint32_t	rb = sp_uf_find(uf, b);
+
+	if (ra == rb)
+		return;
+	if (uf->rank[ra] < uf->rank[rb])
+	{
+		uint32_t	t = ra;
+
+		ra = rb;
+		rb = t;
+	}
+	uf->parent[rb] = ra;
+	if (uf->rank[ra] == uf->rank[rb])
+		uf->rank[ra]++;
+}
+
+void
+sp_uf_free(sp_union_find *uf)
+{
+	free(uf->parent);
+	free(uf->rank);
+	uf->parent = NULL;
+	uf->rank = NULL;
+	uf->n = 0;
+}
+
+uint64_t
+sp_random_next(uint64_t *state)
+{
+	uint64_t	z = (*state += 0x9E3779B97F4A7C15ULL);
+
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+	return z ^ (z >> 31);
+}
