@@ -15,6 +15,8 @@ SELECT pg_catalog.pg_extension_config_dump('sp_internal.pii_key', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.import_batch', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.registration_submission', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.import_error', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.linkage_model', 'WHERE NOT builtin');
+SELECT pg_catalog.pg_extension_config_dump('sp.linkage_training', '');
 -- Identity sequences, one call per statement (each call updates pg_extension).
 SELECT pg_catalog.pg_extension_config_dump('sp.household_household_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.person_person_id_seq', '');
@@ -23,6 +25,7 @@ SELECT pg_catalog.pg_extension_config_dump('sp.person_history_history_id_seq', '
 SELECT pg_catalog.pg_extension_config_dump('sp.pii_access_log_log_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.import_batch_batch_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.import_error_error_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.linkage_training_training_id_seq', '');
 
 -- Nothing is granted to PUBLIC beyond what PostgreSQL grants by default on
 -- functions; PII functions had EXECUTE revoked where they are defined.
@@ -78,3 +81,7 @@ END
 $members$;
 GRANT INSERT, UPDATE ON sp.admin_area, sp.variable, sp.relationship_type TO sp_admin;
 GRANT SELECT ON sp.pii_access_log TO sp_admin;
+GRANT SELECT ON sp.linkage_model, sp.linkage_training TO sp_analyst, sp_registrar;
+GRANT INSERT, UPDATE ON sp.linkage_model TO sp_admin;
+GRANT INSERT ON sp.linkage_training TO sp_admin;
+GRANT USAGE ON SEQUENCE sp.linkage_training_training_id_seq TO sp_admin;

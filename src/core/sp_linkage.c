@@ -286,7 +286,12 @@ sp_fs_em(sp_fs_model *model, const sp_pattern_table *patterns, int max_iteration
 				continue;
 			for (int l = 0; l < cmp->nlevels; l++)
 			{
-				double		m = clamp_prob(m_num[c][l] / m_den[c]);
+				/*
+				 * One pseudo-observation per level: a level the blocked
+				 * pairs never show (year-only birth dates in a registry
+				 * that had none yet) stays rare, not impossible.
+				 */
+				double		m = clamp_prob((m_num[c][l] + 1.0) / (m_den[c] + cmp->nlevels));
 
 				if (fabs(m - cmp->m[l]) > change)
 					change = fabs(m - cmp->m[l]);

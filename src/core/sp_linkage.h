@@ -111,8 +111,9 @@ typedef struct sp_em_result
 /*
  * Estimate m (and the share of matches) by EM over the pattern table, u
  * held fixed.  model->comparisons[*].m is the starting point and receives
- * the estimate; model->prior is the starting share.  Probabilities are
- * kept within [1e-6, 1 - 1e-6] so a level never seen cannot veto a pair.
+ * the estimate; model->prior is the starting share.  Each level of m gets
+ * one pseudo-observation (Laplace smoothing) and probabilities stay within
+ * [1e-6, 1 - 1e-6], so a level never seen cannot veto a pair.
  */
 sp_em_result sp_fs_em(sp_fs_model *model, const sp_pattern_table *patterns,
 					  int max_iterations, double tolerance);

@@ -37,5 +37,7 @@ _PG_init(void)
 							 0,
 							 NULL, NULL, NULL);
 
+	sp_linkage_init();
+
 	MarkGUCPrefixReserved("sp_registry");
 }

@@ -7,4 +7,6 @@
 extern char *sp_change_reason;
 extern bool sp_allow_hard_delete;
 
+void		sp_linkage_init(void);
+
 #endif							/* SP_REGISTRY_H */

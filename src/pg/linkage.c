@@ -1,0 +1,1913 @@
+/*
+ * linkage.c - Fellegi-Sunter record linkage inside PostgreSQL.
+ *
+ * A model is data (sp.linkage_model): a spec naming comparisons and
+ * blocking rules, and params holding m/u per level and the prior.  This file
+ * parses specs, loads the records of a relation with one SPI query, blocks
+ * them in memory (one sort per blocking rule, a pair produced by an earlier
+ * rule is never scored twice), scores candidate pairs with the comparators
+ * of src/core, trains models (u from random pairs, m and the prior by EM
+ * over blocked pairs), and explains single pairs.
+ *
+ * Memory is bounded by sp_registry.linkage_memory_mb; long loops check for
+ * interrupts and report progress every few seconds.
+ */
+#include "postgres.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "portability/instr_time.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/datetime.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/regproc.h"
+
+#include "sp_compare.h"
+#include "sp_linkage.h"
+#include "sp_name.h"
+#include "sp_registry.h"
+#include "sp_text.h"
+
+PG_FUNCTION_INFO_V1(sp_validate_linkage_spec);
+PG_FUNCTION_INFO_V1(sp_train_linkage_model);
+PG_FUNCTION_INFO_V1(sp_match_pairs);
+PG_FUNCTION_INFO_V1(sp_explain_match);
+
+/* ------------------------------------------------------------------------
+ * Spec
+ * ------------------------------------------------------------------------ */
+
+typedef enum
+{
+	M_EXACT,
+	M_JARO_WINKLER,
+	M_LEVENSHTEIN,
+	M_DAMERAU,
+	M_DATE
+} Method;
+
+typedef enum
+{
+	NORM_NONE,
+	NORM_NAME,					/* sp_normalize_name */
+	NORM_ID,					/* letters and digits, upper case */
+	NORM_DIGITS					/* digits only, last 9 kept (phones) */
+} Normalize;
+
+typedef enum
+{
+	KEY_VALUE,					/* the prepared value itself */
+	KEY_NAME_KEY,				/* sp_name_key of the normalised name */
+	KEY_YEAR,					/* year of a date */
+	KEY_FIRST,					/* first n characters of the normalised value */
+	KEY_NAME_KEYS				/* name keys of two columns, in either order (swapped names) */
+} KeyFn;
+
+#define MAX_COLUMNS 32
+#define MAX_RULES 16
+#define MAX_PARTS 4
+
+typedef struct Comparison
+{
+	char	   *name;
+	int			column;			/* index into Spec.columns */
+	Method		method;
+	Normalize	normalize;
+	int			nthresholds;
+	double		thresholds[SP_FS_MAX_LEVELS - 2];
+	int			swap_with;		/* comparison index, or -1 */
+	int			nlevels;
+	bool		present;		/* its column exists in the input */
+	bool		tf_adjust;		/* exact agreement weighted by how common the value is */
+} Comparison;
+
+typedef struct BlockPart
+{
+	KeyFn		fn;
+	int			column;
+	int			column2;		/* KEY_NAME_KEYS only */
+	int			n;
+} BlockPart;
+
+typedef struct BlockRule
+{
+	int			nparts;
+	BlockPart	parts[MAX_PARTS];
+	bool		present;
+	char	   *text;
+} BlockRule;
+
+typedef struct Column
+{
+	char	   *name;
+	Normalize	normalize;		/* how values are prepared (set by the comparisons using it) */
+	bool		is_date;
+	bool		present;
+	int			attno;			/* in the SPI result, 1-based; 0 when absent */
+} Column;
+
+typedef struct Spec
+{
+	int			ncomparisons;
+	Comparison	comparisons[SP_FS_MAX_COMPARISONS];
+	int			nrules;
+	BlockRule	rules[MAX_RULES];
+	int			ncolumns;
+	Column		columns[MAX_COLUMNS];
+} Spec;
+
+static void
+spec_error(const char *field, const char *fmt, const char *arg)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid linkage spec at \"%s\"", field),
+			 errdetail(fmt, arg ? arg : "")));
+}
+
+static char *
+json_string(JsonbValue *v)
+{
+	return pnstrdup(v->val.string.val, v->val.string.len);
+}
+
+static int
+column_index(Spec *spec, const char *name, const char *field)
+{
+	if (strlen(name) == 0 || strlen(name) > NAMEDATALEN - 1)
+		spec_error(field, "Column names have 1 to 63 characters.", NULL);
+	for (int i = 0; i < spec->ncolumns; i++)
+		if (strcmp(spec->columns[i].name, name) == 0)
+			return i;
+	if (spec->ncolumns >= MAX_COLUMNS)
+		spec_error(field, "A spec may use at most 32 columns.", NULL);
+	spec->columns[spec->ncolumns].name = pstrdup(name);
+	spec->columns[spec->ncolumns].normalize = NORM_NONE;
+	return spec->ncolumns++;
+}
+
+static Method
+parse_method(const char *s, const char *field)
+{
+	if (strcmp(s, "exact") == 0)
+		return M_EXACT;
+	if (strcmp(s, "jaro_winkler") == 0)
+		return M_JARO_WINKLER;
+	if (strcmp(s, "levenshtein") == 0)
+		return M_LEVENSHTEIN;
+	if (strcmp(s, "damerau_levenshtein") == 0)
+		return M_DAMERAU;
+	if (strcmp(s, "date") == 0)
+		return M_DATE;
+	spec_error(field, "Unknown method \"%s\"; use exact, jaro_winkler, levenshtein, damerau_levenshtein or date.", s);
+	return M_EXACT;
+}
+
+static Normalize
+parse_normalize(const char *s, const char *field)
+{
+	if (strcmp(s, "none") == 0)
+		return NORM_NONE;
+	if (strcmp(s, "name") == 0)
+		return NORM_NAME;
+	if (strcmp(s, "id") == 0)
+		return NORM_ID;
+	if (strcmp(s, "digits") == 0)
+		return NORM_DIGITS;
+	spec_error(field, "Unknown normalisation \"%s\"; use none, name, id or digits.", s);
+	return NORM_NONE;
+}
+
+static char *
+trim_spaces(char *s)
+{
+	while (*s == ' ')
+		s++;
+	while (strlen(s) > 0 && s[strlen(s) - 1] == ' ')
+		s[strlen(s) - 1] = '\0';
+	return s;
+}
+
+/* "col", "name_key(col)", "year(col)", "first(col, 3)", "name_keys(col1, col2)" */
+static void
+parse_block_part(Spec *spec, const char *text, BlockPart *part, const char *field)
+{
+	const char *open = strchr(text, '(');
+	char	   *col;
+
+	part->n = 0;
+	if (!open)
+	{
+		part->fn = KEY_VALUE;
+		part->column = column_index(spec, text, field);
+		return;
+	}
+	if (text[strlen(text) - 1] != ')')
+		spec_error(field, "Blocking key \"%s\" must look like col, name_key(col), name_keys(col1, col2), year(col) or first(col, n).", text);
+	if (strncmp(text, "name_keys(", 10) == 0)
+		part->fn = KEY_NAME_KEYS;
+	else if (strncmp(text, "name_key(", 9) == 0)
+		part->fn = KEY_NAME_KEY;
+	else if (strncmp(text, "year(", 5) == 0)
+		part->fn = KEY_YEAR;
+	else if (strncmp(text, "first(", 6) == 0)
+		part->fn = KEY_FIRST;
+	else
+		spec_error(field, "Unknown blocking function in \"%s\"; use name_key, name_keys, year or first.", text);
+	col = pnstrdup(open + 1, strlen(open + 1) - 1);
+	if (part->fn == KEY_NAME_KEYS)
+	{
+		char	   *comma = strchr(col, ',');
+
+		if (!comma)
+			spec_error(field, "name_keys() takes two columns: \"%s\".", text);
+		*comma = '\0';
+		part->column = column_index(spec, trim_spaces(col), field);
+		part->column2 = column_index(spec, trim_spaces(comma + 1), field);
+		return;
+	}
+	if (part->fn == KEY_FIRST)
+	{
+		char	   *comma = strchr(col, ',');
+
+		if (!comma)
+			spec_error(field, "first() takes a column and a length: \"%s\".", text);
+		*comma = '\0';
+		part->n = atoi(comma + 1);
+		if (part->n < 1 || part->n > 100)
+			spec_error(field, "first() length must be between 1 and 100: \"%s\".", text);
+	}
+	part->column = column_index(spec, trim_spaces(col), field);
+}
+
+static void
+parse_spec(Jsonb *jb, Spec *spec)
+{
+	JsonbValue	v,
+				arr;
+	int			n;
+
+	memset(spec, 0, sizeof(*spec));
+	if (!JB_ROOT_IS_OBJECT(jb))
+		spec_error("$", "The spec must be a JSON object with \"comparisons\" and \"blocking\".", NULL);
+
+	if (!getKeyJsonValueFromContainer(&jb->root, "comparisons", 11, &arr) ||
+		arr.type != jbvBinary || !JsonContainerIsArray(arr.val.binary.data))
+		spec_error("comparisons", "\"comparisons\" must be an array.", NULL);
+	n = (int) JsonContainerSize(arr.val.binary.data);
+	if (n < 1 || n > SP_FS_MAX_COMPARISONS)
+		spec_error("comparisons", "Between 1 and 32 comparisons are needed.", NULL);
+
+	for (int i = 0; i < n; i++)
+	{
+		JsonbValue *c = getIthJsonbValueFromContainer(arr.val.binary.data, i);
+		Comparison *cmp = &spec->comparisons[i];
+		char	   *field = psprintf("comparisons[%d]", i);
+		Normalize	norm;
+
+		if (c->type != jbvBinary || !JsonContainerIsObject(c->val.binary.data))
+			spec_error(field, "Each comparison is an object.", NULL);
+		if (!getKeyJsonValueFromContainer(c->val.binary.data, "name", 4, &v) || v.type != jbvString)
+			spec_error(psprintf("%s.name", field), "A comparison needs a \"name\".", NULL);
+		cmp->name = json_string(&v);
+		for (int k = 0; k < i; k++)
+			if (strcmp(spec->comparisons[k].name, cmp->name) == 0)
+				spec_error(psprintf("%s.name", field), "Comparison name \"%s\" is used twice.", cmp->name);
+		if (!getKeyJsonValueFromContainer(c->val.binary.data, "column", 6, &v) || v.type != jbvString)
+			spec_error(psprintf("%s.column", field), "A comparison needs a \"column\".", NULL);
+		cmp->column = column_index(spec, json_string(&v), psprintf("%s.column", field));
+		if (!getKeyJsonValueFromContainer(c->val.binary.data, "method", 6, &v) || v.type != jbvString)
+			spec_error(psprintf("%s.method", field), "A comparison needs a \"method\".", NULL);
+		cmp->method = parse_method(json_string(&v), psprintf("%s.method", field));
+
+		norm = cmp->method == M_JARO_WINKLER ? NORM_NAME : NORM_NONE;
+		if (getKeyJsonValueFromContainer(c->val.binary.data, "normalize", 9, &v))
+		{
+			if (v.type != jbvString)
+				spec_error(psprintf("%s.normalize", field), "\"normalize\" is none, name, id or digits.", NULL);
+			norm = parse_normalize(json_string(&v), psprintf("%s.normalize", field));
+		}
+		if (cmp->method == M_DATE)
+			norm = NORM_NONE;
+		{
+			Column	   *col = &spec->columns[cmp->column];
+
+			if (col->normalize != NORM_NONE && norm != NORM_NONE && col->normalize != norm)
+				spec_error(psprintf("%s.normalize", field), "Column \"%s\" is normalised in two different ways.", col->name);
+			if (norm != NORM_NONE)
+				col->normalize = norm;
+			if (cmp->method == M_DATE)
+				col->is_date = true;
+		}
+		cmp->normalize = norm;
+
+		cmp->nthresholds = 0;
+		if (getKeyJsonValueFromContainer(c->val.binary.data, "thresholds", 10, &v))
+		{
+			int			nt;
+
+			if (v.type != jbvBinary || !JsonContainerIsArray(v.val.binary.data))
+				spec_error(psprintf("%s.thresholds", field), "\"thresholds\" must be an array of numbers.", NULL);
+			nt = (int) JsonContainerSize(v.val.binary.data);
+			if (nt > SP_FS_MAX_LEVELS - 2)
+				spec_error(psprintf("%s.thresholds", field), "At most 6 thresholds.", NULL);
+			for (int k = 0; k < nt; k++)
+			{
+				JsonbValue *t = getIthJsonbValueFromContainer(v.val.binary.data, k);
+				double		x;
+
+				if (t->type != jbvNumeric)
+					spec_error(psprintf("%s.thresholds[%d]", field, k), "Thresholds are numbers.", NULL);
+				x = DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(t->val.numeric)));
+				if (cmp->method == M_JARO_WINKLER && (x <= 0 || x >= 1 || (k > 0 && x >= cmp->thresholds[k - 1])))
+					spec_error(psprintf("%s.thresholds[%d]", field, k),
+							   "Jaro-Winkler thresholds are decreasing similarities between 0 and 1.", NULL);
+				if ((cmp->method == M_LEVENSHTEIN || cmp->method == M_DAMERAU) &&
+					(x < 1 || x != floor(x) || (k > 0 && x <= cmp->thresholds[k - 1])))
+					spec_error(psprintf("%s.thresholds[%d]", field, k),
+							   "Edit-distance thresholds are increasing whole numbers from 1.", NULL);
+				cmp->thresholds[cmp->nthresholds++] = x;
+			}
+		}
+		if ((cmp->method == M_EXACT || cmp->method == M_DATE) && cmp->nthresholds > 0)
+			spec_error(psprintf("%s.thresholds", field), "Methods exact and date take no thresholds.", NULL);
+		if ((cmp->method == M_JARO_WINKLER || cmp->method == M_LEVENSHTEIN || cmp->method == M_DAMERAU) &&
+			cmp->nthresholds == 0)
+			spec_error(psprintf("%s.thresholds", field), "Methods jaro_winkler, levenshtein and damerau_levenshtein need thresholds.", NULL);
+		cmp->nlevels = cmp->method == M_DATE ? SP_DATE_NLEVELS :
+			cmp->method == M_EXACT ? 2 : cmp->nthresholds + 2;
+		cmp->swap_with = -1;
+		cmp->tf_adjust = false;
+		if (getKeyJsonValueFromContainer(c->val.binary.data, "tf_adjust", 9, &v))
+		{
+			if (v.type != jbvBool)
+				spec_error(psprintf("%s.tf_adjust", field), "\"tf_adjust\" is true or false.", NULL);
+			cmp->tf_adjust = v.val.boolean;
+			if (cmp->tf_adjust && cmp->method == M_DATE)
+				spec_error(psprintf("%s.tf_adjust", field), "Term frequency adjustment applies to text comparisons, not dates.", NULL);
+		}
+	}
+	spec->ncomparisons = n;
+
+	/* name swaps refer to comparisons by name */
+	for (int i = 0; i < n; i++)
+	{
+		JsonbValue *c = getIthJsonbValueFromContainer(arr.val.binary.data, i);
+
+		if (getKeyJsonValueFromContainer(c->val.binary.data, "swap_with", 9, &v))
+		{
+			char	   *other;
+			int			k;
+
+			if (v.type != jbvString)
+				spec_error(psprintf("comparisons[%d].swap_with", i), "\"swap_with\" names another comparison.", NULL);
+			other = json_string(&v);
+			for (k = 0; k < n; k++)
+				if (k != i && strcmp(spec->comparisons[k].name, other) == 0)
+					break;
+			if (k == n)
+				spec_error(psprintf("comparisons[%d].swap_with", i), "No other comparison is named \"%s\".", other);
+			if (spec->comparisons[k].method != spec->comparisons[i].method ||
+				spec->comparisons[k].swap_with >= 0 || spec->comparisons[i].swap_with >= 0)
+				spec_error(psprintf("comparisons[%d].swap_with", i),
+						   "A swap pairs two comparisons of the same method, each at most once: \"%s\".", other);
+			spec->comparisons[i].swap_with = k;
+			spec->comparisons[k].swap_with = i;
+		}
+	}
+
+	if (getKeyJsonValueFromContainer(&jb->root, "blocking", 8, &arr))
+	{
+		if (arr.type != jbvBinary || !JsonContainerIsArray(arr.val.binary.data))
+			spec_error("blocking", "\"blocking\" is an array of rules, each an array of keys.", NULL);
+		n = (int) JsonContainerSize(arr.val.binary.data);
+		if (n > MAX_RULES)
+			spec_error("blocking", "At most 16 blocking rules.", NULL);
+		for (int i = 0; i < n; i++)
+		{
+			JsonbValue *r = getIthJsonbValueFromContainer(arr.val.binary.data, i);
+			BlockRule  *rule = &spec->rules[i];
+			StringInfoData buf;
+			int			np;
+
+			if (r->type != jbvBinary || !JsonContainerIsArray(r->val.binary.data))
+				spec_error(psprintf("blocking[%d]", i), "A blocking rule is an array of keys.", NULL);
+			np = (int) JsonContainerSize(r->val.binary.data);
+			if (np < 1 || np > MAX_PARTS)
+				spec_error(psprintf("blocking[%d]", i), "A blocking rule has 1 to 4 keys.", NULL);
+			initStringInfo(&buf);
+			for (int k = 0; k < np; k++)
+			{
+				JsonbValue *p = getIthJsonbValueFromContainer(r->val.binary.data, k);
+
+				if (p->type != jbvString)
+					spec_error(psprintf("blocking[%d][%d]", i, k), "Blocking keys are strings.", NULL);
+				parse_block_part(spec, json_string(p), &rule->parts[k], psprintf("blocking[%d][%d]", i, k));
+				appendStringInfo(&buf, "%s%s", k ? " + " : "", json_string(p));
+			}
+			rule->nparts = np;
+			rule->text = buf.data;
+		}
+		spec->nrules = n;
+	}
+	if (spec->nrules == 0)
+		spec_error("blocking", "At least one blocking rule is needed: comparing every pair does not scale.", NULL);
+}
+
+/* ------------------------------------------------------------------------
+ * Records
+ * ------------------------------------------------------------------------ */
+
+/* A prepared value: a span of the arena, or a date. */
+typedef struct Value
+{
+	uint32		offset;
+	uint16		len;
+	bool		isnull;
+	sp_ymd		date;
+} Value;
+
+typedef struct Records
+{
+	int64		n;
+	int64	   *ids;
+	Value	   *values;			/* n * ncolumns */
+	char	   *arena;
+	size_t		arena_used;
+	size_t		arena_size;
+	uint64	   *keys;			/* n * nrules, 0 = missing */
+} Records;
+
+static int	linkage_memory_mb = 2048;
+static size_t call_bytes = 0;	/* allocated by the current call; reset in load_model */
+
+static void
+check_memory(size_t bytes, const char *what)
+{
+	call_bytes += bytes;
+	if (call_bytes > (size_t) linkage_memory_mb * 1024 * 1024)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("record linkage needs more than sp_registry.linkage_memory_mb (%d MB) for %s",
+						linkage_memory_mb, what),
+				 errhint("Raise sp_registry.linkage_memory_mb, or link smaller sets (e.g. one region at a time).")));
+}
+
+static void *
+alloc_huge(size_t bytes, const char *what)
+{
+	check_memory(bytes, what);
+	return MemoryContextAllocExtended(CurrentMemoryContext, Max(bytes, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+}
+
+static uint32
+arena_add(Records *r, const char *s, size_t len)
+{
+	uint32		off;
+
+	if (len > SP_COMPARE_MAX_CHARS * 4)
+		len = SP_COMPARE_MAX_CHARS * 4;
+	if (r->arena_used + len > r->arena_size)
+	{
+		size_t		bigger = Max(r->arena_size * 2, r->arena_used + len + 1024 * 1024);
+
+		check_memory(bigger - r->arena_size, "the values of the records");
+		r->arena = repalloc_huge(r->arena, bigger);
+		r->arena_size = bigger;
+	}
+	if (r->arena_used > PG_UINT32_MAX - len)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("record linkage input has more than 4 GB of text")));
+	off = (uint32) r->arena_used;
+	memcpy(r->arena + off, s, len);
+	r->arena_used += len;
+	return off;
+}
+
+/* Prepare one text value as the column's normalisation says; false when it ends up empty. */
+static bool
+prepare_text(Records *r, const char *s, Normalize norm, Value *out)
+{
+	size_t		len = strlen(s);
+
+	switch (norm)
+	{
+		case NORM_NAME:
+			{
+				char	   *n;
+				size_t		nl;
+				char		err[64];
+				sp_name_status st;
+
+				if (sp_utf8_length(s, len) > SP_NAME_MAX_CHARS)
+					len = (size_t) pg_mbcharcliplen(s, (int) len, SP_NAME_MAX_CHARS);
+				st = sp_normalize_name(s, len, &n, &nl, err, sizeof(err));
+				if (st == SP_NAME_OUT_OF_MEMORY)
+					ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory normalising names")));
+				if (st != SP_NAME_OK)
+					ereport(ERROR,
+							(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+							 errmsg("could not normalise a name: %s %s", sp_name_status_message(st), err)));
+				if (nl == 0)
+				{
+					free(n);
+					return false;
+				}
+				out->offset = arena_add(r, n, nl);
+				out->len = (uint16) Min(nl, PG_UINT16_MAX);
+				free(n);
+				return true;
+			}
+		case NORM_ID:
+		case NORM_DIGITS:
+			{
+				char	   *buf = palloc(len + 1);
+				size_t		n = 0;
+
+				for (size_t i = 0; i < len; i++)
+				{
+					char		c = s[i];
+
+					if (c >= 'a' && c <= 'z')
+						c = (char) (c - 'a' + 'A');
+					if ((c >= '0' && c <= '9') || (norm == NORM_ID && c >= 'A' && c <= 'Z'))
+						buf[n++] = c;
+				}
+				if (n == 0)
+				{
+					pfree(buf);
+					return false;
+				}
+				if (norm == NORM_DIGITS && n > 9)
+				{
+					/* the subscriber number: country and trunk prefixes vary */
+					memmove(buf, buf + n - 9, 9);
+					n = 9;
+				}
+				out->offset = arena_add(r, buf, n);
+				out->len = (uint16) n;
+				pfree(buf);
+				return true;
+			}
+		default:
+			{
+				/* trimmed; empty is missing */
+				while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+					len--;
+				while (len > 0 && (*s == ' ' || *s == '\t'))
+				{
+					s++;
+					len--;
+				}
+				if (len == 0)
+					return false;
+				out->offset = arena_add(r, s, len);
+				out->len = (uint16) Min(len, PG_UINT16_MAX);
+				return true;
+			}
+	}
+}
+
+/* Dates given as text: YYYYMMDD, YYYY-MM-DD, YYYY-MM or YYYY (1st / 1 January). */
+static bool
+parse_text_date(const char *s, sp_ymd *out)
+{
+	char		digits[9];
+	size_t		n = 0;
+	int			y,
+				m = 1,
+				d = 1;
+
+	for (const char *p = s; *p && n < 9; p++)
+	{
+		if (*p >= '0' && *p <= '9')
+			digits[n++] = *p;
+		else if (*p != '-' && *p != ' ' && *p != '/')
+			return false;
+	}
+	if (n != 8 && n != 6 && n != 4)
+		return false;
+	y = (digits[0] - '0') * 1000 + (digits[1] - '0') * 100 + (digits[2] - '0') * 10 + (digits[3] - '0');
+	if (n >= 6)
+		m = (digits[4] - '0') * 10 + (digits[5] - '0');
+	if (n == 8)
+		d = (digits[6] - '0') * 10 + (digits[7] - '0');
+	if (y < 1 || m < 1 || m > 12 || d < 1 || d > 31)
+		return false;
+	out->year = (int16) y;
+	out->month = (int8) m;
+	out->day = (int8) d;
+	out->days = sp_days_from_civil(y, m, d);
+	return true;
+}
+
+/* sp_name_key of a prepared value (normalised first when the column is not); NULL when empty. */
+static char *
+value_name_key(const Spec *spec, const Records *r, int column, const Value *v)
+{
+	char	   *src = pnstrdup(r->arena + v->offset, v->len);
+	char	   *key;
+	size_t		kl;
+
+	if (spec->columns[column].normalize != NORM_NAME)
+	{
+		char	   *n;
+		size_t		nl;
+		char		err[8];
+
+		if (sp_normalize_name(src, v->len, &n, &nl, err, sizeof(err)) != SP_NAME_OK)
+			return NULL;
+		pfree(src);
+		src = pnstrdup(n, nl);
+		free(n);
+	}
+	key = palloc(2 * strlen(src) + 1);
+	kl = sp_name_key(src, strlen(src), key);
+	pfree(src);
+	if (kl == 0)
+	{
+		pfree(key);
+		return NULL;
+	}
+	return key;
+}
+
+static uint64
+hash_bytes64(uint64 h, const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+	{
+		h ^= (unsigned char) s[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+/* Blocking key hash of record i for a rule; 0 when a part is missing. */
+static uint64
+rule_key(const Spec *spec, const Records *r, int64 i, const BlockRule *rule)
+{
+	uint64		h = 1469598103934665603ULL;
+
+	for (int k = 0; k < rule->nparts; k++)
+	{
+		const BlockPart *part = &rule->parts[k];
+		const Value *v = &r->values[i * spec->ncolumns + part->column];
+
+		if (v->isnull)
+			return 0;
+		h = hash_bytes64(h, (const char *) &k, sizeof(k));
+		switch (part->fn)
+		{
+			case KEY_VALUE:
+				if (spec->columns[part->column].is_date)
+					h = hash_bytes64(h, (const char *) &v->date.days, sizeof(v->date.days));
+				else
+					h = hash_bytes64(h, r->arena + v->offset, v->len);
+				break;
+			case KEY_YEAR:
+				if (!spec->columns[part->column].is_date)
+					return 0;
+				h = hash_bytes64(h, (const char *) &v->date.year, sizeof(v->date.year));
+				break;
+			case KEY_FIRST:
+				{
+					int			bytes = pg_mbcharcliplen(r->arena + v->offset, v->len, part->n);
+
+					h = hash_bytes64(h, r->arena + v->offset, bytes);
+					break;
+				}
+			case KEY_NAME_KEY:
+				{
+					char	   *key = value_name_key(spec, r, part->column, v);
+
+					if (!key)
+						return 0;
+					h = hash_bytes64(h, key, strlen(key));
+					pfree(key);
+					break;
+				}
+			case KEY_NAME_KEYS:
+				{
+					const Value *v2 = &r->values[i * spec->ncolumns + part->column2];
+					char	   *k1,
+							   *k2;
+
+					if (v2->isnull)
+						return 0;
+					k1 = value_name_key(spec, r, part->column, v);
+					k2 = value_name_key(spec, r, part->column2, v2);
+					if (!k1 || !k2)
+						return 0;
+					if (strcmp(k1, k2) > 0)
+					{
+						char	   *t = k1;
+
+						k1 = k2;
+						k2 = t;
+					}
+					h = hash_bytes64(h, k1, strlen(k1));
+					h = hash_bytes64(h, "|", 1);
+					h = hash_bytes64(h, k2, strlen(k2));
+					pfree(k1);
+					pfree(k2);
+					break;
+				}
+		}
+	}
+	return h == 0 ? 1 : h;
+}
+
+/*
+ * Load id plus the spec's columns of a relation.  Columns the relation does
+ * not have are marked absent (the comparisons and rules using them are
+ * skipped); id is required.
+ */
+static void
+load_records(Spec *spec, Oid relid, Records *r, const char *which, bool only_id, int64 id)
+{
+	StringInfoData sql;
+	int			ret;
+	int			attno = 2;
+	MemoryContext outer = CurrentMemoryContext;
+	bool		has_id = false;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	/* which of the spec's columns does the relation have? */
+	for (int c = 0; c < spec->ncolumns; c++)
+		spec->columns[c].present = false;
+	{
+		Oid			argtypes[1] = {OIDOID};
+		Datum		args[1] = {ObjectIdGetDatum(relid)};
+
+		ret = SPI_execute_with_args("SELECT attname::text, atttypid FROM pg_catalog.pg_attribute "
+									"WHERE attrelid OPERATOR(pg_catalog.=) $1 AND attnum OPERATOR(pg_catalog.>) 0 "
+									"AND NOT attisdropped",
+									1, argtypes, args, NULL, true, 0);
+		if (ret != SPI_OK_SELECT)
+			elog(ERROR, "reading the columns of %s failed", which);
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			char	   *name = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+
+			if (strcmp(name, "id") == 0)
+				has_id = true;
+			for (int c = 0; c < spec->ncolumns; c++)
+				if (strcmp(spec->columns[c].name, name) == 0)
+					spec->columns[c].present = true;
+		}
+	}
+	if (!has_id)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("%s relation %s has no column \"id\"", which, get_rel_name(relid)),
+				 errdetail("Linkage inputs need an id bigint column plus the columns the model compares.")));
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "SELECT id::bigint");
+	for (int c = 0; c < spec->ncolumns; c++)
+	{
+		Column	   *col = &spec->columns[c];
+
+		col->attno = 0;
+		if (!col->present)
+			continue;
+		appendStringInfo(&sql, ", %s", quote_identifier(col->name));
+		col->attno = attno++;
+	}
+	appendStringInfo(&sql, " FROM %s", DatumGetCString(DirectFunctionCall1(regclassout, ObjectIdGetDatum(relid))));
+	if (only_id)
+	{
+		Oid			argtypes[1] = {INT8OID};
+		Datum		args[1] = {Int64GetDatum(id)};
+
+		appendStringInfoString(&sql, " WHERE id::bigint OPERATOR(pg_catalog.=) $1");
+		ret = SPI_execute_with_args(sql.data, 1, argtypes, args, NULL, true, 0);
+	}
+	else
+		ret = SPI_execute(sql.data, true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "reading %s failed: %s", which, SPI_result_code_string(ret));
+
+	{
+		MemoryContext spi = MemoryContextSwitchTo(outer);
+		uint64		n = SPI_processed;
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+
+		r->n = (int64) n;
+		r->ids = alloc_huge(sizeof(int64) * n, "record ids");
+		r->values = alloc_huge(sizeof(Value) * n * Max(spec->ncolumns, 1), "record values");
+		r->arena_size = 1024 * 1024;
+		r->arena = palloc(r->arena_size);
+		r->arena_used = 0;
+
+		for (uint64 i = 0; i < n; i++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[i];
+			bool		isnull;
+			Datum		d = SPI_getbinval(tup, desc, 1, &isnull);
+
+			if ((i & 1023) == 0)
+				CHECK_FOR_INTERRUPTS();
+			if (isnull)
+				ereport(ERROR,
+						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						 errmsg("%s relation %s has a NULL id", which, get_rel_name(relid))));
+			r->ids[i] = DatumGetInt64(d);
+			for (int c = 0; c < spec->ncolumns; c++)
+			{
+				Column	   *col = &spec->columns[c];
+				Value	   *v = &r->values[i * spec->ncolumns + c];
+
+				v->isnull = true;
+				if (!col->present)
+					continue;
+				d = SPI_getbinval(tup, desc, col->attno, &isnull);
+				if (isnull)
+					continue;
+				if (col->is_date)
+				{
+					Oid			typ = SPI_gettypeid(desc, col->attno);
+
+					if (typ == DATEOID)
+					{
+						DateADT		date = DatumGetDateADT(d);
+						int			y,
+									m,
+									dd;
+
+						if (DATE_NOT_FINITE(date))
+							continue;
+						j2date(date + POSTGRES_EPOCH_JDATE, &y, &m, &dd);
+						v->date.year = (int16) y;
+						v->date.month = (int8) m;
+						v->date.day = (int8) dd;
+						v->date.days = sp_days_from_civil(y, m, dd);
+						v->isnull = false;
+					}
+					else if (parse_text_date(SPI_getvalue(tup, desc, col->attno), &v->date))
+						v->isnull = false;
+				}
+				else
+					v->isnull = !prepare_text(r, SPI_getvalue(tup, desc, col->attno), col->normalize, v);
+			}
+		}
+		MemoryContextSwitchTo(spi);
+	}
+	SPI_finish();
+
+	for (int c = 0; c < spec->ncomparisons; c++)
+		spec->comparisons[c].present = spec->columns[spec->comparisons[c].column].present;
+	for (int k = 0; k < spec->nrules; k++)
+	{
+		spec->rules[k].present = true;
+		for (int p = 0; p < spec->rules[k].nparts; p++)
+		{
+			const BlockPart *part = &spec->rules[k].parts[p];
+
+			if (!spec->columns[part->column].present ||
+				(part->fn == KEY_NAME_KEYS && !spec->columns[part->column2].present))
+				spec->rules[k].present = false;
+		}
+	}
+
+	r->keys = alloc_huge(sizeof(uint64) * r->n * Max(spec->nrules, 1), "blocking keys");
+	for (int64 i = 0; i < r->n; i++)
+	{
+		if ((i & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
+		for (int k = 0; k < spec->nrules; k++)
+			r->keys[i * spec->nrules + k] = spec->rules[k].present ? rule_key(spec, r, i, &spec->rules[k]) : 0;
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * Term frequencies: how common each value of a column is
+ * ------------------------------------------------------------------------ */
+
+typedef struct TermFreq
+{
+	uint64		hash;
+	uint32		count;
+} TermFreq;
+
+typedef struct TfTable
+{
+	int64		n;				/* values counted */
+	int64		distinct;
+	TermFreq   *terms;			/* sorted by hash */
+} TfTable;
+
+static int
+cmp_termfreq(const void *a, const void *b)
+{
+	const TermFreq *x = a,
+			   *y = b;
+
+	return x->hash < y->hash ? -1 : x->hash > y->hash ? 1 : 0;
+}
+
+static uint64 hash_bytes64(uint64 h, const char *s, size_t len);
+
+static uint64
+value_hash(const Records *r, const Value *v)
+{
+	return hash_bytes64(1469598103934665603ULL, r->arena + v->offset, v->len);
+}
+
+static void
+build_tf(const Spec *spec, int column, const Records *ra, const Records *rb, bool dedup, TfTable *tf)
+{
+	int64		total = ra->n + (dedup ? 0 : rb->n);
+	TermFreq   *all = alloc_huge(sizeof(TermFreq) * Max(total, 1), "term frequencies");
+	int64		n = 0,
+				d = 0;
+
+	for (int side = 0; side < (dedup ? 1 : 2); side++)
+	{
+		const Records *r = side == 0 ? ra : rb;
+
+		for (int64 i = 0; i < r->n; i++)
+		{
+			const Value *v = &r->values[i * spec->ncolumns + column];
+
+			if (!v->isnull)
+				all[n++] = (TermFreq) {value_hash(r, v), 1};
+		}
+	}
+	qsort(all, n, sizeof(TermFreq), cmp_termfreq);
+	for (int64 i = 0; i < n; i++)
+	{
+		if (d > 0 && all[d - 1].hash == all[i].hash)
+			all[d - 1].count++;
+		else
+			all[d++] = all[i];
+	}
+	tf->n = n;
+	tf->distinct = d;
+	tf->terms = all;
+}
+
+/* Share of values equal to v, at least 1/n. */
+static double
+tf_share(const TfTable *tf, const Records *r, const Value *v)
+{
+	TermFreq	key = {value_hash(r, v), 0};
+	TermFreq   *hit = bsearch(&key, tf->terms, tf->distinct, sizeof(TermFreq), cmp_termfreq);
+
+	if (tf->n == 0)
+		return 1.0;
+	return (double) (hit ? hit->count : 1) / (double) tf->n;
+}
+
+/* ------------------------------------------------------------------------
+ * Comparing two records
+ * ------------------------------------------------------------------------ */
+
+typedef struct CmpWork
+{
+	uint32_t	a[SP_COMPARE_MAX_CHARS];
+	uint32_t	b[SP_COMPARE_MAX_CHARS];
+	unsigned char flags[2 * SP_COMPARE_MAX_CHARS];
+	int			row[SP_COMPARE_MAX_CHARS + 1];
+	int		   *dl;
+	size_t		dl_size;
+} CmpWork;
+
+static int
+decode_value(const Records *r, const Value *v, uint32_t *out)
+{
+	int			n = sp_utf8_decode_all(r->arena + v->offset, v->len, out, SP_COMPARE_MAX_CHARS);
+
+	return n < 0 ? (n == -2 ? SP_COMPARE_MAX_CHARS : 0) : n;
+}
+
+/* Level of a comparison between two present values. */
+static int
+level_of(const Comparison *cmp, const Records *ra, const Value *va, const Records *rb, const Value *vb,
+		 CmpWork *w)
+{
+	if (cmp->method == M_DATE)
+		return (int) sp_compare_dates(va->date, vb->date);
+
+	if (va->len == vb->len && memcmp(ra->arena + va->offset, rb->arena + vb->offset, va->len) == 0)
+		return 0;
+	if (cmp->method == M_EXACT)
+		return 1;
+	{
+		int			na = decode_value(ra, va, w->a);
+		int			nb = decode_value(rb, vb, w->b);
+
+		if (cmp->method == M_JARO_WINKLER)
+		{
+			double		s = sp_jaro_winkler(w->a, na, w->b, nb, 0.1, 0.7, w->flags);
+
+			for (int k = 0; k < cmp->nthresholds; k++)
+				if (s >= cmp->thresholds[k])
+					return k + 1;
+			return cmp->nthresholds + 1;
+		}
+		else
+		{
+			int			d;
+
+			if (cmp->method == M_LEVENSHTEIN)
+				d = sp_levenshtein(w->a, na, w->b, nb, w->row);
+			else
+			{
+				size_t		need = sp_damerau_work_size(na, nb);
+
+				if (need > w->dl_size)
+				{
+					w->dl = w->dl ? repalloc_huge(w->dl, need * sizeof(int)) :
+						MemoryContextAllocExtended(CurrentMemoryContext, need * sizeof(int), MCXT_ALLOC_HUGE);
+					w->dl_size = need;
+				}
+				d = sp_damerau_levenshtein(w->a, na, w->b, nb, w->dl);
+			}
+			for (int k = 0; k < cmp->nthresholds; k++)
+				if (d <= cmp->thresholds[k])
+					return k + 1;
+			return cmp->nthresholds + 1;
+		}
+	}
+}
+
+/*
+ * Comparison vector of records i (of ra) and j (of rb).  exact (may be NULL)
+ * receives, for each comparison at level 0, the left value that agreed (for
+ * term frequency adjustment); the left value lives in ra.
+ */
+static void
+compare_records(const Spec *spec, const Records *ra, int64 i, const Records *rb, int64 j,
+				sp_gamma *gamma, const Value **exact, CmpWork *w)
+{
+	int			nc = spec->ncolumns;
+	bool		done[SP_FS_MAX_COMPARISONS] = {false};
+
+	for (int c = 0; c < spec->ncomparisons; c++)
+	{
+		const Comparison *cmp = &spec->comparisons[c];
+		const Value *va,
+				   *vb;
+
+		if (done[c])
+			continue;
+		gamma[c] = -1;
+		if (!cmp->present)
+			continue;
+		va = &ra->values[i * nc + cmp->column];
+		vb = &rb->values[j * nc + cmp->column];
+		if (!va->isnull && !vb->isnull)
+			gamma[c] = (sp_gamma) level_of(cmp, ra, va, rb, vb, w);
+		if (exact)
+			exact[c] = va;
+
+		if (cmp->swap_with > c && spec->comparisons[cmp->swap_with].present)
+		{
+			/* given and family names entered the other way round */
+			const Comparison *other = &spec->comparisons[cmp->swap_with];
+			const Value *oa = &ra->values[i * nc + other->column];
+			const Value *ob = &rb->values[j * nc + other->column];
+			int			straight_other = (!oa->isnull && !ob->isnull) ? level_of(other, ra, oa, rb, ob, w) : -1;
+
+			gamma[cmp->swap_with] = (sp_gamma) straight_other;
+			done[cmp->swap_with] = true;
+			if (exact)
+				exact[cmp->swap_with] = oa;
+			if (gamma[c] != 0 && !va->isnull && !vb->isnull && !oa->isnull && !ob->isnull)
+			{
+				int			s1 = level_of(cmp, ra, va, rb, ob, w);
+				int			s2 = level_of(other, ra, oa, rb, vb, w);
+
+				if (s1 + s2 < gamma[c] + straight_other)
+				{
+					/* a's given name agrees with b's family name: the value is a's given name */
+					gamma[c] = (sp_gamma) s1;
+					gamma[cmp->swap_with] = (sp_gamma) s2;
+				}
+			}
+		}
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * Blocking: candidate pairs, each produced once
+ * ------------------------------------------------------------------------ */
+
+typedef struct KeyedRecord
+{
+	uint64		key;
+	int32		idx;
+	int8		side;			/* 0 left, 1 right */
+} KeyedRecord;
+
+static int
+cmp_keyed(const void *a, const void *b)
+{
+	const KeyedRecord *x = a,
+			   *y = b;
+
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	if (x->side != y->side)
+		return x->side - y->side;
+	return x->idx - y->idx;
+}
+
+typedef void (*PairCallback) (int64 i, int64 j, void *arg);
+
+/* Was this pair already produced by an earlier rule? */
+static bool
+earlier_rule_pairs(const Spec *spec, const Records *ra, int64 i, const Records *rb, int64 j, int rule)
+{
+	for (int k = 0; k < rule; k++)
+	{
+		uint64		a = ra->keys[i * spec->nrules + k];
+
+		if (a != 0 && a == rb->keys[j * spec->nrules + k])
+			return true;
+	}
+	return false;
+}
+
+typedef struct Progress
+{
+	instr_time	start;
+	instr_time	last;
+	double		estimate;
+	double		done;
+	const char *what;
+} Progress;
+
+static void
+progress_tick(Progress *p)
+{
+	instr_time	now;
+
+	if (((int64) p->done & 65535) != 0)
+		return;
+	CHECK_FOR_INTERRUPTS();
+	INSTR_TIME_SET_CURRENT(now);
+	INSTR_TIME_SUBTRACT(now, p->last);
+	if (INSTR_TIME_GET_DOUBLE(now) >= 5.0)
+	{
+		INSTR_TIME_SET_CURRENT(p->last);
+		ereport(NOTICE,
+				(errmsg("%s: %.0f of about %.0f candidate pairs scored", p->what, p->done, p->estimate)));
+	}
+}
+
+/* Upper bound of candidate pairs (pairs repeated by several rules counted each time). */
+static double
+estimate_pairs(const Spec *spec, const Records *ra, const Records *rb, bool dedup)
+{
+	double		total = 0;
+
+	for (int k = 0; k < spec->nrules; k++)
+	{
+		int64		nl = ra->n,
+					nr = dedup ? 0 : rb->n;
+		KeyedRecord *kr;
+		int64		m = 0;
+
+		if (!spec->rules[k].present)
+			continue;
+		kr = alloc_huge(sizeof(KeyedRecord) * (nl + nr), "blocking");
+		for (int64 i = 0; i < nl; i++)
+			if (ra->keys[i * spec->nrules + k])
+				kr[m++] = (KeyedRecord) {ra->keys[i * spec->nrules + k], (int32) i, 0};
+		for (int64 j = 0; j < nr; j++)
+			if (rb->keys[j * spec->nrules + k])
+				kr[m++] = (KeyedRecord) {rb->keys[j * spec->nrules + k], (int32) j, 1};
+		qsort(kr, m, sizeof(KeyedRecord), cmp_keyed);
+		for (int64 s = 0; s < m;)
+		{
+			int64		e = s;
+			double		left = 0,
+						right = 0;
+
+			while (e < m && kr[e].key == kr[s].key)
+			{
+				if (kr[e].side == 0)
+					left++;
+				else
+					right++;
+				e++;
+			}
+			total += dedup ? left * (left - 1) / 2 : left * right;
+			s = e;
+		}
+		pfree(kr);
+	}
+	return total;
+}
+
+static int	linkage_max_pairs_millions = 2000;
+
+static void
+for_each_candidate(const Spec *spec, const Records *ra, const Records *rb, bool dedup,
+				   PairCallback cb, void *arg, Progress *progress)
+{
+	for (int k = 0; k < spec->nrules; k++)
+	{
+		int64		nl = ra->n,
+					nr = dedup ? 0 : rb->n;
+		KeyedRecord *kr;
+		int64		m = 0;
+
+		if (!spec->rules[k].present)
+			continue;
+		kr = alloc_huge(sizeof(KeyedRecord) * (nl + nr), "blocking");
+		for (int64 i = 0; i < nl; i++)
+			if (ra->keys[i * spec->nrules + k])
+				kr[m++] = (KeyedRecord) {ra->keys[i * spec->nrules + k], (int32) i, 0};
+		for (int64 j = 0; j < nr; j++)
+			if (rb->keys[j * spec->nrules + k])
+				kr[m++] = (KeyedRecord) {rb->keys[j * spec->nrules + k], (int32) j, 1};
+		qsort(kr, m, sizeof(KeyedRecord), cmp_keyed);
+
+		for (int64 s = 0; s < m;)
+		{
+			int64		e = s;
+			int64		first_right;
+
+			while (e < m && kr[e].key == kr[s].key)
+				e++;
+			first_right = s;
+			while (first_right < e && kr[first_right].side == 0)
+				first_right++;
+			if (dedup)
+			{
+				for (int64 x = s; x < e; x++)
+					for (int64 y = x + 1; y < e; y++)
+					{
+						int64		i = kr[x].idx,
+									j = kr[y].idx;
+
+						if (earlier_rule_pairs(spec, ra, i, ra, j, k))
+							continue;
+						cb(i, j, arg);
+						progress->done++;
+						progress_tick(progress);
+					}
+			}
+			else
+			{
+				for (int64 x = s; x < first_right; x++)
+					for (int64 y = first_right; y < e; y++)
+					{
+						int64		i = kr[x].idx,
+									j = kr[y].idx;
+
+						if (earlier_rule_pairs(spec, ra, i, rb, j, k))
+							continue;
+						cb(i, j, arg);
+						progress->done++;
+						progress_tick(progress);
+					}
+			}
+			s = e;
+		}
+		pfree(kr);
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * Models in sp.linkage_model
+ * ------------------------------------------------------------------------ */
+
+typedef struct Model
+{
+	char	   *name;
+	Spec		spec;
+	sp_fs_model fs;
+	bool		trained;
+	TfTable		tf[SP_FS_MAX_COMPARISONS];	/* built for comparisons with tf_adjust */
+} Model;
+
+static void
+build_model_tf(Model *model, const Records *ra, const Records *rb, bool dedup)
+{
+	for (int c = 0; c < model->spec.ncomparisons; c++)
+		if (model->spec.comparisons[c].tf_adjust && model->spec.comparisons[c].present)
+			build_tf(&model->spec, model->spec.comparisons[c].column, ra, rb, dedup, &model->tf[c]);
+}
+
+/*
+ * Weight of comparison c at its level.  An exact agreement on a
+ * term-frequency-adjusted comparison weighs log2(m / share of the value):
+ * agreeing on a rare name says more than agreeing on a common one.
+ */
+static double
+comparison_weight(const Model *model, int c, int level, const Records *ra, const Value *exact, double *share)
+{
+	const sp_fs_comparison *fc = &model->fs.comparisons[c];
+
+	if (share)
+		*share = -1;
+	if (level == 0 && exact && model->spec.comparisons[c].tf_adjust && model->tf[c].terms)
+	{
+		double		tf = tf_share(&model->tf[c], ra, exact);
+		double		m = Max(Min(fc->m[0], 1 - 1e-6), 1e-6);
+
+		if (share)
+			*share = tf;
+		return log2(m / tf);
+	}
+	return sp_fs_level_weight(fc, level);
+}
+
+static double
+pair_weight(const Model *model, const sp_gamma *g, const Value **exact, const Records *ra)
+{
+	double		prior = Max(Min(model->fs.prior, 1 - 1e-6), 1e-300);
+	double		w = log2(prior / (1 - prior));
+
+	for (int c = 0; c < model->spec.ncomparisons; c++)
+		w += comparison_weight(model, c, g[c], ra, exact[c], NULL);
+	return w;
+}
+
+static double
+json_number(JsonbValue *v)
+{
+	return DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
+}
+
+static void
+parse_params(Model *model, Jsonb *params)
+{
+	JsonbValue	v,
+				cmps;
+
+	model->trained = false;
+	if (params == NULL || !JB_ROOT_IS_OBJECT(params))
+		return;
+	if (!getKeyJsonValueFromContainer(&params->root, "prior", 5, &v) || v.type != jbvNumeric)
+		return;
+	model->fs.prior = json_number(&v);
+	if (!getKeyJsonValueFromContainer(&params->root, "comparisons", 11, &cmps) || cmps.type != jbvBinary)
+		return;
+	for (int c = 0; c < model->spec.ncomparisons; c++)
+	{
+		Comparison *cmp = &model->spec.comparisons[c];
+		sp_fs_comparison *fc = &model->fs.comparisons[c];
+		JsonbValue	one,
+					m,
+					u;
+
+		fc->nlevels = cmp->nlevels;
+		if (!getKeyJsonValueFromContainer(cmps.val.binary.data, cmp->name, strlen(cmp->name), &one) ||
+			one.type != jbvBinary ||
+			!getKeyJsonValueFromContainer(one.val.binary.data, "m", 1, &m) ||
+			!getKeyJsonValueFromContainer(one.val.binary.data, "u", 1, &u) ||
+			m.type != jbvBinary || u.type != jbvBinary ||
+			(int) JsonContainerSize(m.val.binary.data) != cmp->nlevels ||
+			(int) JsonContainerSize(u.val.binary.data) != cmp->nlevels)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("linkage model \"%s\" has no valid m and u for comparison \"%s\"", model->name, cmp->name),
+					 errhint("Train it again with sp.train_linkage_model().")));
+		for (int l = 0; l < cmp->nlevels; l++)
+		{
+			fc->m[l] = json_number(getIthJsonbValueFromContainer(m.val.binary.data, l));
+			fc->u[l] = json_number(getIthJsonbValueFromContainer(u.val.binary.data, l));
+		}
+	}
+	model->fs.ncomparisons = model->spec.ncomparisons;
+	model->trained = true;
+}
+
+static void
+load_model(const char *name, Model *model)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1] = {CStringGetTextDatum(name)};
+	MemoryContext outer = CurrentMemoryContext;
+	int			ret;
+
+	memset(model, 0, sizeof(*model));
+	model->name = pstrdup(name);
+	call_bytes = 0;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ret = SPI_execute_with_args("SELECT spec, params FROM sp.linkage_model WHERE name OPERATOR(pg_catalog.=) $1",
+								1, argtypes, args, NULL, true, 1);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "reading sp.linkage_model failed");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("linkage model \"%s\" does not exist", name),
+				 errhint("Create it with sp.create_linkage_model(name, spec); the built-in one is \"person\".")));
+	{
+		bool		isnull;
+		Datum		spec = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		Datum		params = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+		MemoryContext spi = MemoryContextSwitchTo(outer);
+		Jsonb	   *jspec = DatumGetJsonbPCopy(spec);
+		Jsonb	   *jparams = isnull ? NULL : DatumGetJsonbPCopy(params);
+
+		MemoryContextSwitchTo(spi);
+		SPI_finish();
+		parse_spec(jspec, &model->spec);
+		parse_params(model, jparams);
+	}
+}
+
+/* ------------------------------------------------------------------------
+ * sp_internal.validate_linkage_spec(spec jsonb)
+ * ------------------------------------------------------------------------ */
+
+Datum
+sp_validate_linkage_spec(PG_FUNCTION_ARGS)
+{
+	Spec		spec;
+
+	parse_spec(PG_GETARG_JSONB_P(0), &spec);
+	PG_RETURN_VOID();
+}
+
+/* ------------------------------------------------------------------------
+ * Training
+ * ------------------------------------------------------------------------ */
+
+typedef struct TrainState
+{
+	const Spec *spec;
+	const Records *ra;
+	const Records *rb;
+	sp_pattern_table *patterns;
+	CmpWork    *work;
+} TrainState;
+
+static void
+train_pair(int64 i, int64 j, void *arg)
+{
+	TrainState *st = arg;
+	sp_gamma	g[SP_FS_MAX_COMPARISONS];
+
+	compare_records(st->spec, st->ra, i, st->rb, j, g, NULL, st->work);
+	if (sp_pattern_table_add(st->patterns, g, 1) < 0)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory counting comparison patterns")));
+}
+
+static Oid
+arg_regclass(FunctionCallInfo fcinfo, int n)
+{
+	return PG_ARGISNULL(n) ? InvalidOid : PG_GETARG_OID(n);
+}
+
+/*
+ * sp.train_linkage_model(name text, source regclass, right_source regclass DEFAULT NULL)
+ *   RETURNS jsonb
+ */
+Datum
+sp_train_linkage_model(PG_FUNCTION_ARGS)
+{
+	char	   *name;
+	Oid			left,
+				right;
+	bool		dedup;
+	Model		model;
+	Records		ra,
+				rb;
+	CmpWork    *work = palloc0(sizeof(CmpWork));
+	sp_pattern_table patterns;
+	double		total_pairs;
+	int64		samples;
+	uint64_t	rng = 20261128;
+	double		u_counts[SP_FS_MAX_COMPARISONS][SP_FS_MAX_LEVELS];
+	double		u_total[SP_FS_MAX_COMPARISONS];
+	TrainState	st;
+	Progress	progress;
+	StringInfoData js;
+	/* results of the PG_TRY block live behind a pointer, safe from longjmp */
+	struct
+	{
+		sp_em_result em;
+		double		candidates;
+		size_t		npatterns;
+	}		   *res = palloc0(sizeof(*res));
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("model name and source relation are required")));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	left = PG_GETARG_OID(1);
+	right = arg_regclass(fcinfo, 2);
+	dedup = !OidIsValid(right);
+
+	load_model(name, &model);
+	load_records(&model.spec, left, &ra, "source", false, 0);
+	if (dedup)
+		rb = ra;
+	else
+		load_records(&model.spec, right, &rb, "right source", false, 0);
+
+	total_pairs = dedup ? (double) ra.n * (ra.n - 1) / 2 : (double) ra.n * rb.n;
+	if (total_pairs < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("training needs at least two records, got %lld", (long long) (ra.n + (dedup ? 0 : rb.n)))));
+
+	/* u: level frequencies among random pairs (almost all non-matches) */
+	memset(u_counts, 0, sizeof(u_counts));
+	memset(u_total, 0, sizeof(u_total));
+	samples = (int64) Min(total_pairs, 1000000.0);
+	for (int64 s = 0; s < samples; s++)
+	{
+		sp_gamma	g[SP_FS_MAX_COMPARISONS];
+		int64		i = (int64) (sp_random_next(&rng) % (uint64) ra.n);
+		int64		j = (int64) (sp_random_next(&rng) % (uint64) rb.n);
+
+		if ((s & 4095) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (dedup && i == j)
+		{
+			s--;
+			continue;
+		}
+		compare_records(&model.spec, &ra, i, &rb, j, g, NULL, work);
+		for (int c = 0; c < model.spec.ncomparisons; c++)
+			if (g[c] >= 0)
+			{
+				u_counts[c][g[c]]++;
+				u_total[c]++;
+			}
+	}
+
+	memset(&model.fs, 0, sizeof(model.fs));
+	model.fs.ncomparisons = model.spec.ncomparisons;
+	for (int c = 0; c < model.spec.ncomparisons; c++)
+	{
+		Comparison *cmp = &model.spec.comparisons[c];
+		sp_fs_comparison *fc = &model.fs.comparisons[c];
+
+		fc->nlevels = cmp->nlevels;
+		for (int l = 0; l < cmp->nlevels; l++)
+		{
+			/* add-one smoothing: a level never seen among random pairs is rare, not impossible */
+			fc->u[l] = (u_counts[c][l] + 1.0) / (u_total[c] + cmp->nlevels);
+			/* starting m: most matches agree exactly, the rest spread over the other levels */
+			fc->m[l] = l == 0 ? 0.9 : 0.1 / (cmp->nlevels - 1);
+		}
+	}
+	model.fs.prior = 0.3;
+
+	/* m and the share of matches by EM over the blocked pairs */
+	if (sp_pattern_table_init(&patterns, model.spec.ncomparisons) < 0)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	PG_TRY();
+	{
+		INSTR_TIME_SET_CURRENT(progress.start);
+		progress.last = progress.start;
+		progress.estimate = estimate_pairs(&model.spec, &ra, &rb, dedup);
+		progress.done = 0;
+		progress.what = "training";
+		if (progress.estimate > (double) linkage_max_pairs_millions * 1e6)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("blocking rules produce about %.0f candidate pairs, more than sp_registry.linkage_max_pairs_millions (%d million)",
+							progress.estimate, linkage_max_pairs_millions),
+					 errhint("Make the blocking rules more selective (add a key), or raise the limit.")));
+		st.spec = &model.spec;
+		st.ra = &ra;
+		st.rb = &rb;
+		st.patterns = &patterns;
+		st.work = work;
+		for_each_candidate(&model.spec, &ra, &rb, dedup, train_pair, &st, &progress);
+		res->candidates = progress.done;
+		res->npatterns = patterns.npatterns;
+		res->em = sp_fs_em(&model.fs, &patterns, 200, 1e-6);
+	}
+	PG_FINALLY();
+	{
+		sp_pattern_table_free(&patterns);
+	}
+	PG_END_TRY();
+
+	/* the prior is for any pair, not just blocked ones */
+	model.fs.prior = Max(res->em.prior * res->candidates / total_pairs, 1e-12);
+
+	initStringInfo(&js);
+	appendStringInfo(&js, "{\"prior\": %.17g, \"comparisons\": {", model.fs.prior);
+	for (int c = 0; c < model.spec.ncomparisons; c++)
+	{
+		Comparison *cmp = &model.spec.comparisons[c];
+		sp_fs_comparison *fc = &model.fs.comparisons[c];
+
+		if (c)
+			appendStringInfoString(&js, ", ");
+		escape_json(&js, cmp->name);
+		appendStringInfoString(&js, ": {\"m\": [");
+		for (int l = 0; l < cmp->nlevels; l++)
+			appendStringInfo(&js, "%s%.17g", l ? ", " : "", fc->m[l]);
+		appendStringInfoString(&js, "], \"u\": [");
+		for (int l = 0; l < cmp->nlevels; l++)
+			appendStringInfo(&js, "%s%.17g", l ? ", " : "", fc->u[l]);
+		appendStringInfo(&js, "], \"present\": %s}", cmp->present ? "true" : "false");
+	}
+	appendStringInfo(&js, "}, \"training\": {\"records\": %lld, \"right_records\": %lld, \"u_sample_pairs\": %lld, "
+					 "\"candidate_pairs\": %.0f, \"patterns\": %zu, \"em_iterations\": %d, \"em_converged\": %s, "
+					 "\"em_max_change\": %.3g, \"match_share_in_blocks\": %.6g}}",
+					 (long long) ra.n, (long long) (dedup ? 0 : rb.n), (long long) samples, res->candidates,
+					 res->npatterns, res->em.iterations, res->em.converged ? "true" : "false",
+					 res->em.max_change, res->em.prior);
+
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(js.data)));
+}
+
+/* ------------------------------------------------------------------------
+ * Scoring
+ * ------------------------------------------------------------------------ */
+
+typedef struct MatchState
+{
+	const Model *model;
+	const Records *ra;
+	const Records *rb;
+	bool		dedup;
+	double		min_probability;
+	CmpWork    *work;
+	Tuplestorestate *store;
+	TupleDesc	desc;
+	int64		emitted;
+} MatchState;
+
+static void
+match_pair(int64 i, int64 j, void *arg)
+{
+	MatchState *st = arg;
+	sp_gamma	g[SP_FS_MAX_COMPARISONS];
+	const Value *exact[SP_FS_MAX_COMPARISONS];
+	double		w,
+				p;
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
+	int64		li = st->ra->ids[i],
+				rj = st->rb->ids[j];
+
+	compare_records(&st->model->spec, st->ra, i, st->rb, j, g, exact, st->work);
+	w = pair_weight(st->model, g, exact, st->ra);
+	p = sp_fs_probability(w);
+	if (p < st->min_probability)
+		return;
+	if (st->dedup && li > rj)
+	{
+		int64		t = li;
+
+		li = rj;
+		rj = t;
+	}
+	values[0] = Int64GetDatum(li);
+	values[1] = Int64GetDatum(rj);
+	values[2] = Float8GetDatum(w);
+	values[3] = Float8GetDatum(p);
+	tuplestore_putvalues(st->store, st->desc, values, nulls);
+	st->emitted++;
+}
+
+/*
+ * sp.match_pairs(model text, left_rel regclass, right_rel regclass DEFAULT NULL,
+ *                min_probability float8 DEFAULT 0)
+ *   RETURNS TABLE (left_id bigint, right_id bigint, match_weight float8, match_probability float8)
+ */
+Datum
+sp_match_pairs(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Model		model;
+	Records		ra,
+				rb;
+	Oid			right;
+	bool		dedup;
+	MatchState	st;
+	Progress	progress;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("model name and left relation are required")));
+	right = arg_regclass(fcinfo, 2);
+	dedup = !OidIsValid(right);
+
+	InitMaterializedSRF(fcinfo, 0);
+	load_model(text_to_cstring(PG_GETARG_TEXT_PP(0)), &model);
+	if (!model.trained)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("linkage model \"%s\" has not been trained", model.name),
+				 errhint("Run sp.train_linkage_model('%s', <relation>) first.", model.name)));
+	load_records(&model.spec, PG_GETARG_OID(1), &ra, "left", false, 0);
+	if (dedup)
+		rb = ra;
+	else
+		load_records(&model.spec, right, &rb, "right", false, 0);
+
+	build_model_tf(&model, &ra, &rb, dedup);
+	st.model = &model;
+	st.ra = &ra;
+	st.rb = &rb;
+	st.dedup = dedup;
+	st.min_probability = PG_ARGISNULL(3) ? 0.0 : PG_GETARG_FLOAT8(3);
+	st.work = palloc0(sizeof(CmpWork));
+	st.store = rsinfo->setResult;
+	st.desc = rsinfo->setDesc;
+	st.emitted = 0;
+
+	INSTR_TIME_SET_CURRENT(progress.start);
+	progress.last = progress.start;
+	progress.estimate = estimate_pairs(&model.spec, &ra, &rb, dedup);
+	progress.done = 0;
+	progress.what = "match_pairs";
+	if (progress.estimate > (double) linkage_max_pairs_millions * 1e6)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("blocking rules produce about %.0f candidate pairs, more than sp_registry.linkage_max_pairs_millions (%d million)",
+						progress.estimate, linkage_max_pairs_millions),
+				 errhint("Make the blocking rules more selective (add a key), or raise the limit.")));
+	for_each_candidate(&model.spec, &ra, &rb, dedup, match_pair, &st, &progress);
+	return (Datum) 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Explaining one pair
+ * ------------------------------------------------------------------------ */
+
+static const char *
+level_label(const Comparison *cmp, int level)
+{
+	if (level < 0)
+		return cmp->present ? "null (a value is missing)" : "not compared (column absent)";
+	if (cmp->method == M_DATE)
+		return sp_date_level_name((sp_date_level) level);
+	if (level == 0)
+		return "exact";
+	if (level == cmp->nlevels - 1)
+		return "else";
+	if (cmp->method == M_JARO_WINKLER)
+		return psprintf("jaro_winkler >= %g", cmp->thresholds[level - 1]);
+	return psprintf("%s <= %g", cmp->method == M_LEVENSHTEIN ? "levenshtein" : "damerau_levenshtein",
+					cmp->thresholds[level - 1]);
+}
+
+/* The single record with this id, as a Records of one. */
+static void
+load_one(Spec *spec, Oid relid, int64 id, Records *r, const char *which)
+{
+	load_records(spec, relid, r, which, true, id);
+	if (r->n != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("%s relation %s has %lld rows with id %lld, expected one",
+						which, get_rel_name(relid), (long long) r->n, (long long) id)));
+}
+
+/* Index of the record with this id; errors when absent or repeated. */
+static int64
+find_id(const Records *r, int64 id, Oid relid, const char *which)
+{
+	int64		found = -1;
+
+	for (int64 i = 0; i < r->n; i++)
+		if (r->ids[i] == id)
+		{
+			if (found >= 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_CARDINALITY_VIOLATION),
+						 errmsg("%s relation %s has more than one row with id %lld",
+								which, get_rel_name(relid), (long long) id)));
+			found = i;
+		}
+	if (found < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("%s relation %s has no row with id %lld", which, get_rel_name(relid), (long long) id)));
+	return found;
+}
+
+/*
+ * sp.explain_match(model text, left_rel regclass, left_id bigint, right_rel regclass, right_id bigint)
+ *   RETURNS TABLE (comparison text, level text, weight float8)
+ *
+ * With term frequency adjustment the whole relations are read, so that the
+ * weights are exactly those sp.match_pairs gives.
+ */
+Datum
+sp_explain_match(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Model		model;
+	Records		ra,
+				rb;
+	int64		i = 0,
+				j = 0;
+	sp_gamma	g[SP_FS_MAX_COMPARISONS];
+	const Value *exact[SP_FS_MAX_COMPARISONS];
+	CmpWork    *work = palloc0(sizeof(CmpWork));
+	double		total;
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+	bool		need_tf = false;
+	Oid			lrel,
+				rrel;
+
+	for (int k = 0; k < 5; k++)
+		if (PG_ARGISNULL(k))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("every argument of sp.explain_match is required")));
+	lrel = PG_GETARG_OID(1);
+	rrel = PG_GETARG_OID(3);
+	InitMaterializedSRF(fcinfo, 0);
+	load_model(text_to_cstring(PG_GETARG_TEXT_PP(0)), &model);
+	if (!model.trained)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("linkage model \"%s\" has not been trained", model.name)));
+	for (int c = 0; c < model.spec.ncomparisons; c++)
+		need_tf |= model.spec.comparisons[c].tf_adjust;
+
+	if (need_tf)
+	{
+		bool		same = lrel == rrel;
+
+		load_records(&model.spec, lrel, &ra, "left", false, 0);
+		if (same)
+			rb = ra;
+		else
+			load_records(&model.spec, rrel, &rb, "right", false, 0);
+		build_model_tf(&model, &ra, &rb, same);
+		i = find_id(&ra, PG_GETARG_INT64(2), lrel, "left");
+		j = find_id(&rb, PG_GETARG_INT64(4), rrel, "right");
+	}
+	else
+	{
+		load_one(&model.spec, lrel, PG_GETARG_INT64(2), &ra, "left");
+		load_one(&model.spec, rrel, PG_GETARG_INT64(4), &rb, "right");
+	}
+
+	compare_records(&model.spec, &ra, i, &rb, j, g, exact, work);
+	total = pair_weight(&model, g, exact, &ra);
+
+	values[0] = CStringGetTextDatum("prior");
+	values[1] = CStringGetTextDatum(psprintf("probability %.3g that two records match", model.fs.prior));
+	values[2] = Float8GetDatum(log2(model.fs.prior / (1 - model.fs.prior)));
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	for (int c = 0; c < model.spec.ncomparisons; c++)
+	{
+		const Comparison *cmp = &model.spec.comparisons[c];
+		double		share;
+		double		w = comparison_weight(&model, c, g[c], &ra, exact[c], &share);
+
+		values[0] = CStringGetTextDatum(cmp->name);
+		values[1] = CStringGetTextDatum(share >= 0
+										? psprintf("exact (value shared by %.3g%% of records)", 100 * share)
+										: level_label(cmp, g[c]));
+		values[2] = Float8GetDatum(w);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	values[0] = CStringGetTextDatum("total");
+	values[1] = CStringGetTextDatum(psprintf("match probability %.6f", sp_fs_probability(total)));
+	values[2] = Float8GetDatum(total);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	return (Datum) 0;
+}
+
+/* Settings, registered from _PG_init. */
+void
+sp_linkage_init(void)
+{
+	DefineCustomIntVariable("sp_registry.linkage_memory_mb",
+							"Most memory record linkage may use for one call, in MB.",
+							"Records, their prepared values and blocking keys must fit; beyond it the call stops with an error instead of exhausting the server.",
+							&linkage_memory_mb,
+							2048, 16, 1024 * 1024,
+							PGC_USERSET, GUC_UNIT_MB,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("sp_registry.linkage_max_pairs_millions",
+							"Most candidate pairs, in millions, that blocking may produce for one call.",
+							"Loose blocking rules can produce billions of pairs; the call refuses to start beyond this estimate.",
+							&linkage_max_pairs_millions,
+							2000, 1, 1000000,
+							PGC_USERSET, 0,
+							NULL, NULL, NULL);
+}
