@@ -223,3 +223,82 @@ JOIN member_lists ml ON ml.i = sh.i
 JOIN wards ward ON ward.idx = floor(sh.u_area * (SELECT count(*) FROM wards))::int
 ORDER BY sh.i
 $$;
+
+-- Person records for linkage benchmarks: n records of which about dup_share
+-- are second registrations of an earlier person, with the noise field work
+-- produces: typos in names, given and family names swapped, year-only or
+-- day/month-swapped birth dates, mistyped or missing national IDs, other
+-- phone formats.  entity identifies the true person.
+CREATE OR REPLACE FUNCTION synth.person_records(n int, dup_share float8 DEFAULT 0.2, seed int DEFAULT 1)
+RETURNS TABLE (id bigint, entity bigint, given_name text, family_name text, birth_date date, sex text,
+               national_id text, phone text, admin_area_code text)
+LANGUAGE sql STABLE AS $$
+WITH
+lists AS (
+    SELECT ARRAY['Juma', 'Baraka', 'Omar', 'Hassan', 'Peter', 'John', 'Joseph', 'Musa', 'Ali', 'Daudi', 'Emmanuel',
+                 'Samuel', 'Ibrahim', 'Yusuf', 'Kofi', 'Kwame', 'Tendai', 'Tafadzwa', 'Nikolai', 'Ahmed', 'Mohammed',
+                 'Abdi', 'Said', 'Otieno', 'Kamau', 'Mwangi', 'Kipchoge', 'José', 'Raúl', 'Thabo', 'Sipho', 'David',
+                 'Michael', 'Francis', 'George', 'Patrick', 'Charles', 'Stephen', 'Anthony', 'Simon', 'Isaac', 'Elijah'] AS male,
+           ARRAY['Amina', 'Halima', 'Fatuma', 'Grace', 'Mary', 'Esther', 'Neema', 'Rehema', 'Zawadi', 'Aisha', 'Mariam',
+                 'Khadija', 'Joyce', 'Faith', 'Mercy', 'Akosua', 'Ama', 'Chipo', 'Rutendo', 'Olga', 'Fatima', 'Hodan',
+                 'Wanjiru', 'Achieng', 'Njeri', 'Nomvula', 'Zoë', 'Inés', 'Lerato', 'Thandiwe', 'Imani', 'Saida', 'Ruth',
+                 'Sarah', 'Elizabeth', 'Anne', 'Lucy', 'Agnes', 'Catherine', 'Margaret', 'Jane', 'Susan'] AS female,
+           ARRAY['Odhiambo', 'Otieno', 'Kamau', 'Mwangi', 'Njoroge', 'Wanjala', 'Mohamed', 'Hassan', 'Abdullahi',
+                 'Mensah', 'Owusu', 'Boateng', 'Moyo', 'Ncube', 'Dube', 'Banda', 'Phiri', 'Mutua', 'Kiprop', 'Chebet',
+                 'Said', 'Salim', 'Mbeki', 'Nkosi', 'Okafor', 'Okoye', 'Haile', 'Tesfaye', 'Girma', 'Ivanova', 'Núñez',
+                 'García', 'Mwakyusa', 'Lyimo', 'Massawe', 'Shirima', 'Kiwelu', 'Mushi', 'Temba', 'Mrema', 'Ochieng',
+                 'Onyango', 'Wafula', 'Barasa', 'Kariuki', 'Maina', 'Kimani', 'Njuguna', 'Githinji', 'Muriuki',
+                 'Kibet', 'Rotich', 'Langat', 'Cheruiyot', 'Korir', 'Ruto', 'Mohamud', 'Ahmed', 'Farah', 'Warsame',
+                 'Juma', 'Mwinyi', 'Bakari', 'Hamisi', 'Athumani', 'Ndlovu', 'Khumalo', 'Zulu', 'Mthembu', 'Sithole'] AS family
+),
+base AS (
+    SELECT i, CASE WHEN i > 1000 AND synth.rnd(seed, i, 1) < dup_share
+                   THEN 1 + floor(synth.rnd(seed, i, 2) * (i - 1))::bigint END AS dup_of
+    FROM generate_series(1, n) i
+),
+src AS (
+    SELECT b.i, b.dup_of, coalesce(b.dup_of, b.i) AS e FROM base b
+),
+truth AS (
+    SELECT s.i, s.dup_of, s.e,
+           synth.rnd(seed, s.e, 10) < 0.5 AS female,
+           synth.rnd(seed, s.e, 11) AS ug, synth.rnd(seed, s.e, 12) AS uf, synth.rnd(seed, s.e, 16) AS uf2,
+           date '1930-01-01' + floor(synth.rnd(seed, s.e, 13) * 32000)::int AS dob,
+           lpad((10000000 + floor(synth.rnd(seed, s.e, 14) * 89999999))::bigint::text, 8, '0') AS nid,
+           '7' || lpad(floor(synth.rnd(seed, s.e, 15) * 100000000)::bigint::text, 8, '0') AS ph,
+           synth.rnd(seed, s.i, 20) AS n1, synth.rnd(seed, s.i, 21) AS n2, synth.rnd(seed, s.i, 22) AS n3,
+           synth.rnd(seed, s.i, 23) AS n4, synth.rnd(seed, s.i, 24) AS n5, synth.rnd(seed, s.e, 25) AS ua
+    FROM src s
+),
+named AS (
+    SELECT t.*, synth.pick(CASE WHEN t.female THEN l.female ELSE l.male END, t.ug) AS g,
+           -- family names: a common list plus rarer ones made from two list entries
+           CASE WHEN t.uf2 < 0.6 THEN synth.pick(l.family, t.uf)
+                ELSE synth.pick(l.family, t.uf) || lower(substr(synth.pick(l.family, t.uf2), 1, 3)) END AS f
+    FROM truth t, lists l
+)
+SELECT nm.i::bigint, nm.e::bigint,
+       CASE WHEN nm.dup_of IS NOT NULL AND nm.n1 < 0.08 THEN nm.f
+            WHEN nm.dup_of IS NOT NULL AND nm.n1 < 0.30 THEN synth.typo(nm.g, nm.n2, nm.n3)
+            ELSE nm.g END,
+       CASE WHEN nm.dup_of IS NOT NULL AND nm.n1 < 0.08 THEN nm.g
+            WHEN nm.dup_of IS NOT NULL AND nm.n2 < 0.20 THEN synth.typo(nm.f, nm.n3, nm.n1)
+            ELSE nm.f END,
+       CASE WHEN nm.dup_of IS NOT NULL AND nm.n3 < 0.10 THEN make_date(extract(year FROM nm.dob)::int, 1, 1)
+            WHEN nm.dup_of IS NOT NULL AND nm.n3 < 0.15 AND extract(day FROM nm.dob) <= 12
+                 THEN make_date(extract(year FROM nm.dob)::int, extract(day FROM nm.dob)::int, extract(month FROM nm.dob)::int)
+            WHEN nm.dup_of IS NOT NULL AND nm.n3 < 0.20 THEN nm.dob + (floor(nm.n4 * 60) - 30)::int
+            WHEN nm.dup_of IS NULL AND nm.n3 < 0.08 THEN make_date(extract(year FROM nm.dob)::int, 1, 1)
+            ELSE nm.dob END,
+       CASE WHEN nm.female THEN 'F' ELSE 'M' END,
+       CASE WHEN nm.n4 < 0.25 THEN NULL
+            WHEN nm.dup_of IS NOT NULL AND nm.n5 < 0.10 THEN overlay(nm.nid placing substr(nm.nid, 5, 1) || substr(nm.nid, 4, 1) from 4 for 2)
+            WHEN nm.dup_of IS NOT NULL AND nm.n5 < 0.15 THEN overlay(nm.nid placing (floor(nm.n2 * 10))::int::text from 8 for 1)
+            ELSE nm.nid END,
+       CASE WHEN nm.n5 < 0.5 THEN NULL
+            WHEN nm.n5 < 0.75 THEN '+255 ' || nm.ph
+            ELSE '0' || nm.ph END,
+       'SY' || lpad((1 + floor(nm.ua * 8))::int::text, 2, '0')
+FROM named nm
+ORDER BY nm.i
+$$;

@@ -317,6 +317,56 @@ sp_fs_em(sp_fs_model *model, const sp_pattern_table *patterns, int max_iteration
 	return r;
 }
 
+sp_em_result
+sp_fs_em_share(const sp_fs_model *model, const sp_pattern_table *patterns, int max_iterations, double tolerance)
+{
+	sp_em_result r;
+	double		share = clamp_prob(model->prior);
+
+	memset(&r, 0, sizeof(r));
+	for (int it = 0; it < max_iterations; it++)
+	{
+		double		matched = 0.0,
+					all = 0.0,
+					next;
+
+		for (size_t s = 0; s < patterns->capacity; s++)
+		{
+			double		n = patterns->counts[s];
+			const sp_gamma *g;
+			double		lm,
+						lu;
+
+			if (n <= 0)
+				continue;
+			g = patterns->gammas + s * (size_t) patterns->width;
+			lm = log(share);
+			lu = log(1.0 - share);
+			for (int c = 0; c < model->ncomparisons; c++)
+				if (g[c] >= 0)
+				{
+					lm += log(clamp_prob(model->comparisons[c].m[g[c]]));
+					lu += log(clamp_prob(model->comparisons[c].u[g[c]]));
+				}
+			matched += n / (1.0 + exp(lu - lm));
+			all += n;
+		}
+		if (all == 0)
+			break;
+		next = clamp_prob(matched / all);
+		r.iterations = it + 1;
+		r.max_change = fabs(next - share);
+		share = next;
+		if (r.max_change < tolerance)
+		{
+			r.converged = 1;
+			break;
+		}
+	}
+	r.prior = share;
+	return r;
+}
+
 /* ------------------------------------------------------------------------
  * Union-find with union by rank and path halving
  * ------------------------------------------------------------------------ */

@@ -118,6 +118,13 @@ typedef struct sp_em_result
 sp_em_result sp_fs_em(sp_fs_model *model, const sp_pattern_table *patterns,
 					  int max_iterations, double tolerance);
 
+/*
+ * Estimate only the share of matches among the patterns' pairs, m and u
+ * fixed (the last step of training, for the prior).
+ */
+sp_em_result sp_fs_em_share(const sp_fs_model *model, const sp_pattern_table *patterns,
+							int max_iterations, double tolerance);
+
 /* ------------------------------------------------------------------------
  * Union-find (clusters of matched records)
  * ------------------------------------------------------------------------ */

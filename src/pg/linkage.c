@@ -1130,7 +1130,8 @@ cmp_keyed(const void *a, const void *b)
 	return x->idx - y->idx;
 }
 
-typedef void (*PairCallback) (int64 i, int64 j, void *arg);
+/* rule: the blocking rule that produced the pair; first: no earlier rule produced it */
+typedef void (*PairCallback) (int64 i, int64 j, int rule, bool first, void *arg);
 
 /* Was this pair already produced by an earlier rule? */
 static bool
@@ -1220,8 +1221,13 @@ estimate_pairs(const Spec *spec, const Records *ra, const Records *rb, bool dedu
 
 static int	linkage_max_pairs_millions = 2000;
 
+/*
+ * Call cb for every candidate pair.  With once, a pair is produced by the
+ * first rule that blocks it only; without, by every such rule (training
+ * estimates m rule by rule).
+ */
 static void
-for_each_candidate(const Spec *spec, const Records *ra, const Records *rb, bool dedup,
+for_each_candidate(const Spec *spec, const Records *ra, const Records *rb, bool dedup, bool once,
 				   PairCallback cb, void *arg, Progress *progress)
 {
 	for (int k = 0; k < spec->nrules; k++)
@@ -1260,9 +1266,11 @@ for_each_candidate(const Spec *spec, const Records *ra, const Records *rb, bool 
 						int64		i = kr[x].idx,
 									j = kr[y].idx;
 
-						if (earlier_rule_pairs(spec, ra, i, ra, j, k))
+						bool		first = !earlier_rule_pairs(spec, ra, i, ra, j, k);
+
+						if (once && !first)
 							continue;
-						cb(i, j, arg);
+						cb(i, j, k, first, arg);
 						progress->done++;
 						progress_tick(progress);
 					}
@@ -1275,9 +1283,11 @@ for_each_candidate(const Spec *spec, const Records *ra, const Records *rb, bool 
 						int64		i = kr[x].idx,
 									j = kr[y].idx;
 
-						if (earlier_rule_pairs(spec, ra, i, rb, j, k))
+						bool		first = !earlier_rule_pairs(spec, ra, i, rb, j, k);
+
+						if (once && !first)
 							continue;
-						cb(i, j, arg);
+						cb(i, j, k, first, arg);
 						progress->done++;
 						progress_tick(progress);
 					}
@@ -1448,24 +1458,72 @@ sp_validate_linkage_spec(PG_FUNCTION_ARGS)
  * Training
  * ------------------------------------------------------------------------ */
 
+#define TRAIN_MAX_PAIRS 5000000.0
+
 typedef struct TrainState
 {
 	const Spec *spec;
 	const Records *ra;
 	const Records *rb;
-	sp_pattern_table *patterns;
+	sp_pattern_table *by_rule;	/* one table per rule, its own columns left out */
+	sp_pattern_table *all;		/* every candidate pair once */
+	bool		excluded[MAX_RULES][SP_FS_MAX_COMPARISONS];
+	double		keep;			/* sampling probability of a candidate pair */
 	CmpWork    *work;
 } TrainState;
 
+/* Deterministic keep/skip decision for sampling pairs. */
+static bool
+keep_pair(int64 i, int64 j, double keep)
+{
+	uint64_t	x;
+
+	if (keep >= 1.0)
+		return true;
+	x = (uint64_t) i * 0x9E3779B97F4A7C15ULL ^ (uint64_t) j;
+	return (double) (sp_random_next(&x) >> 11) / 9007199254740992.0 < keep;
+}
+
 static void
-train_pair(int64 i, int64 j, void *arg)
+train_pair(int64 i, int64 j, int rule, bool first, void *arg)
 {
 	TrainState *st = arg;
 	sp_gamma	g[SP_FS_MAX_COMPARISONS];
 
+	if (!keep_pair(i, j, st->keep))
+		return;
 	compare_records(st->spec, st->ra, i, st->rb, j, g, NULL, st->work);
-	if (sp_pattern_table_add(st->patterns, g, 1) < 0)
+	if (first && sp_pattern_table_add(st->all, g, 1) < 0)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory counting comparison patterns")));
+	/* a rule's own keys say nothing about matches among the pairs it produces */
+	for (int c = 0; c < st->spec->ncomparisons; c++)
+		if (st->excluded[rule][c])
+			g[c] = -1;
+	if (sp_pattern_table_add(&st->by_rule[rule], g, 1) < 0)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory counting comparison patterns")));
+}
+
+/* Comparisons whose columns a rule blocks on (with their swap partners). */
+static void
+rule_exclusions(const Spec *spec, int rule, bool *excluded)
+{
+	const BlockRule *r = &spec->rules[rule];
+
+	for (int c = 0; c < spec->ncomparisons; c++)
+		excluded[c] = false;
+	for (int p = 0; p < r->nparts; p++)
+		for (int c = 0; c < spec->ncomparisons; c++)
+		{
+			const Comparison *cmp = &spec->comparisons[c];
+
+			if (cmp->column == r->parts[p].column ||
+				(r->parts[p].fn == KEY_NAME_KEYS && cmp->column == r->parts[p].column2))
+			{
+				excluded[c] = true;
+				if (cmp->swap_with >= 0)
+					excluded[cmp->swap_with] = true;
+			}
+		}
 }
 
 static Oid
@@ -1489,7 +1547,6 @@ sp_train_linkage_model(PG_FUNCTION_ARGS)
 	Records		ra,
 				rb;
 	CmpWork    *work = palloc0(sizeof(CmpWork));
-	sp_pattern_table patterns;
 	double		total_pairs;
 	int64		samples;
 	uint64_t	rng = 20261128;
@@ -1504,6 +1561,12 @@ sp_train_linkage_model(PG_FUNCTION_ARGS)
 		sp_em_result em;
 		double		candidates;
 		size_t		npatterns;
+		double		keep;
+		int			rules_trained;
+		int			rules_converged;
+		int			iterations;
+		sp_pattern_table *by_rule;
+		sp_pattern_table *all;
 	}		   *res = palloc0(sizeof(*res));
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
@@ -1572,11 +1635,27 @@ sp_train_linkage_model(PG_FUNCTION_ARGS)
 	}
 	model.fs.prior = 0.3;
 
-	/* m and the share of matches by EM over the blocked pairs */
-	if (sp_pattern_table_init(&patterns, model.spec.ncomparisons) < 0)
+	/*
+	 * m by EM rule by rule, as Splink does: among the pairs a rule produces,
+	 * the comparisons of its own keys agree by construction, so they are left
+	 * out and estimated from the other rules.  Estimates of one comparison
+	 * from several rules are averaged, weighted by the matches each rule
+	 * found.  Then the share of matches among all candidate pairs, m and u
+	 * fixed, gives the prior.
+	 */
+	res->by_rule = palloc0(sizeof(sp_pattern_table) * MAX_RULES);
+	res->all = palloc0(sizeof(sp_pattern_table));
+	for (int k = 0; k < model.spec.nrules; k++)
+		if (sp_pattern_table_init(&res->by_rule[k], model.spec.ncomparisons) < 0)
+			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	if (sp_pattern_table_init(res->all, model.spec.ncomparisons) < 0)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
 	PG_TRY();
 	{
+		double		m_sum[SP_FS_MAX_COMPARISONS][SP_FS_MAX_LEVELS];
+		double		w_sum[SP_FS_MAX_COMPARISONS];
+		sp_fs_model start = model.fs;
+
 		INSTR_TIME_SET_CURRENT(progress.start);
 		progress.last = progress.start;
 		progress.estimate = estimate_pairs(&model.spec, &ra, &rb, dedup);
@@ -1591,16 +1670,55 @@ sp_train_linkage_model(PG_FUNCTION_ARGS)
 		st.spec = &model.spec;
 		st.ra = &ra;
 		st.rb = &rb;
-		st.patterns = &patterns;
+		st.by_rule = res->by_rule;
+		st.all = res->all;
 		st.work = work;
-		for_each_candidate(&model.spec, &ra, &rb, dedup, train_pair, &st, &progress);
-		res->candidates = progress.done;
-		res->npatterns = patterns.npatterns;
-		res->em = sp_fs_em(&model.fs, &patterns, 200, 1e-6);
+		st.keep = Min(1.0, TRAIN_MAX_PAIRS / Max(progress.estimate, 1.0));
+		for (int k = 0; k < model.spec.nrules; k++)
+			rule_exclusions(&model.spec, k, st.excluded[k]);
+		for_each_candidate(&model.spec, &ra, &rb, dedup, false, train_pair, &st, &progress);
+		res->candidates = (double) res->all->total / st.keep;
+		res->npatterns = res->all->npatterns;
+		res->keep = st.keep;
+
+		memset(m_sum, 0, sizeof(m_sum));
+		memset(w_sum, 0, sizeof(w_sum));
+		for (int k = 0; k < model.spec.nrules; k++)
+		{
+			sp_fs_model mk = start;
+			sp_em_result ek;
+			double		weight;
+
+			if (res->by_rule[k].total == 0)
+				continue;
+			ek = sp_fs_em(&mk, &res->by_rule[k], 200, 1e-6);
+			res->rules_trained++;
+			if (ek.converged)
+				res->rules_converged++;
+			res->iterations = Max(res->iterations, ek.iterations);
+			weight = ek.prior * (double) res->by_rule[k].total;
+			if (weight <= 0)
+				continue;
+			for (int c = 0; c < model.spec.ncomparisons; c++)
+			{
+				if (st.excluded[k][c])
+					continue;
+				for (int l = 0; l < mk.comparisons[c].nlevels; l++)
+					m_sum[c][l] += weight * mk.comparisons[c].m[l];
+				w_sum[c] += weight;
+			}
+		}
+		for (int c = 0; c < model.spec.ncomparisons; c++)
+			if (w_sum[c] > 0)
+				for (int l = 0; l < model.fs.comparisons[c].nlevels; l++)
+					model.fs.comparisons[c].m[l] = m_sum[c][l] / w_sum[c];
+		res->em = sp_fs_em_share(&model.fs, res->all, 200, 1e-7);
 	}
 	PG_FINALLY();
 	{
-		sp_pattern_table_free(&patterns);
+		for (int k = 0; k < model.spec.nrules; k++)
+			sp_pattern_table_free(&res->by_rule[k]);
+		sp_pattern_table_free(res->all);
 	}
 	PG_END_TRY();
 
@@ -1626,11 +1744,14 @@ sp_train_linkage_model(PG_FUNCTION_ARGS)
 		appendStringInfo(&js, "], \"present\": %s}", cmp->present ? "true" : "false");
 	}
 	appendStringInfo(&js, "}, \"training\": {\"records\": %lld, \"right_records\": %lld, \"u_sample_pairs\": %lld, "
-					 "\"candidate_pairs\": %.0f, \"patterns\": %zu, \"em_iterations\": %d, \"em_converged\": %s, "
-					 "\"em_max_change\": %.3g, \"match_share_in_blocks\": %.6g}}",
+					 "\"candidate_pairs\": %.0f, \"pairs_sampled_share\": %.6g, \"patterns\": %zu, "
+					 "\"rules_trained\": %d, \"rules_converged\": %d, \"em_iterations\": %d, "
+					 "\"em_converged\": %s, \"match_share_in_blocks\": %.6g}}",
 					 (long long) ra.n, (long long) (dedup ? 0 : rb.n), (long long) samples, res->candidates,
-					 res->npatterns, res->em.iterations, res->em.converged ? "true" : "false",
-					 res->em.max_change, res->em.prior);
+					 res->keep, res->npatterns, res->rules_trained, res->rules_converged,
+					 Max(res->iterations, res->em.iterations),
+					 (res->rules_converged == res->rules_trained && res->em.converged) ? "true" : "false",
+					 res->em.prior);
 
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(js.data)));
 }
@@ -1653,7 +1774,7 @@ typedef struct MatchState
 } MatchState;
 
 static void
-match_pair(int64 i, int64 j, void *arg)
+match_pair(int64 i, int64 j, int rule, bool first, void *arg)
 {
 	MatchState *st = arg;
 	sp_gamma	g[SP_FS_MAX_COMPARISONS];
@@ -1744,7 +1865,7 @@ sp_match_pairs(PG_FUNCTION_ARGS)
 				 errmsg("blocking rules produce about %.0f candidate pairs, more than sp_registry.linkage_max_pairs_millions (%d million)",
 						progress.estimate, linkage_max_pairs_millions),
 				 errhint("Make the blocking rules more selective (add a key), or raise the limit.")));
-	for_each_candidate(&model.spec, &ra, &rb, dedup, match_pair, &st, &progress);
+	for_each_candidate(&model.spec, &ra, &rb, dedup, true, match_pair, &st, &progress);
 	return (Datum) 0;
 }
 
