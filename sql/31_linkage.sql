@@ -102,7 +102,7 @@ $${
      "normalize": "name", "tf_adjust": true},
     {"name": "other_names", "column": "other_names", "method": "jaro_winkler", "thresholds": [0.9], "normalize": "name"},
     {"name": "birth_date", "column": "birth_date", "method": "date"},
-    {"name": "sex", "column": "sex", "method": "exact", "normalize": "id"},
+    {"name": "sex", "column": "sex", "method": "exact", "normalize": "id", "depends_on": ["given_name"]},
     {"name": "national_id", "column": "national_id", "method": "damerau_levenshtein", "thresholds": [1, 2],
      "normalize": "id"},
     {"name": "phone", "column": "phone", "method": "exact", "normalize": "digits"},

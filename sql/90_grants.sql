@@ -17,6 +17,10 @@ SELECT pg_catalog.pg_extension_config_dump('sp.registration_submission', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.import_error', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.linkage_model', 'WHERE NOT builtin');
 SELECT pg_catalog.pg_extension_config_dump('sp.linkage_training', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.dedup_run', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.person_cluster', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.match_review', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.person_merge', '');
 -- Identity sequences, one call per statement (each call updates pg_extension).
 SELECT pg_catalog.pg_extension_config_dump('sp.household_household_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.person_person_id_seq', '');
@@ -26,6 +30,9 @@ SELECT pg_catalog.pg_extension_config_dump('sp.pii_access_log_log_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.import_batch_batch_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.import_error_error_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.linkage_training_training_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.dedup_run_run_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.match_review_review_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.person_merge_merge_id_seq', '');
 
 -- Nothing is granted to PUBLIC beyond what PostgreSQL grants by default on
 -- functions; PII functions had EXECUTE revoked where they are defined.
@@ -85,3 +92,16 @@ GRANT SELECT ON sp.linkage_model, sp.linkage_training TO sp_analyst, sp_registra
 GRANT INSERT, UPDATE ON sp.linkage_model TO sp_admin;
 GRANT INSERT ON sp.linkage_training TO sp_admin;
 GRANT USAGE ON SEQUENCE sp.linkage_training_training_id_seq TO sp_admin;
+
+-- Deduplication is an admin task (it reads the blind indexes); registrars
+-- see and decide the review queue.
+GRANT SELECT ON sp.person, sp.person_history, sp_internal.person_linkage_input TO sp_admin;
+GRANT SELECT ON sp.dedup_run, sp.person_cluster, sp.match_review, sp.person_merge TO sp_registrar, sp_analyst;
+GRANT INSERT, UPDATE ON sp.dedup_run, sp.match_review TO sp_admin;
+GRANT INSERT ON sp.person_cluster TO sp_admin;
+GRANT UPDATE ON sp.match_review TO sp_registrar;
+GRANT INSERT, UPDATE ON sp.person_merge TO sp_registrar;
+GRANT USAGE ON SEQUENCE sp.dedup_run_run_id_seq, sp.match_review_review_id_seq TO sp_admin;
+GRANT USAGE ON SEQUENCE sp.person_merge_merge_id_seq TO sp_registrar;
+REVOKE ALL ON FUNCTION sp.deduplicate_persons(text, float8, float8) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION sp.deduplicate_persons(text, float8, float8) TO sp_admin;

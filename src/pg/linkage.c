@@ -91,6 +91,8 @@ typedef struct Comparison
 	int			nlevels;
 	bool		present;		/* its column exists in the input */
 	bool		tf_adjust;		/* exact agreement weighted by how common the value is */
+	int			ndepends;		/* comparisons this one is not independent of (sex on given name) */
+	int			depends_on[4];
 } Comparison;
 
 typedef struct BlockPart
@@ -385,6 +387,38 @@ parse_spec(Jsonb *jb, Spec *spec)
 						   "A swap pairs two comparisons of the same method, each at most once: \"%s\".", other);
 			spec->comparisons[i].swap_with = k;
 			spec->comparisons[k].swap_with = i;
+		}
+	}
+
+	/* dependencies refer to comparisons by name */
+	for (int i = 0; i < n; i++)
+	{
+		JsonbValue *c = getIthJsonbValueFromContainer(arr.val.binary.data, i);
+
+		spec->comparisons[i].ndepends = 0;
+		if (getKeyJsonValueFromContainer(c->val.binary.data, "depends_on", 10, &v))
+		{
+			int			nd;
+
+			if (v.type != jbvBinary || !JsonContainerIsArray(v.val.binary.data))
+				spec_error(psprintf("comparisons[%d].depends_on", i), "\"depends_on\" is an array of comparison names.", NULL);
+			nd = (int) JsonContainerSize(v.val.binary.data);
+			if (nd > 4)
+				spec_error(psprintf("comparisons[%d].depends_on", i), "At most 4 dependencies.", NULL);
+			for (int k = 0; k < nd; k++)
+			{
+				JsonbValue *d = getIthJsonbValueFromContainer(v.val.binary.data, k);
+				int			t;
+
+				if (d->type != jbvString)
+					spec_error(psprintf("comparisons[%d].depends_on[%d]", i, k), "Dependencies are comparison names.", NULL);
+				for (t = 0; t < n; t++)
+					if (t != i && strcmp(spec->comparisons[t].name, json_string(d)) == 0)
+						break;
+				if (t == n)
+					spec_error(psprintf("comparisons[%d].depends_on[%d]", i, k), "No other comparison is named \"%s\".", json_string(d));
+				spec->comparisons[i].depends_on[spec->comparisons[i].ndepends++] = t;
+			}
 		}
 	}
 
@@ -1524,6 +1558,11 @@ rule_exclusions(const Spec *spec, int rule, bool *excluded)
 					excluded[cmp->swap_with] = true;
 			}
 		}
+	/* a comparison that depends on an excluded one agrees by construction too */
+	for (int c = 0; c < spec->ncomparisons; c++)
+		for (int d = 0; d < spec->comparisons[c].ndepends; d++)
+			if (excluded[spec->comparisons[c].depends_on[d]])
+				excluded[c] = true;
 }
 
 static Oid
@@ -2031,4 +2070,103 @@ sp_linkage_init(void)
 							2000, 1, 1000000,
 							PGC_USERSET, 0,
 							NULL, NULL, NULL);
+}
+
+/* ------------------------------------------------------------------------
+ * sp_internal.clusters(left_ids bigint[], right_ids bigint[])
+ *   RETURNS TABLE (cluster_id bigint, person_id bigint)
+ * ------------------------------------------------------------------------ */
+
+static int
+cmp_int64(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a,
+				y = *(const int64 *) b;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+static int64 *
+int8_array(ArrayType *a, int *n, const char *which)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int64	   *out;
+
+	if (ARR_NDIM(a) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("%s must be a one-dimensional array", which)));
+	deconstruct_array(a, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, &nulls, n);
+	out = palloc(sizeof(int64) * Max(*n, 1));
+	for (int i = 0; i < *n; i++)
+	{
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("%s must not contain NULL", which)));
+		out[i] = DatumGetInt64(elems[i]);
+	}
+	return out;
+}
+
+PG_FUNCTION_INFO_V1(sp_clusters);
+
+Datum
+sp_clusters(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int			nl,
+				nr,
+				nids = 0;
+	int64	   *left = int8_array(PG_GETARG_ARRAYTYPE_P(0), &nl, "left_ids");
+	int64	   *right = int8_array(PG_GETARG_ARRAYTYPE_P(1), &nr, "right_ids");
+	int64	   *ids;
+	int64	   *root_min;
+	sp_union_find uf;
+
+	if (nl != nr)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("left_ids and right_ids must have the same length, got %d and %d", nl, nr)));
+	InitMaterializedSRF(fcinfo, 0);
+
+	/* dense numbering of the ids that occur */
+	ids = palloc(sizeof(int64) * Max(2 * nl, 1));
+	memcpy(ids, left, sizeof(int64) * nl);
+	memcpy(ids + nl, right, sizeof(int64) * nr);
+	qsort(ids, 2 * nl, sizeof(int64), cmp_int64);
+	for (int i = 0; i < 2 * nl; i++)
+		if (nids == 0 || ids[nids - 1] != ids[i])
+			ids[nids++] = ids[i];
+
+	if (sp_uf_init(&uf, nids) < 0)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory clustering %d ids", nids)));
+	for (int i = 0; i < nl; i++)
+	{
+		int64	   *a = bsearch(&left[i], ids, nids, sizeof(int64), cmp_int64);
+		int64	   *b = bsearch(&right[i], ids, nids, sizeof(int64), cmp_int64);
+
+		if ((i & 65535) == 0)
+			CHECK_FOR_INTERRUPTS();
+		sp_uf_union(&uf, (uint32_t) (a - ids), (uint32_t) (b - ids));
+	}
+	/* ids are sorted, so the first member seen of each component is its smallest id */
+	root_min = palloc(sizeof(int64) * Max(nids, 1));
+	for (int i = 0; i < nids; i++)
+		root_min[i] = -1;
+	for (int i = 0; i < nids; i++)
+	{
+		uint32_t	r = sp_uf_find(&uf, (uint32_t) i);
+		Datum		values[2];
+		bool		nulls[2] = {false, false};
+
+		if (root_min[r] < 0)
+			root_min[r] = ids[i];
+		values[0] = Int64GetDatum(root_min[r]);
+		values[1] = Int64GetDatum(ids[i]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	sp_uf_free(&uf);
+	return (Datum) 0;
 }

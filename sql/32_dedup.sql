@@ -1,0 +1,259 @@
+-- Deduplication of the registry: exact national-ID matches, then the
+-- linkage model; confident pairs form clusters, grey-zone pairs wait for a
+-- person to decide.  Nothing is deleted: a merge is a status with history,
+-- and it can be undone.
+
+-- What the linkage model sees of active persons.  Identifiers stay
+-- protected: the blind indexes stand in for national ID and phone, so they
+-- compare exactly (a mistyped ID counts as different).
+CREATE VIEW sp_internal.person_linkage_input AS
+SELECT p.person_id AS id, p.given_name, p.family_name, p.other_names, p.birth_date, p.sex,
+       encode(p.national_id_hash, 'hex') AS national_id, encode(p.phone_hash, 'hex') AS phone,
+       h.admin_area_code
+FROM sp.person p JOIN sp.household h USING (household_id)
+WHERE p.status = 'active';
+COMMENT ON VIEW sp_internal.person_linkage_input IS 'Active persons as linkage input: id = person_id; national ID and phone as blind-index hex, so they match only exactly.';
+
+CREATE TABLE sp.dedup_run (
+    run_id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    model            text NOT NULL REFERENCES sp.linkage_model (name) ON UPDATE CASCADE,
+    threshold        float8 NOT NULL,
+    review_threshold float8 NOT NULL,
+    started_at       timestamptz NOT NULL DEFAULT now(),
+    finished_at      timestamptz,
+    run_by           text NOT NULL DEFAULT session_user,
+    result           jsonb,
+    CHECK (review_threshold > 0 AND review_threshold <= threshold AND threshold <= 1)
+);
+COMMENT ON TABLE sp.dedup_run IS 'Each sp.deduplicate_persons call: model, thresholds, who, when, and the counts it produced.';
+
+CREATE TABLE sp.person_cluster (
+    run_id     bigint NOT NULL REFERENCES sp.dedup_run (run_id),
+    cluster_id bigint NOT NULL,
+    person_id  bigint NOT NULL REFERENCES sp.person (person_id),
+    PRIMARY KEY (run_id, person_id)
+);
+CREATE INDEX person_cluster_cluster_idx ON sp.person_cluster (run_id, cluster_id);
+COMMENT ON TABLE sp.person_cluster IS 'Groups of persons the run found to be the same person with probability at least its threshold (connected components of confident pairs; cluster_id is the smallest person_id of the group). Singletons are not stored.';
+
+CREATE TABLE sp.match_review (
+    review_id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    run_id            bigint NOT NULL REFERENCES sp.dedup_run (run_id),
+    person_id         bigint NOT NULL REFERENCES sp.person (person_id),
+    other_person_id   bigint NOT NULL REFERENCES sp.person (person_id),
+    match_probability float8 NOT NULL,
+    match_weight      float8,
+    status            text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'accepted', 'rejected')),
+    decided_by        text,
+    decided_at        timestamptz,
+    reason            text,
+    CHECK (person_id < other_person_id),
+    CHECK ((status = 'pending') = (decided_at IS NULL))
+);
+CREATE UNIQUE INDEX match_review_open_pair_idx ON sp.match_review (person_id, other_person_id) WHERE status = 'pending';
+CREATE INDEX match_review_pair_idx ON sp.match_review (person_id, other_person_id);
+COMMENT ON TABLE sp.match_review IS 'Possible duplicates for a person to decide: accept (merge) or reject, with who, when and why. A rejected pair is not proposed again.';
+
+CREATE TABLE sp.person_merge (
+    merge_id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    survivor_id   bigint NOT NULL REFERENCES sp.person (person_id),
+    merged_id     bigint NOT NULL REFERENCES sp.person (person_id),
+    merged_status text NOT NULL,
+    review_id     bigint REFERENCES sp.match_review (review_id),
+    merged_at     timestamptz NOT NULL DEFAULT now(),
+    merged_by     text NOT NULL DEFAULT session_user,
+    reason        text NOT NULL,
+    undone_at     timestamptz,
+    undone_by     text,
+    undo_reason   text
+);
+CREATE INDEX person_merge_merged_idx ON sp.person_merge (merged_id);
+COMMENT ON TABLE sp.person_merge IS 'Every merge of a duplicate person into a survivor and every undo, with who, when and why. merged_status is what the merged person was before.';
+
+CREATE FUNCTION sp_internal.clusters(left_ids bigint[], right_ids bigint[])
+    RETURNS TABLE (cluster_id bigint, person_id bigint)
+    AS 'MODULE_PATHNAME', 'sp_clusters'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION sp_internal.clusters(bigint[], bigint[]) IS 'Connected components (union-find in C) of the pairs (left_ids[i], right_ids[i]); cluster_id is the smallest id of each component.';
+
+CREATE FUNCTION sp.deduplicate_persons(model text DEFAULT 'person', threshold float8 DEFAULT 0.9,
+                                       review_threshold float8 DEFAULT 0.5)
+    RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    rid bigint;
+    n_exact bigint;
+    n_pairs bigint;
+    n_clusters bigint;
+    n_clustered bigint;
+    n_review bigint;
+    outcome jsonb;
+BEGIN
+    IF threshold IS NULL OR review_threshold IS NULL OR NOT (review_threshold > 0 AND review_threshold <= threshold AND threshold <= 1) THEN
+        RAISE EXCEPTION 'thresholds must satisfy 0 < review_threshold <= threshold <= 1'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('Got threshold %s and review_threshold %s.', threshold, review_threshold);
+    END IF;
+    INSERT INTO sp.dedup_run (model, threshold, review_threshold)
+    VALUES (deduplicate_persons.model, threshold, review_threshold) RETURNING run_id INTO rid;
+
+    CREATE TEMP TABLE sp_dedup_pairs (left_id bigint, right_id bigint, match_weight float8, match_probability float8)
+        ON COMMIT DROP;
+
+    -- 1. the same national ID (blind index) is the strongest evidence there is
+    INSERT INTO sp_dedup_pairs
+    SELECT a.person_id, b.person_id, NULL, 1.0
+    FROM sp.person a JOIN sp.person b
+      ON a.national_id_hash = b.national_id_hash AND a.person_id < b.person_id
+    WHERE a.status = 'active' AND b.status = 'active';
+    GET DIAGNOSTICS n_exact = ROW_COUNT;
+
+    -- 2. the probabilistic model for everything else
+    INSERT INTO sp_dedup_pairs
+    SELECT m.left_id, m.right_id, m.match_weight, m.match_probability
+    FROM sp.match_pairs(deduplicate_persons.model, 'sp_internal.person_linkage_input', NULL, review_threshold) m
+    WHERE NOT EXISTS (SELECT 1 FROM sp_dedup_pairs e WHERE e.left_id = m.left_id AND e.right_id = m.right_id);
+    GET DIAGNOSTICS n_pairs = ROW_COUNT;
+
+    -- 3. confident pairs become clusters
+    INSERT INTO sp.person_cluster (run_id, cluster_id, person_id)
+    SELECT rid, c.cluster_id, c.person_id
+    FROM sp_internal.clusters(
+        ARRAY(SELECT left_id FROM sp_dedup_pairs WHERE match_probability >= threshold ORDER BY left_id, right_id),
+        ARRAY(SELECT right_id FROM sp_dedup_pairs WHERE match_probability >= threshold ORDER BY left_id, right_id)) c;
+    GET DIAGNOSTICS n_clustered = ROW_COUNT;
+    SELECT count(DISTINCT cluster_id) INTO n_clusters FROM sp.person_cluster WHERE run_id = rid;
+
+    -- 4. the grey zone goes to people, unless they already decided or it is still pending
+    INSERT INTO sp.match_review (run_id, person_id, other_person_id, match_probability, match_weight)
+    SELECT rid, d.left_id, d.right_id, d.match_probability, d.match_weight
+    FROM sp_dedup_pairs d
+    WHERE d.match_probability < threshold
+      AND NOT EXISTS (SELECT 1 FROM sp.match_review r
+                      WHERE r.person_id = d.left_id AND r.other_person_id = d.right_id
+                        AND r.status IN ('pending', 'rejected'));
+    GET DIAGNOSTICS n_review = ROW_COUNT;
+
+    outcome := jsonb_build_object('run_id', rid, 'exact_id_pairs', n_exact, 'model_pairs', n_pairs,
+                                 'clusters', n_clusters, 'persons_in_clusters', n_clustered,
+                                 'queued_for_review', n_review);
+    UPDATE sp.dedup_run SET finished_at = clock_timestamp(), result = outcome WHERE run_id = rid;
+    DROP TABLE sp_dedup_pairs;
+    RETURN outcome;
+END
+$$;
+COMMENT ON FUNCTION sp.deduplicate_persons(text, float8, float8) IS
+'Finds duplicate registrations among active persons: exact national-ID matches (blind index) first, then the linkage model. Pairs at or above threshold are grouped into sp.person_cluster; pairs between review_threshold and threshold go to sp.match_review for a person to decide (pairs already pending or rejected are not queued again). Never deletes or merges anyone by itself. Returns the counts; the run is kept in sp.dedup_run.';
+
+CREATE FUNCTION sp.merge_persons(survivor_id bigint, merged_id bigint, reason text, review_id bigint DEFAULT NULL)
+    RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    s sp.person%ROWTYPE;
+    m_status text;
+    m_root bigint;
+    previous text;
+    mid bigint;
+BEGIN
+    IF survivor_id IS NULL OR merged_id IS NULL OR survivor_id = merged_id THEN
+        RAISE EXCEPTION 'a merge needs two different persons' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- lock both in id order, so that two merges of one pair cannot deadlock
+    PERFORM 1 FROM sp.person p WHERE p.person_id IN (survivor_id, merged_id) ORDER BY p.person_id FOR UPDATE;
+    SELECT p.status, p.merged_into INTO s.status, s.merged_into FROM sp.person p WHERE p.person_id = survivor_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'person % does not exist', survivor_id USING ERRCODE = 'no_data_found';
+    END IF;
+    SELECT p.status INTO m_status FROM sp.person p WHERE p.person_id = merged_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'person % does not exist', merged_id USING ERRCODE = 'no_data_found';
+    END IF;
+    IF s.status = 'merged' THEN
+        RAISE EXCEPTION 'person % was itself merged into person %', survivor_id, s.merged_into
+            USING ERRCODE = 'invalid_parameter_value', HINT = format('Merge into person %s instead.', s.merged_into);
+    END IF;
+    IF m_status = 'merged' THEN
+        RAISE EXCEPTION 'person % is already merged', merged_id USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    previous := sp_internal.begin_change(reason);
+    UPDATE sp.person p SET status = 'merged', merged_into = survivor_id WHERE p.person_id = merged_id;
+    -- persons merged earlier into the merged one now point to the survivor
+    UPDATE sp.person p SET merged_into = survivor_id WHERE p.merged_into = merged_id;
+    INSERT INTO sp.person_merge (survivor_id, merged_id, merged_status, review_id, reason)
+    VALUES (survivor_id, merged_id, m_status, review_id, reason) RETURNING merge_id INTO mid;
+    PERFORM sp_internal.end_change(previous);
+    RETURN jsonb_build_object('merge_id', mid, 'survivor_id', survivor_id, 'merged_id', merged_id);
+END
+$$;
+COMMENT ON FUNCTION sp.merge_persons(bigint, bigint, text, bigint) IS 'Marks merged_id as a duplicate of survivor_id (status merged, merged_into) with a reason; the survivor keeps its data and the merged person keeps all of its own, in sp.person and its history. Undo with sp.unmerge_person.';
+
+CREATE FUNCTION sp.unmerge_person(person_id bigint, reason text DEFAULT 'merge undone')
+    RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    mg sp.person_merge%ROWTYPE;
+    previous text;
+BEGIN
+    SELECT * INTO mg FROM sp.person_merge g
+    WHERE g.merged_id = unmerge_person.person_id AND g.undone_at IS NULL
+    ORDER BY g.merge_id DESC LIMIT 1 FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'person % is not merged', unmerge_person.person_id USING ERRCODE = 'no_data_found';
+    END IF;
+    previous := sp_internal.begin_change(reason);
+    UPDATE sp.person p SET status = mg.merged_status, merged_into = NULL WHERE p.person_id = unmerge_person.person_id;
+    UPDATE sp.person_merge g SET undone_at = now(), undone_by = session_user, undo_reason = unmerge_person.reason
+    WHERE g.merge_id = mg.merge_id;
+    UPDATE sp.match_review r SET status = 'rejected', decided_by = session_user, decided_at = now(),
+                                 reason = 'merge undone: ' || unmerge_person.reason
+    WHERE r.review_id = mg.review_id;
+    PERFORM sp_internal.end_change(previous);
+    RETURN jsonb_build_object('person_id', unmerge_person.person_id, 'status', mg.merged_status,
+                              'was_merged_into', mg.survivor_id);
+END
+$$;
+COMMENT ON FUNCTION sp.unmerge_person(bigint, text) IS 'Undoes the latest merge of a person: status and merged_into restored, the merge kept in sp.person_merge as undone, its review marked rejected so the pair is not proposed again.';
+
+CREATE FUNCTION sp.review_match(review_id bigint, decision text, reason text)
+    RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r sp.match_review%ROWTYPE;
+    merged jsonb;
+BEGIN
+    IF decision IS NULL OR decision NOT IN ('accept', 'reject') THEN
+        RAISE EXCEPTION 'decision must be accept or reject, got "%"', decision USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF reason IS NULL OR btrim(reason) = '' THEN
+        RAISE EXCEPTION 'reason is required' USING ERRCODE = 'invalid_parameter_value',
+            DETAIL = 'Every decision on a possible duplicate records why it was made.';
+    END IF;
+    SELECT * INTO r FROM sp.match_review m WHERE m.review_id = review_match.review_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'review % does not exist', review_match.review_id USING ERRCODE = 'no_data_found';
+    END IF;
+    IF r.status <> 'pending' THEN
+        RAISE EXCEPTION 'review % was already decided (%)', review_match.review_id, r.status
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'A decision is not overwritten; an accepted merge is undone with sp.unmerge_person.';
+    END IF;
+    UPDATE sp.match_review m SET status = CASE decision WHEN 'accept' THEN 'accepted' ELSE 'rejected' END,
+                                 decided_by = session_user, decided_at = now(), reason = review_match.reason
+    WHERE m.review_id = review_match.review_id;
+    IF decision = 'accept' THEN
+        -- the earlier registration survives
+        merged := sp.merge_persons(r.person_id, r.other_person_id, reason, review_match.review_id);
+    END IF;
+    RETURN jsonb_build_object('review_id', review_match.review_id, 'decision', decision, 'merge', merged);
+END
+$$;
+COMMENT ON FUNCTION sp.review_match(bigint, text, text) IS 'Decides a possible duplicate: accept merges the later-registered person into the earlier one (sp.merge_persons), reject keeps both and stops the pair being proposed again. Records who, when and why.';
