@@ -79,6 +79,36 @@ q -c "SELECT count(*) AS national_ids_registered_more_than_once,
             GROUP BY 1 HAVING count(*) > 1) s"
 echo "(duplicate registrations like these are what the linkage engine resolves; the blind index finds the exact ones)"
 
+say "Training the person linkage model on the registry itself, without labels"
+start=$(date +%s.%N)
+q -c "SELECT jsonb_pretty(sp.train_linkage_model('person', 'sp_internal.person_linkage_input') -> 'training') AS training"
+took=$(echo "$(date +%s.%N) - $start" | bc)
+printf 'trained in %.1f s\n' "$took"
+
+say "Deduplicating the registry: exact national IDs, then the model; confident pairs cluster, the grey zone waits for a person"
+start=$(date +%s.%N)
+q -c "SELECT sp.deduplicate_persons('person', 0.95, 0.5) AS run"
+took=$(echo "$(date +%s.%N) - $start" | bc)
+printf 'deduplicated in %.1f s\n' "$took"
+q -c "SELECT c.cluster_id, p.person_id, p.given_name, p.family_name, p.birth_date, p.birth_date_precision, p.household_id
+      FROM sp.person_cluster c JOIN sp.person p USING (person_id)
+      WHERE c.cluster_id = (SELECT min(cluster_id) FROM sp.person_cluster) ORDER BY p.person_id"
+echo "Why the first pair in the review queue might be one person:"
+q -c "SELECT e.* FROM (SELECT person_id, other_person_id FROM sp.match_review WHERE status = 'pending'
+                      ORDER BY match_probability DESC, review_id LIMIT 1) r,
+      sp.explain_match('person', 'sp_internal.person_linkage_input', r.person_id,
+                       'sp_internal.person_linkage_input', r.other_person_id) e WHERE e.weight <> 0"
+q -c "SELECT sp.review_match((SELECT min(review_id) FROM sp.match_review WHERE status = 'pending'), 'reject',
+                            'demo: household visit showed two different people') ->> 'decision' AS reviewer_decided"
+
+say "Someone registered before comes back to the office: the new registration is flagged, not refused"
+q -c "SELECT sp.register_household(jsonb_build_object('admin_area_code', h.admin_area_code, 'source', 'district office',
+         'members', jsonb_build_array(jsonb_build_object('given_name', p.family_name, 'family_name', p.given_name,
+                                                         'birth_date', to_char(p.birth_date, 'YYYY'), 'sex', p.sex,
+                                                         'relationship_to_head', 'head'))))
+             -> 'possible_duplicates' AS possible_duplicates
+      FROM sp.person p JOIN sp.household h USING (household_id) WHERE p.person_id = 5"
+
 say "A caseworker corrects a household after a home visit: the old version is kept with the reason"
 q -c "SELECT sp.update_household(10, '{\"attributes\": {\"rooms\": 2, \"electricity\": true}}', 'home visit: grid connection seen') AS updated"
 q -c "SELECT household_id, version, attributes ->> 'rooms' AS rooms, attributes ->> 'electricity' AS electricity,

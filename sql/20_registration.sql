@@ -122,7 +122,8 @@ CREATE TYPE sp_internal.batch_item AS (
     person_ids    bigint[],
     sqlstate      text,
     field         text,
-    message       text
+    message       text,
+    duplicates    jsonb
 );
 COMMENT ON TYPE sp_internal.batch_item IS 'One document of a registration batch on its way through sp_internal.register_batch.';
 
@@ -186,7 +187,7 @@ BEGIN
                                   CASE c.outcome WHEN 'invalid' THEN c.message
                                        WHEN 'conflict' THEN 'submission_id was already used for a different document'
                                        WHEN 'batch_conflict' THEN format('submission_id is used by document %s of this batch with different content', c.first_idx)
-                                       END)::sp_internal.batch_item ORDER BY c.idx), '{}')
+                                       END, NULL)::sp_internal.batch_item ORDER BY c.idx), '{}')
     INTO items
     FROM (SELECT * FROM c ORDER BY c.idx) c;  -- ids are drawn in document order
 
@@ -208,7 +209,7 @@ BEGIN
                                WHERE i.outcome = 'inserted' AND i.submission_id IS NOT NULL) THEN
         SELECT array_agg(CASE WHEN i.outcome = 'inserted' AND i.submission_id IS NOT NULL
                                    AND NOT i.submission_id = ANY (claimed)
-                              THEN ROW(i.idx, i.doc, i.submission_id, i.sha, 'raced', NULL, NULL, NULL, NULL, NULL)::sp_internal.batch_item
+                              THEN ROW(i.idx, i.doc, i.submission_id, i.sha, 'raced', NULL, NULL, NULL, NULL, NULL, NULL)::sp_internal.batch_item
                               ELSE i END ORDER BY i.idx)
         INTO items FROM unnest(items) i;
     END IF;
@@ -226,7 +227,18 @@ BEGIN
     WHERE i.outcome = 'inserted'
     HAVING count(*) > 0;
 
-    RETURN QUERY SELECT * FROM unnest(items);
+    RETURN QUERY
+    WITH flags AS (
+        SELECT f.person_id, f.candidate_person_id, f.match_probability
+        FROM sp_internal.check_new_persons(
+            ARRAY(SELECT unnest(i.person_ids) FROM unnest(items) i WHERE i.outcome = 'inserted')) f
+    )
+    SELECT i.idx, i.doc, i.submission_id, i.sha, i.outcome, i.household_id, i.person_ids, i.sqlstate, i.field, i.message,
+           (SELECT jsonb_agg(jsonb_build_object('person_id', f.person_id, 'registered_person_id', f.candidate_person_id,
+                                                'match_probability', round(f.match_probability::numeric, 4))
+                             ORDER BY f.person_id, f.match_probability DESC)
+            FROM flags f WHERE i.outcome = 'inserted' AND f.person_id = ANY (i.person_ids))
+    FROM unnest(items) i;
 END
 $$;
 COMMENT ON FUNCTION sp_internal.register_batch(jsonb, boolean, bigint) IS 'Validates and registers an array of documents set-based; one sp_internal.batch_item per document with its outcome.';
@@ -289,11 +301,12 @@ BEGIN
         PERFORM sp_internal.raise_problem((it.sqlstate, it.field, it.message)::sp_internal.problem, 'registration');
     END IF;
     RETURN jsonb_build_object('household_id', it.household_id, 'person_ids', to_jsonb(it.person_ids),
-                              'submission_id', it.submission_id, 'replayed', it.outcome = 'duplicate');
+                              'submission_id', it.submission_id, 'replayed', it.outcome = 'duplicate',
+                              'possible_duplicates', coalesce(it.duplicates, '[]'));
 END
 $$;
 COMMENT ON FUNCTION sp.register_household(jsonb) IS
-'Registers a household and its members from one JSON document (see docs/api.md). Returns {"household_id", "person_ids", "submission_id", "replayed"}. A replay of the same submission_id and content returns the first result and stores nothing; other content under a used submission_id raises 23505. Invalid documents raise 22xxx/23xxx naming the field; nothing is stored.';
+'Registers a household and its members from one JSON document (see docs/api.md). Returns {"household_id", "person_ids", "submission_id", "replayed", "possible_duplicates"}; likely duplicates of registered persons are flagged (once the person linkage model is trained), never refused. A replay of the same submission_id and content returns the first result and stores nothing; other content under a used submission_id raises 23505. Invalid documents raise 22xxx/23xxx naming the field; nothing is stored.';
 
 CREATE FUNCTION sp.import_registrations(batch jsonb)
     RETURNS jsonb
@@ -307,6 +320,7 @@ DECLARE
     n_ins integer := 0;
     n_dup integer := 0;
     n_rej integer := 0;
+    n_flag integer := 0;
     errors jsonb;
 BEGIN
     IF batch IS NULL OR jsonb_typeof(batch) <> 'array' THEN
@@ -330,7 +344,9 @@ BEGIN
             END IF;
         END IF;
         CASE it.outcome
-        WHEN 'inserted' THEN n_ins := n_ins + 1;
+        WHEN 'inserted' THEN
+            n_ins := n_ins + 1;
+            n_flag := n_flag + coalesce(jsonb_array_length(it.duplicates), 0);
         WHEN 'duplicate' THEN n_dup := n_dup + 1;
         ELSE
             n_rej := n_rej + 1;
@@ -348,8 +364,8 @@ BEGIN
     WHERE batch_id = bid;
 
     RETURN jsonb_build_object('batch_id', bid, 'inserted', n_ins, 'duplicates_skipped', n_dup,
-                              'rejected', n_rej, 'errors', errors);
+                              'rejected', n_rej, 'possible_duplicates', n_flag, 'errors', errors);
 END
 $$;
 COMMENT ON FUNCTION sp.import_registrations(jsonb) IS
-'Imports a JSON array of registration documents, each with a submission_id. Valid documents are registered, replays are skipped, invalid ones are stored in sp.import_error (identifiers redacted) and listed in the result. Returns {"batch_id", "inserted", "duplicates_skipped", "rejected", "errors": [{index, submission_id, sqlstate, field, message}]}. Runs in the caller''s transaction: an unexpected error rolls back the whole batch.';
+'Imports a JSON array of registration documents, each with a submission_id. Valid documents are registered, replays are skipped, invalid ones are stored in sp.import_error (identifiers redacted) and listed in the result. Returns {"batch_id", "inserted", "duplicates_skipped", "rejected", "possible_duplicates", "errors": [{index, submission_id, sqlstate, field, message}]}; possible duplicates are kept in sp.registration_duplicate. Runs in the caller''s transaction: an unexpected error rolls back the whole batch.';

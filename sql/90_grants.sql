@@ -21,6 +21,7 @@ SELECT pg_catalog.pg_extension_config_dump('sp.dedup_run', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.person_cluster', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.match_review', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.person_merge', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.registration_duplicate', '');
 -- Identity sequences, one call per statement (each call updates pg_extension).
 SELECT pg_catalog.pg_extension_config_dump('sp.household_household_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.person_person_id_seq', '');
@@ -105,3 +106,7 @@ GRANT USAGE ON SEQUENCE sp.dedup_run_run_id_seq, sp.match_review_review_id_seq T
 GRANT USAGE ON SEQUENCE sp.person_merge_merge_id_seq TO sp_registrar;
 REVOKE ALL ON FUNCTION sp.deduplicate_persons(text, float8, float8) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION sp.deduplicate_persons(text, float8, float8) TO sp_admin;
+-- the duplicate check at registration compares blind indexes as the owner
+GRANT EXECUTE ON FUNCTION sp_internal.check_new_persons(bigint[]) TO sp_registrar;
+GRANT SELECT ON sp.registration_duplicate TO sp_registrar;
+GRANT SELECT ON sp.registration_duplicate TO sp_analyst;

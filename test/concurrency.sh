@@ -16,7 +16,7 @@ q -c "BEGIN" -c "SELECT sp.register_household('$doc') ->> 'household_id'" -c "SE
 sleep 0.5
 # sessions B (single) and C (batch) arrive meanwhile, wait for A, and must not insert again
 q -c "SELECT sp.register_household('$doc') ->> 'household_id'" > /tmp/sp_conc_b.$$ &
-q -c "SELECT sp.import_registrations('$batch') - 'batch_id' - 'errors'" > /tmp/sp_conc_c.$$
+q -c "SELECT sp.import_registrations('$batch') - 'batch_id' - 'errors' - 'possible_duplicates'" > /tmp/sp_conc_c.$$
 wait
 
 a=$(cat /tmp/sp_conc_a.$$); b=$(cat /tmp/sp_conc_b.$$); c=$(cat /tmp/sp_conc_c.$$)

@@ -766,12 +766,13 @@ rule_key(const Spec *spec, const Records *r, int64 i, const BlockRule *rule)
 }
 
 /*
- * Load id plus the spec's columns of a relation.  Columns the relation does
+ * Load id plus the spec's columns of a relation (only the rows whose id is in
+ * only_ids, when given).  Columns the relation does
  * not have are marked absent (the comparisons and rules using them are
  * skipped); id is required.
  */
 static void
-load_records(Spec *spec, Oid relid, Records *r, const char *which, bool only_id, int64 id)
+load_records(Spec *spec, Oid relid, Records *r, const char *which, ArrayType *only_ids)
 {
 	StringInfoData sql;
 	int			ret;
@@ -825,12 +826,12 @@ load_records(Spec *spec, Oid relid, Records *r, const char *which, bool only_id,
 		col->attno = attno++;
 	}
 	appendStringInfo(&sql, " FROM %s", DatumGetCString(DirectFunctionCall1(regclassout, ObjectIdGetDatum(relid))));
-	if (only_id)
+	if (only_ids)
 	{
-		Oid			argtypes[1] = {INT8OID};
-		Datum		args[1] = {Int64GetDatum(id)};
+		Oid			argtypes[1] = {INT8ARRAYOID};
+		Datum		args[1] = {PointerGetDatum(only_ids)};
 
-		appendStringInfoString(&sql, " WHERE id::bigint OPERATOR(pg_catalog.=) $1");
+		appendStringInfoString(&sql, " WHERE id::bigint OPERATOR(pg_catalog.=) ANY ($1)");
 		ret = SPI_execute_with_args(sql.data, 1, argtypes, args, NULL, true, 0);
 	}
 	else
@@ -1618,11 +1619,11 @@ sp_train_linkage_model(PG_FUNCTION_ARGS)
 	dedup = !OidIsValid(right);
 
 	load_model(name, &model);
-	load_records(&model.spec, left, &ra, "source", false, 0);
+	load_records(&model.spec, left, &ra, "source", NULL);
 	if (dedup)
 		rb = ra;
 	else
-		load_records(&model.spec, right, &rb, "right source", false, 0);
+		load_records(&model.spec, right, &rb, "right source", NULL);
 
 	total_pairs = dedup ? (double) ra.n * (ra.n - 1) / 2 : (double) ra.n * rb.n;
 	if (total_pairs < 1)
@@ -1876,11 +1877,11 @@ sp_match_pairs(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("linkage model \"%s\" has not been trained", model.name),
 				 errhint("Run sp.train_linkage_model('%s', <relation>) first.", model.name)));
-	load_records(&model.spec, PG_GETARG_OID(1), &ra, "left", false, 0);
+	load_records(&model.spec, PG_GETARG_OID(1), &ra, "left", NULL);
 	if (dedup)
 		rb = ra;
 	else
-		load_records(&model.spec, right, &rb, "right", false, 0);
+		load_records(&model.spec, right, &rb, "right", NULL);
 
 	build_model_tf(&model, &ra, &rb, dedup);
 	st.model = &model;
@@ -1933,7 +1934,9 @@ level_label(const Comparison *cmp, int level)
 static void
 load_one(Spec *spec, Oid relid, int64 id, Records *r, const char *which)
 {
-	load_records(spec, relid, r, which, true, id);
+	Datum		one = Int64GetDatum(id);
+
+	load_records(spec, relid, r, which, construct_array(&one, 1, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	if (r->n != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
@@ -2010,11 +2013,11 @@ sp_explain_match(PG_FUNCTION_ARGS)
 	{
 		bool		same = lrel == rrel;
 
-		load_records(&model.spec, lrel, &ra, "left", false, 0);
+		load_records(&model.spec, lrel, &ra, "left", NULL);
 		if (same)
 			rb = ra;
 		else
-			load_records(&model.spec, rrel, &rb, "right", false, 0);
+			load_records(&model.spec, rrel, &rb, "right", NULL);
 		build_model_tf(&model, &ra, &rb, same);
 		i = find_id(&ra, PG_GETARG_INT64(2), lrel, "left");
 		j = find_id(&rb, PG_GETARG_INT64(4), rrel, "right");
@@ -2168,5 +2171,120 @@ sp_clusters(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	sp_uf_free(&uf);
+	return (Datum) 0;
+}
+
+/* ------------------------------------------------------------------------
+ * sp_internal.score_pairs(model text, rel regclass, left_ids bigint[], right_ids bigint[])
+ *   RETURNS TABLE (left_id bigint, right_id bigint, match_weight float8, match_probability float8)
+ *
+ * Scores given pairs of one relation, for checks of a few new records
+ * against candidates found by index lookups.  Only those records are read,
+ * so term frequencies are unknown and exact agreement weighs its plain m/u.
+ * ------------------------------------------------------------------------ */
+
+PG_FUNCTION_INFO_V1(sp_score_pairs);
+
+static int64
+index_of_id(const Records *r, const int64 *sorted_ids, const int64 *order, int64 id)
+{
+	int64		lo = 0,
+				hi = r->n - 1;
+
+	while (lo <= hi)
+	{
+		int64		mid = (lo + hi) / 2;
+
+		if (sorted_ids[mid] == id)
+			return order[mid];
+		if (sorted_ids[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
+
+Datum
+sp_score_pairs(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Model		model;
+	Records		r;
+	int			nl,
+				nr;
+	int64	   *left,
+			   *right,
+			   *all,
+			   *sorted,
+			   *order;
+	Datum	   *d;
+	CmpWork    *work = palloc0(sizeof(CmpWork));
+
+	for (int k = 0; k < 4; k++)
+		if (PG_ARGISNULL(k))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("every argument of sp_internal.score_pairs is required")));
+	left = int8_array(PG_GETARG_ARRAYTYPE_P(2), &nl, "left_ids");
+	right = int8_array(PG_GETARG_ARRAYTYPE_P(3), &nr, "right_ids");
+	if (nl != nr)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("left_ids and right_ids must have the same length, got %d and %d", nl, nr)));
+	InitMaterializedSRF(fcinfo, 0);
+	if (nl == 0)
+		return (Datum) 0;
+	load_model(text_to_cstring(PG_GETARG_TEXT_PP(0)), &model);
+	if (!model.trained)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("linkage model \"%s\" has not been trained", model.name)));
+
+	all = palloc(sizeof(int64) * 2 * nl);
+	memcpy(all, left, sizeof(int64) * nl);
+	memcpy(all + nl, right, sizeof(int64) * nl);
+	d = palloc(sizeof(Datum) * 2 * nl);
+	for (int i = 0; i < 2 * nl; i++)
+		d[i] = Int64GetDatum(all[i]);
+	load_records(&model.spec, PG_GETARG_OID(1), &r, "relation",
+				 construct_array(d, 2 * nl, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+
+	/* id -> record index */
+	sorted = palloc(sizeof(int64) * Max(r.n, 1));
+	order = palloc(sizeof(int64) * Max(r.n, 1));
+	{
+		KeyedRecord *kr = palloc(sizeof(KeyedRecord) * Max(r.n, 1));
+
+		for (int64 i = 0; i < r.n; i++)
+			kr[i] = (KeyedRecord) {(uint64) r.ids[i] ^ ((uint64) 1 << 63), (int32) i, 0};
+		qsort(kr, r.n, sizeof(KeyedRecord), cmp_keyed);
+		for (int64 i = 0; i < r.n; i++)
+		{
+			sorted[i] = r.ids[kr[i].idx];
+			order[i] = kr[i].idx;
+		}
+	}
+
+	for (int k = 0; k < nl; k++)
+	{
+		int64		i = index_of_id(&r, sorted, order, left[k]);
+		int64		j = index_of_id(&r, sorted, order, right[k]);
+		sp_gamma	g[SP_FS_MAX_COMPARISONS];
+		const Value *exact[SP_FS_MAX_COMPARISONS];
+		double		w;
+		Datum		values[4];
+		bool		nulls[4] = {false, false, false, false};
+
+		if (i < 0 || j < 0 || i == j)
+			continue;
+		compare_records(&model.spec, &r, i, &r, j, g, exact, work);
+		w = pair_weight(&model, g, exact, &r);
+		values[0] = Int64GetDatum(left[k]);
+		values[1] = Int64GetDatum(right[k]);
+		values[2] = Float8GetDatum(w);
+		values[3] = Float8GetDatum(sp_fs_probability(w));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
 	return (Datum) 0;
 }

@@ -13,6 +13,7 @@ PG_MODULE_MAGIC;
 
 char	   *sp_change_reason = NULL;
 bool		sp_allow_hard_delete = false;
+double		sp_duplicate_flag_probability = 0.5;
 
 void		_PG_init(void);
 
@@ -35,6 +36,14 @@ _PG_init(void)
 							 false,
 							 PGC_SUSET,
 							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomRealVariable("sp_registry.duplicate_flag_probability",
+							 "Match probability from which a new registration is flagged as a likely duplicate.",
+							 "Flags are returned with the registration and kept in sp.registration_duplicate; the registration itself always proceeds.",
+							 &sp_duplicate_flag_probability,
+							 0.5, 0.0, 1.0,
+							 PGC_USERSET, 0,
 							 NULL, NULL, NULL);
 
 	sp_linkage_init();

@@ -79,3 +79,12 @@ SELECT sp.review_match(:rid2, 'reject', 'different people: siblings with similar
 SELECT (sp.deduplicate_persons('person', 0.9, 0.5) ->> 'queued_for_review')::int >= 0 AS rerun;
 SELECT count(*) AS proposed_again FROM sp.match_review WHERE person_id = :a2 AND other_person_id = :b2 AND status = 'pending';
 SELECT count(*) AS runs_recorded, count(*) FILTER (WHERE finished_at IS NOT NULL) AS finished FROM sp.dedup_run;
+-- with a trained model, registering someone already registered is flagged, not refused
+SELECT sp.register_household('{"admin_area_code": "SY020101", "members": [{"given_name": "Wanjiku", "family_name": "Nyambura",
+  "birth_date": "1979", "sex": "F", "relationship_to_head": "head", "phone": "+254 700 000 001"}]}') -> 'possible_duplicates' AS flagged;
+SELECT count(*) AS flags_kept FROM sp.registration_duplicate d JOIN sp.person p ON p.person_id = d.candidate_person_id
+WHERE p.given_name IN ('Wanjiku', 'Nyambura');
+SELECT r - 'batch_id' - 'errors' AS batch_with_a_duplicate FROM sp.import_registrations($$[
+  {"submission_id": "00000000-0000-4000-8000-00000000d001", "admin_area_code": "SY020102",
+   "members": [{"given_name": "Nyambura", "family_name": "Wanjiku", "birth_date": "1979-08-12", "sex": "F",
+                "relationship_to_head": "head"}]}]$$) r;
