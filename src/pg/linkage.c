@@ -499,6 +499,13 @@ check_memory(size_t bytes, const char *what)
 				 errhint("Raise sp_registry.linkage_memory_mb, or link smaller sets (e.g. one region at a time).")));
 }
 
+/* Memory given back during a call no longer counts against its limit. */
+static void
+release_memory(size_t bytes)
+{
+	call_bytes = bytes > call_bytes ? 0 : call_bytes - bytes;
+}
+
 static void *
 alloc_huge(size_t bytes, const char *what)
 {
@@ -1209,6 +1216,36 @@ progress_tick(Progress *p)
 	}
 }
 
+/*
+ * The records of both sides that have a key for rule k, sorted by key (and
+ * side, then index): each run of equal keys is one block.
+ */
+static KeyedRecord *
+sorted_rule_keys(const Spec *spec, const Records *ra, const Records *rb, bool dedup, int k, int64 *count)
+{
+	int64		nl = ra->n,
+				nr = dedup ? 0 : rb->n;
+	KeyedRecord *kr = alloc_huge(sizeof(KeyedRecord) * (nl + nr), "blocking");
+	int64		m = 0;
+
+	for (int64 i = 0; i < nl; i++)
+		if (ra->keys[i * spec->nrules + k])
+			kr[m++] = (KeyedRecord) {ra->keys[i * spec->nrules + k], (int32) i, 0};
+	for (int64 j = 0; j < nr; j++)
+		if (rb->keys[j * spec->nrules + k])
+			kr[m++] = (KeyedRecord) {rb->keys[j * spec->nrules + k], (int32) j, 1};
+	qsort(kr, m, sizeof(KeyedRecord), cmp_keyed);
+	*count = m;
+	return kr;
+}
+
+static void
+free_rule_keys(KeyedRecord *kr, const Records *ra, const Records *rb, bool dedup)
+{
+	release_memory(sizeof(KeyedRecord) * (ra->n + (dedup ? 0 : rb->n)));
+	pfree(kr);
+}
+
 /* Upper bound of candidate pairs (pairs repeated by several rules counted each time). */
 static double
 estimate_pairs(const Spec *spec, const Records *ra, const Records *rb, bool dedup)
@@ -1217,21 +1254,12 @@ estimate_pairs(const Spec *spec, const Records *ra, const Records *rb, bool dedu
 
 	for (int k = 0; k < spec->nrules; k++)
 	{
-		int64		nl = ra->n,
-					nr = dedup ? 0 : rb->n;
 		KeyedRecord *kr;
-		int64		m = 0;
+		int64		m;
 
 		if (!spec->rules[k].present)
 			continue;
-		kr = alloc_huge(sizeof(KeyedRecord) * (nl + nr), "blocking");
-		for (int64 i = 0; i < nl; i++)
-			if (ra->keys[i * spec->nrules + k])
-				kr[m++] = (KeyedRecord) {ra->keys[i * spec->nrules + k], (int32) i, 0};
-		for (int64 j = 0; j < nr; j++)
-			if (rb->keys[j * spec->nrules + k])
-				kr[m++] = (KeyedRecord) {rb->keys[j * spec->nrules + k], (int32) j, 1};
-		qsort(kr, m, sizeof(KeyedRecord), cmp_keyed);
+		kr = sorted_rule_keys(spec, ra, rb, dedup, k, &m);
 		for (int64 s = 0; s < m;)
 		{
 			int64		e = s;
@@ -1249,7 +1277,7 @@ estimate_pairs(const Spec *spec, const Records *ra, const Records *rb, bool dedu
 			total += dedup ? left * (left - 1) / 2 : left * right;
 			s = e;
 		}
-		pfree(kr);
+		free_rule_keys(kr, ra, rb, dedup);
 	}
 	return total;
 }
@@ -1267,22 +1295,12 @@ for_each_candidate(const Spec *spec, const Records *ra, const Records *rb, bool 
 {
 	for (int k = 0; k < spec->nrules; k++)
 	{
-		int64		nl = ra->n,
-					nr = dedup ? 0 : rb->n;
 		KeyedRecord *kr;
-		int64		m = 0;
+		int64		m;
 
 		if (!spec->rules[k].present)
 			continue;
-		kr = alloc_huge(sizeof(KeyedRecord) * (nl + nr), "blocking");
-		for (int64 i = 0; i < nl; i++)
-			if (ra->keys[i * spec->nrules + k])
-				kr[m++] = (KeyedRecord) {ra->keys[i * spec->nrules + k], (int32) i, 0};
-		for (int64 j = 0; j < nr; j++)
-			if (rb->keys[j * spec->nrules + k])
-				kr[m++] = (KeyedRecord) {rb->keys[j * spec->nrules + k], (int32) j, 1};
-		qsort(kr, m, sizeof(KeyedRecord), cmp_keyed);
-
+		kr = sorted_rule_keys(spec, ra, rb, dedup, k, &m);
 		for (int64 s = 0; s < m;)
 		{
 			int64		e = s;
@@ -1329,7 +1347,7 @@ for_each_candidate(const Spec *spec, const Records *ra, const Records *rb, bool 
 			}
 			s = e;
 		}
-		pfree(kr);
+		free_rule_keys(kr, ra, rb, dedup);
 	}
 }
 
