@@ -1067,7 +1067,11 @@ level_of(const Comparison *cmp, const Records *ra, const Value *va, const Record
 		else
 		{
 			int			d;
+			int			most = (int) cmp->thresholds[cmp->nthresholds - 1];
 
+			/* the distance is at least the difference in length */
+			if (abs(na - nb) > most)
+				return cmp->nthresholds + 1;
 			if (cmp->method == M_LEVENSHTEIN)
 				d = sp_levenshtein(w->a, na, w->b, nb, w->row);
 			else
