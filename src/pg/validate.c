@@ -861,6 +861,18 @@ problem_datum(FunctionCallInfo fcinfo, Problem p)
 	return HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls));
 }
 
+/* The function result for a problem: the composite, or SQL NULL when there is none. */
+static Datum
+problem_or_null(FunctionCallInfo fcinfo, Problem p)
+{
+	if (!p.sqlstate)
+	{
+		fcinfo->isnull = true;
+		return (Datum) 0;
+	}
+	return problem_datum(fcinfo, p);
+}
+
 /*
  * sp_internal.registration_problems(docs jsonb, require_submission boolean)
  *   RETURNS TABLE (idx integer, sqlstate text, field text, message text)
@@ -939,9 +951,7 @@ sp_member_problem(PG_FUNCTION_ARGS)
 	jsonb_to_value(PG_GETARG_JSONB_P(0), &m);
 	load_catalogue(&cat, (Datum) 0, false);
 	p = member_problem(&cat, &m, prefix, partial);
-	if (!p.sqlstate)
-		PG_RETURN_NULL();
-	PG_RETURN_DATUM(problem_datum(fcinfo, p));
+	return problem_or_null(fcinfo, p);
 }
 
 /*
@@ -965,9 +975,7 @@ sp_household_fields_problem(PG_FUNCTION_ARGS)
 		PG_RETURN_DATUM(problem_datum(fcinfo, problem("22023", pstrdup("$"), pstrdup("expected a JSON object"))));
 	load_catalogue(&cat, collect_area_codes(&doc->root, 1, false), true);
 	p = household_fields_problem(&cat, &doc->root, partial);
-	if (!p.sqlstate)
-		PG_RETURN_NULL();
-	PG_RETURN_DATUM(problem_datum(fcinfo, p));
+	return problem_or_null(fcinfo, p);
 }
 
 /*
@@ -998,7 +1006,5 @@ sp_attributes_problem(PG_FUNCTION_ARGS)
 		jsonb_to_value(PG_GETARG_JSONB_P(0), &attrs);
 	load_catalogue(&cat, (Datum) 0, false);
 	p = attributes_problem(&cat, &attrs, present, strcmp(entity, "person") == 0, prefix, partial);
-	if (!p.sqlstate)
-		PG_RETURN_NULL();
-	PG_RETURN_DATUM(problem_datum(fcinfo, p));
+	return problem_or_null(fcinfo, p);
 }
