@@ -22,6 +22,8 @@ SELECT pg_catalog.pg_extension_config_dump('sp.person_cluster', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.match_review', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.person_merge', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.registration_duplicate', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.pmt_model', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.assessment', '');
 -- Identity sequences, one call per statement (each call updates pg_extension).
 SELECT pg_catalog.pg_extension_config_dump('sp.household_household_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.person_person_id_seq', '');
@@ -34,6 +36,7 @@ SELECT pg_catalog.pg_extension_config_dump('sp.linkage_training_training_id_seq'
 SELECT pg_catalog.pg_extension_config_dump('sp.dedup_run_run_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.match_review_review_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.person_merge_merge_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.assessment_assessment_id_seq', '');
 
 -- Nothing is granted to PUBLIC beyond what PostgreSQL grants by default on
 -- functions; PII functions had EXECUTE revoked where they are defined.
@@ -110,3 +113,9 @@ GRANT EXECUTE ON FUNCTION sp.deduplicate_persons(text, float8, float8) TO sp_adm
 GRANT EXECUTE ON FUNCTION sp_internal.check_new_persons(bigint[]) TO sp_registrar;
 GRANT SELECT ON sp.registration_duplicate TO sp_registrar;
 GRANT SELECT ON sp.registration_duplicate TO sp_analyst;
+
+-- Targeting: analysts read models and assessments; admins manage models and run scoring.
+GRANT SELECT ON sp.pmt_model, sp.assessment, sp.current_assessment TO sp_analyst, sp_registrar;
+GRANT INSERT, UPDATE ON sp.pmt_model TO sp_admin;
+GRANT INSERT ON sp.assessment TO sp_admin, sp_registrar;
+GRANT USAGE ON SEQUENCE sp.assessment_assessment_id_seq TO sp_admin, sp_registrar;

@@ -215,6 +215,7 @@ Datum
 sp_forbid_delete(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	bool		is_model;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -227,12 +228,15 @@ sp_forbid_delete(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("sp_internal.forbid_delete() must be a BEFORE DELETE row trigger")));
 
+	is_model = strcmp(RelationGetRelationName(trigdata->tg_relation), "pmt_model") == 0;
 	if (!sp_allow_hard_delete)
 		ereport(ERROR,
 				(errcode(ERRCODE_RESTRICT_VIOLATION),
 				 errmsg("rows of %s are never deleted", RelationGetRelationName(trigdata->tg_relation)),
-				 errdetail("The registry keeps every household and person; change the status instead."),
-				 errhint("Use sp.set_person_status() or sp.set_household_status().")));
+				 is_model ? errdetail("Past versions of a model explain past decisions; they are retired, not deleted.")
+				 : errdetail("The registry keeps every household and person; change the status instead."),
+				 is_model ? errhint("Activate another version with sp.activate_pmt_model().")
+				 : errhint("Use sp.set_person_status() or sp.set_household_status().")));
 
 	return PointerGetDatum(trigdata->tg_trigtuple);
 }

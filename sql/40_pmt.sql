@@ -1,0 +1,182 @@
+-- Proxy-means testing: versioned models evaluated in C (src/pg/pmt.c), and
+-- assessments kept as history.
+
+CREATE TABLE sp.pmt_model (
+    name        text NOT NULL CHECK (name ~ '^[a-z][a-z0-9_]{0,62}$'),
+    version     integer NOT NULL CHECK (version > 0),
+    valid_from  date NOT NULL DEFAULT current_date,
+    spec        jsonb NOT NULL,
+    status      text NOT NULL DEFAULT 'draft' CHECK (status IN ('draft', 'active', 'retired')),
+    description text,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    created_by  text NOT NULL DEFAULT current_user,
+    activated_at timestamptz,
+    PRIMARY KEY (name, version)
+);
+CREATE UNIQUE INDEX pmt_model_one_active_idx ON sp.pmt_model (name) WHERE status = 'active';
+COMMENT ON TABLE sp.pmt_model IS 'Proxy-means test models, versioned: a spec (intercept, terms, regional overrides, cut-offs, scale; docs/targeting.md) is fixed once the version leaves draft, so past assessments stay explainable. One active version per model name.';
+
+CREATE FUNCTION sp_internal.pmt_validate_spec(spec jsonb)
+    RETURNS void
+    AS 'MODULE_PATHNAME', 'sp_pmt_validate_spec'
+    LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION sp_internal.pmt_validate_spec(jsonb) IS 'Raises 22023 naming the field and variable when a PMT spec is invalid or uses a variable the catalogue does not have.';
+
+CREATE FUNCTION sp_internal.pmt_model_guard()
+    RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND OLD.status <> 'draft' AND (NEW.spec IS DISTINCT FROM OLD.spec OR NEW.version <> OLD.version
+                                                      OR NEW.name <> OLD.name) THEN
+        RAISE EXCEPTION 'PMT model % version % is %: its spec can no longer change', OLD.name, OLD.version, OLD.status
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Create a new version with sp.create_pmt_model.';
+    END IF;
+    IF TG_OP = 'UPDATE' AND OLD.status = 'retired' AND NEW.status <> 'retired' THEN
+        RAISE EXCEPTION 'PMT model % version % is retired', OLD.name, OLD.version
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    IF TG_OP = 'INSERT' OR NEW.spec IS DISTINCT FROM OLD.spec THEN
+        PERFORM sp_internal.pmt_validate_spec(NEW.spec);
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION sp_internal.pmt_model_guard() IS 'Trigger: validates specs and keeps non-draft versions immutable.';
+CREATE TRIGGER pmt_model_guard BEFORE INSERT OR UPDATE ON sp.pmt_model
+    FOR EACH ROW EXECUTE FUNCTION sp_internal.pmt_model_guard();
+CREATE TRIGGER pmt_model_no_delete BEFORE DELETE ON sp.pmt_model
+    FOR EACH ROW EXECUTE FUNCTION sp_internal.forbid_delete();
+
+CREATE FUNCTION sp.create_pmt_model(name text, spec jsonb, description text DEFAULT NULL,
+                                    valid_from date DEFAULT current_date)
+    RETURNS integer
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v integer;
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('sp.pmt_model:' || create_pmt_model.name));
+    SELECT coalesce(max(m.version), 0) + 1 INTO v FROM sp.pmt_model m WHERE m.name = create_pmt_model.name;
+    INSERT INTO sp.pmt_model (name, version, valid_from, spec, description)
+    VALUES (create_pmt_model.name, v, valid_from, spec, description);
+    RETURN v;
+END
+$$;
+COMMENT ON FUNCTION sp.create_pmt_model(text, jsonb, text, date) IS 'Adds a new draft version of a PMT model (validated against the variable catalogue); returns its version number.';
+
+CREATE FUNCTION sp.activate_pmt_model(name text, version integer)
+    RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM 1 FROM sp.pmt_model m WHERE m.name = activate_pmt_model.name AND m.version = activate_pmt_model.version;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'PMT model % version % does not exist', activate_pmt_model.name, activate_pmt_model.version
+            USING ERRCODE = 'no_data_found';
+    END IF;
+    UPDATE sp.pmt_model m SET status = 'retired'
+    WHERE m.name = activate_pmt_model.name AND m.status = 'active' AND m.version <> activate_pmt_model.version;
+    UPDATE sp.pmt_model m SET status = 'active', activated_at = now()
+    WHERE m.name = activate_pmt_model.name AND m.version = activate_pmt_model.version;
+END
+$$;
+COMMENT ON FUNCTION sp.activate_pmt_model(text, integer) IS 'Makes a version the active one of its model; the previously active version is retired (kept, with its assessments).';
+
+CREATE FUNCTION sp.pmt_score(model text, household_id bigint)
+    RETURNS float8
+    AS 'MODULE_PATHNAME', 'sp_pmt_score'
+    LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION sp.pmt_score(text, bigint) IS 'Score of a household under the active version of a PMT model (linear predictor, e.g. log per-capita consumption, or the 0-100 index). Raises naming the variable when a required one is missing.';
+
+CREATE FUNCTION sp.pmt_explain(model text, household_id bigint)
+    RETURNS TABLE (variable text, value text, coefficient float8, contribution float8)
+    AS 'MODULE_PATHNAME', 'sp_pmt_explain'
+    LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION sp.pmt_explain(text, bigint) IS 'The score of a household term by term: the intercept, each variable with its value, the coefficient that applied (after regional overrides) and its contribution. The contributions sum to sp.pmt_score: what a caseworker shows a household that appeals.';
+
+CREATE FUNCTION sp_internal.pmt_evaluate_all(model text, only_area text)
+    RETURNS TABLE (household_id bigint, version integer, score float8, cutoff float8, problem text)
+    AS 'MODULE_PATHNAME', 'sp_pmt_evaluate_all'
+    LANGUAGE C STABLE;
+COMMENT ON FUNCTION sp_internal.pmt_evaluate_all(text, text) IS 'Scores every household (or those under a P-code prefix) with the active model version; problem says why a household could not be scored.';
+
+CREATE TABLE sp.assessment (
+    assessment_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    household_id  bigint NOT NULL REFERENCES sp.household (household_id),
+    model         text NOT NULL,
+    version       integer NOT NULL,
+    score         float8 NOT NULL,
+    poverty_line  float8,
+    below_cutoff  boolean,
+    assessed_at   timestamptz NOT NULL DEFAULT now(),
+    assessed_by   text NOT NULL DEFAULT current_user,
+    reason        text,
+    FOREIGN KEY (model, version) REFERENCES sp.pmt_model (name, version)
+);
+CREATE INDEX assessment_household_idx ON sp.assessment (household_id, model, assessed_at DESC);
+COMMENT ON TABLE sp.assessment IS 'Every PMT assessment ever made: household, model and version, score, the cut-off that applied (poverty_line) and whether the score was below it. Append-only; the latest per household and model is in sp.current_assessment.';
+
+CREATE TRIGGER assessment_append_only BEFORE UPDATE OR DELETE ON sp.assessment
+    FOR EACH ROW EXECUTE FUNCTION sp_internal.history_is_append_only();
+
+CREATE VIEW sp.current_assessment AS
+SELECT DISTINCT ON (a.household_id, a.model) a.*
+FROM sp.assessment a
+ORDER BY a.household_id, a.model, a.assessed_at DESC, a.assessment_id DESC;
+COMMENT ON VIEW sp.current_assessment IS 'The latest assessment of each household under each PMT model.';
+
+CREATE FUNCTION sp.score_households(model text, only_area text DEFAULT NULL)
+    RETURNS bigint
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+    failed bigint;
+BEGIN
+    CREATE TEMP TABLE sp_pmt_scores ON COMMIT DROP AS
+    SELECT * FROM sp_internal.pmt_evaluate_all(model, only_area);
+    INSERT INTO sp.assessment (household_id, model, version, score, poverty_line, below_cutoff, reason)
+    SELECT s.household_id, score_households.model, s.version, s.score, s.cutoff, s.score < s.cutoff, 'batch scoring'
+    FROM sp_pmt_scores s WHERE s.problem IS NULL;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    SELECT count(*) INTO failed FROM sp_pmt_scores s WHERE s.problem IS NOT NULL;
+    IF failed > 0 THEN
+        RAISE NOTICE '% households could not be scored', failed
+            USING DETAIL = (SELECT string_agg(format('%s (%s)', s.household_id, s.problem), ', ' ORDER BY s.household_id)
+                            FROM (SELECT * FROM sp_pmt_scores s WHERE s.problem IS NOT NULL ORDER BY s.household_id LIMIT 20) s);
+    END IF;
+    DROP TABLE sp_pmt_scores;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION sp.score_households(text, text) IS 'Scores all households (or those under a P-code prefix) with the active version of a PMT model, in C, and appends the results to sp.assessment; returns how many were assessed. Households that cannot be scored are reported in a NOTICE with the variable at fault.';
+
+CREATE FUNCTION sp.reassess_household(household_id bigint, reason text, model text DEFAULT NULL)
+    RETURNS SETOF sp.assessment
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF reason IS NULL OR btrim(reason) = '' THEN
+        RAISE EXCEPTION 'reason is required' USING ERRCODE = 'invalid_parameter_value',
+            DETAIL = 'A reassessment (after an appeal or a home visit) records why.';
+    END IF;
+    RETURN QUERY
+    INSERT INTO sp.assessment (household_id, model, version, score, poverty_line, below_cutoff, reason)
+    SELECT reassess_household.household_id, m.name, m.version, s.score, s.cutoff, s.score < s.cutoff, reason
+    FROM sp.pmt_model m
+    CROSS JOIN LATERAL (SELECT sp.pmt_score(m.name, reassess_household.household_id) AS score,
+                               (SELECT e.cutoff FROM sp_internal.pmt_evaluate_all(m.name, h.admin_area_code) e
+                                WHERE e.household_id = reassess_household.household_id) AS cutoff
+                        FROM sp.household h WHERE h.household_id = reassess_household.household_id) s
+    WHERE m.status = 'active' AND (reassess_household.model IS NULL OR m.name = reassess_household.model)
+    RETURNING *;
+END
+$$;
+COMMENT ON FUNCTION sp.reassess_household(bigint, text, text) IS 'Scores one household again with every active PMT model (or the one named), appending assessments with the reason (an appeal, a home visit).';

@@ -1,0 +1,818 @@
+/*
+ * pmt.c - proxy-means test models (sp.pmt_model) evaluated in C.
+ *
+ * A spec is parsed and validated against the variable catalogue once per
+ * (model, version) and cached for the life of the backend: versions are
+ * immutable once out of draft.  Households are read with one query that
+ * also derives member variables (size, children, elderly, dependency ratio,
+ * disability, head's sex, age and education); attributes are read from
+ * jsonb in C, without per-row SQL.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+
+#include "sp_pmt.h"
+
+PG_FUNCTION_INFO_V1(sp_pmt_validate_spec);
+PG_FUNCTION_INFO_V1(sp_pmt_score);
+PG_FUNCTION_INFO_V1(sp_pmt_explain);
+PG_FUNCTION_INFO_V1(sp_pmt_evaluate_all);
+
+/* Where a term's value comes from. */
+typedef enum
+{
+	SRC_ATTRIBUTE,				/* household attributes ->> variable */
+	SRC_HOUSEHOLD_SIZE,
+	SRC_CHILDREN_UNDER_5,
+	SRC_CHILDREN_UNDER_15,
+	SRC_MEMBERS_OVER_65,
+	SRC_DEPENDENCY_RATIO,
+	SRC_SHARE_DISABLED,
+	SRC_HEAD_FEMALE,
+	SRC_HEAD_AGE,
+	SRC_HEAD_EDUCATION
+} Source;
+
+static const struct
+{
+	const char *name;
+	Source		source;
+	bool		categorical;
+}			derived[] =
+{
+	{"household_size", SRC_HOUSEHOLD_SIZE, false},
+	{"children_under_5", SRC_CHILDREN_UNDER_5, false},
+	{"children_under_15", SRC_CHILDREN_UNDER_15, false},
+	{"members_over_65", SRC_MEMBERS_OVER_65, false},
+	{"dependency_ratio", SRC_DEPENDENCY_RATIO, false},
+	{"share_disabled", SRC_SHARE_DISABLED, false},
+	{"head_female", SRC_HEAD_FEMALE, false},
+	{"head_age", SRC_HEAD_AGE, false},
+	{"head_education", SRC_HEAD_EDUCATION, true},
+};
+
+typedef struct Pmt
+{
+	char		name[NAMEDATALEN];
+	int			version;
+	sp_pmt_model *model;
+	Source		source[SP_PMT_MAX_TERMS];
+	struct Pmt *next;
+} Pmt;
+
+static Pmt *cache = NULL;
+
+static void
+spec_error(const char *field, const char *detail_fmt, const char *arg)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid PMT spec at \"%s\"", field),
+			 errdetail(detail_fmt, arg ? arg : "")));
+}
+
+static double
+num(JsonbValue *v, const char *field)
+{
+	if (v->type != jbvNumeric)
+		spec_error(field, "Expected a number.", NULL);
+	return DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
+}
+
+static void
+copy_name(char *dst, const char *src, const char *field)
+{
+	if (strlen(src) == 0 || strlen(src) >= SP_PMT_MAX_NAME)
+		spec_error(field, "Names have 1 to 63 characters: \"%s\".", src);
+	strcpy(dst, src);
+}
+
+static int
+urban_flag(JsonbContainer *obj, const char *field)
+{
+	JsonbValue	v;
+
+	if (!getKeyJsonValueFromContainer(obj, "urban", 5, &v) || v.type == jbvNull)
+		return -1;
+	if (v.type != jbvBool)
+		spec_error(field, "\"urban\" is true, false or null.", NULL);
+	return v.val.boolean ? 1 : 0;
+}
+
+/* Catalogue facts about one variable, read with SPI. */
+typedef struct VarInfo
+{
+	bool		found;
+	bool		categorical;
+	bool		numeric;
+	int			ncats;
+	char	  **cats;
+} VarInfo;
+
+static VarInfo
+lookup_variable(const char *code)
+{
+	VarInfo		vi = {false, false, false, 0, NULL};
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1] = {CStringGetTextDatum(code)};
+
+	for (int i = 0; i < (int) lengthof(derived); i++)
+		if (strcmp(derived[i].name, code) == 0)
+		{
+			vi.found = true;
+			vi.categorical = derived[i].categorical;
+			vi.numeric = !derived[i].categorical;
+			if (derived[i].source == SRC_HEAD_EDUCATION)
+				code = "education_level";
+			else
+				return vi;
+			args[0] = CStringGetTextDatum(code);
+			break;
+		}
+	if (SPI_execute_with_args("SELECT value_type, categories FROM sp.variable WHERE code OPERATOR(pg_catalog.=) $1 "
+							  "AND entity OPERATOR(pg_catalog.=) CASE WHEN $1 OPERATOR(pg_catalog.=) 'education_level' THEN 'person' ELSE 'household' END",
+							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "reading sp.variable failed");
+	if (SPI_processed == 1)
+	{
+		char	   *type = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		bool		isnull;
+		Datum		cats = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+
+		vi.found = true;
+		vi.categorical = strcmp(type, "category") == 0;
+		vi.numeric = strcmp(type, "integer") == 0 || strcmp(type, "numeric") == 0 || strcmp(type, "boolean") == 0;
+		if (!isnull)
+		{
+			Datum	   *elems;
+			bool	   *nulls;
+
+			deconstruct_array(DatumGetArrayTypeP(cats), TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &vi.ncats);
+			vi.cats = palloc(sizeof(char *) * Max(vi.ncats, 1));
+			for (int k = 0; k < vi.ncats; k++)
+				vi.cats[k] = TextDatumGetCString(elems[k]);
+		}
+	}
+	return vi;
+}
+
+static int
+term_index(const sp_pmt_model *m, const char *variable)
+{
+	for (int t = 0; t < m->nterms; t++)
+		if (strcmp(m->terms[t].variable, variable) == 0)
+			return t;
+	return -1;
+}
+
+/*
+ * Parse and validate a spec (see docs/targeting.md) into a model allocated
+ * in cxt; fills source[] for each term.
+ */
+static sp_pmt_model *
+parse_pmt_spec(Jsonb *jb, Source *source, MemoryContext cxt)
+{
+	sp_pmt_model *m = MemoryContextAllocZero(cxt, sizeof(sp_pmt_model));
+	JsonbValue	v,
+				arr;
+	int			n;
+
+	if (!JB_ROOT_IS_OBJECT(jb))
+		spec_error("$", "A PMT spec is a JSON object with intercept, terms and cutoffs.", NULL);
+	if (!getKeyJsonValueFromContainer(&jb->root, "intercept", 9, &v))
+		spec_error("intercept", "The intercept is required.", NULL);
+	m->intercept = num(&v, "intercept");
+
+	if (getKeyJsonValueFromContainer(&jb->root, "scale", 5, &v))
+	{
+		JsonbValue	t,
+					lo,
+					hi;
+
+		if (v.type != jbvBinary || !JsonContainerIsObject(v.val.binary.data) ||
+			!getKeyJsonValueFromContainer(v.val.binary.data, "type", 4, &t) || t.type != jbvString)
+			spec_error("scale", "\"scale\" is {\"type\": \"linear\"} or {\"type\": \"index_0_100\", \"min\": x, \"max\": y}.", NULL);
+		if (t.val.string.len == 6 && strncmp(t.val.string.val, "linear", 6) == 0)
+			m->index_scale = 0;
+		else if (t.val.string.len == 11 && strncmp(t.val.string.val, "index_0_100", 11) == 0)
+		{
+			if (!getKeyJsonValueFromContainer(v.val.binary.data, "min", 3, &lo) ||
+				!getKeyJsonValueFromContainer(v.val.binary.data, "max", 3, &hi))
+				spec_error("scale", "The 0-100 index needs min and max of the linear score.", NULL);
+			m->index_scale = 1;
+			m->index_min = num(&lo, "scale.min");
+			m->index_max = num(&hi, "scale.max");
+			if (!(m->index_max > m->index_min))
+				spec_error("scale", "max must be greater than min.", NULL);
+		}
+		else
+			spec_error("scale.type", "Use linear or index_0_100.", NULL);
+	}
+
+	if (!getKeyJsonValueFromContainer(&jb->root, "terms", 5, &arr) || arr.type != jbvBinary ||
+		!JsonContainerIsArray(arr.val.binary.data))
+		spec_error("terms", "\"terms\" is an array of terms.", NULL);
+	n = (int) JsonContainerSize(arr.val.binary.data);
+	if (n > SP_PMT_MAX_TERMS)
+		spec_error("terms", "At most 64 terms.", NULL);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	for (int i = 0; i < n; i++)
+	{
+		JsonbValue *t = getIthJsonbValueFromContainer(arr.val.binary.data, i);
+		sp_pmt_term *term = &m->terms[i];
+		char	   *field = psprintf("terms[%d]", i);
+		char	   *var;
+		VarInfo		vi;
+
+		if (t->type != jbvBinary || !JsonContainerIsObject(t->val.binary.data))
+			spec_error(field, "Each term is an object.", NULL);
+		if (!getKeyJsonValueFromContainer(t->val.binary.data, "variable", 8, &v) || v.type != jbvString)
+			spec_error(field, "A term names its \"variable\".", NULL);
+		var = pnstrdup(v.val.string.val, v.val.string.len);
+		copy_name(term->variable, var, psprintf("%s.variable", field));
+		if (term_index(m, var) >= 0 && term_index(m, var) < i)
+			spec_error(psprintf("%s.variable", field), "Variable \"%s\" has two terms.", var);
+		m->nterms = i + 1;
+
+		vi = lookup_variable(var);
+		if (!vi.found)
+			spec_error(psprintf("%s.variable", field),
+					   "Unknown variable \"%s\": not a household variable in sp.variable nor a derived member variable.", var);
+		source[i] = SRC_ATTRIBUTE;
+		for (int k = 0; k < (int) lengthof(derived); k++)
+			if (strcmp(derived[k].name, var) == 0)
+				source[i] = derived[k].source;
+
+		if (getKeyJsonValueFromContainer(t->val.binary.data, "categories", 10, &v))
+		{
+			JsonbIterator *it;
+			JsonbValue	k,
+						c;
+			JsonbIteratorToken tok;
+
+			if (!vi.categorical)
+				spec_error(psprintf("%s.categories", field), "Variable \"%s\" is not a category variable.", var);
+			if (v.type != jbvBinary || !JsonContainerIsObject(v.val.binary.data))
+				spec_error(psprintf("%s.categories", field), "\"categories\" maps category to coefficient.", NULL);
+			term->categorical = 1;
+			it = JsonbIteratorInit(v.val.binary.data);
+			while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
+			{
+				char	   *cat;
+				bool		known = vi.ncats == 0;
+
+				if (tok != WJB_KEY)
+					continue;
+				cat = pnstrdup(k.val.string.val, k.val.string.len);
+				JsonbIteratorNext(&it, &c, true);
+				for (int q = 0; q < vi.ncats; q++)
+					if (strcmp(vi.cats[q], cat) == 0)
+						known = true;
+				if (!known)
+					spec_error(psprintf("%s.categories", field),
+							   psprintf("Category \"%%s\" is not among the categories of \"%s\".", var), cat);
+				if (term->ncategories >= SP_PMT_MAX_CATEGORIES)
+					spec_error(psprintf("%s.categories", field), "At most 32 categories per term.", NULL);
+				copy_name(term->categories[term->ncategories], cat, psprintf("%s.categories", field));
+				term->category_coefficients[term->ncategories++] = num(&c, psprintf("%s.categories.%s", field, cat));
+			}
+		}
+		else
+		{
+			if (!vi.numeric)
+				spec_error(psprintf("%s.categories", field),
+						   "Variable \"%s\" is a category variable: give \"categories\" with coefficients.", var);
+			if (!getKeyJsonValueFromContainer(t->val.binary.data, "coefficient", 11, &v))
+				spec_error(psprintf("%s.coefficient", field), "A numeric term needs a coefficient.", NULL);
+			term->coefficient = num(&v, psprintf("%s.coefficient", field));
+			if (getKeyJsonValueFromContainer(t->val.binary.data, "transform", 9, &v))
+			{
+				char	   *tr = v.type == jbvString ? pnstrdup(v.val.string.val, v.val.string.len) : "";
+
+				if (strcmp(tr, "none") == 0)
+					term->transform = SP_PMT_NONE;
+				else if (strcmp(tr, "log") == 0)
+					term->transform = SP_PMT_LOG;
+				else if (strcmp(tr, "log1p") == 0)
+					term->transform = SP_PMT_LOG1P;
+				else if (strcmp(tr, "square") == 0)
+					term->transform = SP_PMT_SQUARE;
+				else if (strcmp(tr, "per_capita") == 0)
+					term->transform = SP_PMT_PER_CAPITA;
+				else
+					spec_error(psprintf("%s.transform", field), "Use none, log, log1p, square or per_capita.", NULL);
+			}
+		}
+		if (getKeyJsonValueFromContainer(t->val.binary.data, "missing", 7, &v))
+		{
+			JsonbValue	imp;
+
+			if (v.type == jbvString && v.val.string.len == 4 && strncmp(v.val.string.val, "zero", 4) == 0)
+				term->missing = SP_PMT_MISSING_ZERO;
+			else if (v.type == jbvString && v.val.string.len == 4 && strncmp(v.val.string.val, "fail", 4) == 0)
+				term->missing = SP_PMT_MISSING_FAIL;
+			else if (v.type == jbvBinary && JsonContainerIsObject(v.val.binary.data) &&
+					 getKeyJsonValueFromContainer(v.val.binary.data, "impute", 6, &imp) && !term->categorical)
+			{
+				term->missing = SP_PMT_MISSING_IMPUTE;
+				term->impute = num(&imp, psprintf("%s.missing.impute", field));
+			}
+			else
+				spec_error(psprintf("%s.missing", field), "Use \"zero\", \"fail\" or {\"impute\": number} (numeric terms).", NULL);
+		}
+	}
+	SPI_finish();
+
+	if (getKeyJsonValueFromContainer(&jb->root, "overrides", 9, &arr))
+	{
+		if (arr.type != jbvBinary || !JsonContainerIsArray(arr.val.binary.data))
+			spec_error("overrides", "\"overrides\" is an array.", NULL);
+		n = (int) JsonContainerSize(arr.val.binary.data);
+		if (n > SP_PMT_MAX_OVERRIDES)
+			spec_error("overrides", "At most 64 overrides.", NULL);
+		for (int i = 0; i < n; i++)
+		{
+			JsonbValue *o = getIthJsonbValueFromContainer(arr.val.binary.data, i);
+			sp_pmt_override *ov = &m->overrides[i];
+			char	   *field = psprintf("overrides[%d]", i);
+			JsonbIterator *it;
+			JsonbValue	k,
+						c;
+			JsonbIteratorToken tok;
+
+			if (o->type != jbvBinary || !JsonContainerIsObject(o->val.binary.data))
+				spec_error(field, "Each override is an object.", NULL);
+			if (getKeyJsonValueFromContainer(o->val.binary.data, "area_prefix", 11, &v))
+			{
+				if (v.type != jbvString || v.val.string.len >= SP_PMT_MAX_NAME)
+					spec_error(psprintf("%s.area_prefix", field), "A P-code prefix string.", NULL);
+				memcpy(ov->area_prefix, v.val.string.val, v.val.string.len);
+			}
+			ov->urban = urban_flag(o->val.binary.data, field);
+			if (getKeyJsonValueFromContainer(o->val.binary.data, "intercept", 9, &v))
+			{
+				ov->has_intercept = 1;
+				ov->intercept = num(&v, psprintf("%s.intercept", field));
+			}
+			if (getKeyJsonValueFromContainer(o->val.binary.data, "coefficients", 12, &v))
+			{
+				if (v.type != jbvBinary || !JsonContainerIsObject(v.val.binary.data))
+					spec_error(psprintf("%s.coefficients", field), "Map of variable (or variable.category) to coefficient.", NULL);
+				it = JsonbIteratorInit(v.val.binary.data);
+				while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
+				{
+					char	   *key,
+							   *dot;
+					int			t,
+								cat = -1;
+
+					if (tok != WJB_KEY)
+						continue;
+					key = pnstrdup(k.val.string.val, k.val.string.len);
+					JsonbIteratorNext(&it, &c, true);
+					dot = strchr(key, '.');
+					if (dot)
+						*dot = '\0';
+					t = term_index(m, key);
+					if (t < 0)
+						spec_error(psprintf("%s.coefficients", field), "No term for variable \"%s\".", key);
+					if (dot)
+					{
+						if (!m->terms[t].categorical)
+							spec_error(psprintf("%s.coefficients", field), "Variable \"%s\" has no categories.", key);
+						for (int q = 0; q < m->terms[t].ncategories; q++)
+							if (strcmp(m->terms[t].categories[q], dot + 1) == 0)
+								cat = q;
+						if (cat < 0)
+							spec_error(psprintf("%s.coefficients", field),
+									   "Category \"%s\" has no coefficient in the term; add it there first.", dot + 1);
+					}
+					else if (m->terms[t].categorical)
+						spec_error(psprintf("%s.coefficients", field), "Name the category: \"%s.<category>\".", key);
+					if (ov->nterms >= SP_PMT_MAX_TERMS)
+						spec_error(field, "Too many coefficients in one override.", NULL);
+					ov->term[ov->nterms] = t;
+					ov->category[ov->nterms] = cat;
+					ov->coefficient[ov->nterms++] = num(&c, psprintf("%s.coefficients.%s", field, key));
+				}
+			}
+		}
+		m->noverrides = n;
+	}
+
+	if (!getKeyJsonValueFromContainer(&jb->root, "cutoffs", 7, &arr) || arr.type != jbvBinary ||
+		!JsonContainerIsArray(arr.val.binary.data) || JsonContainerSize(arr.val.binary.data) == 0)
+		spec_error("cutoffs", "At least one cut-off: [{\"area_prefix\": \"\", \"value\": x}].", NULL);
+	n = (int) JsonContainerSize(arr.val.binary.data);
+	if (n > SP_PMT_MAX_OVERRIDES)
+		spec_error("cutoffs", "At most 64 cut-offs.", NULL);
+	for (int i = 0; i < n; i++)
+	{
+		JsonbValue *o = getIthJsonbValueFromContainer(arr.val.binary.data, i);
+		sp_pmt_cutoff *co = &m->cutoffs[i];
+		char	   *field = psprintf("cutoffs[%d]", i);
+
+		if (o->type != jbvBinary || !JsonContainerIsObject(o->val.binary.data))
+			spec_error(field, "Each cut-off is an object.", NULL);
+		if (getKeyJsonValueFromContainer(o->val.binary.data, "area_prefix", 11, &v))
+		{
+			if (v.type != jbvString || v.val.string.len >= SP_PMT_MAX_NAME)
+				spec_error(psprintf("%s.area_prefix", field), "A P-code prefix string.", NULL);
+			memcpy(co->area_prefix, v.val.string.val, v.val.string.len);
+		}
+		co->urban = urban_flag(o->val.binary.data, field);
+		if (!getKeyJsonValueFromContainer(o->val.binary.data, "value", 5, &v))
+			spec_error(psprintf("%s.value", field), "A cut-off has a value.", NULL);
+		co->value = num(&v, psprintf("%s.value", field));
+	}
+	m->ncutoffs = n;
+	return m;
+}
+
+/* sp_internal.pmt_validate_spec(spec jsonb) */
+Datum
+sp_pmt_validate_spec(PG_FUNCTION_ARGS)
+{
+	Source		source[SP_PMT_MAX_TERMS];
+
+	(void) parse_pmt_spec(PG_GETARG_JSONB_P(0), source, CurrentMemoryContext);
+	PG_RETURN_VOID();
+}
+
+/* The active version of a model, parsed (cached per backend). */
+static Pmt *
+active_model(const char *name)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1] = {CStringGetTextDatum(name)};
+	int			version;
+	Jsonb	   *spec;
+	Pmt		   *p;
+	bool		isnull;
+	MemoryContext outer = CurrentMemoryContext;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("SELECT version, spec FROM sp.pmt_model WHERE name OPERATOR(pg_catalog.=) $1 "
+							  "AND status OPERATOR(pg_catalog.=) 'active'",
+							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "reading sp.pmt_model failed");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("PMT model \"%s\" has no active version", name),
+				 errhint("Create it with sp.create_pmt_model and activate it with sp.activate_pmt_model.")));
+	version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	for (p = cache; p; p = p->next)
+		if (p->version == version && strcmp(p->name, name) == 0)
+		{
+			SPI_finish();
+			return p;
+		}
+	{
+		/* copy the spec out of SPI memory before SPI_finish frees it */
+		MemoryContext spi = MemoryContextSwitchTo(outer);
+
+		spec = DatumGetJsonbPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+		MemoryContextSwitchTo(spi);
+	}
+	SPI_finish();
+
+	p = MemoryContextAllocZero(TopMemoryContext, sizeof(Pmt));
+	strlcpy(p->name, name, NAMEDATALEN);
+	p->version = version;
+	p->model = parse_pmt_spec(spec, p->source, TopMemoryContext);
+	p->next = cache;
+	cache = p;
+	return p;
+}
+
+#define HH_QUERY \
+	"SELECT h.household_id, h.admin_area_code, h.attributes, " \
+	"       count(m.person_id), count(*) FILTER (WHERE m.age OPERATOR(pg_catalog.<) 5), " \
+	"       count(*) FILTER (WHERE m.age OPERATOR(pg_catalog.<) 15), count(*) FILTER (WHERE m.age OPERATOR(pg_catalog.>=) 65), " \
+	"       count(*) FILTER (WHERE m.age OPERATOR(pg_catalog.>=) 15 AND m.age OPERATOR(pg_catalog.<) 65), " \
+	"       count(*) FILTER (WHERE m.disabled), " \
+	"       pg_catalog.max(m.sex) FILTER (WHERE m.head), pg_catalog.max(m.age) FILTER (WHERE m.head), " \
+	"       pg_catalog.max(m.education) FILTER (WHERE m.head) " \
+	"FROM sp.household h LEFT JOIN LATERAL ( " \
+	"    SELECT p.person_id, p.sex, p.relationship_to_head OPERATOR(pg_catalog.=) 'head' AS head, " \
+	"           pg_catalog.date_part('year', pg_catalog.age(current_date, p.birth_date))::int AS age, " \
+	"           coalesce((p.attributes OPERATOR(pg_catalog.->>) 'disability')::boolean, false) AS disabled, " \
+	"           p.attributes OPERATOR(pg_catalog.->>) 'education_level' AS education " \
+	"    FROM sp.person p WHERE p.household_id OPERATOR(pg_catalog.=) h.household_id " \
+	"      AND p.status OPERATOR(pg_catalog.=) 'active') m ON true "
+
+typedef struct HouseholdRow
+{
+	int64		household_id;
+	char	   *area;
+	Jsonb	   *attributes;
+	double		size,
+				under5,
+				under15,
+				over65,
+				working,
+				disabled,
+				head_age;
+	bool		head_age_null;
+	char	   *head_sex;
+	char	   *head_education;
+} HouseholdRow;
+
+static void
+read_row(HeapTuple tup, TupleDesc desc, HouseholdRow *r)
+{
+	bool		isnull;
+
+	r->household_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+	r->area = SPI_getvalue(tup, desc, 2);
+	r->attributes = DatumGetJsonbP(SPI_getbinval(tup, desc, 3, &isnull));
+	r->size = (double) DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
+	r->under5 = (double) DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull));
+	r->under15 = (double) DatumGetInt64(SPI_getbinval(tup, desc, 6, &isnull));
+	r->over65 = (double) DatumGetInt64(SPI_getbinval(tup, desc, 7, &isnull));
+	r->working = (double) DatumGetInt64(SPI_getbinval(tup, desc, 8, &isnull));
+	r->disabled = (double) DatumGetInt64(SPI_getbinval(tup, desc, 9, &isnull));
+	r->head_sex = SPI_getvalue(tup, desc, 10);
+	r->head_age = (double) DatumGetInt32(SPI_getbinval(tup, desc, 11, &r->head_age_null));
+	r->head_education = SPI_getvalue(tup, desc, 12);
+}
+
+/* Fill the evaluator's input from a household row; raw[] gets each value as text for explanations. */
+static void
+build_input(const Pmt *p, HouseholdRow *r, sp_pmt_input *in, char **raw)
+{
+	const sp_pmt_model *m = p->model;
+	JsonbValue	v;
+
+	memset(in, 0, sizeof(*in));
+	in->area_code = r->area;
+	in->urban = -1;
+	if (getKeyJsonValueFromContainer(&r->attributes->root, "urban", 5, &v) && v.type == jbvBool)
+		in->urban = v.val.boolean ? 1 : 0;
+	in->household_size = r->size;
+
+	for (int t = 0; t < m->nterms; t++)
+	{
+		const sp_pmt_term *term = &m->terms[t];
+		double		x = 0;
+		bool		present = true;
+
+		if (raw)
+			raw[t] = NULL;
+		switch (p->source[t])
+		{
+			case SRC_ATTRIBUTE:
+				present = false;
+				if (getKeyJsonValueFromContainer(&r->attributes->root, term->variable, strlen(term->variable), &v))
+				{
+					if (term->categorical && v.type == jbvString)
+					{
+						in->category[t] = pnstrdup(v.val.string.val, v.val.string.len);
+						present = true;
+						if (raw)
+							raw[t] = (char *) in->category[t];
+					}
+					else if (v.type == jbvNumeric)
+					{
+						x = DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v.val.numeric)));
+						present = true;
+					}
+					else if (v.type == jbvBool)
+					{
+						x = v.val.boolean ? 1 : 0;
+						present = true;
+					}
+				}
+				break;
+			case SRC_HOUSEHOLD_SIZE:
+				x = r->size;
+				break;
+			case SRC_CHILDREN_UNDER_5:
+				x = r->under5;
+				break;
+			case SRC_CHILDREN_UNDER_15:
+				x = r->under15;
+				break;
+			case SRC_MEMBERS_OVER_65:
+				x = r->over65;
+				break;
+			case SRC_DEPENDENCY_RATIO:
+				/* dependants (under 15, 65 and over) per working-age member; all dependants when none works */
+				x = (r->under15 + r->over65) / (r->working > 0 ? r->working : 1);
+				break;
+			case SRC_SHARE_DISABLED:
+				present = r->size > 0;
+				x = present ? r->disabled / r->size : 0;
+				break;
+			case SRC_HEAD_FEMALE:
+				present = r->head_sex != NULL;
+				x = present && strcmp(r->head_sex, "F") == 0 ? 1 : 0;
+				break;
+			case SRC_HEAD_AGE:
+				present = !r->head_age_null;
+				x = r->head_age;
+				break;
+			case SRC_HEAD_EDUCATION:
+				present = r->head_education != NULL;
+				in->category[t] = r->head_education;
+				if (raw)
+					raw[t] = r->head_education;
+				break;
+		}
+		in->present[t] = present;
+		in->value[t] = x;
+		if (raw && present && !raw[t])
+			raw[t] = psprintf("%g", x);
+	}
+}
+
+static void
+check_status(const Pmt *p, const sp_pmt_result *res, int64 household_id)
+{
+	if (res->status == SP_PMT_MISSING_VALUE)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("household %lld cannot be scored: %s is missing", (long long) household_id,
+						p->model->terms[res->failed_term].variable),
+				 errdetail("PMT model \"%s\" version %d requires it.", p->name, p->version)));
+	if (res->status == SP_PMT_BAD_VALUE)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("household %lld cannot be scored: %s of %s is undefined", (long long) household_id,
+						sp_pmt_transform_name(p->model->terms[res->failed_term].transform),
+						p->model->terms[res->failed_term].variable)));
+}
+
+/* Evaluate one household; raw values into raw[] when given. */
+static void
+score_one(const Pmt *p, int64 household_id, sp_pmt_result *res, char **raw)
+{
+	Oid			argtypes[1] = {INT8OID};
+	Datum		args[1] = {Int64GetDatum(household_id)};
+	HouseholdRow r;
+	sp_pmt_input in;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args(HH_QUERY "WHERE h.household_id OPERATOR(pg_catalog.=) $1 GROUP BY h.household_id",
+							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "reading the household failed");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("household %lld does not exist", (long long) household_id)));
+	read_row(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, &r);
+	build_input(p, &r, &in, raw);
+	sp_pmt_evaluate(p->model, &in, res);
+	SPI_finish();
+	check_status(p, res, household_id);
+}
+
+/* sp.pmt_score(model text, household_id bigint) returns float8 */
+Datum
+sp_pmt_score(PG_FUNCTION_ARGS)
+{
+	Pmt		   *p = active_model(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	sp_pmt_result *res = palloc(sizeof(sp_pmt_result));
+
+	score_one(p, PG_GETARG_INT64(1), res, NULL);
+	PG_RETURN_FLOAT8(res->score);
+}
+
+/*
+ * sp.pmt_explain(model text, household_id bigint)
+ *   RETURNS TABLE (variable text, value text, coefficient float8, contribution float8)
+ * The contributions sum to the score.
+ */
+Datum
+sp_pmt_explain(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Pmt		   *p;
+	sp_pmt_result *res = palloc(sizeof(sp_pmt_result));
+	char	   *raw[SP_PMT_MAX_TERMS];
+	Datum		values[4];
+	bool		nulls[4];
+
+	InitMaterializedSRF(fcinfo, 0);
+	p = active_model(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	score_one(p, PG_GETARG_INT64(1), res, raw);
+
+	memset(nulls, 0, sizeof(nulls));
+	values[0] = CStringGetTextDatum("(intercept)");
+	nulls[1] = true;
+	nulls[2] = true;
+	values[3] = Float8GetDatum(res->intercept);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	for (int t = 0; t < p->model->nterms; t++)
+	{
+		memset(nulls, 0, sizeof(nulls));
+		values[0] = CStringGetTextDatum(p->model->terms[t].variable);
+		if (raw[t])
+			values[1] = CStringGetTextDatum(raw[t]);
+		else
+			nulls[1] = true;
+		values[2] = Float8GetDatum(res->coefficient[t]);
+		values[3] = Float8GetDatum(res->contribution[t]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	if (res->clamp != 0)
+	{
+		memset(nulls, 0, sizeof(nulls));
+		values[0] = CStringGetTextDatum("(clamped to 0-100)");
+		nulls[1] = true;
+		nulls[2] = true;
+		values[3] = Float8GetDatum(res->clamp);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/*
+ * sp_internal.pmt_evaluate_all(model text, only_area text)
+ *   RETURNS TABLE (household_id bigint, version int, score float8, cutoff float8, problem text)
+ * Every household (or those under a P-code prefix); a household that cannot
+ * be scored has a NULL score and the reason.
+ */
+Datum
+sp_pmt_evaluate_all(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Pmt		   *p;
+	Portal		portal;
+	MemoryContext per_row;
+	bool		by_area = !PG_ARGISNULL(1);
+
+	InitMaterializedSRF(fcinfo, 0);
+	p = active_model(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	per_row = AllocSetContextCreate(CurrentMemoryContext, "pmt row", ALLOCSET_DEFAULT_SIZES);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	{
+		Oid			argtypes[1] = {TEXTOID};
+		Datum		args[1] = {by_area ? PG_GETARG_DATUM(1) : (Datum) 0};
+		char		argnulls[1] = {by_area ? ' ' : 'n'};
+
+		portal = SPI_cursor_open_with_args(NULL,
+										   HH_QUERY "WHERE $1 IS NULL OR h.admin_area_code OPERATOR(pg_catalog.~~) "
+										   "(pg_catalog.replace(pg_catalog.replace(pg_catalog.replace($1, '\\', '\\\\'), '%', '\\%'), '_', '\\_') OPERATOR(pg_catalog.||) '%') "
+										   "GROUP BY h.household_id",
+										   1, argtypes, args, argnulls, true, CURSOR_OPT_NO_SCROLL);
+	}
+	for (;;)
+	{
+		SPI_cursor_fetch(portal, true, 10000);
+		if (SPI_processed == 0)
+			break;
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			MemoryContext old = MemoryContextSwitchTo(per_row);
+			HouseholdRow r;
+			sp_pmt_input in;
+			sp_pmt_result res;
+			Datum		values[5];
+			bool		nulls[5] = {false, false, false, false, false};
+
+			CHECK_FOR_INTERRUPTS();
+			read_row(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, &r);
+			build_input(p, &r, &in, NULL);
+			sp_pmt_evaluate(p->model, &in, &res);
+			values[0] = Int64GetDatum(r.household_id);
+			values[1] = Int32GetDatum(p->version);
+			values[2] = Float8GetDatum(res.score);
+			values[3] = Float8GetDatum(res.cutoff);
+			nulls[3] = !res.has_cutoff;
+			if (res.status == SP_PMT_OK)
+				nulls[4] = true;
+			else
+			{
+				nulls[2] = true;
+				values[4] = CStringGetTextDatum(psprintf("%s: %s", p->model->terms[res.failed_term].variable,
+														 res.status == SP_PMT_MISSING_VALUE ? "missing" : "undefined transform"));
+			}
+			MemoryContextSwitchTo(old);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			MemoryContextReset(per_row);
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_cursor_close(portal);
+	SPI_finish();
+	return (Datum) 0;
+}
