@@ -78,6 +78,7 @@ demo: deps
 	$(MAKE) install
 	pg_virtualenv -o 'shared_buffers=512MB' -o 'max_wal_size=4GB' scripts/demo.sh
 
+# BENCH_ONLY=<name> runs bench/bench_<name>.sh alone (other sections keep their last figures)
 bench: deps
 	$(MAKE) all
 	$(MAKE) install

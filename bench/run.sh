@@ -4,9 +4,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# BENCH_ONLY=pmt runs bench/bench_pmt.sh alone and keeps the other sections
+# from their last run.
 mkdir -p bench/out
-rm -f bench/out/*.md
-for b in bench/bench_*.sh; do
+if [ -z "${BENCH_ONLY:-}" ]; then
+  rm -f bench/out/*.md
+  scripts=(bench/bench_*.sh)
+else
+  scripts=(bench/bench_${BENCH_ONLY}.sh)
+fi
+for b in "${scripts[@]}"; do
   echo "== $b"
   "$b"
 done

@@ -19,6 +19,8 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/datetime.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 
@@ -746,73 +748,193 @@ sp_pmt_explain(PG_FUNCTION_ARGS)
 /*
  * sp_internal.pmt_evaluate_all(model text, only_area text)
  *   RETURNS TABLE (household_id bigint, version int, score float8, cutoff float8, problem text)
+ *
  * Every household (or those under a P-code prefix); a household that cannot
- * be scored has a NULL score and the reason.
+ * be scored has a NULL score and the reason.  Households and their active
+ * members are read as two streams in household_id order and merged here, so
+ * member variables cost one pass over sp.person instead of a subquery per
+ * household.
  */
+
+typedef struct Stream
+{
+	Portal		portal;
+	SPITupleTable *tuptable;
+	uint64		n;
+	uint64		pos;
+	bool		done;
+} Stream;
+
+static HeapTuple
+stream_peek(Stream *s)
+{
+	if (s->done)
+		return NULL;
+	if (s->tuptable == NULL || s->pos >= s->n)
+	{
+		if (s->tuptable)
+			SPI_freetuptable(s->tuptable);
+		SPI_cursor_fetch(s->portal, true, 10000);
+		s->tuptable = SPI_tuptable;
+		s->n = SPI_processed;
+		s->pos = 0;
+		if (s->n == 0)
+		{
+			s->done = true;
+			return NULL;
+		}
+	}
+	return s->tuptable->vals[s->pos];
+}
+
+#define AREA_FILTER \
+	"($1 IS NULL OR h.admin_area_code OPERATOR(pg_catalog.~~) " \
+	"(pg_catalog.replace(pg_catalog.replace(pg_catalog.replace($1, '\\', '\\\\'), '%', '\\%'), '_', '\\_') OPERATOR(pg_catalog.||) '%'))"
+
 Datum
 sp_pmt_evaluate_all(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Pmt		   *p;
-	Portal		portal;
 	MemoryContext per_row;
 	bool		by_area = !PG_ARGISNULL(1);
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
+	char		argnulls[1];
+	Stream		hs = {0},
+				ps = {0};
+	int			ty,
+				tm,
+				td;
 
 	InitMaterializedSRF(fcinfo, 0);
 	p = active_model(text_to_cstring(PG_GETARG_TEXT_PP(0)));
 	per_row = AllocSetContextCreate(CurrentMemoryContext, "pmt row", ALLOCSET_DEFAULT_SIZES);
+	args[0] = by_area ? PG_GETARG_DATUM(1) : (Datum) 0;
+	argnulls[0] = by_area ? ' ' : 'n';
+	j2date(GetSQLCurrentDate() + POSTGRES_EPOCH_JDATE, &ty, &tm, &td);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	{
-		Oid			argtypes[1] = {TEXTOID};
-		Datum		args[1] = {by_area ? PG_GETARG_DATUM(1) : (Datum) 0};
-		char		argnulls[1] = {by_area ? ' ' : 'n'};
+	hs.portal = SPI_cursor_open_with_args(NULL,
+										  "SELECT h.household_id, h.admin_area_code, h.attributes FROM sp.household h "
+										  "WHERE " AREA_FILTER " ORDER BY h.household_id",
+										  1, argtypes, args, argnulls, true, CURSOR_OPT_NO_SCROLL);
+	ps.portal = SPI_cursor_open_with_args(NULL,
+										  by_area
+										  ? "SELECT p.household_id, p.sex, p.relationship_to_head OPERATOR(pg_catalog.=) 'head', p.birth_date, "
+										  "       p.attributes OPERATOR(pg_catalog.->>) 'disability', p.attributes OPERATOR(pg_catalog.->>) 'education_level' "
+										  "FROM sp.person p JOIN sp.household h ON h.household_id OPERATOR(pg_catalog.=) p.household_id "
+										  "WHERE p.status OPERATOR(pg_catalog.=) 'active' AND " AREA_FILTER " ORDER BY p.household_id"
+										  : "SELECT p.household_id, p.sex, p.relationship_to_head OPERATOR(pg_catalog.=) 'head', p.birth_date, "
+										  "       p.attributes OPERATOR(pg_catalog.->>) 'disability', p.attributes OPERATOR(pg_catalog.->>) 'education_level' "
+										  "FROM sp.person p WHERE p.status OPERATOR(pg_catalog.=) 'active' AND ($1 IS NULL) ORDER BY p.household_id",
+										  1, argtypes, args, argnulls, true, CURSOR_OPT_NO_SCROLL);
 
-		portal = SPI_cursor_open_with_args(NULL,
-										   HH_QUERY "WHERE $1 IS NULL OR h.admin_area_code OPERATOR(pg_catalog.~~) "
-										   "(pg_catalog.replace(pg_catalog.replace(pg_catalog.replace($1, '\\', '\\\\'), '%', '\\%'), '_', '\\_') OPERATOR(pg_catalog.||) '%') "
-										   "GROUP BY h.household_id",
-										   1, argtypes, args, argnulls, true, CURSOR_OPT_NO_SCROLL);
-	}
 	for (;;)
 	{
-		SPI_cursor_fetch(portal, true, 10000);
-		if (SPI_processed == 0)
-			break;
-		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			MemoryContext old = MemoryContextSwitchTo(per_row);
-			HouseholdRow r;
-			sp_pmt_input in;
-			sp_pmt_result res;
-			Datum		values[5];
-			bool		nulls[5] = {false, false, false, false, false};
+		HeapTuple	ht = stream_peek(&hs);
+		TupleDesc	hdesc;
+		MemoryContext old;
+		HouseholdRow r;
+		sp_pmt_input in;
+		sp_pmt_result res;
+		Datum		values[5];
+		bool		nulls[5] = {false, false, false, false, false};
+		bool		isnull;
 
-			CHECK_FOR_INTERRUPTS();
-			read_row(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, &r);
-			build_input(p, &r, &in, NULL);
-			sp_pmt_evaluate(p->model, &in, &res);
-			values[0] = Int64GetDatum(r.household_id);
-			values[1] = Int32GetDatum(p->version);
-			values[2] = Float8GetDatum(res.score);
-			values[3] = Float8GetDatum(res.cutoff);
-			nulls[3] = !res.has_cutoff;
-			if (res.status == SP_PMT_OK)
-				nulls[4] = true;
-			else
+		if (ht == NULL)
+			break;
+		CHECK_FOR_INTERRUPTS();
+		hdesc = hs.tuptable->tupdesc;
+		old = MemoryContextSwitchTo(per_row);
+		memset(&r, 0, sizeof(r));
+		r.household_id = DatumGetInt64(SPI_getbinval(ht, hdesc, 1, &isnull));
+		r.area = SPI_getvalue(ht, hdesc, 2);
+		r.attributes = DatumGetJsonbP(SPI_getbinval(ht, hdesc, 3, &isnull));
+		r.head_age_null = true;
+		hs.pos++;
+
+		/* the members of this household; persons of households not selected are skipped */
+		for (;;)
+		{
+			HeapTuple	pt = stream_peek(&ps);
+			TupleDesc	pdesc;
+			int64		hid;
+			bool		head;
+			bool		bnull;
+			Datum		bd;
+			char	   *dis;
+			int			age = -1;
+
+			if (pt == NULL)
+				break;
+			pdesc = ps.tuptable->tupdesc;
+			hid = DatumGetInt64(SPI_getbinval(pt, pdesc, 1, &isnull));
+			if (hid > r.household_id)
+				break;
+			ps.pos++;
+			if (hid < r.household_id)
+				continue;
+			head = DatumGetBool(SPI_getbinval(pt, pdesc, 3, &isnull)) && !isnull;
+			bd = SPI_getbinval(pt, pdesc, 4, &bnull);
+			if (!bnull && !DATE_NOT_FINITE(DatumGetDateADT(bd)))
 			{
-				nulls[2] = true;
-				values[4] = CStringGetTextDatum(psprintf("%s: %s", p->model->terms[res.failed_term].variable,
-														 res.status == SP_PMT_MISSING_VALUE ? "missing" : "undefined transform"));
+				int			y,
+							m,
+							d;
+
+				j2date(DatumGetDateADT(bd) + POSTGRES_EPOCH_JDATE, &y, &m, &d);
+				age = ty - y - ((tm < m || (tm == m && td < d)) ? 1 : 0);
 			}
-			MemoryContextSwitchTo(old);
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-			MemoryContextReset(per_row);
+			r.size++;
+			if (age >= 0)
+			{
+				if (age < 5)
+					r.under5++;
+				if (age < 15)
+					r.under15++;
+				if (age >= 65)
+					r.over65++;
+				if (age >= 15 && age < 65)
+					r.working++;
+			}
+			dis = SPI_getvalue(pt, pdesc, 5);
+			if (dis && strcmp(dis, "true") == 0)
+				r.disabled++;
+			if (head)
+			{
+				r.head_sex = SPI_getvalue(pt, pdesc, 2);
+				r.head_education = SPI_getvalue(pt, pdesc, 6);
+				if (age >= 0)
+				{
+					r.head_age = age;
+					r.head_age_null = false;
+				}
+			}
 		}
-		SPI_freetuptable(SPI_tuptable);
+
+		build_input(p, &r, &in, NULL);
+		sp_pmt_evaluate(p->model, &in, &res);
+		values[0] = Int64GetDatum(r.household_id);
+		values[1] = Int32GetDatum(p->version);
+		values[2] = Float8GetDatum(res.score);
+		values[3] = Float8GetDatum(res.cutoff);
+		nulls[3] = !res.has_cutoff;
+		if (res.status == SP_PMT_OK)
+			nulls[4] = true;
+		else
+		{
+			nulls[2] = true;
+			values[4] = CStringGetTextDatum(psprintf("%s: %s", p->model->terms[res.failed_term].variable,
+													 res.status == SP_PMT_MISSING_VALUE ? "missing" : "undefined transform"));
+		}
+		MemoryContextSwitchTo(old);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		MemoryContextReset(per_row);
 	}
-	SPI_cursor_close(portal);
+	SPI_cursor_close(hs.portal);
+	SPI_cursor_close(ps.portal);
 	SPI_finish();
 	return (Datum) 0;
 }

@@ -61,6 +61,9 @@ FROM unnest(ARRAY[:h1, :h2, :h3]::bigint[]) h;
 SELECT sp.score_households('national', 'PM') AS assessed;
 SELECT household_id = :h1 AS is_h1, version, poverty_line, below_cutoff FROM sp.current_assessment
 WHERE model = 'national' ORDER BY household_id;
+-- the batch path (households and members merged in C) agrees with the single-household path
+SELECT count(*) AS assessed, bool_and(abs(a.score - sp.pmt_score('national', a.household_id)) < 1e-12) AS same_scores
+FROM sp.current_assessment a WHERE a.model = 'national';
 
 -- a household missing a variable the model requires cannot be scored, and says why
 SELECT sp.create_pmt_model('national', $${"intercept": 9.0,
