@@ -18,7 +18,7 @@ q -Atc "SELECT synth.create_country()" >/dev/null
 echo "creating $N households and their members"
 q -c "CREATE TEMP TABLE wards AS SELECT row_number() OVER (ORDER BY code) - 1 AS w, code FROM sp.admin_area WHERE level = 3;
       INSERT INTO sp.household (household_id, admin_area_code, attributes)
-      SELECT i, (SELECT code FROM wards WHERE wards.w = (i * 7919) % 240),
+      SELECT i, (SELECT code FROM wards WHERE wards.w = (i::bigint * 7919) % 240),
              jsonb_strip_nulls(jsonb_build_object(
                  'rooms', 1 + i % 6,
                  'land_area_ha', CASE WHEN i % 5 = 0 THEN NULL ELSE (i % 17) * 0.25 END,

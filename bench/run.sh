@@ -23,7 +23,7 @@ done
   echo
   echo "Produced by \`make bench\` on $(date -u '+%Y-%m-%d %H:%M UTC'); machine: $(nproc) cores,"
   echo "$(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo) RAM, $(psql -XAtc 'SELECT version()' -d postgres | cut -d, -f1)."
-  echo "Server settings: $(psql -XAtc "SELECT string_agg(name || '=' || setting || coalesce(unit, ''), ', ' ORDER BY name) FROM pg_settings WHERE name IN ('shared_buffers', 'max_wal_size', 'synchronous_commit', 'fsync')" -d postgres)."
+  echo "Server settings: $(psql -XAtc "SELECT string_agg(name || '=' || current_setting(name), ', ' ORDER BY name) FROM pg_settings WHERE name IN ('shared_buffers', 'max_wal_size', 'synchronous_commit', 'fsync')" -d postgres)."
   echo
   cat bench/out/*.md
 } > bench/RESULTS.md

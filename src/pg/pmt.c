@@ -864,7 +864,6 @@ sp_pmt_evaluate_all(PG_FUNCTION_ARGS)
 			bool		head;
 			bool		bnull;
 			Datum		bd;
-			char	   *dis;
 			int			age = -1;
 
 			if (pt == NULL)
@@ -899,9 +898,19 @@ sp_pmt_evaluate_all(PG_FUNCTION_ARGS)
 				if (age >= 15 && age < 65)
 					r.working++;
 			}
-			dis = SPI_getvalue(pt, pdesc, 5);
-			if (dis && strcmp(dis, "true") == 0)
-				r.disabled++;
+			/* text compared in place: no output-function call per member */
+			{
+				bool		dnull;
+				Datum		dd = SPI_getbinval(pt, pdesc, 5, &dnull);
+
+				if (!dnull)
+				{
+					text	   *t = DatumGetTextPP(dd);
+
+					if (VARSIZE_ANY_EXHDR(t) == 4 && memcmp(VARDATA_ANY(t), "true", 4) == 0)
+						r.disabled++;
+				}
+			}
 			if (head)
 			{
 				r.head_sex = SPI_getvalue(pt, pdesc, 2);
