@@ -23,6 +23,7 @@ done
   echo
   echo "Produced by \`make bench\` on $(date -u '+%Y-%m-%d %H:%M UTC'); machine: $(nproc) cores,"
   echo "$(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo) RAM, $(psql -XAtc 'SELECT version()' -d postgres | cut -d, -f1)."
+  [ -n "${BENCH_ONLY:-}" ] && echo "This run measured only bench_${BENCH_ONLY}.sh; the other sections are from the previous full run."
   echo "Server settings: $(psql -XAtc "SELECT string_agg(name || '=' || current_setting(name), ', ' ORDER BY name) FROM pg_settings WHERE name IN ('shared_buffers', 'max_wal_size', 'synchronous_commit', 'fsync')" -d postgres)."
   echo
   cat bench/out/*.md
