@@ -51,19 +51,6 @@ CREATE TRIGGER admin_area_check_level
     BEFORE INSERT OR UPDATE OF parent_code, level ON sp.admin_area
     FOR EACH ROW EXECUTE FUNCTION sp_internal.admin_area_check_level();
 
--- Is the area usable for a new registration today?
-CREATE FUNCTION sp_internal.admin_area_is_current(p_code text)
-    RETURNS boolean
-    LANGUAGE sql STABLE PARALLEL SAFE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT EXISTS (SELECT 1 FROM sp.admin_area a
-                   WHERE a.code = p_code
-                     AND a.valid_from <= current_date
-                     AND (a.valid_to IS NULL OR a.valid_to > current_date));
-$$;
-COMMENT ON FUNCTION sp_internal.admin_area_is_current(text) IS 'True when the P-code exists and is valid today.';
-
 CREATE FUNCTION sp.admin_area_subtree(p_code text)
     RETURNS TABLE (code text, level smallint, depth integer)
     LANGUAGE sql STABLE STRICT PARALLEL SAFE
