@@ -188,6 +188,8 @@ BEGIN
     UPDATE sp.person p SET merged_into = survivor_id WHERE p.merged_into = merged_id;
     INSERT INTO sp.person_merge (survivor_id, merged_id, merged_status, review_id, reason)
     VALUES (survivor_id, merged_id, m_status, review_id, reason) RETURNING merge_id INTO mid;
+    -- enrolments follow the person (sql/50_programme.sql)
+    PERFORM sp_internal.merge_enrolments(mid, survivor_id, merged_id);
     PERFORM sp_internal.end_change(previous);
     RETURN jsonb_build_object('merge_id', mid, 'survivor_id', survivor_id, 'merged_id', merged_id);
 END
@@ -213,6 +215,7 @@ BEGIN
     UPDATE sp.person p SET status = mg.merged_status, merged_into = NULL WHERE p.person_id = unmerge_person.person_id;
     UPDATE sp.person_merge g SET undone_at = now(), undone_by = session_user, undo_reason = unmerge_person.reason
     WHERE g.merge_id = mg.merge_id;
+    PERFORM sp_internal.unmerge_enrolments(mg.merge_id, mg.survivor_id, unmerge_person.person_id);
     UPDATE sp.match_review r SET status = 'rejected', decided_by = session_user, decided_at = now(),
                                  reason = 'merge undone: ' || unmerge_person.reason
     WHERE r.review_id = mg.review_id;

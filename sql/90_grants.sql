@@ -24,6 +24,18 @@ SELECT pg_catalog.pg_extension_config_dump('sp.person_merge', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.registration_duplicate', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.pmt_model', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.assessment', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.mpi_model', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.mpi_assessment', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.programme', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.programme_history', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.programme_quota', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.programme_quota_history', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.eligibility_run', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.eligibility_decision', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.eligibility_review', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.enrolment', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.enrolment_history', '');
+SELECT pg_catalog.pg_extension_config_dump('sp_internal.merge_enrolment', '');
 -- Identity sequences, one call per statement (each call updates pg_extension).
 SELECT pg_catalog.pg_extension_config_dump('sp.household_household_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.person_person_id_seq', '');
@@ -37,6 +49,13 @@ SELECT pg_catalog.pg_extension_config_dump('sp.dedup_run_run_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.match_review_review_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.person_merge_merge_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.assessment_assessment_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.mpi_assessment_mpi_assessment_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.programme_history_history_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.programme_quota_history_history_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.eligibility_run_run_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.eligibility_review_review_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.enrolment_enrolment_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.enrolment_history_history_id_seq', '');
 
 -- Nothing is granted to PUBLIC beyond what PostgreSQL grants by default on
 -- functions; PII functions had EXECUTE revoked where they are defined.
@@ -119,3 +138,33 @@ GRANT SELECT ON sp.pmt_model, sp.assessment, sp.current_assessment TO sp_analyst
 GRANT INSERT, UPDATE ON sp.pmt_model TO sp_admin;
 GRANT INSERT ON sp.assessment TO sp_admin, sp_registrar;
 GRANT USAGE ON SEQUENCE sp.assessment_assessment_id_seq TO sp_admin, sp_registrar;
+
+-- Multidimensional poverty: as PMT.
+GRANT SELECT ON sp.mpi_model, sp.mpi_assessment, sp.current_mpi_assessment, sp.household_profile, sp.admin_area_ancestor
+    TO sp_analyst, sp_registrar;
+GRANT INSERT, UPDATE ON sp.mpi_model TO sp_admin;
+GRANT INSERT ON sp.mpi_assessment TO sp_admin;
+GRANT USAGE ON SEQUENCE sp.mpi_assessment_mpi_assessment_id_seq TO sp_admin;
+
+-- Programmes: admins define programmes and quotas and run eligibility and
+-- enrolment; registrars (caseworkers) decide reviews, suspend, reinstate and
+-- exit enrolments; analysts read everything.
+GRANT SELECT ON sp.programme, sp.programme_history, sp.programme_quota, sp.programme_quota_history,
+                sp.eligibility_run, sp.eligibility_decision, sp.eligibility_review, sp.enrolment,
+                sp.enrolment_history, sp.enrolment_summary
+    TO sp_analyst, sp_registrar;
+GRANT INSERT, UPDATE ON sp.programme TO sp_admin;
+GRANT INSERT ON sp.programme_history TO sp_admin;
+GRANT INSERT, UPDATE, DELETE ON sp.programme_quota TO sp_admin;
+GRANT INSERT ON sp.programme_quota_history TO sp_admin;
+GRANT INSERT, UPDATE ON sp.eligibility_run TO sp_admin;
+GRANT INSERT ON sp.eligibility_decision TO sp_admin;
+GRANT INSERT ON sp.eligibility_review TO sp_admin;
+GRANT UPDATE ON sp.eligibility_review TO sp_registrar;
+GRANT INSERT, UPDATE ON sp.enrolment TO sp_registrar;
+GRANT INSERT ON sp.enrolment_history TO sp_registrar;
+GRANT SELECT, INSERT ON sp_internal.merge_enrolment TO sp_registrar;
+GRANT USAGE ON SEQUENCE sp.programme_history_history_id_seq, sp.programme_quota_history_history_id_seq,
+                        sp.eligibility_run_run_id_seq, sp.eligibility_review_review_id_seq
+    TO sp_admin;
+GRANT USAGE ON SEQUENCE sp.enrolment_enrolment_id_seq, sp.enrolment_history_history_id_seq TO sp_registrar;

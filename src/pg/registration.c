@@ -215,7 +215,8 @@ Datum
 sp_forbid_delete(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-	bool		is_model;
+	const char *relname;
+	size_t		len;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -228,15 +229,32 @@ sp_forbid_delete(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("sp_internal.forbid_delete() must be a BEFORE DELETE row trigger")));
 
-	is_model = strcmp(RelationGetRelationName(trigdata->tg_relation), "pmt_model") == 0;
-	if (!sp_allow_hard_delete)
+	relname = RelationGetRelationName(trigdata->tg_relation);
+	if (sp_allow_hard_delete)
+		return PointerGetDatum(trigdata->tg_trigtuple);
+	len = strlen(relname);
+	if (len > 6 && strcmp(relname + len - 6, "_model") == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_RESTRICT_VIOLATION),
-				 errmsg("rows of %s are never deleted", RelationGetRelationName(trigdata->tg_relation)),
-				 is_model ? errdetail("Past versions of a model explain past decisions; they are retired, not deleted.")
-				 : errdetail("The registry keeps every household and person; change the status instead."),
-				 is_model ? errhint("Activate another version with sp.activate_pmt_model().")
-				 : errhint("Use sp.set_person_status() or sp.set_household_status().")));
-
+				 errmsg("rows of %s are never deleted", relname),
+				 errdetail("Past versions of a model explain past decisions; they are retired, not deleted."),
+				 errhint("Activate another version instead.")));
+	if (strcmp(relname, "programme") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_RESTRICT_VIOLATION),
+				 errmsg("rows of %s are never deleted", relname),
+				 errdetail("Enrolments and decisions refer to the programme."),
+				 errhint("Set its status to closed.")));
+	if (strcmp(relname, "enrolment") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_RESTRICT_VIOLATION),
+				 errmsg("rows of %s are never deleted", relname),
+				 errdetail("An enrolment ends in the state exited, with a reason."),
+				 errhint("Use sp.set_enrolment_state().")));
+	ereport(ERROR,
+			(errcode(ERRCODE_RESTRICT_VIOLATION),
+			 errmsg("rows of %s are never deleted", relname),
+			 errdetail("The registry keeps every household and person; change the status instead."),
+			 errhint("Use sp.set_person_status() or sp.set_household_status().")));
 	return PointerGetDatum(trigdata->tg_trigtuple);
 }

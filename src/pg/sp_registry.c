@@ -14,6 +14,7 @@ PG_MODULE_MAGIC;
 char	   *sp_change_reason = NULL;
 bool		sp_allow_hard_delete = false;
 double		sp_duplicate_flag_probability = 0.5;
+static bool sp_repointing_enrolments = false;
 
 void		_PG_init(void);
 
@@ -44,6 +45,15 @@ _PG_init(void)
 							 &sp_duplicate_flag_probability,
 							 0.5, 0.0, 1.0,
 							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("sp_registry.repointing_enrolments",
+							 "Set for the moment a person merge moves enrolments to the surviving person.",
+							 "Internal: sp.merge_persons and sp.unmerge_person set it transaction-locally; otherwise an enrolment never changes unit.",
+							 &sp_repointing_enrolments,
+							 false,
+							 PGC_USERSET,
+							 GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
 							 NULL, NULL, NULL);
 
 	sp_linkage_init();
