@@ -109,6 +109,122 @@ q -c "SELECT sp.register_household(jsonb_build_object('admin_area_code', h.admin
              -> 'possible_duplicates' AS possible_duplicates
       FROM sp.person p JOIN sp.household h USING (household_id) WHERE p.person_id = 5"
 
+say "Needs assessment: a proxy-means test with regional weights and cut-offs (log per-capita consumption)"
+q <<'SQL'
+SELECT sp.create_pmt_model('national', $${
+  "intercept": 7.2,
+  "terms": [
+    {"variable": "monthly_income", "coefficient": 0.35, "transform": "log1p", "missing": {"impute": 3000}},
+    {"variable": "household_size", "coefficient": -0.09},
+    {"variable": "children_under_5", "coefficient": -0.06},
+    {"variable": "dependency_ratio", "coefficient": -0.05},
+    {"variable": "rooms", "coefficient": 0.05},
+    {"variable": "electricity", "coefficient": 0.12},
+    {"variable": "land_area_ha", "coefficient": 0.08, "transform": "log1p"},
+    {"variable": "livestock_tlu", "coefficient": 0.04, "transform": "log1p"},
+    {"variable": "dwelling_type", "categories": {"apartment": 0.15, "hut": -0.12, "tent": -0.25}},
+    {"variable": "roof_material", "categories": {"concrete": 0.08, "thatch": -0.06, "plastic": -0.10}},
+    {"variable": "water_source", "categories": {"piped": 0.07, "surface": -0.08}},
+    {"variable": "toilet_type", "categories": {"flush": 0.10, "none": -0.10}},
+    {"variable": "head_education", "categories": {"secondary": 0.10, "tertiary": 0.22}}
+  ],
+  "overrides": [
+    {"area_prefix": "SY08", "urban": true, "intercept": 7.35, "coefficients": {"rooms": 0.08}},
+    {"area_prefix": "SY02", "coefficients": {"livestock_tlu": 0.07, "land_area_ha": 0.12}},
+    {"area_prefix": "SY05", "urban": false, "coefficients": {"livestock_tlu": 0.07}}
+  ],
+  "cutoffs": [{"area_prefix": "", "value": 10.05}, {"area_prefix": "SY08", "urban": true, "value": 10.35},
+              {"area_prefix": "SY02", "value": 9.95}],
+  "scale": {"type": "linear"}
+}$$, 'PMT 2026: log per-capita consumption, from the 2025 household survey') AS version;
+SQL
+q -c "SELECT sp.activate_pmt_model('national', 1)"
+start=$(date +%s.%N)
+q -Atc "SELECT sp.score_households('national') || ' households scored in C'"
+printf 'in %.1f s\n' "$(echo "$(date +%s.%N) - $start" | bc)"
+q -c "SELECT left(h.admin_area_code, 4) AS region, count(*) AS households, round(avg(a.score)::numeric, 2) AS mean_score,
+             min(a.poverty_line) AS cutoff_min, max(a.poverty_line) AS cutoff_max,
+             round(100.0 * count(*) FILTER (WHERE a.below_cutoff) / count(*), 1) AS pct_below_cutoff
+      FROM sp.current_assessment a JOIN sp.household h USING (household_id) WHERE a.model = 'national'
+      GROUP BY 1 ORDER BY 1"
+echo "Why household 42 scored what it did (what a caseworker shows at an appeal):"
+q -c "SELECT variable, value, round(coefficient::numeric, 3) AS coefficient, round(contribution::numeric, 3) AS contribution
+      FROM sp.pmt_explain('national', 42)"
+
+say "Multidimensional poverty (Alkire-Foster, k = 1/3): education, health, living standards"
+q >/dev/null <<'SQL'
+SELECT sp.create_mpi_model('mpi', '{"k": 0.3333, "dimensions": [
+  {"name": "education", "indicators": [
+     {"name": "schooling", "deprived_if": {"members": {"all": [{"age": {"min": 15}}, {"variable": "education_level", "in": ["primary", "secondary", "tertiary"]}]}, "max": 0}},
+     {"name": "attendance", "deprived_if": {"members": {"all": [{"age": {"min": 6, "max": 14}}, {"variable": "in_school", "value": false}]}}}]},
+  {"name": "health", "indicators": [
+     {"name": "disability", "deprived_if": {"variable": "disabled_members", "op": ">", "value": 0}},
+     {"name": "dependency", "deprived_if": {"variable": "dependency_ratio", "op": ">=", "value": 2}}]},
+  {"name": "living_standards", "indicators": [
+     {"name": "electricity", "deprived_if": {"variable": "electricity", "value": false}},
+     {"name": "water", "deprived_if": {"variable": "water_source", "in": ["surface", "other"]}},
+     {"name": "sanitation", "deprived_if": {"variable": "toilet_type", "in": ["none", "pit_latrine"]}},
+     {"name": "housing", "deprived_if": {"any": [{"variable": "dwelling_type", "in": ["hut", "tent"]}, {"variable": "roof_material", "in": ["thatch", "plastic"]}]}}]}]}',
+  'MPI 2026') AS version;
+SQL
+q -c "SELECT sp.activate_mpi_model('mpi', 1)"
+start=$(date +%s.%N)
+q -Atc "SELECT sp.mpi_assess_households('mpi') || ' households assessed'"
+printf 'in %.1f s\n' "$(echo "$(date +%s.%N) - $start" | bc)"
+q -c "SELECT area_code AS region, area_name, households, poor_households, round(h::numeric, 3) AS h, round(a::numeric, 3) AS a,
+             round(m0::numeric, 3) AS m0 FROM sp.mpi_area_summary('mpi', 1)"
+
+say "Two programmes: a child grant (poor by the PMT, a child under 15; district quotas) and a social pension (65+, poor by PMT or MPI; regional quotas)"
+q <<'SQL'
+INSERT INTO sp.programme (name, title, benefit_type, rule, ranking, review_margin, recertify_months) VALUES
+      ('child_grant', 'Child grant', 'cash',
+       '{"all": [{"pmt": {"model": "national", "below_cutoff": true}}, {"members": {"age": {"max": 14}}, "min": 1}]}',
+       '{"pmt": "national"}', 0.01, 24);
+SQL
+q <<'SQL'
+INSERT INTO sp.programme (name, title, benefit_type, target_unit, rule, ranking, recertify_months) VALUES
+      ('social_pension', 'Social pension', 'cash', 'person',
+       '{"all": [{"person": {"age": {"min": 65}}},
+                  {"any": [{"pmt": {"model": "national", "below_cutoff": true}}, {"mpi": {"model": "mpi", "poor": true}}]}]}',
+       '{"mpi": "mpi"}', 36);
+SQL
+# quotas: the budget covers about 80% of the poor households with children in each district, and 800 pensioners a region
+q -c "INSERT INTO sp.programme_quota (programme, area_code, quota)
+      SELECT 'child_grant', d.code, ceil(0.8 * count(a.household_id))::int
+      FROM sp.admin_area d
+      LEFT JOIN sp.admin_area w ON w.parent_code = d.code
+      LEFT JOIN sp.household h ON h.admin_area_code = w.code
+      LEFT JOIN sp.current_assessment a ON a.household_id = h.household_id AND a.model = 'national' AND a.below_cutoff
+      WHERE d.level = 2 GROUP BY d.code"
+q -c "INSERT INTO sp.programme_quota (programme, area_code, quota) SELECT 'social_pension', code, 800 FROM sp.admin_area WHERE level = 1"
+for prog in child_grant social_pension; do
+  start=$(date +%s.%N)
+  q -c "SELECT jsonb_pretty(sp.determine_eligibility('$prog') - 'run_id') AS eligibility_$prog"
+  printf 'determined in %.1f s\n' "$(echo "$(date +%s.%N) - $start" | bc)"
+  start=$(date +%s.%N)
+  q -c "SELECT jsonb_pretty(sp.enrol('$prog') - 'by_quota_area') AS enrolment_$prog"
+  printf 'enrolled in %.1f s\n' "$(echo "$(date +%s.%N) - $start" | bc)"
+done
+
+say "By region: who is eligible, enrolled and waitlisted"
+q -c "SELECT c.area_code AS region, c.area_name, c.enrolled AS child_grant_enrolled, c.waitlisted AS child_grant_waitlisted,
+             c.quota AS child_grant_quota, p.enrolled AS pension_enrolled, p.waitlisted AS pension_waitlisted, p.quota AS pension_quota
+      FROM sp.programme_summary('child_grant', 1) c FULL JOIN sp.programme_summary('social_pension', 1) p USING (area_code)
+      ORDER BY 1"
+echo "Why one household is not in the child grant (every automated decision keeps the conditions it failed):"
+q -c "SELECT household_id, eligible, failed_conditions, round(rank_score::numeric, 3) AS score, round(cutoff::numeric, 3) AS cutoff
+      FROM sp.eligibility_decision WHERE programme = 'child_grant' AND NOT eligible ORDER BY household_id LIMIT 2"
+echo "Borderline scores wait for a person:"
+q -c "SELECT programme, kind, eligible, count(*) FROM sp.eligibility_review WHERE status = 'pending' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+q -c "SELECT sp.review_eligibility((SELECT min(review_id) FROM sp.eligibility_review WHERE status = 'pending' AND NOT eligible),
+                                  'include', 'demo: home visit found no income since the harvest failed') AS reviewer_decided"
+
+say "A caseworker suspends a grant for missed health visits, then reinstates it; the history keeps both"
+eid=$(q -Atc "SELECT min(enrolment_id) FROM sp.enrolment WHERE programme = 'child_grant' AND state = 'enrolled'")
+q -c "SELECT state, reason FROM sp.set_enrolment_state($eid, 'suspended', 'two missed health visits (conditionality)')"
+q -c "SELECT state, reason FROM sp.set_enrolment_state($eid, 'enrolled', 'visits made up')"
+q -c "SELECT from_state, to_state, reason, recertification_due FROM sp.enrolment_history WHERE enrolment_id = $eid ORDER BY history_id"
+
 say "A caseworker corrects a household after a home visit: the old version is kept with the reason"
 q -c "SELECT sp.update_household(10, '{\"attributes\": {\"rooms\": 2, \"electricity\": true}}', 'home visit: grid connection seen') AS updated"
 q -c "SELECT household_id, version, attributes ->> 'rooms' AS rooms, attributes ->> 'electricity' AS electricity,

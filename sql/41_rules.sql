@@ -26,19 +26,23 @@ SELECT h.household_id,
        m.head_education
 FROM sp.household h
 LEFT JOIN (
+    -- active members only; the status test is in the FILTERs rather than a WHERE
+    -- clause so that the planner reads one household through person_household_idx
+    -- instead of combining it with partial indexes on all active persons
     SELECT p.household_id,
-           count(*) AS household_size,
-           count(*) FILTER (WHERE a.age < 5) AS children_under_5,
-           count(*) FILTER (WHERE a.age < 15) AS children_under_15,
-           count(*) FILTER (WHERE a.age >= 65) AS members_over_65,
-           count(*) FILTER (WHERE a.age >= 15 AND a.age < 65) AS working_age,
-           count(*) FILTER (WHERE coalesce((p.attributes ->> 'disability')::boolean, false)) AS disabled_members,
-           bool_or(p.sex = 'F') FILTER (WHERE p.relationship_to_head = 'head') AS head_female,
-           max(a.age) FILTER (WHERE p.relationship_to_head = 'head') AS head_age,
-           max(p.attributes ->> 'education_level') FILTER (WHERE p.relationship_to_head = 'head') AS head_education
+           count(*) FILTER (WHERE a.active) AS household_size,
+           count(*) FILTER (WHERE a.active AND a.age < 5) AS children_under_5,
+           count(*) FILTER (WHERE a.active AND a.age < 15) AS children_under_15,
+           count(*) FILTER (WHERE a.active AND a.age >= 65) AS members_over_65,
+           count(*) FILTER (WHERE a.active AND a.age >= 15 AND a.age < 65) AS working_age,
+           count(*) FILTER (WHERE a.active AND coalesce((p.attributes ->> 'disability')::boolean, false)) AS disabled_members,
+           bool_or(p.sex = 'F') FILTER (WHERE a.active AND a.head) AS head_female,
+           max(a.age) FILTER (WHERE a.active AND a.head) AS head_age,
+           max(p.attributes ->> 'education_level') FILTER (WHERE a.active AND a.head) AS head_education
     FROM sp.person p
-    CROSS JOIN LATERAL (SELECT date_part('year', age(current_date, p.birth_date))::integer AS age) a
-    WHERE p.status = 'active'
+    CROSS JOIN LATERAL (SELECT date_part('year', age(current_date, p.birth_date))::integer AS age,
+                               p.status = 'active' AS active,
+                               p.relationship_to_head = 'head' AS head) a
     GROUP BY p.household_id
 ) m ON m.household_id = h.household_id
 WHERE h.status = 'active';
@@ -356,8 +360,11 @@ BEGIN
                 PERFORM sp_internal.rule_error(path || '.max', 'Expected a count of members, 0 or more.');
             END IF;
         END IF;
-        c := format('(SELECT count(*) FROM sp.person m WHERE m.household_id = %s.household_id AND m.status = ''active'' AND (%s))',
-                    alias, sp_internal.rule_sql(rule -> 'members', path || '.members', 'person', 'm', allowed));
+        -- the status test sits in the FILTER, not the WHERE clause: a WHERE on status
+        -- would let the planner combine partial indexes on active persons with the
+        -- household index, which costs a scan of every active person per household
+        c := format('(SELECT count(*) FILTER (WHERE m.status = ''active'' AND (%s)) FROM sp.person m WHERE m.household_id = %s.household_id)',
+                    sp_internal.rule_sql(rule -> 'members', path || '.members', 'person', 'm', allowed), alias);
         IF hi IS NULL THEN
             RETURN format('%s >= %L', c, coalesce(lo #>> '{}', '1'));
         ELSIF lo IS NULL THEN

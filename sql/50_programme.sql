@@ -599,14 +599,19 @@ BEGIN
     has_quotas := EXISTS (SELECT 1 FROM sp.programme_quota q WHERE q.programme = g.name);
     months := g.recertify_months;
     CREATE TEMP TABLE sp_rank ON COMMIT DROP AS
-    WITH cand AS (
+    WITH quota_of AS (
+        -- each area's deepest quota area
+        SELECT DISTINCT ON (anc.code) anc.code AS area_code, q.area_code AS quota_area
+        FROM sp.programme_quota q JOIN sp.admin_area_ancestor anc ON anc.ancestor_code = q.area_code
+        WHERE q.programme = g.name
+        ORDER BY anc.code, anc.ancestor_level DESC
+    ),
+    cand AS (
         SELECT x.enrolment_id, x.household_id, x.person_id, x.eligible_since,
                CASE WHEN g.ranking ? 'mpi' THEN -x.rank_score ELSE x.rank_score END AS priority,
-               (SELECT q.area_code FROM sp.programme_quota q
-                JOIN sp.admin_area_ancestor anc ON anc.ancestor_code = q.area_code
-                WHERE q.programme = g.name AND anc.code = h.admin_area_code
-                ORDER BY anc.ancestor_level DESC LIMIT 1) AS quota_area
+               qo.quota_area
         FROM sp.enrolment x JOIN sp.household h ON h.household_id = x.household_id
+        LEFT JOIN quota_of qo ON qo.area_code = h.admin_area_code
         WHERE x.programme = g.name AND x.state IN ('eligible', 'waitlisted')
     ),
     used AS (
