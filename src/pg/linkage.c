@@ -332,7 +332,7 @@ parse_spec(Jsonb *jb, Spec *spec)
 
 				if (t->type != jbvNumeric)
 					spec_error(psprintf("%s.thresholds[%d]", field, k), "Thresholds are numbers.", NULL);
-				x = DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(t->val.numeric)));
+				x = sp_numeric_to_double(t->val.numeric);
 				if (cmp->method == M_JARO_WINKLER && (x <= 0 || x >= 1 || (k > 0 && x >= cmp->thresholds[k - 1])))
 					spec_error(psprintf("%s.thresholds[%d]", field, k),
 							   "Jaro-Winkler thresholds are decreasing similarities between 0 and 1.", NULL);
@@ -1414,7 +1414,7 @@ pair_weight(const Model *model, const sp_gamma *g, const Value **exact, const Re
 static double
 json_number(JsonbValue *v)
 {
-	return DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
+	return sp_numeric_to_double(v->val.numeric);
 }
 
 static void

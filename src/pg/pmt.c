@@ -3,8 +3,9 @@
  *
  * A spec is parsed and validated against the variable catalogue once per
  * (model, version) and cached for the life of the backend: versions are
- * immutable once out of draft.  Households are read with one query that
- * also derives member variables (size, children, elderly, dependency ratio,
+ * immutable once out of draft.  Households and their active members are
+ * read as two household_id-ordered streams and merged in C, which derives
+ * the member variables (size, children, elderly, dependency ratio,
  * disability, head's sex, age and education); attributes are read from
  * jsonb in C, without per-row SQL.
  */
@@ -25,6 +26,7 @@
 #include "utils/memutils.h"
 
 #include "sp_pmt.h"
+#include "sp_registry.h"
 
 PG_FUNCTION_INFO_V1(sp_pmt_validate_spec);
 PG_FUNCTION_INFO_V1(sp_pmt_score);
@@ -89,7 +91,7 @@ num(JsonbValue *v, const char *field)
 {
 	if (v->type != jbvNumeric)
 		spec_error(field, "Expected a number.", NULL);
-	return DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
+	return sp_numeric_to_double(v->val.numeric);
 }
 
 static void
@@ -502,22 +504,13 @@ active_model(const char *name)
 	return p;
 }
 
-#define HH_QUERY \
-	"SELECT h.household_id, h.admin_area_code, h.attributes, " \
-	"       count(m.person_id), count(*) FILTER (WHERE m.age OPERATOR(pg_catalog.<) 5), " \
-	"       count(*) FILTER (WHERE m.age OPERATOR(pg_catalog.<) 15), count(*) FILTER (WHERE m.age OPERATOR(pg_catalog.>=) 65), " \
-	"       count(*) FILTER (WHERE m.age OPERATOR(pg_catalog.>=) 15 AND m.age OPERATOR(pg_catalog.<) 65), " \
-	"       count(*) FILTER (WHERE m.disabled), " \
-	"       pg_catalog.max(m.sex) FILTER (WHERE m.head), pg_catalog.max(m.age) FILTER (WHERE m.head), " \
-	"       pg_catalog.max(m.education) FILTER (WHERE m.head) " \
-	"FROM sp.household h LEFT JOIN LATERAL ( " \
-	"    SELECT p.person_id, p.sex, p.relationship_to_head OPERATOR(pg_catalog.=) 'head' AS head, " \
-	"           pg_catalog.date_part('year', pg_catalog.age(current_date, p.birth_date))::int AS age, " \
-	"           coalesce((p.attributes OPERATOR(pg_catalog.->>) 'disability')::boolean, false) AS disabled, " \
-	"           p.attributes OPERATOR(pg_catalog.->>) 'education_level' AS education " \
-	"    FROM sp.person p WHERE p.household_id OPERATOR(pg_catalog.=) h.household_id " \
-	"      AND p.status OPERATOR(pg_catalog.=) 'active') m ON true "
-
+/*
+ * Households and their active members are read as two streams in
+ * household_id order and merged here: member variables cost one pass over
+ * sp.person, and batch scoring, sp.pmt_score and sp.pmt_explain share one
+ * definition of every member-derived variable (sp.household_profile is the
+ * same definitions in SQL; a regression test checks the two agree).
+ */
 typedef struct HouseholdRow
 {
 	int64		household_id;
@@ -535,23 +528,204 @@ typedef struct HouseholdRow
 	char	   *head_education;
 } HouseholdRow;
 
-static void
-read_row(HeapTuple tup, TupleDesc desc, HouseholdRow *r)
+typedef struct Stream
 {
-	bool		isnull;
+	Portal		portal;
+	SPITupleTable *tuptable;
+	uint64		n;
+	uint64		pos;
+	bool		done;
+} Stream;
 
-	r->household_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-	r->area = SPI_getvalue(tup, desc, 2);
-	r->attributes = DatumGetJsonbP(SPI_getbinval(tup, desc, 3, &isnull));
-	r->size = (double) DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
-	r->under5 = (double) DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull));
-	r->under15 = (double) DatumGetInt64(SPI_getbinval(tup, desc, 6, &isnull));
-	r->over65 = (double) DatumGetInt64(SPI_getbinval(tup, desc, 7, &isnull));
-	r->working = (double) DatumGetInt64(SPI_getbinval(tup, desc, 8, &isnull));
-	r->disabled = (double) DatumGetInt64(SPI_getbinval(tup, desc, 9, &isnull));
-	r->head_sex = SPI_getvalue(tup, desc, 10);
-	r->head_age = (double) DatumGetInt32(SPI_getbinval(tup, desc, 11, &r->head_age_null));
-	r->head_education = SPI_getvalue(tup, desc, 12);
+typedef enum
+{
+	READ_ALL,					/* every active household */
+	READ_AREA,					/* active households under a P-code prefix */
+	READ_ONE					/* one household, whatever its status */
+} ReadMode;
+
+typedef struct Reader
+{
+	Stream		hs;
+	Stream		ps;
+	int			ty,
+				tm,
+				td;				/* today */
+	DateADT		born_by_65,
+				born_by_15,
+				born_by_5;		/* age >= N iff born on or before born_by_N */
+} Reader;
+
+static HeapTuple
+stream_peek(Stream *s)
+{
+	if (s->done)
+		return NULL;
+	if (s->tuptable == NULL || s->pos >= s->n)
+	{
+		if (s->tuptable)
+			SPI_freetuptable(s->tuptable);
+		SPI_cursor_fetch(s->portal, true, 10000);
+		s->tuptable = SPI_tuptable;
+		s->n = SPI_processed;
+		s->pos = 0;
+		if (s->n == 0)
+		{
+			s->done = true;
+			return NULL;
+		}
+	}
+	return s->tuptable->vals[s->pos];
+}
+
+/* The last birth date of someone aged at least `years` today. */
+static DateADT
+born_by(const Reader *rd, int years)
+{
+	int			y = rd->ty - years;
+	int			d = rd->td;
+
+	/* 29 February of a year that has none: the 28th */
+	if (rd->tm == 2 && d == 29 && !isleap(y))
+		d = 28;
+	return date2j(y, rd->tm, d) - POSTGRES_EPOCH_JDATE;
+}
+
+#define AREA_FILTER \
+	"h.admin_area_code OPERATOR(pg_catalog.~~) " \
+	"(pg_catalog.replace(pg_catalog.replace(pg_catalog.replace($1, '\\', '\\\\'), '%', '\\%'), '_', '\\_') OPERATOR(pg_catalog.||) '%')"
+#define PERSON_COLUMNS \
+	"SELECT p.household_id, p.sex, p.relationship_to_head OPERATOR(pg_catalog.=) 'head', p.birth_date, " \
+	"       p.attributes OPERATOR(pg_catalog.->>) 'disability', p.attributes OPERATOR(pg_catalog.->>) 'education_level' "
+
+/* Opens the two streams inside an SPI connection. */
+static void
+reader_open(Reader *rd, ReadMode mode, Datum arg)
+{
+	static const char *const household_sql[] = {
+		"SELECT h.household_id, h.admin_area_code, h.attributes FROM sp.household h "
+		"WHERE h.status OPERATOR(pg_catalog.=) 'active' AND $1 IS NULL ORDER BY h.household_id",
+		"SELECT h.household_id, h.admin_area_code, h.attributes FROM sp.household h "
+		"WHERE h.status OPERATOR(pg_catalog.=) 'active' AND " AREA_FILTER " ORDER BY h.household_id",
+		"SELECT h.household_id, h.admin_area_code, h.attributes FROM sp.household h "
+		"WHERE h.household_id OPERATOR(pg_catalog.=) $1",
+	};
+	static const char *const person_sql[] = {
+		PERSON_COLUMNS "FROM sp.person p WHERE p.status OPERATOR(pg_catalog.=) 'active' AND $1 IS NULL "
+		"ORDER BY p.household_id",
+		PERSON_COLUMNS "FROM sp.person p JOIN sp.household h ON h.household_id OPERATOR(pg_catalog.=) p.household_id "
+		"WHERE p.status OPERATOR(pg_catalog.=) 'active' AND h.status OPERATOR(pg_catalog.=) 'active' AND " AREA_FILTER
+		" ORDER BY p.household_id",
+		/* status tested after the index lookup (see sp.household_profile) */
+		PERSON_COLUMNS "FROM sp.person p WHERE p.household_id OPERATOR(pg_catalog.=) $1 "
+		"AND (p.status OPERATOR(pg_catalog.=) 'active') IS TRUE",
+	};
+	Oid			argtypes[1] = {mode == READ_ONE ? INT8OID : TEXTOID};
+	Datum		args[1] = {arg};
+	char		argnulls[1] = {mode == READ_ALL ? 'n' : ' '};
+
+	memset(rd, 0, sizeof(*rd));
+	j2date(GetSQLCurrentDate() + POSTGRES_EPOCH_JDATE, &rd->ty, &rd->tm, &rd->td);
+	rd->born_by_65 = born_by(rd, 65);
+	rd->born_by_15 = born_by(rd, 15);
+	rd->born_by_5 = born_by(rd, 5);
+	rd->hs.portal = SPI_cursor_open_with_args(NULL, household_sql[mode], 1, argtypes, args, argnulls,
+											  true, CURSOR_OPT_NO_SCROLL);
+	rd->ps.portal = SPI_cursor_open_with_args(NULL, person_sql[mode], 1, argtypes, args, argnulls,
+											  true, CURSOR_OPT_NO_SCROLL);
+}
+
+static void
+reader_close(Reader *rd)
+{
+	SPI_cursor_close(rd->hs.portal);
+	SPI_cursor_close(rd->ps.portal);
+}
+
+/*
+ * The next household with its member variables, allocated in the current
+ * memory context; false at the end.
+ */
+static bool
+reader_next(Reader *rd, HouseholdRow *r)
+{
+	HeapTuple	ht = stream_peek(&rd->hs);
+	Datum		hv[3];
+	bool		hn[3];
+
+	if (ht == NULL)
+		return false;
+	heap_deform_tuple(ht, rd->hs.tuptable->tupdesc, hv, hn);
+	memset(r, 0, sizeof(*r));
+	r->household_id = DatumGetInt64(hv[0]);
+	r->area = TextDatumGetCString(hv[1]);
+	r->attributes = DatumGetJsonbP(hv[2]);
+	r->head_age_null = true;
+	rd->hs.pos++;
+
+	/* the members of this household; persons of households not selected are skipped */
+	for (;;)
+	{
+		HeapTuple	pt = stream_peek(&rd->ps);
+		Datum		pv[6];
+		bool		pn[6];
+		int64		hid;
+		bool		head;
+		DateADT		bd = 0;
+		bool		known_age;
+
+		if (pt == NULL)
+			break;
+		/* the household id first: most persons of a partial read are skipped */
+		hid = DatumGetInt64(SPI_getbinval(pt, rd->ps.tuptable->tupdesc, 1, &pn[0]));
+		if (hid > r->household_id)
+			break;
+		rd->ps.pos++;
+		if (hid < r->household_id)
+			continue;
+		heap_deform_tuple(pt, rd->ps.tuptable->tupdesc, pv, pn);
+		head = !pn[2] && DatumGetBool(pv[2]);
+		known_age = !pn[3] && !DATE_NOT_FINITE(DatumGetDateADT(pv[3]));
+		if (known_age)
+			bd = DatumGetDateADT(pv[3]);
+		r->size++;
+		if (known_age)
+		{
+			/* ages by comparing dates: no calendar arithmetic per member */
+			if (bd > rd->born_by_5)
+				r->under5++;
+			if (bd > rd->born_by_15)
+				r->under15++;
+			if (bd <= rd->born_by_65)
+				r->over65++;
+			if (bd <= rd->born_by_15 && bd > rd->born_by_65)
+				r->working++;
+		}
+		/* text compared in place: no output-function call per member */
+		if (!pn[4])
+		{
+			text	   *t = DatumGetTextPP(pv[4]);
+
+			if (VARSIZE_ANY_EXHDR(t) == 4 && memcmp(VARDATA_ANY(t), "true", 4) == 0)
+				r->disabled++;
+		}
+		if (head)
+		{
+			r->head_sex = pn[1] ? NULL : TextDatumGetCString(pv[1]);
+			r->head_education = pn[5] ? NULL : TextDatumGetCString(pv[5]);
+			if (known_age)
+			{
+				int			y,
+							m,
+							d;
+
+				j2date(bd + POSTGRES_EPOCH_JDATE, &y, &m, &d);
+				r->head_age = rd->ty - y - ((rd->tm < m || (rd->tm == m && rd->td < d)) ? 1 : 0);
+				r->head_age_null = false;
+			}
+		}
+	}
+	return true;
 }
 
 /* Fill the evaluator's input from a household row; raw[] gets each value as text for explanations. */
@@ -591,7 +765,7 @@ build_input(const Pmt *p, HouseholdRow *r, sp_pmt_input *in, char **raw)
 					}
 					else if (v.type == jbvNumeric)
 					{
-						x = DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v.val.numeric)));
+						x = sp_numeric_to_double(v.val.numeric);
 						present = true;
 					}
 					else if (v.type == jbvBool)
@@ -664,23 +838,22 @@ check_status(const Pmt *p, const sp_pmt_result *res, int64 household_id)
 static void
 score_one(const Pmt *p, int64 household_id, sp_pmt_result *res, char **raw)
 {
-	Oid			argtypes[1] = {INT8OID};
-	Datum		args[1] = {Int64GetDatum(household_id)};
+	Reader		rd;
 	HouseholdRow r;
 	sp_pmt_input in;
+	bool		found;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args(HH_QUERY "WHERE h.household_id OPERATOR(pg_catalog.=) $1 GROUP BY h.household_id",
-							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "reading the household failed");
-	if (SPI_processed == 0)
+	reader_open(&rd, READ_ONE, Int64GetDatum(household_id));
+	found = reader_next(&rd, &r);
+	if (!found)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
 				 errmsg("household %lld does not exist", (long long) household_id)));
-	read_row(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, &r);
 	build_input(p, &r, &in, raw);
 	sp_pmt_evaluate(p->model, &in, res);
+	reader_close(&rd);
 	SPI_finish();
 	check_status(p, res, household_id);
 }
@@ -749,180 +922,40 @@ sp_pmt_explain(PG_FUNCTION_ARGS)
  * sp_internal.pmt_evaluate_all(model text, only_area text)
  *   RETURNS TABLE (household_id bigint, version int, score float8, cutoff float8, problem text)
  *
- * Every household (or those under a P-code prefix); a household that cannot
- * be scored has a NULL score and the reason.  Households and their active
- * members are read as two streams in household_id order and merged here, so
- * member variables cost one pass over sp.person instead of a subquery per
- * household.
+ * Every active household (or those under a P-code prefix); a household that
+ * cannot be scored has a NULL score and the reason.
  */
-
-typedef struct Stream
-{
-	Portal		portal;
-	SPITupleTable *tuptable;
-	uint64		n;
-	uint64		pos;
-	bool		done;
-} Stream;
-
-static HeapTuple
-stream_peek(Stream *s)
-{
-	if (s->done)
-		return NULL;
-	if (s->tuptable == NULL || s->pos >= s->n)
-	{
-		if (s->tuptable)
-			SPI_freetuptable(s->tuptable);
-		SPI_cursor_fetch(s->portal, true, 10000);
-		s->tuptable = SPI_tuptable;
-		s->n = SPI_processed;
-		s->pos = 0;
-		if (s->n == 0)
-		{
-			s->done = true;
-			return NULL;
-		}
-	}
-	return s->tuptable->vals[s->pos];
-}
-
-#define AREA_FILTER \
-	"($1 IS NULL OR h.admin_area_code OPERATOR(pg_catalog.~~) " \
-	"(pg_catalog.replace(pg_catalog.replace(pg_catalog.replace($1, '\\', '\\\\'), '%', '\\%'), '_', '\\_') OPERATOR(pg_catalog.||) '%'))"
-
 Datum
 sp_pmt_evaluate_all(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Pmt		   *p;
 	MemoryContext per_row;
-	bool		by_area = !PG_ARGISNULL(1);
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		args[1];
-	char		argnulls[1];
-	Stream		hs = {0},
-				ps = {0};
-	int			ty,
-				tm,
-				td;
+	Reader		rd;
 
 	InitMaterializedSRF(fcinfo, 0);
 	p = active_model(text_to_cstring(PG_GETARG_TEXT_PP(0)));
 	per_row = AllocSetContextCreate(CurrentMemoryContext, "pmt row", ALLOCSET_DEFAULT_SIZES);
-	args[0] = by_area ? PG_GETARG_DATUM(1) : (Datum) 0;
-	argnulls[0] = by_area ? ' ' : 'n';
-	j2date(GetSQLCurrentDate() + POSTGRES_EPOCH_JDATE, &ty, &tm, &td);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	hs.portal = SPI_cursor_open_with_args(NULL,
-										  "SELECT h.household_id, h.admin_area_code, h.attributes FROM sp.household h "
-										  "WHERE " AREA_FILTER " ORDER BY h.household_id",
-										  1, argtypes, args, argnulls, true, CURSOR_OPT_NO_SCROLL);
-	ps.portal = SPI_cursor_open_with_args(NULL,
-										  by_area
-										  ? "SELECT p.household_id, p.sex, p.relationship_to_head OPERATOR(pg_catalog.=) 'head', p.birth_date, "
-										  "       p.attributes OPERATOR(pg_catalog.->>) 'disability', p.attributes OPERATOR(pg_catalog.->>) 'education_level' "
-										  "FROM sp.person p JOIN sp.household h ON h.household_id OPERATOR(pg_catalog.=) p.household_id "
-										  "WHERE p.status OPERATOR(pg_catalog.=) 'active' AND " AREA_FILTER " ORDER BY p.household_id"
-										  : "SELECT p.household_id, p.sex, p.relationship_to_head OPERATOR(pg_catalog.=) 'head', p.birth_date, "
-										  "       p.attributes OPERATOR(pg_catalog.->>) 'disability', p.attributes OPERATOR(pg_catalog.->>) 'education_level' "
-										  "FROM sp.person p WHERE p.status OPERATOR(pg_catalog.=) 'active' AND ($1 IS NULL) ORDER BY p.household_id",
-										  1, argtypes, args, argnulls, true, CURSOR_OPT_NO_SCROLL);
-
+	reader_open(&rd, PG_ARGISNULL(1) ? READ_ALL : READ_AREA, PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1));
 	for (;;)
 	{
-		HeapTuple	ht = stream_peek(&hs);
-		TupleDesc	hdesc;
 		MemoryContext old;
 		HouseholdRow r;
 		sp_pmt_input in;
 		sp_pmt_result res;
 		Datum		values[5];
 		bool		nulls[5] = {false, false, false, false, false};
-		bool		isnull;
 
-		if (ht == NULL)
-			break;
 		CHECK_FOR_INTERRUPTS();
-		hdesc = hs.tuptable->tupdesc;
 		old = MemoryContextSwitchTo(per_row);
-		memset(&r, 0, sizeof(r));
-		r.household_id = DatumGetInt64(SPI_getbinval(ht, hdesc, 1, &isnull));
-		r.area = SPI_getvalue(ht, hdesc, 2);
-		r.attributes = DatumGetJsonbP(SPI_getbinval(ht, hdesc, 3, &isnull));
-		r.head_age_null = true;
-		hs.pos++;
-
-		/* the members of this household; persons of households not selected are skipped */
-		for (;;)
+		if (!reader_next(&rd, &r))
 		{
-			HeapTuple	pt = stream_peek(&ps);
-			TupleDesc	pdesc;
-			int64		hid;
-			bool		head;
-			bool		bnull;
-			Datum		bd;
-			int			age = -1;
-
-			if (pt == NULL)
-				break;
-			pdesc = ps.tuptable->tupdesc;
-			hid = DatumGetInt64(SPI_getbinval(pt, pdesc, 1, &isnull));
-			if (hid > r.household_id)
-				break;
-			ps.pos++;
-			if (hid < r.household_id)
-				continue;
-			head = DatumGetBool(SPI_getbinval(pt, pdesc, 3, &isnull)) && !isnull;
-			bd = SPI_getbinval(pt, pdesc, 4, &bnull);
-			if (!bnull && !DATE_NOT_FINITE(DatumGetDateADT(bd)))
-			{
-				int			y,
-							m,
-							d;
-
-				j2date(DatumGetDateADT(bd) + POSTGRES_EPOCH_JDATE, &y, &m, &d);
-				age = ty - y - ((tm < m || (tm == m && td < d)) ? 1 : 0);
-			}
-			r.size++;
-			if (age >= 0)
-			{
-				if (age < 5)
-					r.under5++;
-				if (age < 15)
-					r.under15++;
-				if (age >= 65)
-					r.over65++;
-				if (age >= 15 && age < 65)
-					r.working++;
-			}
-			/* text compared in place: no output-function call per member */
-			{
-				bool		dnull;
-				Datum		dd = SPI_getbinval(pt, pdesc, 5, &dnull);
-
-				if (!dnull)
-				{
-					text	   *t = DatumGetTextPP(dd);
-
-					if (VARSIZE_ANY_EXHDR(t) == 4 && memcmp(VARDATA_ANY(t), "true", 4) == 0)
-						r.disabled++;
-				}
-			}
-			if (head)
-			{
-				r.head_sex = SPI_getvalue(pt, pdesc, 2);
-				r.head_education = SPI_getvalue(pt, pdesc, 6);
-				if (age >= 0)
-				{
-					r.head_age = age;
-					r.head_age_null = false;
-				}
-			}
+			MemoryContextSwitchTo(old);
+			break;
 		}
-
 		build_input(p, &r, &in, NULL);
 		sp_pmt_evaluate(p->model, &in, &res);
 		values[0] = Int64GetDatum(r.household_id);
@@ -942,8 +975,7 @@ sp_pmt_evaluate_all(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		MemoryContextReset(per_row);
 	}
-	SPI_cursor_close(hs.portal);
-	SPI_cursor_close(ps.portal);
+	reader_close(&rd);
 	SPI_finish();
 	return (Datum) 0;
 }

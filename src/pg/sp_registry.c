@@ -5,7 +5,10 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
 #include "utils/guc.h"
+#include "utils/numeric.h"
 
 #include "sp_registry.h"
 
@@ -59,4 +62,23 @@ _PG_init(void)
 	sp_linkage_init();
 
 	MarkGUCPrefixReserved("sp_registry");
+}
+
+/*
+ * numeric_float8 goes through the text form of the number; integral values
+ * that fit an int4 (rooms, counts, most amounts) are converted directly.
+ */
+double
+sp_numeric_to_double(Numeric n)
+{
+	if (!numeric_is_nan(n) && !numeric_is_inf(n) &&
+		DatumGetInt32(DirectFunctionCall1(numeric_scale, NumericGetDatum(n))) == 0)
+	{
+		bool		overflow = false;
+		int32		i = numeric_int4_opt_error(n, &overflow);
+
+		if (!overflow)
+			return (double) i;
+	}
+	return DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(n)));
 }

@@ -10,4 +10,8 @@ extern double sp_duplicate_flag_probability;
 
 void		sp_linkage_init(void);
 
+/* A numeric as a double; integral values without a detour through text. */
+struct NumericData;
+double		sp_numeric_to_double(struct NumericData *n);
+
 #endif							/* SP_REGISTRY_H */

@@ -99,3 +99,27 @@ SELECT sp.create_mpi_model('bad', '{"dimensions": [{"name": "x", "indicators": [
 SELECT sp.create_mpi_model('bad', '{"dimensions": [{"name": "x", "indicators": [{"name": "a", "deprived_if": {"all": []}}]}]}');
 \set VERBOSITY terse
 SELECT count(*) AS bad_models FROM sp.mpi_model WHERE name = 'bad';
+
+-- Member-derived variables are defined twice: in SQL (sp.household_profile,
+-- read by MPI indicators and programme rules) and in C (the PMT reader).
+-- Over every household registered by the tests so far, they agree.
+SELECT sp.create_pmt_model('profile_check', '{"intercept": 0, "cutoffs": [{"value": 0}], "terms": [
+  {"variable": "household_size", "coefficient": 1}, {"variable": "children_under_5", "coefficient": 1},
+  {"variable": "children_under_15", "coefficient": 1}, {"variable": "members_over_65", "coefficient": 1},
+  {"variable": "dependency_ratio", "coefficient": 1}, {"variable": "share_disabled", "coefficient": 1},
+  {"variable": "head_female", "coefficient": 1}, {"variable": "head_age", "coefficient": 1},
+  {"variable": "head_education", "categories": {"none": 1}}]}') AS version;
+SELECT sp.activate_pmt_model('profile_check', 1);
+SELECT count(DISTINCT hp.household_id) > 100 AS many_households, count(*) FILTER (WHERE NOT CASE e.variable
+        WHEN 'household_size' THEN e.value::float8 = hp.household_size
+        WHEN 'children_under_5' THEN e.value::float8 = hp.children_under_5
+        WHEN 'children_under_15' THEN e.value::float8 = hp.children_under_15
+        WHEN 'members_over_65' THEN e.value::float8 = hp.members_over_65
+        WHEN 'dependency_ratio' THEN abs(e.value::float8 - hp.dependency_ratio::float8) < 1e-5 * greatest(1, hp.dependency_ratio::float8)
+        WHEN 'share_disabled' THEN (e.value IS NULL AND hp.share_disabled IS NULL)
+                                   OR abs(e.value::float8 - hp.share_disabled::float8) < 1e-5
+        WHEN 'head_female' THEN e.value IS NOT DISTINCT FROM hp.head_female::int::text
+        WHEN 'head_age' THEN e.value IS NOT DISTINCT FROM hp.head_age::text
+        WHEN 'head_education' THEN e.value IS NOT DISTINCT FROM hp.head_education
+        ELSE true END) AS disagreements
+FROM sp.household_profile hp, sp.pmt_explain('profile_check', hp.household_id) e;
