@@ -22,36 +22,37 @@ CREATE FUNCTION sp_internal.pmt_validate_spec(spec jsonb)
     LANGUAGE C STABLE STRICT;
 COMMENT ON FUNCTION sp_internal.pmt_validate_spec(jsonb) IS 'Raises 22023 naming the field and variable when a PMT spec is invalid or uses a variable the catalogue does not have.';
 
-CREATE FUNCTION sp_internal.pmt_model_guard()
+-- Versioned models (PMT here, MPI in 42_mpi.sql) share their life cycle:
+-- a spec validated on insert, frozen once out of draft, one active version
+-- per name, never deleted.
+CREATE FUNCTION sp_internal.model_version_guard()
     RETURNS trigger
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    kind text := TG_ARGV[0];           -- 'PMT' or 'MPI', for messages
+    validator text := TG_ARGV[1];      -- a function of the spec that raises when it is invalid
 BEGIN
     IF TG_OP = 'UPDATE' AND OLD.status <> 'draft' AND (NEW.spec IS DISTINCT FROM OLD.spec OR NEW.version <> OLD.version
                                                       OR NEW.name <> OLD.name) THEN
-        RAISE EXCEPTION 'PMT model % version % is %: its spec can no longer change', OLD.name, OLD.version, OLD.status
+        RAISE EXCEPTION '% model % version % is %: its spec can no longer change', kind, OLD.name, OLD.version, OLD.status
             USING ERRCODE = 'object_not_in_prerequisite_state',
-                  HINT = 'Create a new version with sp.create_pmt_model.';
+                  HINT = format('Create a new version with sp.create_%s_model.', lower(kind));
     END IF;
     IF TG_OP = 'UPDATE' AND OLD.status = 'retired' AND NEW.status <> 'retired' THEN
-        RAISE EXCEPTION 'PMT model % version % is retired', OLD.name, OLD.version
+        RAISE EXCEPTION '% model % version % is retired', kind, OLD.name, OLD.version
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
     IF TG_OP = 'INSERT' OR NEW.spec IS DISTINCT FROM OLD.spec THEN
-        PERFORM sp_internal.pmt_validate_spec(NEW.spec);
+        EXECUTE format('SELECT %s($1)', validator::regproc) USING NEW.spec;
     END IF;
     RETURN NEW;
 END
 $$;
-COMMENT ON FUNCTION sp_internal.pmt_model_guard() IS 'Trigger: validates specs and keeps non-draft versions immutable.';
-CREATE TRIGGER pmt_model_guard BEFORE INSERT OR UPDATE ON sp.pmt_model
-    FOR EACH ROW EXECUTE FUNCTION sp_internal.pmt_model_guard();
-CREATE TRIGGER pmt_model_no_delete BEFORE DELETE ON sp.pmt_model
-    FOR EACH ROW EXECUTE FUNCTION sp_internal.forbid_delete();
+COMMENT ON FUNCTION sp_internal.model_version_guard() IS 'Trigger of versioned model tables (arguments: kind, validator): validates specs and keeps non-draft versions immutable.';
 
-CREATE FUNCTION sp.create_pmt_model(name text, spec jsonb, description text DEFAULT NULL,
-                                    valid_from date DEFAULT current_date)
+CREATE FUNCTION sp_internal.model_create_version(tbl regclass, name text, spec jsonb, description text, valid_from date)
     RETURNS integer
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
@@ -59,32 +60,54 @@ AS $$
 DECLARE
     v integer;
 BEGIN
-    PERFORM pg_advisory_xact_lock(hashtext('sp.pmt_model:' || create_pmt_model.name));
-    SELECT coalesce(max(m.version), 0) + 1 INTO v FROM sp.pmt_model m WHERE m.name = create_pmt_model.name;
-    INSERT INTO sp.pmt_model (name, version, valid_from, spec, description)
-    VALUES (create_pmt_model.name, v, valid_from, spec, description);
+    PERFORM pg_advisory_xact_lock(hashtext(tbl::text || ':' || name));
+    EXECUTE format('SELECT coalesce(max(m.version), 0) + 1 FROM %s m WHERE m.name = $1', tbl) INTO v USING name;
+    EXECUTE format('INSERT INTO %s (name, version, valid_from, spec, description) VALUES ($1, $2, $3, $4, $5)', tbl)
+        USING name, v, valid_from, spec, description;
     RETURN v;
 END
 $$;
-COMMENT ON FUNCTION sp.create_pmt_model(text, jsonb, text, date) IS 'Adds a new draft version of a PMT model (validated against the variable catalogue); returns its version number.';
+COMMENT ON FUNCTION sp_internal.model_create_version(regclass, text, jsonb, text, date) IS 'Adds the next draft version of a versioned model (serialised per model name); returns its number.';
 
-CREATE FUNCTION sp.activate_pmt_model(name text, version integer)
+CREATE FUNCTION sp_internal.model_activate_version(tbl regclass, kind text, name text, version integer)
     RETURNS void
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    found_it boolean;
 BEGIN
-    PERFORM 1 FROM sp.pmt_model m WHERE m.name = activate_pmt_model.name AND m.version = activate_pmt_model.version;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'PMT model % version % does not exist', activate_pmt_model.name, activate_pmt_model.version
-            USING ERRCODE = 'no_data_found';
+    EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s m WHERE m.name = $1 AND m.version = $2)', tbl)
+        INTO found_it USING name, version;
+    IF NOT found_it THEN
+        RAISE EXCEPTION '% model % version % does not exist', kind, name, version USING ERRCODE = 'no_data_found';
     END IF;
-    UPDATE sp.pmt_model m SET status = 'retired'
-    WHERE m.name = activate_pmt_model.name AND m.status = 'active' AND m.version <> activate_pmt_model.version;
-    UPDATE sp.pmt_model m SET status = 'active', activated_at = now()
-    WHERE m.name = activate_pmt_model.name AND m.version = activate_pmt_model.version;
+    EXECUTE format('UPDATE %s m SET status = ''retired'' WHERE m.name = $1 AND m.status = ''active'' AND m.version <> $2', tbl)
+        USING name, version;
+    EXECUTE format('UPDATE %s m SET status = ''active'', activated_at = now() WHERE m.name = $1 AND m.version = $2', tbl)
+        USING name, version;
 END
 $$;
+COMMENT ON FUNCTION sp_internal.model_activate_version(regclass, text, text, integer) IS 'Makes a version the active one of its model and retires the previously active one.';
+
+CREATE TRIGGER pmt_model_guard BEFORE INSERT OR UPDATE ON sp.pmt_model
+    FOR EACH ROW EXECUTE FUNCTION sp_internal.model_version_guard('PMT', 'sp_internal.pmt_validate_spec');
+CREATE TRIGGER pmt_model_no_delete BEFORE DELETE ON sp.pmt_model
+    FOR EACH ROW EXECUTE FUNCTION sp_internal.forbid_delete();
+
+CREATE FUNCTION sp.create_pmt_model(name text, spec jsonb, description text DEFAULT NULL,
+                                    valid_from date DEFAULT current_date)
+    RETURNS integer
+    LANGUAGE sql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$ SELECT sp_internal.model_create_version('sp.pmt_model', name, spec, description, valid_from) $$;
+COMMENT ON FUNCTION sp.create_pmt_model(text, jsonb, text, date) IS 'Adds a new draft version of a PMT model (validated against the variable catalogue); returns its version number.';
+
+CREATE FUNCTION sp.activate_pmt_model(name text, version integer)
+    RETURNS void
+    LANGUAGE sql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$ SELECT sp_internal.model_activate_version('sp.pmt_model', 'PMT', name, version) $$;
 COMMENT ON FUNCTION sp.activate_pmt_model(text, integer) IS 'Makes a version the active one of its model; the previously active version is retired (kept, with its assessments).';
 
 CREATE FUNCTION sp.pmt_score(model text, household_id bigint)
@@ -104,6 +127,13 @@ CREATE FUNCTION sp_internal.pmt_evaluate_all(model text, only_area text)
     AS 'MODULE_PATHNAME', 'sp_pmt_evaluate_all'
     LANGUAGE C STABLE;
 COMMENT ON FUNCTION sp_internal.pmt_evaluate_all(text, text) IS 'Scores every household (or those under a P-code prefix) with the active model version; problem says why a household could not be scored.';
+
+CREATE FUNCTION sp_internal.pmt_evaluate_household(model text, household_id bigint,
+                                                   OUT version integer, OUT score float8, OUT cutoff float8)
+    RETURNS record
+    AS 'MODULE_PATHNAME', 'sp_pmt_evaluate_household'
+    LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION sp_internal.pmt_evaluate_household(text, bigint) IS 'Score of one household under the active model version and the cut-off that applies to it; raises naming the variable when it cannot be scored.';
 
 CREATE TABLE sp.assessment (
     assessment_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -167,14 +197,17 @@ BEGIN
         RAISE EXCEPTION 'reason is required' USING ERRCODE = 'invalid_parameter_value',
             DETAIL = 'A reassessment (after an appeal or a home visit) records why.';
     END IF;
+    IF NOT EXISTS (SELECT 1 FROM sp.household h WHERE h.household_id = reassess_household.household_id) THEN
+        RAISE EXCEPTION 'household % does not exist', reassess_household.household_id USING ERRCODE = 'no_data_found';
+    END IF;
+    IF model IS NOT NULL AND NOT EXISTS (SELECT 1 FROM sp.pmt_model m WHERE m.name = reassess_household.model AND m.status = 'active') THEN
+        RAISE EXCEPTION 'PMT model "%" has no active version', model USING ERRCODE = 'no_data_found';
+    END IF;
     RETURN QUERY
     INSERT INTO sp.assessment (household_id, model, version, score, poverty_line, below_cutoff, reason)
-    SELECT reassess_household.household_id, m.name, m.version, s.score, s.cutoff, s.score < s.cutoff, reason
+    SELECT reassess_household.household_id, m.name, e.version, e.score, e.cutoff, e.score < e.cutoff, reason
     FROM sp.pmt_model m
-    CROSS JOIN LATERAL (SELECT sp.pmt_score(m.name, reassess_household.household_id) AS score,
-                               (SELECT e.cutoff FROM sp_internal.pmt_evaluate_all(m.name, h.admin_area_code) e
-                                WHERE e.household_id = reassess_household.household_id) AS cutoff
-                        FROM sp.household h WHERE h.household_id = reassess_household.household_id) s
+    CROSS JOIN LATERAL sp_internal.pmt_evaluate_household(m.name, reassess_household.household_id) e
     WHERE m.status = 'active' AND (reassess_household.model IS NULL OR m.name = reassess_household.model)
     RETURNING *;
 END

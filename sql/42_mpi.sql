@@ -169,69 +169,36 @@ END
 $$;
 COMMENT ON FUNCTION sp_internal.mpi_query(jsonb) IS 'Builds the SQL that evaluates an MPI spec over sp.household_profile (built only from validated pieces).';
 
-CREATE FUNCTION sp_internal.mpi_model_guard()
-    RETURNS trigger
-    LANGUAGE plpgsql
+-- Validation for the shared model trigger (sql/40_pmt.sql).
+CREATE FUNCTION sp_internal.mpi_validate_spec(spec jsonb)
+    RETURNS void
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF TG_OP = 'UPDATE' AND OLD.status <> 'draft' AND (NEW.spec IS DISTINCT FROM OLD.spec OR NEW.version <> OLD.version
-                                                      OR NEW.name <> OLD.name) THEN
-        RAISE EXCEPTION 'MPI model % version % is %: its spec can no longer change', OLD.name, OLD.version, OLD.status
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  HINT = 'Create a new version with sp.create_mpi_model.';
-    END IF;
-    IF TG_OP = 'UPDATE' AND OLD.status = 'retired' AND NEW.status <> 'retired' THEN
-        RAISE EXCEPTION 'MPI model % version % is retired', OLD.name, OLD.version
-            USING ERRCODE = 'object_not_in_prerequisite_state';
-    END IF;
-    IF TG_OP = 'INSERT' OR NEW.spec IS DISTINCT FROM OLD.spec THEN
-        PERFORM sp_internal.mpi_query(NEW.spec);
-    END IF;
-    RETURN NEW;
+    PERFORM sp_internal.mpi_query(spec);
 END
 $$;
-COMMENT ON FUNCTION sp_internal.mpi_model_guard() IS 'Trigger: validates MPI specs and keeps non-draft versions immutable.';
+COMMENT ON FUNCTION sp_internal.mpi_validate_spec(jsonb) IS 'Raises 22023 naming the field when an MPI spec is invalid.';
+
 CREATE TRIGGER mpi_model_guard BEFORE INSERT OR UPDATE ON sp.mpi_model
-    FOR EACH ROW EXECUTE FUNCTION sp_internal.mpi_model_guard();
+    FOR EACH ROW EXECUTE FUNCTION sp_internal.model_version_guard('MPI', 'sp_internal.mpi_validate_spec');
 CREATE TRIGGER mpi_model_no_delete BEFORE DELETE ON sp.mpi_model
     FOR EACH ROW EXECUTE FUNCTION sp_internal.forbid_delete();
 
 CREATE FUNCTION sp.create_mpi_model(name text, spec jsonb, description text DEFAULT NULL,
                                     valid_from date DEFAULT current_date)
     RETURNS integer
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE sql VOLATILE
     SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    v integer;
-BEGIN
-    PERFORM pg_advisory_xact_lock(hashtext('sp.mpi_model:' || create_mpi_model.name));
-    SELECT coalesce(max(m.version), 0) + 1 INTO v FROM sp.mpi_model m WHERE m.name = create_mpi_model.name;
-    INSERT INTO sp.mpi_model (name, version, valid_from, spec, description)
-    VALUES (create_mpi_model.name, v, valid_from, spec, description);
-    RETURN v;
-END
-$$;
+AS $$ SELECT sp_internal.model_create_version('sp.mpi_model', name, spec, description, valid_from) $$;
 COMMENT ON FUNCTION sp.create_mpi_model(text, jsonb, text, date) IS 'Adds a new draft version of an MPI model (validated: weights, indicator conditions against the catalogue); returns its version number.';
 
 CREATE FUNCTION sp.activate_mpi_model(name text, version integer)
     RETURNS void
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE sql VOLATILE
     SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    PERFORM 1 FROM sp.mpi_model m WHERE m.name = activate_mpi_model.name AND m.version = activate_mpi_model.version;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'MPI model % version % does not exist', activate_mpi_model.name, activate_mpi_model.version
-            USING ERRCODE = 'no_data_found';
-    END IF;
-    UPDATE sp.mpi_model m SET status = 'retired'
-    WHERE m.name = activate_mpi_model.name AND m.status = 'active' AND m.version <> activate_mpi_model.version;
-    UPDATE sp.mpi_model m SET status = 'active', activated_at = now()
-    WHERE m.name = activate_mpi_model.name AND m.version = activate_mpi_model.version;
-END
-$$;
+AS $$ SELECT sp_internal.model_activate_version('sp.mpi_model', 'MPI', name, version) $$;
 COMMENT ON FUNCTION sp.activate_mpi_model(text, integer) IS 'Makes a version the active one of its MPI model; the previously active version is retired (kept, with its assessments).';
 
 CREATE FUNCTION sp_internal.active_mpi_model(name text)

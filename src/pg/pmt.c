@@ -32,6 +32,7 @@ PG_FUNCTION_INFO_V1(sp_pmt_validate_spec);
 PG_FUNCTION_INFO_V1(sp_pmt_score);
 PG_FUNCTION_INFO_V1(sp_pmt_explain);
 PG_FUNCTION_INFO_V1(sp_pmt_evaluate_all);
+PG_FUNCTION_INFO_V1(sp_pmt_evaluate_household);
 
 /* Where a term's value comes from. */
 typedef enum
@@ -867,6 +868,31 @@ sp_pmt_score(PG_FUNCTION_ARGS)
 
 	score_one(p, PG_GETARG_INT64(1), res, NULL);
 	PG_RETURN_FLOAT8(res->score);
+}
+
+/*
+ * sp_internal.pmt_evaluate_household(model text, household_id bigint,
+ *   OUT version int, OUT score float8, OUT cutoff float8)
+ * What sp.reassess_household records: the score and the cut-off that applies.
+ */
+Datum
+sp_pmt_evaluate_household(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	Pmt		   *p;
+	sp_pmt_result *res = palloc(sizeof(sp_pmt_result));
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	p = active_model(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	score_one(p, PG_GETARG_INT64(1), res, NULL);
+	values[0] = Int32GetDatum(p->version);
+	values[1] = Float8GetDatum(res->score);
+	values[2] = Float8GetDatum(res->cutoff);
+	nulls[2] = !res->has_cutoff;
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
 }
 
 /*

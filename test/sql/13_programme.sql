@@ -102,6 +102,9 @@ SELECT from_state, to_state, reason FROM sp.enrolment_history WHERE enrolment_id
 -- an appeal: a home visit finds A5 has 2 rooms, not 5; reassessment makes it eligible; the hills are full
 SELECT sp.update_household(:a5, '{"attributes": {"rooms": 2}}', 'appeal 2026/17: home visit') ->> 'version' AS a5_version;
 SELECT score, below_cutoff, reason FROM sp.reassess_household(:a5, 'appeal 2026/17: home visit', 'rooms_pmt');
+SELECT * FROM sp.reassess_household(-1, 'appeal', 'rooms_pmt');
+SELECT * FROM sp.reassess_household(:a5, 'appeal', 'no_such_model');
+SELECT * FROM sp.reassess_household(:a5, ' ', 'rooms_pmt');
 -- (A1, exited by a caseworker, is not re-opened by the automated run)
 SELECT sp.determine_eligibility('child_grant') - 'run_id' - 'units' - 'ineligible' - 'excluded_by' AS determined;
 SELECT sp.enrol('child_grant') -> 'by_quota_area' AS by_quota_area;
