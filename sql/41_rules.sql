@@ -360,11 +360,10 @@ BEGIN
                 PERFORM sp_internal.rule_error(path || '.max', 'Expected a count of members, 0 or more.');
             END IF;
         END IF;
-        -- the status test sits in the FILTER, not the WHERE clause: a WHERE on status
-        -- would let the planner combine partial indexes on active persons with the
-        -- household index, which costs a scan of every active person per household
-        c := format('(SELECT count(*) FILTER (WHERE m.status = ''active'' AND (%s)) FROM sp.person m WHERE m.household_id = %s.household_id)',
-                    sp_internal.rule_sql(rule -> 'members', path || '.members', 'person', 'm', allowed), alias);
+        -- the count is a column of the member aggregate that callers join as mq
+        -- (sp_internal.rule_member_join): one pass over sp.person for all households
+        c := format('coalesce(mq.%I, 0)',
+                    'm_' || md5(sp_internal.rule_sql(rule -> 'members', path || '.members', 'person', 'm', allowed)));
         IF hi IS NULL THEN
             RETURN format('%s >= %L', c, coalesce(lo #>> '{}', '1'));
         ELSIF lo IS NULL THEN
@@ -426,3 +425,50 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION sp_internal.rule_sql(jsonb, text, text, text, text[]) IS 'Compiles a validated condition document (docs/targeting.md) into a boolean SQL expression; raises 22023 naming the path of the first fault.';
+
+-- The member conditions of condition documents, as compiled by rule_sql
+-- (validated documents only: this walk does not check them again).
+CREATE FUNCTION sp_internal.rule_members(rule jsonb)
+    RETURNS TABLE (key text, person_sql text)
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    k text;
+    i integer;
+BEGIN
+    IF jsonb_typeof(rule) IS DISTINCT FROM 'object' THEN
+        RETURN;
+    END IF;
+    IF rule ? 'all' OR rule ? 'any' THEN
+        k := CASE WHEN rule ? 'all' THEN 'all' ELSE 'any' END;
+        FOR i IN 0 .. jsonb_array_length(rule -> k) - 1 LOOP
+            RETURN QUERY SELECT * FROM sp_internal.rule_members(rule -> k -> i);
+        END LOOP;
+    ELSIF rule ? 'not' THEN
+        RETURN QUERY SELECT * FROM sp_internal.rule_members(rule -> 'not');
+    ELSIF rule ? 'members' THEN
+        person_sql := sp_internal.rule_sql(rule -> 'members', 'members', 'person', 'm', '{}');
+        key := 'm_' || md5(person_sql);
+        RETURN NEXT;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION sp_internal.rule_members(jsonb) IS 'The member conditions ("members") of a validated condition document, compiled, each with the column name rule_sql uses for its count.';
+
+-- The join that provides the member counts (mq) compiled conditions read:
+-- one GROUP BY over sp.person, with a count per distinct member condition.
+CREATE FUNCTION sp_internal.rule_member_join(rules jsonb[])
+    RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN count(*) = 0 THEN ''
+           ELSE format('LEFT JOIN (SELECT m.household_id, %s FROM sp.person m GROUP BY m.household_id) mq '
+                       'ON mq.household_id = hp.household_id ',
+                       string_agg(format('count(*) FILTER (WHERE m.status = ''active'' AND (%s)) AS %I', d.person_sql, d.key),
+                                  ', ' ORDER BY d.key))
+           END
+    FROM (SELECT DISTINCT x.key, x.person_sql FROM unnest(rules) r, sp_internal.rule_members(r) x) d
+$$;
+COMMENT ON FUNCTION sp_internal.rule_member_join(jsonb[]) IS 'SQL joining, as mq, the per-household counts of members meeting each member condition of some validated condition documents.';

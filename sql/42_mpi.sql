@@ -160,11 +160,13 @@ BEGIN
     END LOOP;
     -- OFFSET 0 keeps the planner from inlining the flags (each condition is evaluated once)
     RETURN format('SELECT hp.household_id, hp.admin_area_code, hp.household_size, s.score, s.score >= %s AS poor, s.deprivations '
-                  'FROM sp.household_profile hp '
+                  'FROM sp.household_profile hp %s'
                   'CROSS JOIN LATERAL (SELECT %s OFFSET 0) d '
                   'CROSS JOIN LATERAL (SELECT (%s)::float8 AS score, array_remove(ARRAY[%s]::text[], NULL) AS deprivations) s '
                   'WHERE true ',
-                  k - 1e-9, array_to_string(flags, ', '), array_to_string(terms, ' + '), array_to_string(names, ', '));
+                  k - 1e-9,
+                  sp_internal.rule_member_join(ARRAY(SELECT i -> 'deprived_if' FROM jsonb_path_query(spec, '$.dimensions[*].indicators[*]') i)),
+                  array_to_string(flags, ', '), array_to_string(terms, ' + '), array_to_string(names, ', '));
 END
 $$;
 COMMENT ON FUNCTION sp_internal.mpi_query(jsonb) IS 'Builds the SQL that evaluates an MPI spec over sp.household_profile (built only from validated pieces).';

@@ -441,13 +441,14 @@ BEGIN
     END IF;
     EXECUTE format('CREATE TEMP TABLE sp_eval ON COMMIT DROP AS '
                    'SELECT hp.household_id, %s AS person_id, f.failed, cardinality(f.failed) = 0 AS eligible, r.rank_score, r.cutoff '
-                   'FROM sp.household_profile hp %s '
+                   'FROM sp.household_profile hp %s %s'
                    'CROSS JOIN LATERAL (SELECT %s OFFSET 0) c '
                    'CROSS JOIN LATERAL (SELECT array_remove(ARRAY[%s]::text[], NULL) AS failed) f '
                    'CROSS JOIN LATERAL (SELECT %s) r(rank_score, cutoff) '
                    'WHERE true %s',
                    CASE WHEN g.target_unit = 'person' THEN 'u.person_id' ELSE 'NULL::bigint' END,
-                   unit_sql, array_to_string(flags, ', '), array_to_string(failed, ', '), rank_sql, filter_sql);
+                   unit_sql, sp_internal.rule_member_join(ARRAY[g.rule]),
+                   array_to_string(flags, ', '), array_to_string(failed, ', '), rank_sql, filter_sql);
     CREATE INDEX ON sp_eval (household_id, person_id);
     ANALYZE sp_eval;
 END
@@ -522,7 +523,8 @@ BEGIN
     FROM sp_eval e
     WHERE e.eligible
       AND NOT EXISTS (SELECT 1 FROM sp_open o WHERE o.household_id = e.household_id AND o.person_id IS NOT DISTINCT FROM e.person_id)
-      AND NOT EXISTS (SELECT 1 FROM sp_held d WHERE d.household_id = e.household_id AND d.person_id IS NOT DISTINCT FROM e.person_id);
+      AND NOT EXISTS (SELECT 1 FROM sp_held d WHERE d.household_id = e.household_id AND d.person_id IS NOT DISTINCT FROM e.person_id)
+    ORDER BY e.household_id, e.person_id;
     GET DIAGNOSTICS n_new = ROW_COUNT;
     SELECT count(*) INTO n_held FROM sp_eval e JOIN sp_held d ON d.household_id = e.household_id
                                                 AND d.person_id IS NOT DISTINCT FROM e.person_id
