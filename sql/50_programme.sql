@@ -192,7 +192,7 @@ CREATE TABLE sp.eligibility_run (
 COMMENT ON TABLE sp.eligibility_run IS 'Every eligibility determination and recertification: the rule and ranking as they were, the active PMT/MPI model versions, who ran it, and the counts.';
 
 CREATE TABLE sp.eligibility_decision (
-    run_id       bigint NOT NULL REFERENCES sp.eligibility_run (run_id),
+    run_id       bigint NOT NULL,
     programme    text NOT NULL,
     household_id bigint NOT NULL,
     person_id    bigint,
@@ -208,6 +208,12 @@ CREATE INDEX eligibility_decision_household_idx ON sp.eligibility_decision (hous
 COMMENT ON TABLE sp.eligibility_decision IS 'Every automated decision on every unit: eligible or not, and for an ineligible unit the conditions of the rule it failed (a condition on a missing value fails). Append-only: what a caseworker shows a household that asks why.';
 CREATE TRIGGER eligibility_decision_append_only BEFORE UPDATE OR DELETE ON sp.eligibility_decision
     FOR EACH ROW EXECUTE FUNCTION sp_internal.history_is_append_only();
+CREATE TRIGGER eligibility_decision_run_ref AFTER INSERT ON sp.eligibility_decision REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sp_internal.check_new_references('run_id', 'sp.eligibility_run', 'run_id');
+CREATE TRIGGER eligibility_run_decision_ref AFTER DELETE ON sp.eligibility_run REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sp_internal.check_old_references('run_id', 'sp.eligibility_decision', 'run_id');
+CREATE TRIGGER eligibility_run_no_delete BEFORE DELETE ON sp.eligibility_run
+    FOR EACH ROW EXECUTE FUNCTION sp_internal.forbid_delete();
 
 CREATE TABLE sp.eligibility_review (
     review_id    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -251,10 +251,15 @@ sp_forbid_delete(PG_FUNCTION_ARGS)
 				 errmsg("rows of %s are never deleted", relname),
 				 errdetail("An enrolment ends in the state exited, with a reason."),
 				 errhint("Use sp.set_enrolment_state().")));
+	if (strcmp(relname, "household") == 0 || strcmp(relname, "person") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_RESTRICT_VIOLATION),
+				 errmsg("rows of %s are never deleted", relname),
+				 errdetail("The registry keeps every household and person; change the status instead."),
+				 errhint("Use sp.set_person_status() or sp.set_household_status().")));
 	ereport(ERROR,
 			(errcode(ERRCODE_RESTRICT_VIOLATION),
 			 errmsg("rows of %s are never deleted", relname),
-			 errdetail("The registry keeps every household and person; change the status instead."),
-			 errhint("Use sp.set_person_status() or sp.set_household_status().")));
+			 errdetail("They are part of the record of decisions made about households and persons.")));
 	return PointerGetDatum(trigdata->tg_trigtuple);
 }

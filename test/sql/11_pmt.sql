@@ -80,6 +80,19 @@ SELECT name, version, status FROM sp.pmt_model WHERE name = 'national' ORDER BY 
 UPDATE sp.pmt_model SET spec = spec || '{"intercept": 1}' WHERE name = 'national' AND version = 1;
 DELETE FROM sp.pmt_model WHERE name = 'national';
 UPDATE sp.assessment SET score = 0;
+-- references of assessments are checked per statement: unknown households or model versions are refused
+INSERT INTO sp.assessment (household_id, model, version, score) VALUES (-1, 'national', 1, 0);
+INSERT INTO sp.assessment (household_id, model, version, score) VALUES (:h1, 'national', 99, 0);
+INSERT INTO sp.assessment (household_id, model, version, score) SELECT :h1, 'national', v, 0 FROM generate_series(1, 3) v;
+-- and even a superuser's hard delete cannot orphan them
+\set VERBOSITY terse
+BEGIN;
+SET LOCAL sp_registry.allow_hard_delete = on;
+DELETE FROM sp.person WHERE household_id = :h3;
+DELETE FROM sp.household WHERE household_id = :h3;
+ROLLBACK;
+\set VERBOSITY default
+SELECT count(*) AS h3_assessments FROM sp.assessment WHERE household_id = :h3;
 SELECT sp.pmt_score('nobody', :h1);
 
 -- an appeal triggers a reassessment with the reason
