@@ -359,27 +359,38 @@ CREATE TRIGGER enrolment_guard BEFORE INSERT OR UPDATE ON sp.enrolment
 CREATE TRIGGER enrolment_no_delete BEFORE DELETE ON sp.enrolment
     FOR EACH ROW EXECUTE FUNCTION sp_internal.forbid_delete();
 
+-- History is written per statement from the transition tables: eligibility
+-- and enrolment runs change hundreds of thousands of enrolments at once.
 CREATE FUNCTION sp_internal.enrolment_log()
     RETURNS trigger
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF TG_OP = 'INSERT' OR NEW.state <> OLD.state
-       OR NEW.recertification_due IS DISTINCT FROM OLD.recertification_due
-       OR NEW.person_id IS DISTINCT FROM OLD.person_id
-       OR NEW.override_review_id IS DISTINCT FROM OLD.override_review_id THEN
+    IF TG_OP = 'INSERT' THEN
         INSERT INTO sp.enrolment_history (enrolment_id, programme, household_id, person_id, from_state, to_state,
                                           reason, recertification_due)
-        VALUES (NEW.enrolment_id, NEW.programme, NEW.household_id, NEW.person_id,
-                CASE WHEN TG_OP = 'UPDATE' THEN OLD.state END, NEW.state, NEW.reason, NEW.recertification_due);
+        SELECT n.enrolment_id, n.programme, n.household_id, n.person_id, NULL, n.state, n.reason, n.recertification_due
+        FROM new_rows n ORDER BY n.enrolment_id;
+    ELSE
+        INSERT INTO sp.enrolment_history (enrolment_id, programme, household_id, person_id, from_state, to_state,
+                                          reason, recertification_due)
+        SELECT n.enrolment_id, n.programme, n.household_id, n.person_id, o.state, n.state, n.reason, n.recertification_due
+        FROM new_rows n JOIN old_rows o ON o.enrolment_id = n.enrolment_id
+        WHERE n.state <> o.state
+           OR n.recertification_due IS DISTINCT FROM o.recertification_due
+           OR n.person_id IS DISTINCT FROM o.person_id
+           OR n.override_review_id IS DISTINCT FROM o.override_review_id
+        ORDER BY n.enrolment_id;
     END IF;
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION sp_internal.enrolment_log() IS 'Trigger: records every state change, recertification, reviewer override and repointing in sp.enrolment_history.';
-CREATE TRIGGER enrolment_log AFTER INSERT OR UPDATE ON sp.enrolment
-    FOR EACH ROW EXECUTE FUNCTION sp_internal.enrolment_log();
+COMMENT ON FUNCTION sp_internal.enrolment_log() IS 'Statement trigger: records every new enrolment, state change, recertification, reviewer override and repointing in sp.enrolment_history.';
+CREATE TRIGGER enrolment_log_insert AFTER INSERT ON sp.enrolment REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sp_internal.enrolment_log();
+CREATE TRIGGER enrolment_log_update AFTER UPDATE ON sp.enrolment REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sp_internal.enrolment_log();
 
 CREATE FUNCTION sp_internal.programme_for_run(programme text)
     RETURNS sp.programme
