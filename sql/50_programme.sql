@@ -426,7 +426,7 @@ DECLARE
     n integer := 0;
     flags text[] := '{}';
     failed text[] := '{}';
-    rank_sql text := 'NULL::float8, NULL::float8';
+    rank_sql text;
     unit_sql text := '';
     filter_sql text := '';
 BEGIN
@@ -435,15 +435,20 @@ BEGIN
         flags := flags || format('(%s) AS c%s', c.sql, n);
         failed := failed || format('CASE WHEN c.c%s IS NOT TRUE THEN %L END', n, c.label);
     END LOOP;
+    -- the ranking score and its cut-off, one index lookup per household
     IF g.ranking ? 'pmt' THEN
-        rank_sql := format('(SELECT ARRAY[a.score, a.poverty_line] FROM sp.assessment a WHERE a.household_id = hp.household_id '
-                           'AND a.model = %L ORDER BY a.assessed_at DESC, a.assessment_id DESC LIMIT 1)', g.ranking ->> 'pmt');
-        rank_sql := format('%s[1], %s[2]', rank_sql, rank_sql);
+        rank_sql := format('LEFT JOIN LATERAL (SELECT a.score AS rank_score, a.poverty_line AS cutoff FROM sp.assessment a '
+                           'WHERE a.household_id = hp.household_id AND a.model = %L '
+                           'ORDER BY a.assessed_at DESC, a.assessment_id DESC LIMIT 1) r ON true ', g.ranking ->> 'pmt');
     ELSIF g.ranking ? 'mpi' THEN
-        rank_sql := format('(SELECT a.deprivation_score FROM sp.mpi_assessment a WHERE a.household_id = hp.household_id '
-                           'AND a.model = %L ORDER BY a.assessed_at DESC, a.mpi_assessment_id DESC LIMIT 1), '
-                           '(SELECT coalesce((m.spec ->> ''k'')::float8, 1.0 / 3) FROM sp.mpi_model m WHERE m.name = %L AND m.status = ''active'')',
-                           g.ranking ->> 'mpi', g.ranking ->> 'mpi');
+        rank_sql := format('LEFT JOIN LATERAL (SELECT a.deprivation_score AS rank_score, %s::float8 AS cutoff FROM sp.mpi_assessment a '
+                           'WHERE a.household_id = hp.household_id AND a.model = %L '
+                           'ORDER BY a.assessed_at DESC, a.mpi_assessment_id DESC LIMIT 1) r ON true ',
+                           coalesce((SELECT (m.spec ->> 'k')::float8 FROM sp.mpi_model m
+                                     WHERE m.name = g.ranking ->> 'mpi' AND m.status = 'active'), 1.0 / 3),
+                           g.ranking ->> 'mpi');
+    ELSE
+        rank_sql := 'CROSS JOIN LATERAL (SELECT NULL::float8 AS rank_score, NULL::float8 AS cutoff) r ';
     END IF;
     IF g.target_unit = 'person' THEN
         unit_sql := 'JOIN sp.person u ON u.household_id = hp.household_id AND u.status = ''active'' ';
@@ -461,7 +466,7 @@ BEGIN
                    'FROM sp.household_profile hp %s %s'
                    'CROSS JOIN LATERAL (SELECT %s OFFSET 0) c '
                    'CROSS JOIN LATERAL (SELECT array_remove(ARRAY[%s]::text[], NULL) AS failed) f '
-                   'CROSS JOIN LATERAL (SELECT %s) r(rank_score, cutoff) '
+                   '%s'
                    'WHERE true %s',
                    CASE WHEN g.target_unit = 'person' THEN 'u.person_id' ELSE 'NULL::bigint' END,
                    unit_sql, sp_internal.rule_member_join(ARRAY[g.rule]),
