@@ -3,6 +3,19 @@
 
 -- Validates the reason and makes it the transaction's change reason; returns
 -- the previous setting so the caller can restore it.
+CREATE FUNCTION sp_internal.require_reason(reason text, detail text)
+    RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF reason IS NULL OR btrim(reason) = '' THEN
+        RAISE EXCEPTION 'reason is required' USING ERRCODE = 'invalid_parameter_value', DETAIL = detail;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION sp_internal.require_reason(text, text) IS 'Raises 22023 "reason is required" with the given detail when a reason is missing or blank.';
+
 CREATE FUNCTION sp_internal.begin_change(reason text)
     RETURNS text
     LANGUAGE plpgsql VOLATILE
@@ -11,11 +24,7 @@ AS $$
 DECLARE
     previous text := current_setting('sp_registry.change_reason', true);
 BEGIN
-    IF reason IS NULL OR btrim(reason) = '' THEN
-        RAISE EXCEPTION 'reason is required'
-            USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = 'Every change to the registry records why it was made.';
-    END IF;
+    PERFORM sp_internal.require_reason(reason, 'Every change to the registry records why it was made.');
     IF length(reason) > 1000 THEN
         RAISE EXCEPTION 'reason longer than 1000 characters' USING ERRCODE = 'string_data_right_truncation';
     END IF;

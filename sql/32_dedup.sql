@@ -238,10 +238,7 @@ BEGIN
     IF decision IS NULL OR decision NOT IN ('accept', 'reject') THEN
         RAISE EXCEPTION 'decision must be accept or reject, got "%"', decision USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF reason IS NULL OR btrim(reason) = '' THEN
-        RAISE EXCEPTION 'reason is required' USING ERRCODE = 'invalid_parameter_value',
-            DETAIL = 'Every decision on a possible duplicate records why it was made.';
-    END IF;
+    PERFORM sp_internal.require_reason(reason, 'Every decision on a possible duplicate records why it was made.');
     SELECT * INTO r FROM sp.match_review m WHERE m.review_id = review_match.review_id FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'review % does not exist', review_match.review_id USING ERRCODE = 'no_data_found';

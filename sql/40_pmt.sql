@@ -264,10 +264,7 @@ CREATE FUNCTION sp.reassess_household(household_id bigint, reason text, model te
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF reason IS NULL OR btrim(reason) = '' THEN
-        RAISE EXCEPTION 'reason is required' USING ERRCODE = 'invalid_parameter_value',
-            DETAIL = 'A reassessment (after an appeal or a home visit) records why.';
-    END IF;
+    PERFORM sp_internal.require_reason(reason, 'A reassessment (after an appeal or a home visit) records why.');
     IF NOT EXISTS (SELECT 1 FROM sp.household h WHERE h.household_id = reassess_household.household_id) THEN
         RAISE EXCEPTION 'household % does not exist', reassess_household.household_id USING ERRCODE = 'no_data_found';
     END IF;

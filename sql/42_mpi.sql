@@ -2,19 +2,8 @@
 -- indicators; a household's deprivation score is the weighted share of
 -- indicators it is deprived in, and it is poor when the score reaches k.
 
-CREATE TABLE sp.mpi_model (
-    name         text NOT NULL CHECK (name ~ '^[a-z][a-z0-9_]{0,62}$'),
-    version      integer NOT NULL CHECK (version > 0),
-    valid_from   date NOT NULL DEFAULT current_date,
-    spec         jsonb NOT NULL,
-    status       text NOT NULL DEFAULT 'draft' CHECK (status IN ('draft', 'active', 'retired')),
-    description  text,
-    created_at   timestamptz NOT NULL DEFAULT now(),
-    created_by   text NOT NULL DEFAULT current_user,
-    activated_at timestamptz,
-    PRIMARY KEY (name, version)
-);
-CREATE UNIQUE INDEX mpi_model_one_active_idx ON sp.mpi_model (name) WHERE status = 'active';
+-- the same columns, checks and indexes (one active version per name) as PMT models
+CREATE TABLE sp.mpi_model (LIKE sp.pmt_model INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES);
 COMMENT ON TABLE sp.mpi_model IS 'Alkire-Foster multidimensional poverty models, versioned like PMT models: dimensions, indicators (a deprivation condition and a weight each), poverty cut-off k. A spec is fixed once its version leaves draft; versions are never deleted.';
 
 -- The indicators of a spec with their effective weights and compiled

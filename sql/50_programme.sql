@@ -690,10 +690,7 @@ AS $$
 DECLARE
     x sp.enrolment;
 BEGIN
-    IF reason IS NULL OR btrim(reason) = '' THEN
-        RAISE EXCEPTION 'reason is required' USING ERRCODE = 'invalid_parameter_value',
-            DETAIL = 'Every enrolment state change records why it was made.';
-    END IF;
+    PERFORM sp_internal.require_reason(reason, 'Every enrolment state change records why it was made.');
     IF state IS NULL OR state NOT IN ('eligible', 'waitlisted', 'enrolled', 'suspended', 'exited') THEN
         RAISE EXCEPTION 'unknown enrolment state "%"', state USING ERRCODE = 'invalid_parameter_value',
             DETAIL = 'States: eligible, waitlisted, enrolled, suspended, exited.';
@@ -724,10 +721,7 @@ AS $$
 DECLARE
     x sp.enrolment;
 BEGIN
-    IF reason IS NULL OR btrim(reason) = '' THEN
-        RAISE EXCEPTION 'reason is required' USING ERRCODE = 'invalid_parameter_value',
-            DETAIL = 'Opening an enrolment by hand records why.';
-    END IF;
+    PERFORM sp_internal.require_reason(reason, 'Opening an enrolment by hand records why.');
     PERFORM 1 FROM sp.programme g WHERE g.name = open_enrolment.programme;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'programme "%" does not exist', programme USING ERRCODE = 'no_data_found';
@@ -760,10 +754,7 @@ BEGIN
     IF decision IS NULL OR decision NOT IN ('include', 'exclude') THEN
         RAISE EXCEPTION 'decision must be include or exclude, got "%"', decision USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF reason IS NULL OR btrim(reason) = '' THEN
-        RAISE EXCEPTION 'reason is required' USING ERRCODE = 'invalid_parameter_value',
-            DETAIL = 'Every review decision records why it was made.';
-    END IF;
+    PERFORM sp_internal.require_reason(reason, 'Every review decision records why it was made.');
     SELECT * INTO r FROM sp.eligibility_review v WHERE v.review_id = review_eligibility.review_id FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'review % does not exist', review_id USING ERRCODE = 'no_data_found';
