@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Two sessions register the same submission_id at the same time: exactly one
-# household is created and both sessions get its ids.  Needs a running
+# household is created and both sessions get its ids.  Two sessions run
+# eligibility and enrolment of one programme at the same time: the runs are
+# serialised and no unit is enrolled twice.  Needs a running
 # cluster (PG* environment) and a database with the extension ($1).
 set -euo pipefail
 db="$1"
@@ -24,10 +26,30 @@ rm -f /tmp/sp_conc_[abc].$$
 n=$(q -c "SELECT count(*) FROM sp.registration_submission WHERE submission_id = '00000000-0000-4000-8000-00000000cc01'")
 h=$(q -c "SELECT count(*) FROM sp.household WHERE admin_area_code = 'CC'")
 
+# two eligibility runs and an enrolment of one programme at once
+q -c "SELECT sp.register_household(('{\"admin_area_code\": \"CC\", \"attributes\": {\"rooms\": ' || i || '},
+        \"members\": [{\"given_name\": \"E' || i || '\", \"relationship_to_head\": \"head\"}]}')::jsonb) FROM generate_series(1, 30) i" >/dev/null
+q -c "SELECT sp.create_pmt_model('cc_rooms', '{\"intercept\": 0, \"terms\": [{\"variable\": \"rooms\", \"coefficient\": 1}], \"cutoffs\": [{\"value\": 20}]}')" \
+  -c "SELECT sp.activate_pmt_model('cc_rooms', 1)" -c "SELECT sp.score_households('cc_rooms', 'CC')" >/dev/null
+q -c "INSERT INTO sp.programme (name, title, benefit_type, rule, ranking) VALUES ('cc_grant', 'Race', 'cash',
+        '{\"all\": [{\"area\": \"CC\"}, {\"pmt\": {\"model\": \"cc_rooms\", \"below_cutoff\": true}}]}', '{\"pmt\": \"cc_rooms\"}')" \
+  -c "INSERT INTO sp.programme_quota VALUES ('cc_grant', 'CC', 10)"
+q -c "BEGIN" -c "SELECT sp.determine_eligibility('cc_grant') ->> 'new_enrolments'" -c "SELECT pg_sleep(1.5)" -c "COMMIT" > /tmp/sp_conc_d.$$ 2>&1 &
+sleep 0.5
+q -c "SELECT sp.determine_eligibility('cc_grant') ->> 'new_enrolments'" > /tmp/sp_conc_e.$$ 2>&1 &
+q -c "SELECT sp.enrol('cc_grant') ->> 'newly_enrolled'" > /tmp/sp_conc_f.$$ 2>&1
+wait
+d=$(cat /tmp/sp_conc_d.$$); e=$(cat /tmp/sp_conc_e.$$); f=$(cat /tmp/sp_conc_f.$$)
+rm -f /tmp/sp_conc_[def].$$
+open=$(q -c "SELECT count(*) || '/' || count(DISTINCT household_id) || '/' || count(*) FILTER (WHERE state = 'enrolled')
+             FROM sp.enrolment WHERE programme = 'cc_grant' AND state <> 'exited'")
+
 fail=0
-echo "1..4"
+echo "1..6"
 if [ "$a" = "$b" ] && [ -n "$a" ]; then echo "ok 1 - both sessions get household $a"; else echo "not ok 1 - A got '$a', B got '$b'"; fail=1; fi
 if [ "$c" = '{"inserted": 0, "rejected": 0, "duplicates_skipped": 1}' ]; then echo "ok 2 - the concurrent batch skips it as a duplicate"; else echo "not ok 2 - batch said $c"; fail=1; fi
 if [ "$n" = 1 ]; then echo "ok 3 - one submission row"; else echo "not ok 3 - $n submission rows"; fail=1; fi
 if [ "$h" = 1 ]; then echo "ok 4 - one household"; else echo "not ok 4 - $h households"; fail=1; fi
+if [ "$d" = 20 ] && [ "$e" = 0 ]; then echo "ok 5 - the second eligibility run waits for the first and opens nothing twice"; else echo "not ok 5 - first run said '$d', second '$e'"; fail=1; fi
+if [ "$open" = "20/20/10" ] && [ "$f" = 10 ]; then echo "ok 6 - enrolment after both runs: 20 open, 10 enrolled within the quota"; else echo "not ok 6 - open/distinct/enrolled = $open, enrol said '$f'"; fail=1; fi
 exit $fail
