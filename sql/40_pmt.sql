@@ -142,62 +142,40 @@ COMMENT ON FUNCTION sp_internal.pmt_evaluate_household(text, bigint) IS 'Score o
 -- rows. The parents (households, models, runs) cannot be deleted (their
 -- delete guards), and the children are never updated, so this is the same
 -- guarantee.
-CREATE FUNCTION sp_internal.check_new_references()
+CREATE FUNCTION sp_internal.check_references()
     RETURNS trigger
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    child_cols text[] := string_to_array(TG_ARGV[0], ',');   -- e.g. 'model,version'
-    parent regclass := TG_ARGV[1]::regclass;
-    parent_cols text[] := string_to_array(TG_ARGV[2], ',');  -- e.g. 'name,version'
+    -- arguments: this table's columns, the other table, its columns (e.g. 'model,version', 'sp.pmt_model', 'name,version')
+    own_cols text[] := string_to_array(TG_ARGV[0], ',');
+    other regclass := TG_ARGV[1]::regclass;
+    other_cols text[] := string_to_array(TG_ARGV[2], ',');
     cond text;
     key_list text;
     bad text;
 BEGIN
-    SELECT string_agg(format('p.%I = n.%I', pc, cc), ' AND '), string_agg(format('n.%I', cc), ' || '', '' || ')
+    SELECT string_agg(format('x.%I = r.%I', oc, c), ' AND '), string_agg(format('r.%I', c), ' || '', '' || ')
     INTO cond, key_list
-    FROM unnest(child_cols, parent_cols) AS c(cc, pc);
-    EXECUTE format('SELECT %s FROM new_rows n WHERE NOT EXISTS (SELECT 1 FROM %s p WHERE %s) LIMIT 1',
-                   key_list, parent, cond)
+    FROM unnest(own_cols, other_cols) AS k(c, oc);
+    -- INSERT into a child: every new row needs its parent; DELETE from a parent: no child may remain
+    EXECUTE format('SELECT %s FROM changed_rows r WHERE %s EXISTS (SELECT 1 FROM %s x WHERE %s) LIMIT 1',
+                   key_list, CASE TG_OP WHEN 'INSERT' THEN 'NOT' ELSE '' END, other, cond)
         INTO bad;
-    IF bad IS NOT NULL THEN
-        RAISE EXCEPTION 'insert on table "%" violates its reference to "%"', TG_TABLE_NAME, parent
+    IF bad IS NOT NULL AND TG_OP = 'INSERT' THEN
+        RAISE EXCEPTION 'insert on table "%" violates its reference to "%"', TG_TABLE_NAME, other
             USING ERRCODE = 'foreign_key_violation',
-                  DETAIL = format('Key (%s)=(%s) is not present in table "%s".', TG_ARGV[0], bad, parent);
+                  DETAIL = format('Key (%s)=(%s) is not present in table "%s".', TG_ARGV[0], bad, other);
+    ELSIF bad IS NOT NULL THEN
+        RAISE EXCEPTION 'delete on table "%" would orphan rows of "%"', TG_TABLE_NAME, other
+            USING ERRCODE = 'foreign_key_violation',
+                  DETAIL = format('Key (%s)=(%s) is still referenced from table "%s".', TG_ARGV[0], bad, other);
     END IF;
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION sp_internal.check_new_references() IS 'Statement-level AFTER INSERT trigger (arguments: child columns, parent table, parent columns) checking that every new row refers to an existing parent row; used on append-only result tables instead of row-level foreign keys.';
-
-CREATE FUNCTION sp_internal.check_old_references()
-    RETURNS trigger
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    parent_cols text[] := string_to_array(TG_ARGV[0], ',');
-    child regclass := TG_ARGV[1]::regclass;
-    child_cols text[] := string_to_array(TG_ARGV[2], ',');
-    cond text;
-    key_list text;
-    bad text;
-BEGIN
-    SELECT string_agg(format('c.%I = o.%I', cc, pc), ' AND '), string_agg(format('o.%I', pc), ' || '', '' || ')
-    INTO cond, key_list
-    FROM unnest(parent_cols, child_cols) AS x(pc, cc);
-    EXECUTE format('SELECT %s FROM old_rows o WHERE EXISTS (SELECT 1 FROM %s c WHERE %s) LIMIT 1', key_list, child, cond)
-        INTO bad;
-    IF bad IS NOT NULL THEN
-        RAISE EXCEPTION 'delete on table "%" would orphan rows of "%"', TG_TABLE_NAME, child
-            USING ERRCODE = 'foreign_key_violation',
-                  DETAIL = format('Key (%s)=(%s) is still referenced from table "%s".', TG_ARGV[0], bad, child);
-    END IF;
-    RETURN NULL;
-END
-$$;
-COMMENT ON FUNCTION sp_internal.check_old_references() IS 'Statement-level AFTER DELETE trigger (arguments: parent columns, child table, child columns): the other half of sp_internal.check_new_references, for the rare deletes a superuser may make.';
+COMMENT ON FUNCTION sp_internal.check_references() IS 'Statement-level AFTER INSERT (on a child) or AFTER DELETE (on a parent) trigger with the transition table changed_rows; arguments: this table''s columns, the other table, its columns. Used instead of row-level foreign keys on append-only result tables.';
 
 CREATE TABLE sp.assessment (
     assessment_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -216,14 +194,14 @@ COMMENT ON TABLE sp.assessment IS 'Every PMT assessment ever made: household, mo
 
 CREATE TRIGGER assessment_append_only BEFORE UPDATE OR DELETE ON sp.assessment
     FOR EACH ROW EXECUTE FUNCTION sp_internal.history_is_append_only();
-CREATE TRIGGER assessment_household_ref AFTER INSERT ON sp.assessment REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION sp_internal.check_new_references('household_id', 'sp.household', 'household_id');
-CREATE TRIGGER assessment_model_ref AFTER INSERT ON sp.assessment REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION sp_internal.check_new_references('model,version', 'sp.pmt_model', 'name,version');
-CREATE TRIGGER household_assessment_ref AFTER DELETE ON sp.household REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION sp_internal.check_old_references('household_id', 'sp.assessment', 'household_id');
-CREATE TRIGGER pmt_model_assessment_ref AFTER DELETE ON sp.pmt_model REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION sp_internal.check_old_references('name,version', 'sp.assessment', 'model,version');
+CREATE TRIGGER assessment_household_ref AFTER INSERT ON sp.assessment REFERENCING NEW TABLE AS changed_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sp_internal.check_references('household_id', 'sp.household', 'household_id');
+CREATE TRIGGER assessment_model_ref AFTER INSERT ON sp.assessment REFERENCING NEW TABLE AS changed_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sp_internal.check_references('model,version', 'sp.pmt_model', 'name,version');
+CREATE TRIGGER household_assessment_ref AFTER DELETE ON sp.household REFERENCING OLD TABLE AS changed_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sp_internal.check_references('household_id', 'sp.assessment', 'household_id');
+CREATE TRIGGER pmt_model_assessment_ref AFTER DELETE ON sp.pmt_model REFERENCING OLD TABLE AS changed_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sp_internal.check_references('name,version', 'sp.assessment', 'model,version');
 
 CREATE VIEW sp.current_assessment AS
 SELECT DISTINCT ON (a.household_id, a.model) a.*

@@ -247,14 +247,14 @@ CREATE INDEX mpi_assessment_household_idx ON sp.mpi_assessment (household_id, mo
 COMMENT ON TABLE sp.mpi_assessment IS 'Every MPI assessment: household, model and version, deprivation score, poor or not, the indicators it was deprived in, its size then. Append-only; the latest per household and model is in sp.current_mpi_assessment. NULL score: excluded for missing data.';
 CREATE TRIGGER mpi_assessment_append_only BEFORE UPDATE OR DELETE ON sp.mpi_assessment
     FOR EACH ROW EXECUTE FUNCTION sp_internal.history_is_append_only();
-CREATE TRIGGER mpi_assessment_household_ref AFTER INSERT ON sp.mpi_assessment REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION sp_internal.check_new_references('household_id', 'sp.household', 'household_id');
-CREATE TRIGGER mpi_assessment_model_ref AFTER INSERT ON sp.mpi_assessment REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION sp_internal.check_new_references('model,version', 'sp.mpi_model', 'name,version');
-CREATE TRIGGER household_mpi_assessment_ref AFTER DELETE ON sp.household REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION sp_internal.check_old_references('household_id', 'sp.mpi_assessment', 'household_id');
-CREATE TRIGGER mpi_model_assessment_ref AFTER DELETE ON sp.mpi_model REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION sp_internal.check_old_references('name,version', 'sp.mpi_assessment', 'model,version');
+CREATE TRIGGER mpi_assessment_household_ref AFTER INSERT ON sp.mpi_assessment REFERENCING NEW TABLE AS changed_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sp_internal.check_references('household_id', 'sp.household', 'household_id');
+CREATE TRIGGER mpi_assessment_model_ref AFTER INSERT ON sp.mpi_assessment REFERENCING NEW TABLE AS changed_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sp_internal.check_references('model,version', 'sp.mpi_model', 'name,version');
+CREATE TRIGGER household_mpi_assessment_ref AFTER DELETE ON sp.household REFERENCING OLD TABLE AS changed_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sp_internal.check_references('household_id', 'sp.mpi_assessment', 'household_id');
+CREATE TRIGGER mpi_model_assessment_ref AFTER DELETE ON sp.mpi_model REFERENCING OLD TABLE AS changed_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sp_internal.check_references('name,version', 'sp.mpi_assessment', 'model,version');
 
 CREATE VIEW sp.current_mpi_assessment AS
 SELECT DISTINCT ON (a.household_id, a.model) a.*

@@ -208,10 +208,10 @@ CREATE INDEX eligibility_decision_household_idx ON sp.eligibility_decision (hous
 COMMENT ON TABLE sp.eligibility_decision IS 'Every automated decision on every unit: eligible or not, and for an ineligible unit the conditions of the rule it failed (a condition on a missing value fails). Append-only: what a caseworker shows a household that asks why.';
 CREATE TRIGGER eligibility_decision_append_only BEFORE UPDATE OR DELETE ON sp.eligibility_decision
     FOR EACH ROW EXECUTE FUNCTION sp_internal.history_is_append_only();
-CREATE TRIGGER eligibility_decision_run_ref AFTER INSERT ON sp.eligibility_decision REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION sp_internal.check_new_references('run_id', 'sp.eligibility_run', 'run_id');
-CREATE TRIGGER eligibility_run_decision_ref AFTER DELETE ON sp.eligibility_run REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION sp_internal.check_old_references('run_id', 'sp.eligibility_decision', 'run_id');
+CREATE TRIGGER eligibility_decision_run_ref AFTER INSERT ON sp.eligibility_decision REFERENCING NEW TABLE AS changed_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sp_internal.check_references('run_id', 'sp.eligibility_run', 'run_id');
+CREATE TRIGGER eligibility_run_decision_ref AFTER DELETE ON sp.eligibility_run REFERENCING OLD TABLE AS changed_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sp_internal.check_references('run_id', 'sp.eligibility_decision', 'run_id');
 CREATE TRIGGER eligibility_run_no_delete BEFORE DELETE ON sp.eligibility_run
     FOR EACH ROW EXECUTE FUNCTION sp_internal.forbid_delete();
 
@@ -477,7 +477,7 @@ END
 $$;
 COMMENT ON FUNCTION sp_internal.programme_evaluate(sp.programme, bigint[]) IS 'Evaluates a programme rule on all units (or those of some enrolments) into the temporary table sp_eval: failed conditions, eligibility, ranking score and cut-off.';
 
-CREATE FUNCTION sp_internal.programme_models(g sp.programme)
+CREATE FUNCTION sp_internal.active_model_versions()
     RETURNS jsonb
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
@@ -486,7 +486,7 @@ AS $$
         'pmt', (SELECT coalesce(jsonb_object_agg(m.name, m.version), '{}') FROM sp.pmt_model m WHERE m.status = 'active'),
         'mpi', (SELECT coalesce(jsonb_object_agg(m.name, m.version), '{}') FROM sp.mpi_model m WHERE m.status = 'active'))
 $$;
-COMMENT ON FUNCTION sp_internal.programme_models(sp.programme) IS 'The active PMT and MPI model versions, recorded with each run.';
+COMMENT ON FUNCTION sp_internal.active_model_versions() IS 'The active PMT and MPI model versions, recorded with each run.';
 
 CREATE FUNCTION sp.determine_eligibility(programme text)
     RETURNS jsonb
@@ -508,7 +508,7 @@ DECLARE
 BEGIN
     PERFORM sp_internal.programme_evaluate(g);
     INSERT INTO sp.eligibility_run (programme, kind, programme_version, rule, ranking, models)
-    VALUES (g.name, 'eligibility', g.version, g.rule, g.ranking, sp_internal.programme_models(g))
+    VALUES (g.name, 'eligibility', g.version, g.rule, g.ranking, sp_internal.active_model_versions())
     RETURNING run_id INTO run;
 
     INSERT INTO sp.eligibility_decision (run_id, programme, household_id, person_id, eligible, failed_conditions,
@@ -811,7 +811,7 @@ BEGIN
                  WHERE x.programme = g.name AND x.state IN ('enrolled', 'suspended')
                    AND x.recertification_due <= current_date ORDER BY 1);
     INSERT INTO sp.eligibility_run (programme, kind, programme_version, rule, ranking, models)
-    VALUES (g.name, 'recertification', g.version, g.rule, g.ranking, sp_internal.programme_models(g))
+    VALUES (g.name, 'recertification', g.version, g.rule, g.ranking, sp_internal.active_model_versions())
     RETURNING run_id INTO run;
     PERFORM sp_internal.programme_evaluate(g, due);
     INSERT INTO sp.eligibility_decision (run_id, programme, household_id, person_id, eligible, failed_conditions, rank_score, cutoff)
