@@ -71,15 +71,15 @@ test: deps
 	$(MAKE) all
 	$(MAKE) install
 	$(MAKE) unit-test
-	pg_virtualenv -o 'shared_buffers=256MB' scripts/run-tests.sh
+	pg_virtualenv -t -o 'shared_buffers=256MB' scripts/run-tests.sh
 
 demo: deps
 	$(MAKE) all
 	$(MAKE) install
-	pg_virtualenv -o 'shared_buffers=512MB' -o 'max_wal_size=4GB' scripts/demo.sh
+	pg_virtualenv -t -o 'shared_buffers=512MB' -o 'max_wal_size=4GB' scripts/demo.sh
 
 # BENCH_ONLY=<name> runs bench/bench_<name>.sh alone (other sections keep their last figures)
 bench: deps
 	$(MAKE) all
 	$(MAKE) install
-	pg_virtualenv -o 'shared_buffers=1GB' -o 'max_wal_size=8GB' -o 'synchronous_commit=off' bench/run.sh
+	pg_virtualenv -t -o 'shared_buffers=1GB' -o 'max_wal_size=8GB' -o 'synchronous_commit=off' bench/run.sh

@@ -3,9 +3,11 @@
 -- Not part of the extension: loaded into a demo or bench database next to it.
 -- synth.create_country() builds "Sintara" (code SY): 8 regions, 6 districts
 -- each, 5 wards per district (3 levels below the country, 240 wards) with
--- rectangular boundaries.  synth.household_docs(n, seed) returns n
+-- rectangular boundaries.  synth.household_docs(n, seed, as_of) returns n
 -- registration documents in sp.register_household format, deterministic for
--- a seed: realistic household composition, partial birth dates, IDs and
+-- a seed and a reference date (ages are counted back from as_of; tests pass a
+-- fixed date so the data, and the models trained on it, are the same on any
+-- day): realistic household composition, partial birth dates, IDs and
 -- phones for some adults, questionnaire answers correlated with urban/rural,
 -- and about 3% duplicate registrations of earlier households with the noise
 -- enumerators introduce (typos, swapped names, year-only birth dates).
@@ -81,7 +83,7 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
         END END
 $$;
 
-CREATE OR REPLACE FUNCTION synth.household_docs(n int, seed int DEFAULT 1) RETURNS SETOF jsonb
+CREATE OR REPLACE FUNCTION synth.household_docs(n int, seed int DEFAULT 1, as_of date DEFAULT current_date) RETURNS SETOF jsonb
 LANGUAGE sql STABLE AS $$
 WITH
 male AS (SELECT ARRAY['Juma', 'Baraka', 'Omar', 'Hassan', 'Peter', 'John', 'Joseph', 'Musa', 'Ali', 'Daudi',
@@ -140,7 +142,7 @@ people AS (
 ),
 aged AS (
     SELECT p.*,
-           (current_date - (365.25 * CASE p.rel
+           (as_of - (365.25 * CASE p.rel
                 WHEN 'head' THEN 18 + p.u3 * 62
                 WHEN 'spouse' THEN 17 + p.u3 * 55
                 WHEN 'parent' THEN 60 + p.u3 * 30
@@ -155,7 +157,7 @@ named AS (
            synth.pick(CASE WHEN a.sex = 'F' THEN a.fl ELSE a.ml END, a.u4) AS given,
            synth.pick(a.fam, CASE WHEN a.rel IN ('spouse', 'parent', 'other_relative') AND a.u1 < 0.5
                                   THEN synth.rnd(seed, a.src_i, 700 + a.k) ELSE synth.rnd(seed, a.src_i, 700) END) AS fam_name,
-           extract(year FROM age(current_date, a.dob))::int AS age_y
+           extract(year FROM age(as_of, a.dob))::int AS age_y
     FROM aged a
 ),
 member_docs AS (

@@ -838,11 +838,20 @@ load_records(Spec *spec, Oid relid, Records *r, const char *which, ArrayType *on
 		Oid			argtypes[1] = {INT8ARRAYOID};
 		Datum		args[1] = {PointerGetDatum(only_ids)};
 
-		appendStringInfoString(&sql, " WHERE id::bigint OPERATOR(pg_catalog.=) ANY ($1)");
+		appendStringInfoString(&sql, " WHERE id::bigint OPERATOR(pg_catalog.=) ANY ($1)"
+							   " ORDER BY 1 USING OPERATOR(pg_catalog.<)");
 		ret = SPI_execute_with_args(sql.data, 1, argtypes, args, NULL, true, 0);
 	}
 	else
+	{
+		/*
+		 * Records are positioned by id, not by physical order: training samples
+		 * pairs by position, so the same rows must give the same model after a
+		 * VACUUM FULL, a restore or on a replica.
+		 */
+		appendStringInfoString(&sql, " ORDER BY 1 USING OPERATOR(pg_catalog.<)");
 		ret = SPI_execute(sql.data, true, 0);
+	}
 	if (ret != SPI_OK_SELECT)
 		elog(ERROR, "reading %s failed: %s", which, SPI_result_code_string(ret));
 

@@ -9,7 +9,7 @@ SELECT synth.create_country() AS wards;
 
 -- 400 synthetic households (about 3% registered twice, with noise) through the API
 SELECT sp.import_registrations(jsonb_agg(d)) - 'errors' - 'batch_id' AS imported
-FROM synth.household_docs(400, 21) d;
+FROM synth.household_docs(400, 21, date '2026-01-01') d;
 -- plus one person registered twice by hand: swapped names, same national ID
 SELECT sp.register_household('{"admin_area_code": "SY010101", "members": [{"given_name": "Wanjiku", "family_name": "Nyambura",
   "birth_date": "1979-08-12", "sex": "F", "relationship_to_head": "head", "national_id": "SY-777-001"}]}') ->> 'household_id' AS first;
