@@ -35,3 +35,17 @@ CREATE FUNCTION sp_internal.forbid_delete()
     LANGUAGE C;
 COMMENT ON FUNCTION sp_internal.forbid_delete() IS
 'BEFORE DELETE trigger: registry rows are never deleted unless a superuser sets sp_registry.allow_hard_delete.';
+
+-- The role that called, also inside SECURITY DEFINER functions (src/pg/security.c).
+CREATE FUNCTION sp_internal.caller()
+    RETURNS name
+    AS 'MODULE_PATHNAME', 'sp_caller'
+    LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION sp_internal.caller() IS
+'The role in effect outside any SECURITY DEFINER function: the login role, or the role chosen with SET ROLE. Inside the API functions (which run as the extension owner) this is who called; role checks, area scopes and the *_by columns use it.';
+
+CREATE FUNCTION sp_internal.caller_oid()
+    RETURNS oid
+    AS 'MODULE_PATHNAME', 'sp_caller_oid'
+    LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION sp_internal.caller_oid() IS 'OID of sp_internal.caller().';
