@@ -8,9 +8,9 @@ CREATE TABLE sp.household (
     status          text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'inactive', 'merged')),
     merged_into     bigint REFERENCES sp.household (household_id),
     registered_at   timestamptz NOT NULL DEFAULT now(),
-    registered_by   text NOT NULL DEFAULT current_user,
+    registered_by   text NOT NULL DEFAULT sp_internal.caller(),
     updated_at      timestamptz NOT NULL DEFAULT now(),
-    updated_by      text NOT NULL DEFAULT current_user,
+    updated_by      text NOT NULL DEFAULT sp_internal.caller(),
     version         integer NOT NULL DEFAULT 1,
     CHECK ((status = 'merged') = (merged_into IS NOT NULL))
 );
@@ -39,9 +39,9 @@ CREATE TABLE sp.person (
     status               text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'deceased', 'merged')),
     merged_into          bigint REFERENCES sp.person (person_id),
     registered_at        timestamptz NOT NULL DEFAULT now(),
-    registered_by        text NOT NULL DEFAULT current_user,
+    registered_by        text NOT NULL DEFAULT sp_internal.caller(),
     updated_at           timestamptz NOT NULL DEFAULT now(),
-    updated_by           text NOT NULL DEFAULT current_user,
+    updated_by           text NOT NULL DEFAULT sp_internal.caller(),
     version              integer NOT NULL DEFAULT 1,
     CHECK ((birth_date IS NULL) = (birth_date_precision IS NULL)),
     CHECK ((national_id_enc IS NULL) = (national_id_hash IS NULL)),
@@ -75,7 +75,7 @@ CREATE TABLE sp.household_history (
     history_id    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY
 );
 CREATE INDEX household_history_household_idx ON sp.household_history (household_id, changed_at);
-COMMENT ON TABLE sp.household_history IS 'Previous versions of households: one row per UPDATE or DELETE, with changed_at, changed_by (current_user) and change_reason (argument of the API function or the sp_registry.change_reason setting).';
+COMMENT ON TABLE sp.household_history IS 'Previous versions of households: one row per UPDATE or DELETE, with changed_at, changed_by (the calling role, sp_internal.caller()) and change_reason (argument of the API function or the sp_registry.change_reason setting).';
 
 CREATE TABLE sp.person_history (
     LIKE sp.person,
@@ -90,10 +90,9 @@ COMMENT ON TABLE sp.person_history IS 'Previous versions of persons, like sp.hou
 
 CREATE FUNCTION sp_internal.change_reason()
     RETURNS text
-    LANGUAGE sql STABLE PARALLEL SAFE
-    SET search_path = pg_catalog, pg_temp
-AS $$ SELECT nullif(current_setting('sp_registry.change_reason', true), '') $$;
-COMMENT ON FUNCTION sp_internal.change_reason() IS 'The sp_registry.change_reason setting, NULL when unset or empty.';
+    AS 'MODULE_PATHNAME', 'sp_setting_change_reason'
+    LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION sp_internal.change_reason() IS 'The sp_registry.change_reason setting (superuser-only; the API functions set it from their reason argument), NULL when unset or empty.';
 
 CREATE FUNCTION sp_internal.stamp_update()
     RETURNS trigger
@@ -103,7 +102,7 @@ AS $$
 BEGIN
     NEW.version := OLD.version + 1;
     NEW.updated_at := now();
-    NEW.updated_by := current_user;
+    NEW.updated_by := sp_internal.caller();
     RETURN NEW;
 END
 $$;
@@ -116,7 +115,7 @@ CREATE FUNCTION sp_internal.household_keep_history()
 AS $$
 BEGIN
     INSERT INTO sp.household_history
-    SELECT (OLD).*, TG_OP, now(), current_user, sp_internal.change_reason();
+    SELECT (OLD).*, TG_OP, now(), sp_internal.caller(), sp_internal.change_reason();
     RETURN NULL;
 END
 $$;
@@ -129,7 +128,7 @@ CREATE FUNCTION sp_internal.person_keep_history()
 AS $$
 BEGIN
     INSERT INTO sp.person_history
-    SELECT (OLD).*, TG_OP, now(), current_user, sp_internal.change_reason();
+    SELECT (OLD).*, TG_OP, now(), sp_internal.caller(), sp_internal.change_reason();
     RETURN NULL;
 END
 $$;
@@ -173,14 +172,18 @@ CREATE TRIGGER person_history_append_only BEFORE UPDATE OR DELETE ON sp.person_h
     FOR EACH ROW EXECUTE FUNCTION sp_internal.history_is_append_only();
 
 -- De-identified view for analysts: no names, identifiers or exact birth dates.
-CREATE VIEW sp.person_deidentified AS
+-- Owner's rights (readers need no access to names or birth dates), so it
+-- filters by the reader's area scope itself; a security barrier, so that no
+-- function in a reader's query sees rows outside that scope.
+CREATE VIEW sp.person_deidentified WITH (security_barrier) AS
 SELECT p.person_id, p.household_id, h.admin_area_code,
        extract(year FROM p.birth_date)::integer AS birth_year,
        CASE WHEN p.birth_date IS NULL THEN NULL
             ELSE extract(year FROM age(current_date, p.birth_date))::integer END AS age_years,
        p.sex, p.relationship_to_head, p.attributes, p.status
-FROM sp.person p JOIN sp.household h USING (household_id);
-COMMENT ON VIEW sp.person_deidentified IS 'Persons without names, identifiers, phone or exact birth date: for analysts (sp_analyst).';
+FROM sp.person p JOIN sp.household h USING (household_id)
+WHERE h.admin_area_code IN (SELECT sp_internal.visible_areas());
+COMMENT ON VIEW sp.person_deidentified IS 'Persons of the reader''s area scope without names, identifiers, phone or exact birth date: for analysts (sp_analyst).';
 
 -- Point from a validated {"lat", "lon"} object.  PostGIS may live in any
 -- schema: its name is resolved now and written into the body, because bodies
