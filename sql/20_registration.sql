@@ -99,14 +99,15 @@ CREATE FUNCTION sp_internal.insert_members(household_ids bigint[], person_ids bi
 AS $$
     INSERT INTO sp.person (person_id, household_id, given_name, family_name, other_names,
                            birth_date, birth_date_precision, sex, relationship_to_head,
-                           national_id_enc, national_id_hash, phone_enc, phone_hash, attributes)
+                           national_id_enc, national_id_hash, phone_enc, phone_hash, attributes, admin_area_code)
     SELECT u.pid, u.hid,
            btrim(u.m ->> 'given_name'), btrim(u.m ->> 'family_name'), btrim(u.m ->> 'other_names'),
            d.birth_date, d.birth_date_precision,
            u.m ->> 'sex', u.m ->> 'relationship_to_head',
            pr.national_id_enc, pr.national_id_hash, pr.phone_enc, pr.phone_hash,
-           coalesce(jsonb_strip_nulls(u.m -> 'attributes'), '{}')
+           coalesce(jsonb_strip_nulls(u.m -> 'attributes'), '{}'), h.admin_area_code
     FROM unnest(household_ids, person_ids, members) AS u (hid, pid, m)
+    JOIN sp.household h ON h.household_id = u.hid
     JOIN sp_internal.protect_identifiers(person_ids, members) pr ON pr.person_id = u.pid
     LEFT JOIN LATERAL sp.parse_birth_date(u.m ->> 'birth_date') d ON true
     ORDER BY u.pid

@@ -11,10 +11,10 @@ CREATE VIEW sp_internal.person_linkage_input WITH (security_barrier) AS
 SELECT p.person_id AS id, p.given_name, p.family_name, p.other_names, p.birth_date, p.sex,
        encode(substr(p.national_id_hash, 1, 8), 'hex') AS national_id,
        encode(substr(p.phone_hash, 1, 8), 'hex') AS phone,
-       h.admin_area_code
-FROM sp.person p JOIN sp.household h USING (household_id)
+       p.admin_area_code
+FROM sp.person p
 WHERE p.status = 'active'
-  AND h.admin_area_code IN (SELECT sp_internal.visible_areas());
+  AND p.admin_area_code IN (SELECT sp_internal.visible_areas());
 COMMENT ON VIEW sp_internal.person_linkage_input IS 'Active persons as linkage input: id = person_id; national ID and phone as blind-index hex, so they match only exactly.';
 
 CREATE TABLE sp.dedup_run (

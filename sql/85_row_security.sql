@@ -18,8 +18,10 @@ CREATE POLICY household_history_in_scope ON sp.household_history FOR SELECT
     USING (household_id IN (SELECT h.household_id FROM sp.household h));
 
 ALTER TABLE sp.person ENABLE ROW LEVEL SECURITY;
+-- persons carry their household's area (sp.person.admin_area_code), so this
+-- is the same cheap test as for households, without a join
 CREATE POLICY person_in_scope ON sp.person FOR SELECT
-    USING (household_id IN (SELECT h.household_id FROM sp.household h));
+    USING (admin_area_code IN (SELECT sp_internal.visible_areas()));
 
 ALTER TABLE sp.person_history ENABLE ROW LEVEL SECURITY;
 CREATE POLICY person_history_in_scope ON sp.person_history FOR SELECT
