@@ -9,6 +9,7 @@ extern bool sp_allow_hard_delete;
 extern double sp_duplicate_flag_probability;
 
 void		sp_linkage_init(void);
+void		sp_guard_init(void);
 
 /* A numeric as a double; integral values without a detour through text. */
 struct NumericData;
