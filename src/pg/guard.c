@@ -46,6 +46,7 @@
 #include "commands/extension.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
+#include "lib/stringinfo.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
@@ -69,24 +70,29 @@ static CommandTag current_tag = CMDTAG_UNKNOWN;
 	"Take a dump first. A superuser who means it runs SET sp_registry.allow_hard_delete = on " \
 	"in the same session and repeats the statement."
 
-/* 1234567 as "1,234,567": the number a DBA reads in the message. */
+/*
+ * "1,234 persons", "1 person", or "persons" when they could not be counted:
+ * the number a DBA reads in the message.
+ */
 static char *
-grouped(int64 n)
+persons_text(int64 n)
 {
 	char		digits[32];
-	char		out[48];
-	int			len,
-				j = 0;
+	StringInfoData out;
+	int			len;
 
+	if (n < 0)
+		return "persons";
 	len = snprintf(digits, sizeof(digits), INT64_FORMAT, n);
+	initStringInfo(&out);
 	for (int i = 0; i < len; i++)
 	{
-		out[j++] = digits[i];
-		if (digits[i] != '-' && i < len - 1 && (len - i - 1) % 3 == 0)
-			out[j++] = ',';
+		appendStringInfoChar(&out, digits[i]);
+		if (i < len - 1 && (len - i - 1) % 3 == 0)
+			appendStringInfoChar(&out, ',');
 	}
-	out[j] = '\0';
-	return pstrdup(out);
+	appendStringInfoString(&out, n == 1 ? " person" : " persons");
+	return out.data;
 }
 
 /* Is relid the table sp.person? */
@@ -102,17 +108,27 @@ is_person_table(Oid relid)
 
 /*
  * Rows of a table, read with a fresh snapshot: a drop waits for writers to
- * finish before it gets here, and their rows are lost too.
+ * finish before it gets here, and their rows are lost too.  -1 when the
+ * relation has no storage of its own (say, a DBA made it partitioned), so
+ * its rows cannot be counted here.
  */
 static int64
 count_rows(Oid relid)
 {
 	Relation	rel = table_open(relid, AccessShareLock);
-	Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
-	TableScanDesc scan = table_beginscan(rel, snapshot, 0, NULL);
-	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	Snapshot	snapshot;
+	TableScanDesc scan;
+	TupleTableSlot *slot;
 	int64		n = 0;
 
+	if (!RELKIND_HAS_TABLE_AM(rel->rd_rel->relkind))
+	{
+		table_close(rel, AccessShareLock);
+		return -1;
+	}
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	scan = table_beginscan(rel, snapshot, 0, NULL);
+	slot = table_slot_create(rel, NULL);
 	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
 	{
 		n++;
@@ -174,9 +190,7 @@ guard_object_access(ObjectAccessType access, Oid classId, Oid objectId, int subI
 	what = OidIsValid(ext) ? psprintf("extension %s", get_extension_name(ext)) : "table sp.person";
 	ereport(ERROR,
 			(errcode(ERRCODE_RESTRICT_VIOLATION),
-			 errmsg_plural("drop would remove %s and its %s person",
-							"drop would remove %s and its %s persons",
-							(unsigned long) persons, what, grouped(persons)),
+			 errmsg("drop would remove %s and its %s", what, persons_text(persons)),
 			 current_tag != CMDTAG_UNKNOWN
 			 ? errdetail("This %s reaches the social registry: every household, person, history row and the encryption keys would be deleted with it.",
 						 GetCommandTagName(current_tag))
@@ -218,9 +232,8 @@ check_detach(AlterExtensionContentsStmt *stmt)
 		relation_close(rel, NoLock);
 	ereport(ERROR,
 			(errcode(ERRCODE_RESTRICT_VIOLATION),
-			 errmsg_plural("detaching %s from extension sp_registry is refused while the registry holds %s person",
-							"detaching %s from extension sp_registry is refused while the registry holds %s persons",
-							(unsigned long) persons, what, grouped(persons)),
+			 errmsg("detaching %s from extension sp_registry is refused while the registry holds %s",
+					what, persons_text(persons)),
 			 errdetail("A detached object is no longer protected by the drop guard, and pg_dump writes it out on its own, where it collides with the extension's object on restore."),
 			 errhint("A superuser who means it runs SET sp_registry.allow_hard_delete = on in the same session and repeats the statement.")));
 }
