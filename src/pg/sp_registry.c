@@ -60,6 +60,7 @@ _PG_init(void)
 							 NULL, NULL, NULL);
 
 	sp_linkage_init();
+	sp_guard_init();
 
 	MarkGUCPrefixReserved("sp_registry");
 }
