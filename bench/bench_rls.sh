@@ -25,7 +25,10 @@ echo "loading $N households"
 q -c "CREATE TABLE synth.docs AS SELECT row_number() OVER () AS i, d FROM synth.household_docs($N + 2 * $NREG, 11) d"
 q -c "CREATE TABLE synth.batches AS
       SELECT (i - 1) / $BATCH AS b, jsonb_agg(d ORDER BY i) AS batch FROM synth.docs WHERE i <= $N GROUP BY 1"
-q -Atc "SELECT count(*) FROM (SELECT sp.import_registrations(batch) FROM synth.batches ORDER BY b) x" >/dev/null
+# one transaction per batch, as a sync server would send them
+q -Atc "SELECT format('SELECT sp.import_registrations(batch) IS NOT NULL FROM synth.batches WHERE b = %s;', b) FROM synth.batches ORDER BY b" > /tmp/sp_bench_rls_load.sql
+q -f /tmp/sp_bench_rls_load.sql >/dev/null
+rm -f /tmp/sp_bench_rls_load.sql
 q -c "VACUUM ANALYZE"
 persons=$(q -Atc "SELECT count(*) FROM sp.person")
 region=SY03
@@ -37,21 +40,26 @@ q -c "CREATE ROLE bench_registrar IN ROLE sp_registrar" -c "CREATE ROLE bench_na
 q -Atc "SELECT sp.grant_area_scope('bench_registrar', '$region'), sp.grant_area_scope('bench_national', 'SY')" >/dev/null
 q -c "GRANT USAGE ON SCHEMA synth TO bench_national" -c "GRANT SELECT ON ALL TABLES IN SCHEMA synth TO bench_national"
 
-# median of RUNS timings (ms) of one query as a role ('' = owner)
-median_ms() {
-  local role=$1 sql=$2
-  local set=""
-  [ -n "$role" ] && set="SET ROLE $role;"
-  for ((r = 0; r < RUNS; r++)); do
-    q -At -c "\\timing on" -c "$set $sql" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p'
-  done | sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'
+# RUNS timings (ms) of one query as the owner and as the registrar,
+# interleaved so that load from elsewhere on the machine hits both alike;
+# prints "owner_median registrar_median"
+time_ms() { q -At -c "\\timing on" -c "$1" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -1; }
+median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+medians() {
+  local sql=$1 o=() r=()
+  time_ms "$sql" >/dev/null; time_ms "SET ROLE bench_registrar; $sql" >/dev/null   # warm
+  for ((i = 0; i < RUNS; i++)); do
+    o+=("$(time_ms "$sql")")
+    r+=("$(time_ms "SET ROLE bench_registrar; $sql")")
+  done
+  echo "$(printf '%s\n' "${o[@]}" | median) $(printf '%s\n' "${r[@]}" | median)"
 }
 
 AREA_Q="SELECT count(*), count(*) FILTER (WHERE p.sex = 'F'), avg(extract(year FROM p.birth_date))
         FROM sp.person p JOIN sp.household h USING (household_id) WHERE h.admin_area_code LIKE '$region%'"
 ALL_Q="SELECT count(*) FROM sp.person p"
-POINT_Q="SELECT p.given_name, p.family_name FROM sp.person p
-         WHERE p.person_id = (SELECT min(person_id) FROM sp.person x JOIN sp.household h USING (household_id) WHERE h.admin_area_code LIKE '$region%')"
+point_id=$(q -Atc "SELECT min(person_id) FROM sp.person WHERE admin_area_code LIKE '$region%'")
+POINT_Q="SELECT p.given_name, p.family_name FROM sp.person p WHERE p.person_id = $point_id"
 VIEW_Q="SELECT count(*), avg(age_years) FROM sp.person_deidentified WHERE admin_area_code LIKE '$region%'"
 
 seen_owner=$(q -Atc "$AREA_Q" | cut -d'|' -f1)
@@ -61,8 +69,7 @@ seen_all=$(q -Atc "SET ROLE bench_registrar; $ALL_Q" | tail -1)
 declare -A ms
 for name in AREA ALL POINT VIEW; do
   var="${name}_Q"
-  ms[${name}_owner]=$(median_ms "" "${!var}")
-  ms[${name}_reg]=$(median_ms bench_registrar "${!var}")
+  read -r ms[${name}_owner] ms[${name}_reg] < <(medians "${!var}")
 done
 ratio() { echo "scale=2; $1 / $2" | bc; }
 
@@ -83,7 +90,7 @@ cat > bench/out/15_rls.md <<MD
 
 $persons persons in $N households (\`synth.household_docs(n, 11)\`); region $region holds $region_persons of them.
 The owner is the superuser that installed the extension (policies do not apply to it); the registrar is a role
-in \`sp_registrar\` with the area scope $region. Median of $RUNS runs, ms, same session setup for both.
+in \`sp_registrar\` with the area scope $region. Median of $RUNS runs each, ms, the two interleaved run by run, one new session per run.
 
 | query | owner ms | registrar ms | registrar / owner | rows the registrar sees |
 |---|---:|---:|---:|---|

@@ -42,7 +42,7 @@ func_cells AS (
 ),
 cells AS (SELECT * FROM rel_cells UNION ALL SELECT * FROM func_cells),
 rows AS (
-    SELECT nspname, kind, name, string_agg(cell, '|' ORDER BY ord) AS line, bool_or(cell <> '') AS any
+    SELECT nspname, kind, name, string_agg(cell, '|' ORDER BY ord) AS line, bool_or(cell <> '') AS granted
     FROM cells GROUP BY nspname, kind, name
 )
 SELECT line FROM (
@@ -51,9 +51,9 @@ SELECT line FROM (
     UNION ALL
     SELECT 1, '', '', '|---|---|' || (SELECT string_agg('---', '|') FROM roles) || '|'
     UNION ALL
-    SELECT 2, nspname || kind, name,
+    SELECT 2, CASE nspname WHEN 'sp' THEN '0' ELSE '1' END || kind, name,
            '| `' || CASE WHEN kind = 'function' THEN name ELSE nspname || '.' || name END || '` | ' || kind || ' | '
            || replace(line, '|', ' | ') || ' |'
-    FROM rows WHERE nspname = 'sp' OR any
+    FROM rows WHERE nspname = 'sp' OR granted
 ) m
 ORDER BY k, s, n;

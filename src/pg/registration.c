@@ -19,6 +19,8 @@
 #include "utils/date.h"
 #include "utils/datetime.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
 
 #include "sp_date.h"
 #include "sp_registry.h"
@@ -30,6 +32,7 @@ PG_FUNCTION_INFO_V1(sp_normalize_phone_sql);
 PG_FUNCTION_INFO_V1(sp_is_uuid_sql);
 PG_FUNCTION_INFO_V1(sp_document_fingerprint);
 PG_FUNCTION_INFO_V1(sp_forbid_delete);
+PG_FUNCTION_INFO_V1(sp_forbid_truncate);
 
 static int
 date_status_sqlstate(sp_date_status st)
@@ -283,4 +286,32 @@ sp_forbid_delete(PG_FUNCTION_ARGS)
 			 errmsg("rows of %s are never deleted", relname),
 			 errdetail("They are part of the record of decisions made about households and persons.")));
 	return PointerGetDatum(trigdata->tg_trigtuple);
+}
+
+/*
+ * BEFORE TRUNCATE statement trigger: TRUNCATE (with or without CASCADE)
+ * removes rows without row triggers, so it would bypass the delete guard and
+ * the history; refused unless a superuser has turned on
+ * sp_registry.allow_hard_delete.
+ */
+Datum
+sp_forbid_truncate(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) ||
+		!TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event) ||
+		!TRIGGER_FIRED_BEFORE(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("sp_internal.forbid_truncate() must be a BEFORE TRUNCATE trigger")));
+	if (!sp_allow_hard_delete)
+		ereport(ERROR,
+				(errcode(ERRCODE_RESTRICT_VIOLATION),
+				 errmsg("%s.%s cannot be truncated",
+						get_namespace_name(RelationGetNamespace(trigdata->tg_relation)),
+						RelationGetRelationName(trigdata->tg_relation)),
+				 errdetail("Registry rows are never removed in bulk: they are people, their history and the decisions about them."),
+				 errhint("A superuser can SET sp_registry.allow_hard_delete = on for a deliberate erasure.")));
+	return PointerGetDatum(NULL);
 }
