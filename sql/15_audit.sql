@@ -248,12 +248,25 @@ $$;
 COMMENT ON FUNCTION sp.verify_audit_chain() IS
 'Checks the hash chain of sp.audit_log: every row links to the previous one, its content still gives its hash, and the chain ends where the chain head says. Returns ok, the number of rows checked and, when broken, the first bad log_id with what is wrong there (changed, removed or inserted rows). For sp_auditor.';
 
+-- Compatibility: the earlier log, as a view of the audit log.
+CREATE VIEW sp.pii_access_log WITH (security_invoker = true) AS
+SELECT log_id, logged_at AS accessed_at, login_role AS session_role, action, person_ids, purpose,
+       acting_role, outcome
+FROM sp.audit_log
+WHERE action IN ('lookup_national_id', 'decrypt_national_id', 'decrypt_phone', 'decrypt_identifiers');
+COMMENT ON VIEW sp.pii_access_log IS 'Deprecated: the former access log, now a view of sp.audit_log (accessed_at = logged_at, session_role = login_role). Use sp.audit_log.';
+
+-- Transitional: sql/90_grants.sql still registers the identity sequence of
+-- the former table for pg_dump.  Unused; drop it with that line.
+CREATE SEQUENCE sp.pii_access_log_log_id_seq;
+COMMENT ON SEQUENCE sp.pii_access_log_log_id_seq IS 'Unused leftover of the former sp.pii_access_log table; kept only until sql/90_grants.sql stops naming it.';
+
 -- pg_dump keeps the chain and its head (restore continues the chain).
 SELECT pg_catalog.pg_extension_config_dump('sp.audit_log', '');
 SELECT pg_catalog.pg_extension_config_dump('sp_internal.audit_chain_head', '');
 
 -- Privileges: nobody writes these tables or calls the writer but the owner.
-REVOKE ALL ON sp.audit_log, sp_internal.audit_chain_head FROM PUBLIC;
+REVOKE ALL ON sp.audit_log, sp.pii_access_log, sp_internal.audit_chain_head, sp.pii_access_log_log_id_seq FROM PUBLIC;
 REVOKE ALL ON FUNCTION sp_internal.audit_check_purpose(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION sp_internal.audit_write(text, bigint[], text, jsonb, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION sp_internal.in_audit_writer() FROM PUBLIC;
@@ -261,6 +274,6 @@ REVOKE ALL ON FUNCTION sp_internal.audit_row_hash(bytea, bigint, timestamptz, te
 REVOKE ALL ON FUNCTION sp_internal.audit_append(text, text, text, bigint[], text, jsonb, integer, integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION sp_internal.audit_is_append_only() FROM PUBLIC;
 REVOKE ALL ON FUNCTION sp.verify_audit_chain() FROM PUBLIC;
-GRANT SELECT ON sp.audit_log TO sp_auditor;
+GRANT SELECT ON sp.audit_log, sp.pii_access_log TO sp_auditor;
 GRANT SELECT ON sp.audit_log TO sp_admin;
 GRANT EXECUTE ON FUNCTION sp.verify_audit_chain() TO sp_auditor, sp_admin;
