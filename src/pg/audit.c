@@ -84,8 +84,12 @@ PGDLLEXPORT void sp_audit_worker_main(Datum main_arg);
 /* How long the worker waits for the chain head (held only by other workers). */
 #define WORKER_LOCK_TIMEOUT "5s"
 
-/* Registration retries while every worker slot is taken: 10 ms, 20 ms, ... */
-#define REGISTER_ATTEMPTS	8
+/*
+ * While every worker slot is taken (parallel query, other audit writers),
+ * registration is retried for up to about 5 s: 5 ms, 10 ms, ... then 50 ms.
+ */
+#define REGISTER_WAIT_MS	5000
+#define REGISTER_BACKOFF_MAX_MS 50
 
 /* AuditShared.state */
 #define AUDIT_PENDING	0
@@ -247,15 +251,17 @@ copy_string(AuditShared *shared, Size off, const char *s)
 }
 
 /*
- * Starts the worker, retrying briefly while every slot is taken (parallel
- * query workers come and go).  NULL when no slot became free.
+ * Starts the worker, retrying while every slot is taken (parallel query
+ * workers and other audit writers come and go).  NULL when no slot became
+ * free in time.
  */
 static BackgroundWorkerHandle *
 start_worker(dsm_handle handle)
 {
 	BackgroundWorker worker;
 	BackgroundWorkerHandle *worker_handle;
-	int			attempt;
+	long		waited_ms = 0;
+	long		backoff_ms = 2;
 
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
@@ -268,18 +274,19 @@ start_worker(dsm_handle handle)
 	worker.bgw_main_arg = UInt32GetDatum(handle);
 	worker.bgw_notify_pid = MyProcPid;
 
-	for (attempt = 1; attempt <= REGISTER_ATTEMPTS; attempt++)
+	for (;;)
 	{
 		if (RegisterDynamicBackgroundWorker(&worker, &worker_handle))
 			return worker_handle;
-		if (attempt == REGISTER_ATTEMPTS)
-			break;
+		if (waited_ms >= REGISTER_WAIT_MS)
+			return NULL;
+		backoff_ms = Min(backoff_ms * 2, REGISTER_BACKOFF_MAX_MS);
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 10L * attempt, PG_WAIT_EXTENSION);
+						 backoff_ms, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
+		waited_ms += backoff_ms;
 	}
-	return NULL;
 }
 
 /*
@@ -440,8 +447,8 @@ sp_audit_write(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
 					 errmsg("could not start the audit writer: no free background worker slot"),
-					 errdetail("Nothing was returned because the access could not be recorded: every background worker slot (max_worker_processes = %d) is in use.",
-							   max_worker_processes),
+					 errdetail("Nothing was returned because the access could not be recorded: every background worker slot (max_worker_processes = %d) stayed in use for %d ms.",
+							   max_worker_processes, REGISTER_WAIT_MS),
 					 errhint("Retry, or raise max_worker_processes (takes effect after a restart).")));
 		state = wait_for_worker(shared, worker_handle);
 	}
