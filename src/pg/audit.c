@@ -86,7 +86,8 @@ PGDLLEXPORT void sp_audit_worker_main(Datum main_arg);
 
 /*
  * While every worker slot is taken (parallel query, other audit writers),
- * registration is retried for up to about 5 s: 5 ms, 10 ms, ... then 50 ms.
+ * registration is retried for up to about 5 s, waiting 4 ms, 8 ms, ... at
+ * most 50 ms between attempts.
  */
 #define REGISTER_WAIT_MS	5000
 #define REGISTER_BACKOFF_MAX_MS 50
