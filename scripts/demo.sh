@@ -239,6 +239,6 @@ q -c "SELECT person_id, household_id, given_name, family_name, birth_date, statu
       FROM sp.find_person_by_national_id('$nid', 'demo lookup')"
 q -c "SELECT sp.person_national_id((SELECT person_id FROM sp.find_person_by_national_id('$nid', 'demo') LIMIT 1),
                                   'demo: verify identity at pay point') AS decrypted"
-q -c "SELECT accessed_at::time(0), session_role, action, person_ids, purpose FROM sp.pii_access_log ORDER BY log_id"
+q -c "SELECT logged_at::time(0), login_role, action, person_ids, purpose FROM sp.audit_log ORDER BY log_id"
 
 say "Done. The cluster is thrown away on exit."

@@ -242,11 +242,16 @@ BEGIN
     WHERE i.outcome = 'inserted'
     HAVING count(*) > 0;
 
+    -- every flag is kept in sp.registration_duplicate for review; the caller
+    -- is told only of registered persons in its own area scope (otherwise a
+    -- decoy registration would reveal who elsewhere holds an ID)
     RETURN QUERY
     WITH flags AS (
         SELECT f.person_id, f.candidate_person_id, f.match_probability
         FROM sp_internal.check_new_persons(
             ARRAY(SELECT unnest(i.person_ids) FROM unnest(items) i WHERE i.outcome = 'inserted')) f
+        JOIN sp.person c ON c.person_id = f.candidate_person_id
+        WHERE c.admin_area_code IN (SELECT sp_internal.visible_areas())
     )
     SELECT i.idx, i.doc, i.submission_id, i.sha, i.outcome, i.household_id, i.person_ids, i.sqlstate, i.field, i.message,
            (SELECT jsonb_agg(jsonb_build_object('person_id', f.person_id, 'registered_person_id', f.candidate_person_id,

@@ -4,6 +4,8 @@
  */
 #include "postgres.h"
 
+#include <limits.h>
+
 #include "fmgr.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
@@ -18,6 +20,7 @@ char	   *sp_change_reason = NULL;
 bool		sp_allow_hard_delete = false;
 double		sp_duplicate_flag_probability = 0.5;
 bool		sp_repointing_enrolments = false;
+int			sp_pii_lookups_per_hour = 0;
 
 void		_PG_init(void);
 
@@ -58,6 +61,14 @@ _PG_init(void)
 							 PGC_SUSET,
 							 GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
 							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("sp_registry.pii_lookups_per_hour",
+							"Lookups by identifier and decryptions a role may make per hour (0: no limit).",
+							"Counted per acting role over the last hour in sp.audit_log: one per lookup, one per person decrypted. Further accesses are refused with 53400 and recorded as refused. Only a superuser can set it (ALTER ROLE ... SET for a role's sessions).",
+							&sp_pii_lookups_per_hour,
+							0, 0, INT_MAX,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
 
 	sp_linkage_init();
 	sp_guard_init();

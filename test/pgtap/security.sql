@@ -36,9 +36,9 @@ SELECT throws_ok('SELECT key FROM sp_internal.pii_key', '42501', NULL, 'registra
 SELECT throws_ok('SELECT sp.person_national_id(1, ''x'')', '42501', NULL, 'registrars cannot decrypt national IDs');
 SELECT throws_ok('SELECT sp_internal.decrypt_pii(national_id_enc) FROM sp.person LIMIT 1', '42501', NULL,
                  'registrars cannot call the decryption helper');
-SELECT throws_ok('DELETE FROM sp.pii_access_log', '42501', NULL, 'registrars cannot erase the audit log');
+SELECT throws_ok('DELETE FROM sp.audit_log', '42501', NULL, 'registrars cannot erase the audit log');
 SELECT throws_ok('UPDATE sp.person_history SET given_name = ''x''', '42501', NULL, 'registrars cannot rewrite history');
-SELECT is((SELECT count(*)::int FROM sp.find_person_by_national_id('sec001')), 1, 'registrars look up by national ID');
+SELECT is((SELECT count(*)::int FROM sp.find_person_by_national_id('sec001', 'tap lookup')), 1, 'registrars look up by national ID');
 SELECT lives_ok('SELECT given_name, birth_date, version FROM sp.person', 'registrars read names and birth dates');
 SELECT throws_ok('SELECT national_id_hash FROM sp.person', '42501', NULL,
                  'registrars cannot read the blind index (no unaudited lookups)');
@@ -53,8 +53,8 @@ SET LOCAL ROLE tap_reader;
 SELECT is(sp.person_national_id((:'r'::jsonb -> 'person_ids' ->> 0)::bigint, 'tap test'), 'SEC-001',
           'PII readers decrypt national IDs');
 RESET ROLE;
-SELECT is((SELECT session_role || '/' || purpose FROM sp.pii_access_log ORDER BY log_id DESC LIMIT 1),
-          session_user || '/tap test', 'the read is audited with the login role and purpose');
+SELECT is((SELECT login_role || '/' || acting_role || '/' || purpose FROM sp.audit_log ORDER BY log_id DESC LIMIT 1),
+          session_user || '/tap_reader/tap test', 'the read is audited with the login role, acting role and purpose');
 
 -- a hostile search_path cannot hijack function bodies
 CREATE SCHEMA tap_evil;
@@ -65,7 +65,7 @@ $$ BEGIN RAISE EXCEPTION 'hijacked'; END $$;
 SET LOCAL search_path = tap_evil, public;
 SELECT lives_ok($$SELECT sp.register_household('{"admin_area_code": "SC", "members": [{"given_name": "Bo", "relationship_to_head": "head"}]}')$$,
                 'registration ignores functions planted on the caller''s search_path');
-SELECT lives_ok($$SELECT * FROM sp.find_person_by_national_id('SEC-001')$$,
+SELECT lives_ok($$SELECT * FROM sp.find_person_by_national_id('SEC-001', 'tap lookup')$$,
                 'lookups ignore functions planted on the caller''s search_path');
 RESET search_path;
 
