@@ -27,11 +27,22 @@ COMMENT ON COLUMN sp.area_scope.role_name IS 'The role (by name: scopes survive 
 CREATE TRIGGER area_scope_no_delete BEFORE DELETE ON sp.area_scope
     FOR EACH ROW EXECUTE FUNCTION sp_internal.forbid_delete();
 
+-- Each role reads the scopes it holds (administrators and auditors read all).
+-- The caller's own scopes must be readable with the caller's rights: the
+-- helper below runs as the reader, so that inside a SECURITY DEFINER function
+-- of an ordinary role it computes that role's scope, never the scope of
+-- whoever called it (src/pg/security.c).
+ALTER TABLE sp.area_scope ENABLE ROW LEVEL SECURITY;
+CREATE POLICY area_scope_held ON sp.area_scope FOR SELECT
+    USING (role_name IN (SELECT r.rolname FROM pg_catalog.pg_roles r
+                         WHERE pg_catalog.pg_has_role(sp_internal.caller_oid(), r.oid, 'USAGE'))
+           OR pg_catalog.pg_has_role(sp_internal.caller_oid(), 'sp_admin', 'USAGE')
+           OR pg_catalog.pg_has_role(sp_internal.caller_oid(), 'sp_auditor', 'USAGE'));
+
 -- The caller's scope as area paths; '/' (everything) for superusers.
--- SECURITY DEFINER so that policies can use it without granting sp.area_scope.
 CREATE FUNCTION sp_internal.caller_area_paths()
     RETURNS text[]
-    LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+    LANGUAGE sql STABLE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT CASE WHEN r.rolsuper THEN ARRAY['/'] ELSE coalesce((
@@ -42,7 +53,7 @@ AS $$
         WHERE s.revoked_at IS NULL AND pg_catalog.pg_has_role(r.oid, g.oid, 'USAGE')), '{}') END
     FROM pg_catalog.pg_roles r WHERE r.oid = sp_internal.caller_oid()
 $$;
-COMMENT ON FUNCTION sp_internal.caller_area_paths() IS 'Paths of the areas the calling role may act on (its own scopes and those of every role it holds); {/} for superusers; empty when it has none.';
+COMMENT ON FUNCTION sp_internal.caller_area_paths() IS 'Paths of the areas the calling role may act on (its own scopes and those of every role it holds); {/} for superusers; empty when it has none. Runs with the reader''s rights (see the policy on sp.area_scope).';
 
 CREATE FUNCTION sp_internal.visible_areas()
     RETURNS SETOF text

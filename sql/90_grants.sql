@@ -90,8 +90,10 @@ END
 $members$;
 
 -- Everyone: reference data, pure functions, and the helpers that row-level
--- security and the scoped views call as the reader.
-GRANT SELECT ON sp.admin_area, sp.variable, sp.relationship_type, sp.admin_area_ancestor, sp.my_area_scope
+-- security and the scoped views call as the reader (which read the reader's
+-- own area scopes: row-level security on sp.area_scope shows each role the
+-- scopes it holds, administrators and auditors all of them).
+GRANT SELECT ON sp.admin_area, sp.variable, sp.relationship_type, sp.admin_area_ancestor, sp.my_area_scope, sp.area_scope
     TO sp_admin, sp_registrar, sp_caseworker, sp_programme_officer, sp_payment_officer, sp_grievance_officer,
        sp_analyst, sp_auditor, sp_pii_reader, sp_integration;
 GRANT EXECUTE ON FUNCTION
@@ -206,5 +208,4 @@ GRANT INSERT (code, label, entity, value_type, categories, min_value, max_value,
       UPDATE (label, categories, min_value, max_value, required, unit, description)
     ON sp.variable TO sp_admin;
 GRANT INSERT (code, label), UPDATE (label) ON sp.relationship_type TO sp_admin;
-GRANT SELECT ON sp.area_scope TO sp_admin, sp_auditor;
 GRANT EXECUTE ON FUNCTION sp.grant_area_scope(text, text), sp.revoke_area_scope(text, text) TO sp_admin;
