@@ -861,10 +861,12 @@ FROM sp.enrolment x JOIN sp.household h ON h.household_id = x.household_id
 GROUP BY x.programme, h.admin_area_code, x.state;
 COMMENT ON VIEW sp.enrolment_summary IS 'Enrolments by programme, household area and state; roll up to any level with sp.admin_area_ancestor.';
 
+-- SECURITY DEFINER so that roles which read aggregates only need no access
+-- to households; it counts the enrolments of the caller's scope only.
 CREATE FUNCTION sp.programme_summary(programme text, level integer DEFAULT 1)
     RETURNS TABLE (area_code text, area_name text, eligible bigint, waitlisted bigint, enrolled bigint,
                    suspended bigint, exited bigint, quota bigint)
-    LANGUAGE sql STABLE STRICT
+    LANGUAGE sql STABLE STRICT SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT anc.ancestor_code, ar.name,
@@ -879,10 +881,11 @@ AS $$
     JOIN sp.admin_area_ancestor anc ON anc.code = s.admin_area_code AND anc.ancestor_level = programme_summary.level
     JOIN sp.admin_area ar ON ar.code = anc.ancestor_code
     WHERE s.programme = programme_summary.programme
+      AND s.admin_area_code IN (SELECT sp_internal.visible_areas())
     GROUP BY anc.ancestor_code, ar.name
     ORDER BY anc.ancestor_code
 $$;
-COMMENT ON FUNCTION sp.programme_summary(text, integer) IS 'Units of a programme by state per admin area of a level, with the quotas set in or below each area.';
+COMMENT ON FUNCTION sp.programme_summary(text, integer) IS 'Units of a programme by state per admin area of a level (enrolments of the caller''s area scope only), with the quotas set in or below each area.';
 
 -- Person merges (sp.merge_persons) move the merged person's open person
 -- enrolments to the survivor, or exit them when the survivor has its own;
