@@ -119,9 +119,23 @@ END
 $$;
 COMMENT ON FUNCTION sp_internal.require_national_scope(text) IS 'Raises 42501 unless the caller has national scope.';
 
+-- One error for a row that does not exist and a row outside the caller's
+-- scope, so that ids outside one's scope cannot be probed for existence.
+CREATE FUNCTION sp_internal.raise_not_found(what text, id bigint)
+    RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RAISE EXCEPTION '% % does not exist%', what, id,
+                    CASE WHEN sp_internal.has_national_scope() THEN '' ELSE ' in your area scope' END
+        USING ERRCODE = 'no_data_found';
+END
+$$;
+COMMENT ON FUNCTION sp_internal.raise_not_found(text, bigint) IS 'Raises no_data_found "<what> <id> does not exist [in your area scope]": the same message whether the row is missing or outside the caller''s scope.';
+
 -- The area of a household, if the caller may act on it; the same error
--- whether it does not exist or is out of scope, so that ids outside one's
--- scope cannot be probed for existence.
+-- whether it does not exist or is out of scope.
 CREATE FUNCTION sp_internal.household_area_in_scope(p_household_id bigint)
     RETURNS text
     LANGUAGE plpgsql STABLE
@@ -132,9 +146,7 @@ DECLARE
 BEGIN
     SELECT h.admin_area_code INTO area FROM sp.household h WHERE h.household_id = p_household_id;
     IF area IS NULL OR NOT sp_internal.area_in_scope(area) THEN
-        RAISE EXCEPTION 'household % does not exist%', p_household_id,
-                        CASE WHEN sp_internal.has_national_scope() THEN '' ELSE ' in your area scope' END
-            USING ERRCODE = 'no_data_found';
+        PERFORM sp_internal.raise_not_found('household', p_household_id);
     END IF;
     RETURN area;
 END
@@ -153,14 +165,23 @@ BEGIN
     SELECT p.household_id, h.admin_area_code INTO hid, area
     FROM sp.person p JOIN sp.household h USING (household_id) WHERE p.person_id = p_person_id;
     IF hid IS NULL OR NOT sp_internal.area_in_scope(area) THEN
-        RAISE EXCEPTION 'person % does not exist%', p_person_id,
-                        CASE WHEN sp_internal.has_national_scope() THEN '' ELSE ' in your area scope' END
-            USING ERRCODE = 'no_data_found';
+        PERFORM sp_internal.raise_not_found('person', p_person_id);
     END IF;
     RETURN hid;
 END
 $$;
 COMMENT ON FUNCTION sp_internal.person_household_in_scope(bigint) IS 'Household of the person when it exists and is in the caller''s scope; raises no_data_found otherwise.';
+
+-- Is the household in the caller's scope?  False when it does not exist.
+CREATE FUNCTION sp_internal.household_in_scope(p_household_id bigint)
+    RETURNS boolean
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce((SELECT sp_internal.area_in_scope(h.admin_area_code) FROM sp.household h
+                     WHERE h.household_id = p_household_id), false)
+$$;
+COMMENT ON FUNCTION sp_internal.household_in_scope(bigint) IS 'True when the household exists and is in the caller''s scope.';
 
 CREATE FUNCTION sp.grant_area_scope(role_name text, admin_area_code text)
     RETURNS jsonb

@@ -242,15 +242,17 @@ DECLARE
     merged jsonb;
 BEGIN
     IF decision IS NULL OR decision NOT IN ('accept', 'reject') THEN
-        RAISE EXCEPTION 'decision must be accept or reject, got "%"', decision USING ERRCODE = 'invalid_parameter_value';
+        RAISE EXCEPTION 'decision must be accept or reject, got "%"', left(decision, 64) USING ERRCODE = 'invalid_parameter_value';
     END IF;
     PERFORM sp_internal.require_reason(reason, 'Every decision on a possible duplicate records why it was made.');
-    SELECT * INTO r FROM sp.match_review m WHERE m.review_id = review_match.review_id FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'review % does not exist', review_match.review_id USING ERRCODE = 'no_data_found';
+    -- a review of persons outside the caller's scope does not exist for it
+    SELECT * INTO r FROM sp.match_review m WHERE m.review_id = review_match.review_id;
+    IF NOT FOUND
+       OR NOT sp_internal.household_in_scope((SELECT p.household_id FROM sp.person p WHERE p.person_id = r.person_id))
+       OR NOT sp_internal.household_in_scope((SELECT p.household_id FROM sp.person p WHERE p.person_id = r.other_person_id)) THEN
+        PERFORM sp_internal.raise_not_found('review', review_match.review_id);
     END IF;
-    PERFORM sp_internal.person_household_in_scope(r.person_id);
-    PERFORM sp_internal.person_household_in_scope(r.other_person_id);
+    SELECT * INTO r FROM sp.match_review m WHERE m.review_id = review_match.review_id FOR UPDATE;
     IF r.status <> 'pending' THEN
         RAISE EXCEPTION 'review % was already decided (%)', review_match.review_id, r.status
             USING ERRCODE = 'invalid_parameter_value',

@@ -695,17 +695,17 @@ DECLARE
 BEGIN
     PERFORM sp_internal.require_reason(reason, 'Every enrolment state change records why it was made.');
     IF state IS NULL OR state NOT IN ('eligible', 'waitlisted', 'enrolled', 'suspended', 'exited') THEN
-        RAISE EXCEPTION 'unknown enrolment state "%"', state USING ERRCODE = 'invalid_parameter_value',
+        RAISE EXCEPTION 'unknown enrolment state "%"', left(state, 64) USING ERRCODE = 'invalid_parameter_value',
             DETAIL = 'States: eligible, waitlisted, enrolled, suspended, exited.';
     END IF;
     IF state = 'waitlisted' THEN
         RAISE EXCEPTION 'units are waitlisted by sp.enrol, which knows their rank' USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    -- an enrolment outside the caller's scope does not exist for it
     SELECT e.household_id INTO hid FROM sp.enrolment e WHERE e.enrolment_id = set_enrolment_state.enrolment_id;
-    IF hid IS NULL THEN
-        RAISE EXCEPTION 'enrolment % does not exist', enrolment_id USING ERRCODE = 'no_data_found';
+    IF hid IS NULL OR NOT sp_internal.household_in_scope(hid) THEN
+        PERFORM sp_internal.raise_not_found('enrolment', set_enrolment_state.enrolment_id);
     END IF;
-    PERFORM sp_internal.household_area_in_scope(hid);
     UPDATE sp.enrolment e
     SET state = set_enrolment_state.state, reason = set_enrolment_state.reason,
         recertification_due = CASE WHEN set_enrolment_state.state = 'enrolled' AND e.state <> 'suspended'
@@ -761,14 +761,15 @@ DECLARE
     action text := 'none';
 BEGIN
     IF decision IS NULL OR decision NOT IN ('include', 'exclude') THEN
-        RAISE EXCEPTION 'decision must be include or exclude, got "%"', decision USING ERRCODE = 'invalid_parameter_value';
+        RAISE EXCEPTION 'decision must be include or exclude, got "%"', left(decision, 64) USING ERRCODE = 'invalid_parameter_value';
     END IF;
     PERFORM sp_internal.require_reason(reason, 'Every review decision records why it was made.');
-    SELECT * INTO r FROM sp.eligibility_review v WHERE v.review_id = review_eligibility.review_id FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'review % does not exist', review_id USING ERRCODE = 'no_data_found';
+    -- a review outside the caller's scope does not exist for it
+    IF NOT sp_internal.household_in_scope((SELECT v.household_id FROM sp.eligibility_review v
+                                           WHERE v.review_id = review_eligibility.review_id)) THEN
+        PERFORM sp_internal.raise_not_found('review', review_eligibility.review_id);
     END IF;
-    PERFORM sp_internal.household_area_in_scope(r.household_id);
+    SELECT * INTO r FROM sp.eligibility_review v WHERE v.review_id = review_eligibility.review_id FOR UPDATE;
     IF r.status <> 'pending' THEN
         RAISE EXCEPTION 'review % was already decided (%)', review_id, r.status USING ERRCODE = 'invalid_parameter_value';
     END IF;
