@@ -234,3 +234,35 @@ FROM sp.admin_area a
 WHERE a.path = ANY (sp_internal.caller_area_paths())
    OR (sp_internal.caller_area_paths() = ARRAY['/'] AND a.parent_code IS NULL);
 COMMENT ON VIEW sp.my_area_scope IS 'The areas at the top of the caller''s scope (each covers its subtree).';
+
+-- Areas are configuration, but an area's place in the tree decides who sees
+-- its households: an administrator changes only areas of its own scope and
+-- places areas only under areas of its scope (re-parenting another region
+-- under one's own would hand oneself that region).  New countries need
+-- national scope.  Superusers (restores, the install script) are not
+-- checked.  SECURITY DEFINER: the scope helpers are not granted to roles.
+CREATE FUNCTION sp_internal.admin_area_check_scope()
+    RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.oid = sp_internal.caller_oid()) THEN
+        RETURN NEW;
+    END IF;
+    IF TG_OP = 'UPDATE' THEN
+        PERFORM sp_internal.require_area_scope(OLD.code, 'Changing an area');
+    END IF;
+    IF NEW.parent_code IS NULL THEN
+        IF TG_OP = 'INSERT' OR OLD.parent_code IS NOT NULL THEN
+            PERFORM sp_internal.require_national_scope('Adding a country');
+        END IF;
+    ELSIF TG_OP = 'INSERT' OR NEW.parent_code IS DISTINCT FROM OLD.parent_code THEN
+        PERFORM sp_internal.require_area_scope(NEW.parent_code, 'Placing an area');
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION sp_internal.admin_area_check_scope() IS 'Trigger: a role changes only areas in its scope and places areas only under areas in its scope; new countries need national scope.';
+CREATE TRIGGER admin_area_check_scope BEFORE INSERT OR UPDATE ON sp.admin_area
+    FOR EACH ROW EXECUTE FUNCTION sp_internal.admin_area_check_scope();
