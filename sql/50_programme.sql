@@ -64,6 +64,37 @@ COMMENT ON TABLE sp.programme_quota_history IS 'Every quota set, changed or remo
 CREATE TRIGGER programme_quota_history_append_only BEFORE UPDATE OR DELETE ON sp.programme_quota_history
     FOR EACH ROW EXECUTE FUNCTION sp_internal.history_is_append_only();
 
+-- Quotas are written directly by programme officers: a quota is set only
+-- for an area of the writer's scope, and set_at/set_by always say who set
+-- the current value (column grants cover INSERT; an UPDATE would otherwise
+-- keep the first setter's name on someone else's number).  SECURITY DEFINER:
+-- the scope helpers are not granted to roles.
+CREATE FUNCTION sp_internal.programme_quota_guard()
+    RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    area text;
+BEGIN
+    FOREACH area IN ARRAY ARRAY[CASE WHEN TG_OP <> 'INSERT' THEN OLD.area_code END,
+                                CASE WHEN TG_OP <> 'DELETE' THEN NEW.area_code END] LOOP
+        IF area IS NOT NULL AND EXISTS (SELECT 1 FROM sp.admin_area a WHERE a.code = area) THEN
+            PERFORM sp_internal.require_area_scope(area, 'Setting a quota');
+        END IF;
+    END LOOP;
+    IF TG_OP = 'DELETE' THEN
+        RETURN OLD;
+    END IF;
+    NEW.set_at := now();
+    NEW.set_by := sp_internal.caller();
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION sp_internal.programme_quota_guard() IS 'Trigger: quotas only for areas in the writer''s scope; stamps set_at and set_by on every write.';
+CREATE TRIGGER programme_quota_guard BEFORE INSERT OR UPDATE OR DELETE ON sp.programme_quota
+    FOR EACH ROW EXECUTE FUNCTION sp_internal.programme_quota_guard();
+
 CREATE FUNCTION sp_internal.programme_quota_log()
     RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER

@@ -5,12 +5,17 @@
 -- in other changes and are not replayed here: replaying a crash would take
 -- the test server down.
 BEGIN;
-SELECT plan(2);
+SELECT plan(4);
 \ir adversarial_setup.psql
 
 CREATE TEMP TABLE shipped (role text PRIMARY KEY);
 INSERT INTO shipped SELECT 'adv_' || r FROM unnest(ARRAY['admin', 'registrar', 'caseworker', 'programme_officer',
     'payment_officer', 'grievance_officer', 'analyst', 'auditor', 'pii_reader', 'integration']) r;
+
+INSERT INTO sp.programme_quota (programme, area_code, quota) VALUES ('xa_grant', 'XA0101', 5);
+SELECT is(adv_lab.outcome('adv_programme_officer', NULL,
+          'UPDATE sp.programme_quota SET quota = 7 WHERE programme = ''xa_grant'' AND area_code = ''XA0101'' RETURNING set_by'),
+          'ok:adv_programme_officer', 'finding 7: a changed quota names who changed it, not who first set it');
 
 -- Found in this review: administrators change the area tree only within their scope
 SELECT results_eq($$
@@ -27,5 +32,8 @@ $$, $$VALUES ('42501'), ('42501'), ('42501'), ('42501'), ('42501'), ('42501'), (
    'an administrator cannot re-parent, retire or rename areas outside its scope, nor add areas there (it can within)');
 SELECT is(left(adv_lab.outcome('adv_national', NULL, 'INSERT INTO sp.admin_area (code, parent_code, level, name) VALUES (''XB'', NULL, 0, ''Another country'') RETURNING 1'), 4),
           'ok:1', '(a national administrator adds countries)');
+SELECT is(left(adv_lab.outcome('adv_programme_officer', NULL, 'INSERT INTO sp.programme_quota (programme, area_code, quota) VALUES (''xa_grant'', ''XA02'', 0)'), 5),
+          '42501', 'a programme officer sets quotas only for areas of its scope');
+
 SELECT * FROM finish();
 ROLLBACK;
