@@ -168,6 +168,17 @@ BEGIN
     END IF;
     PERFORM sp_internal.person_household_in_scope(survivor_id);
     PERFORM sp_internal.person_household_in_scope(merged_id);
+    -- a merge cites only the accepted review of this very pair: unmerge_person
+    -- marks the cited review rejected, so any other review id would let a
+    -- caller overturn decisions on persons it cannot even see
+    IF review_id IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM sp.match_review r
+        WHERE r.review_id = merge_persons.review_id AND r.status = 'accepted'
+          AND r.person_id = least(survivor_id, merged_id) AND r.other_person_id = greatest(survivor_id, merged_id)) THEN
+        RAISE EXCEPTION 'review % is not an accepted review of persons % and %', review_id, survivor_id, merged_id
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Decide the review with sp.review_match, which merges the pair itself; a merge without a review passes no review_id.';
+    END IF;
     -- lock both in id order, so that two merges of one pair cannot deadlock
     PERFORM 1 FROM sp.person p WHERE p.person_id IN (survivor_id, merged_id) ORDER BY p.person_id FOR UPDATE;
     SELECT p.status, p.merged_into INTO s.status, s.merged_into FROM sp.person p WHERE p.person_id = survivor_id;

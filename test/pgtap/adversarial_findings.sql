@@ -5,13 +5,19 @@
 -- in other changes and are not replayed here: replaying a crash would take
 -- the test server down.
 BEGIN;
-SELECT plan(4);
+SELECT plan(6);
 \ir adversarial_setup.psql
 
 CREATE TEMP TABLE shipped (role text PRIMARY KEY);
 INSERT INTO shipped SELECT 'adv_' || r FROM unnest(ARRAY['admin', 'registrar', 'caseworker', 'programme_officer',
     'payment_officer', 'grievance_officer', 'analyst', 'auditor', 'pii_reader', 'integration']) r;
 
+SELECT is(adv_lab.outcome('adv_registrar', NULL, format('SELECT sp.merge_persons(%s, %s, ''dup'', %s)', :p1, :p4, :mr2)),
+          format('22023:review %s is not an accepted review of persons %s and %s', :mr2, :p1, :p4),
+          'finding 7: a merge cannot cite a review of other persons (undoing it would overturn that decision)');
+SELECT is(adv_lab.outcome('adv_caseworker', NULL, format('SELECT sp.merge_persons(%s, %s, ''dup'', %s)', :p1, :p4, :mr1)),
+          format('22023:review %s is not an accepted review of persons %s and %s', :mr1, :p1, :p4),
+          'finding 7: nor a pending review of the same persons');
 INSERT INTO sp.programme_quota (programme, area_code, quota) VALUES ('xa_grant', 'XA0101', 5);
 SELECT is(adv_lab.outcome('adv_programme_officer', NULL,
           'UPDATE sp.programme_quota SET quota = 7 WHERE programme = ''xa_grant'' AND area_code = ''XA0101'' RETURNING set_by'),
