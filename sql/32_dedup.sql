@@ -219,6 +219,7 @@ AS $$
 DECLARE
     mg sp.person_merge%ROWTYPE;
     previous text;
+    hid bigint;
 BEGIN
     PERFORM sp_internal.person_household_in_scope(unmerge_person.person_id);
     SELECT * INTO mg FROM sp.person_merge g
@@ -228,6 +229,16 @@ BEGIN
         RAISE EXCEPTION 'person % is not merged', unmerge_person.person_id USING ERRCODE = 'no_data_found';
     END IF;
     PERFORM sp_internal.person_household_in_scope(mg.survivor_id);
+    -- the member cap of sp.add_member holds here too: merging a member away,
+    -- adding one and undoing the merge would otherwise grow a household
+    -- without bound
+    SELECT p.household_id INTO hid FROM sp.person p WHERE p.person_id = unmerge_person.person_id;
+    PERFORM 1 FROM sp.household h WHERE h.household_id = hid FOR UPDATE;
+    IF (SELECT count(*) FROM sp.person t WHERE t.household_id = hid AND t.status <> 'merged') >= 100 THEN
+        RAISE EXCEPTION 'household % already has 100 members', hid
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('Undoing the merge would bring person %s back as its 101st member.', unmerge_person.person_id);
+    END IF;
     previous := sp_internal.begin_change(reason);
     UPDATE sp.person p SET status = mg.merged_status, merged_into = NULL WHERE p.person_id = unmerge_person.person_id;
     UPDATE sp.person_merge g SET undone_at = now(), undone_by = sp_internal.caller(), undo_reason = unmerge_person.reason

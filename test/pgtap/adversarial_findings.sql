@@ -5,7 +5,7 @@
 -- in other changes and are not replayed here: replaying a crash would take
 -- the test server down.
 BEGIN;
-SELECT plan(6);
+SELECT plan(8);
 \ir adversarial_setup.psql
 
 CREATE TEMP TABLE shipped (role text PRIMARY KEY);
@@ -22,6 +22,32 @@ INSERT INTO sp.programme_quota (programme, area_code, quota) VALUES ('xa_grant',
 SELECT is(adv_lab.outcome('adv_programme_officer', NULL,
           'UPDATE sp.programme_quota SET quota = 7 WHERE programme = ''xa_grant'' AND area_code = ''XA0101'' RETURNING set_by'),
           'ok:adv_programme_officer', 'finding 7: a changed quota names who changed it, not who first set it');
+
+SELECT (sp.register_household(jsonb_build_object('admin_area_code', 'XA01', 'members',
+    (SELECT jsonb_agg(jsonb_build_object('given_name', 'M' || i, 'relationship_to_head', CASE WHEN i = 1 THEN 'head' ELSE 'child' END))
+     FROM generate_series(1, 100) i))) ->> 'household_id')::bigint AS big \gset
+SELECT person_id AS big_member FROM sp.person WHERE household_id = :big AND given_name = 'M100' \gset
+SELECT is(adv_lab.outcome('adv_caseworker', NULL, format('SELECT sp.add_member(%s, ''{"given_name": "M101", "relationship_to_head": "child"}'')', :big)),
+          '22023:member: a household may have at most 100 members; this one has 100', 'finding 8: the 101st member is refused');
+CREATE FUNCTION pg_temp.grow(hh bigint, member bigint, survivor bigint) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    st text;
+    m text;
+BEGIN
+    PERFORM set_config('role', 'adv_caseworker', true);
+    PERFORM sp.merge_persons(survivor, member, 'grow');
+    PERFORM sp.add_member(hh, '{"given_name": "M101", "relationship_to_head": "child"}');
+    BEGIN
+        PERFORM sp.unmerge_person(member, 'grow');
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, m = MESSAGE_TEXT;
+    END;
+    PERFORM set_config('role', 'none', true);
+    RETURN coalesce(st || ':' || m, 'grown to ' || (SELECT count(*) FROM sp.person p WHERE p.household_id = hh AND p.status <> 'merged'));
+END
+$$;
+SELECT is(pg_temp.grow(:big, :big_member, :p1), format('22023:household %s already has 100 members', :big),
+          'finding 8: merging a member away, adding one and undoing the merge does not grow the household past 100');
 
 -- Found in this review: administrators change the area tree only within their scope
 SELECT results_eq($$
