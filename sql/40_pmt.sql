@@ -80,7 +80,7 @@ BEGIN
     EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s m WHERE m.name = $1 AND m.version = $2)', tbl)
         INTO found_it USING name, version;
     IF NOT found_it THEN
-        RAISE EXCEPTION '% model % version % does not exist', kind, name, version USING ERRCODE = 'no_data_found';
+        RAISE EXCEPTION '% model % version % does not exist', kind, left(name, 64), version USING ERRCODE = 'no_data_found';
     END IF;
     EXECUTE format('UPDATE %s m SET status = ''retired'' WHERE m.name = $1 AND m.status = ''active'' AND m.version <> $2', tbl)
         USING name, version;
@@ -256,7 +256,7 @@ BEGIN
     PERFORM sp_internal.require_reason(reason, 'A reassessment (after an appeal or a home visit) records why.');
     PERFORM sp_internal.household_area_in_scope(reassess_household.household_id);
     IF model IS NOT NULL AND NOT EXISTS (SELECT 1 FROM sp.pmt_model m WHERE m.name = reassess_household.model AND m.status = 'active') THEN
-        RAISE EXCEPTION 'PMT model "%" has no active version', model USING ERRCODE = 'no_data_found';
+        RAISE EXCEPTION 'PMT model "%" has no active version', left(model, 64) USING ERRCODE = 'no_data_found';
     END IF;
     RETURN QUERY
     INSERT INTO sp.assessment (household_id, model, version, score, poverty_line, below_cutoff, reason)

@@ -202,7 +202,7 @@ DECLARE
 BEGIN
     SELECT * INTO m FROM sp.mpi_model x WHERE x.name = active_mpi_model.name AND x.status = 'active';
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'MPI model "%" has no active version', name
+        RAISE EXCEPTION 'MPI model "%" has no active version', left(name, 64)
             USING ERRCODE = 'no_data_found', HINT = 'Create one with sp.create_mpi_model and activate it with sp.activate_mpi_model.';
     END IF;
     RETURN m;

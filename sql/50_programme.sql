@@ -433,10 +433,10 @@ DECLARE
 BEGIN
     SELECT * INTO g FROM sp.programme p WHERE p.name = programme_for_run.programme FOR UPDATE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'programme "%" does not exist', programme USING ERRCODE = 'no_data_found';
+        RAISE EXCEPTION 'programme "%" does not exist', left(programme, 64) USING ERRCODE = 'no_data_found';
     END IF;
     IF g.status <> 'active' OR current_date < g.start_date OR current_date > coalesce(g.end_date, current_date) THEN
-        RAISE EXCEPTION 'programme "%" is not running', programme
+        RAISE EXCEPTION 'programme "%" is not running', g.name
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   DETAIL = format('Status %s, from %s to %s.', g.status, g.start_date, coalesce(g.end_date::text, 'open end'));
     END IF;
@@ -764,7 +764,7 @@ BEGIN
     PERFORM sp_internal.household_area_in_scope(open_enrolment.household_id);
     PERFORM 1 FROM sp.programme g WHERE g.name = open_enrolment.programme;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'programme "%" does not exist', programme USING ERRCODE = 'no_data_found';
+        RAISE EXCEPTION 'programme "%" does not exist', left(programme, 64) USING ERRCODE = 'no_data_found';
     END IF;
     IF person_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM sp.person p WHERE p.person_id = open_enrolment.person_id
                                               AND p.household_id = open_enrolment.household_id) THEN

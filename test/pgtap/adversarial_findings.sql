@@ -5,7 +5,7 @@
 -- in other changes and are not replayed here: replaying a crash would take
 -- the test server down.
 BEGIN;
-SELECT plan(8);
+SELECT plan(10);
 \ir adversarial_setup.psql
 
 CREATE TEMP TABLE shipped (role text PRIMARY KEY);
@@ -67,5 +67,32 @@ SELECT is(left(adv_lab.outcome('adv_national', NULL, 'INSERT INTO sp.admin_area 
 SELECT is(left(adv_lab.outcome('adv_programme_officer', NULL, 'INSERT INTO sp.programme_quota (programme, area_code, quota) VALUES (''xa_grant'', ''XA02'', 0)'), 5),
           '42501', 'a programme officer sets quotas only for areas of its scope');
 
+SELECT is_empty($$
+    SELECT what, length(o) FROM (VALUES
+        ('parse_birth_date', format('SELECT sp.parse_birth_date(%L)', repeat('9', 1000000))),
+        ('register_household birth_date', format('SELECT sp.register_household(%L)', jsonb_build_object('admin_area_code', 'XA01', 'members', jsonb_build_array(
+            jsonb_build_object('given_name', 'x', 'relationship_to_head', 'head', 'birth_date', repeat('9', 1000000)))))),
+        ('update_person birth_date', format('SELECT sp.update_person(%s, %L, ''x'')', (SELECT id FROM adv_lab.ids WHERE name = 'p1'), jsonb_build_object('birth_date', repeat('x', 1000000)))),
+        ('set_household_status status', format('SELECT sp.set_household_status(%s, %L, ''x'')', (SELECT id FROM adv_lab.ids WHERE name = 'h1'), repeat('x', 1000000))),
+        ('review_match decision', format('SELECT sp.review_match(%s, %L, ''x'')', (SELECT id FROM adv_lab.ids WHERE name = 'mr1'), repeat('x', 1000000))),
+        ('validate_attributes entity', format('SELECT sp.validate_attributes(''{}'', %L)', repeat('x', 1000000))),
+        ('register_household number', format('SELECT sp.register_household(%L)', jsonb_build_object('admin_area_code', 'XA01', 'attributes', jsonb_build_object('rooms', ('1' || repeat('0', 5000))::numeric),
+            'members', jsonb_build_array(jsonb_build_object('given_name', 'x', 'relationship_to_head', 'head'))))),
+        ('reassess_household model', format('SELECT sp.reassess_household(%s, ''x'', %L)', (SELECT id FROM adv_lab.ids WHERE name = 'h1'), repeat('x', 1000000)))) v (what, q),
+    LATERAL adv_lab.outcome('adv_caseworker', NULL, q) o
+    WHERE length(o) > 500 OR o LIKE 'ok:%'
+$$, 'finding 10: a megabyte of invalid input is refused without being echoed back in the error');
+SELECT is_empty($$
+    SELECT q, o FROM (VALUES
+        (format('SELECT sp.update_household(%s, ''{"attributes": {"rooms": 3}}'', %L)', (SELECT id FROM adv_lab.ids WHERE name = 'h1'), repeat('r', 1001))),
+        (format('SELECT sp.set_person_status(%s, ''deceased'', %L)', (SELECT id FROM adv_lab.ids WHERE name = 'p1b'), repeat('r', 1001))),
+        (format('SELECT sp.review_match(%s, ''reject'', %L)', (SELECT id FROM adv_lab.ids WHERE name = 'mr1'), repeat('r', 1001))),
+        (format('SELECT count(*) FROM sp.reassess_household(%s, %L)', (SELECT id FROM adv_lab.ids WHERE name = 'h1'), repeat('r', 1001))),
+        (format('SELECT sp.set_enrolment_state(%s, ''suspended'', %L)', (SELECT id FROM adv_lab.ids WHERE name = 'e1'), repeat('r', 1001))),
+        (format('SELECT sp.open_enrolment(''xa_grant'', %s, NULL, %L)', (SELECT id FROM adv_lab.ids WHERE name = 'h5'), repeat('r', 1001))),
+        (format('SELECT sp.review_eligibility(%s, ''include'', %L)', (SELECT id FROM adv_lab.ids WHERE name = 'er1'), repeat('r', 1001)))) v (q),
+    LATERAL adv_lab.outcome('adv_caseworker', NULL, q) o
+    WHERE o NOT LIKE '22001:reason longer than 1000 characters'
+$$, 'finding 10: every reason recorded with a change or decision is bounded');
 SELECT * FROM finish();
 ROLLBACK;
