@@ -15,7 +15,9 @@
  * would read the registry with the administrator's area scope and copy it
  * into the registrar's own table.  (A view owned by a registrar is another
  * matter: PostgreSQL evaluates row-level security in it as the querying
- * user, as it does current_user; docs/security.md.)
+ * user, as it does current_user, so a view that passes rows to its owner's
+ * functions reads with the querying user's scope.  Users with a wide scope
+ * must not query objects owned by roles with a narrower one.)
  */
 #include "postgres.h"
 
