@@ -45,6 +45,8 @@ BEGIN
     IF spec IS NULL THEN
         RAISE EXCEPTION 'spec must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
+    -- a linkage model decides who is flagged as a duplicate of whom, everywhere
+    PERFORM sp_internal.require_national_scope('creating a linkage model');
     PERFORM sp_internal.validate_linkage_spec(spec);
     INSERT INTO sp.linkage_model (name, spec, description) VALUES (create_linkage_model.name, spec, description);
 EXCEPTION WHEN unique_violation THEN

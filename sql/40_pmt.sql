@@ -60,6 +60,8 @@ AS $$
 DECLARE
     v integer;
 BEGIN
+    -- models score households of every region: national scope, like the runs
+    PERFORM sp_internal.require_national_scope('creating a model version');
     PERFORM pg_advisory_xact_lock(hashtext(tbl::text || ':' || name));
     EXECUTE format('SELECT coalesce(max(m.version), 0) + 1 FROM %s m WHERE m.name = $1', tbl) INTO v USING name;
     EXECUTE format('INSERT INTO %s (name, version, valid_from, spec, description) VALUES ($1, $2, $3, $4, $5)', tbl)
@@ -77,6 +79,7 @@ AS $$
 DECLARE
     found_it boolean;
 BEGIN
+    PERFORM sp_internal.require_national_scope('activating a model version');
     EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s m WHERE m.name = $1 AND m.version = $2)', tbl)
         INTO found_it USING name, version;
     IF NOT found_it THEN

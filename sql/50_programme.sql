@@ -176,6 +176,9 @@ CREATE FUNCTION sp_internal.programme_guard()
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    -- a programme's rule decides who is enrolled in every region: defining
+    -- or changing one needs national scope, like running it
+    PERFORM sp_internal.require_national_scope('defining or changing a programme');
     IF TG_OP = 'UPDATE' THEN
         IF NEW.name <> OLD.name OR NEW.target_unit <> OLD.target_unit THEN
             RAISE EXCEPTION 'the name and target unit of programme "%" cannot change', OLD.name
@@ -202,7 +205,7 @@ BEGIN
     RETURN NEW;
 END
 $$;
-COMMENT ON FUNCTION sp_internal.programme_guard() IS 'Trigger: validates rules and rankings, keeps every earlier version in sp.programme_history.';
+COMMENT ON FUNCTION sp_internal.programme_guard() IS 'Trigger: needs national scope; validates rules and rankings, keeps every earlier version in sp.programme_history.';
 CREATE TRIGGER programme_guard BEFORE INSERT OR UPDATE ON sp.programme
     FOR EACH ROW EXECUTE FUNCTION sp_internal.programme_guard();
 CREATE TRIGGER programme_no_delete BEFORE DELETE ON sp.programme

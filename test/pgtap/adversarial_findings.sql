@@ -5,7 +5,7 @@
 -- in other changes and are not replayed here: replaying a crash would take
 -- the test server down.
 BEGIN;
-SELECT plan(28);
+SELECT plan(29);
 \ir adversarial_setup.psql
 
 CREATE TEMP TABLE shipped (role text PRIMARY KEY);
@@ -220,6 +220,21 @@ SELECT is(left(adv_lab.outcome('adv_national', NULL, 'INSERT INTO sp.admin_area 
           'ok:1', '(a national administrator adds countries)');
 SELECT is(left(adv_lab.outcome('adv_programme_officer', NULL, 'INSERT INTO sp.programme_quota (programme, area_code, quota) VALUES (''xa_grant'', ''XA02'', 0)'), 5),
           '42501', 'a programme officer sets quotas only for areas of its scope');
+-- Found in this review: configuration that decides for every region
+-- (programmes, scoring and linkage models) needs national scope
+SELECT results_eq($$
+    SELECT left(adv_lab.outcome(r, NULL, q), 5) FROM (VALUES
+        ('adv_programme_officer', 'UPDATE sp.programme SET rule = ''{"area": "XA01"}'' WHERE name = ''xa_grant'''),
+        ('adv_programme_officer', 'INSERT INTO sp.programme (name, title, benefit_type, rule) VALUES (''xa_mine'', ''Mine'', ''cash'', ''{"area": "XA01"}'')'),
+        ('adv_admin', 'SELECT sp.create_pmt_model(''xa_pmt'', ''{"intercept": 0, "terms": [{"variable": "rooms", "coefficient": 1}], "cutoffs": [{"value": 9}]}'')'),
+        ('adv_admin', 'SELECT sp.activate_pmt_model(''xa_pmt'', 1)'),
+        ('adv_admin', 'SELECT sp.create_mpi_model(''xa_mpi2'', ''{"dimensions": [{"name": "d", "indicators": [{"name": "i", "deprived_if": {"variable": "rooms", "op": "<", "value": 9}}]}]}'')'),
+        ('adv_admin', 'SELECT sp.activate_mpi_model(''xa_mpi'', 1)'),
+        ('adv_admin', 'SELECT sp.create_linkage_model(''xa_link'', ''{"comparisons": [{"name": "given_name", "column": "given_name", "method": "exact"}], "blocking": [["given_name"]]}'')'),
+        ('adv_national', 'UPDATE sp.programme SET title = ''Grant'' WHERE name = ''xa_grant'' RETURNING 1'),
+        ('adv_national', 'SELECT sp.create_pmt_model(''xa_pmt'', ''{"intercept": 0, "terms": [{"variable": "rooms", "coefficient": 1}], "cutoffs": [{"value": 9}]}'')')) v (r, q)
+$$, $$VALUES ('42501'), ('42501'), ('42501'), ('42501'), ('42501'), ('42501'), ('42501'), ('ok:1'), ('ok:2')$$,
+   'a regional programme officer or administrator cannot change programmes or models that decide for every region');
 
 -- Finding 10
 SELECT is(adv_lab.outcome('adv_registrar', NULL, 'SELECT sp.score_households(''xa_pmt'')'),
