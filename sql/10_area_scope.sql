@@ -266,3 +266,19 @@ $$;
 COMMENT ON FUNCTION sp_internal.admin_area_check_scope() IS 'Trigger: a role changes only areas in its scope and places areas only under areas in its scope; new countries need national scope.';
 CREATE TRIGGER admin_area_check_scope BEFORE INSERT OR UPDATE ON sp.admin_area
     FOR EACH ROW EXECUTE FUNCTION sp_internal.admin_area_check_scope();
+
+-- Configuration that applies to every region (the questionnaire catalogue,
+-- linkage models) is written directly by administrators: a trigger requires
+-- national scope, as the runs that use it do.  SECURITY DEFINER: the scope
+-- helpers are not granted to roles.  Argument: what is being changed.
+CREATE FUNCTION sp_internal.national_configuration()
+    RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM sp_internal.require_national_scope(TG_ARGV[0]);
+    RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+END
+$$;
+COMMENT ON FUNCTION sp_internal.national_configuration() IS 'Trigger: changes of configuration that applies to every region need national scope (superusers have it).';

@@ -221,7 +221,7 @@ SELECT is(left(adv_lab.outcome('adv_national', NULL, 'INSERT INTO sp.admin_area 
 SELECT is(left(adv_lab.outcome('adv_programme_officer', NULL, 'INSERT INTO sp.programme_quota (programme, area_code, quota) VALUES (''xa_grant'', ''XA02'', 0)'), 5),
           '42501', 'a programme officer sets quotas only for areas of its scope');
 -- Found in this review: configuration that decides for every region
--- (programmes, scoring and linkage models) needs national scope
+-- (programmes, scoring and linkage models, the catalogues) needs national scope
 SELECT results_eq($$
     SELECT left(adv_lab.outcome(r, NULL, q), 5) FROM (VALUES
         ('adv_programme_officer', 'UPDATE sp.programme SET rule = ''{"area": "XA01"}'' WHERE name = ''xa_grant'''),
@@ -231,10 +231,18 @@ SELECT results_eq($$
         ('adv_admin', 'SELECT sp.create_mpi_model(''xa_mpi2'', ''{"dimensions": [{"name": "d", "indicators": [{"name": "i", "deprived_if": {"variable": "rooms", "op": "<", "value": 9}}]}]}'')'),
         ('adv_admin', 'SELECT sp.activate_mpi_model(''xa_mpi'', 1)'),
         ('adv_admin', 'SELECT sp.create_linkage_model(''xa_link'', ''{"comparisons": [{"name": "given_name", "column": "given_name", "method": "exact"}], "blocking": [["given_name"]]}'')'),
+        ('adv_admin', 'INSERT INTO sp.variable (code, label, entity, value_type) VALUES (''xa_note'', ''Note'', ''household'', ''text'')'),
+        ('adv_admin', 'UPDATE sp.variable SET required = true WHERE code = ''rooms'''),
+        ('adv_admin', 'UPDATE sp.variable SET categories = ARRAY[''house''] WHERE code = ''dwelling_type'''),
+        ('adv_admin', 'INSERT INTO sp.relationship_type (code, label) VALUES (''xa_rel'', ''Rel'')'),
+        ('adv_admin', 'UPDATE sp.linkage_model SET params = NULL WHERE name = ''person'''),
+        ('adv_admin', 'SELECT sp.train_linkage_model(''person'', ''sp_internal.person_linkage_input'')'),
         ('adv_national', 'UPDATE sp.programme SET title = ''Grant'' WHERE name = ''xa_grant'' RETURNING 1'),
+        ('adv_national', 'UPDATE sp.variable SET label = ''Rooms'' WHERE code = ''rooms'' RETURNING 1'),
         ('adv_national', 'SELECT sp.create_pmt_model(''xa_pmt'', ''{"intercept": 0, "terms": [{"variable": "rooms", "coefficient": 1}], "cutoffs": [{"value": 9}]}'')')) v (r, q)
-$$, $$VALUES ('42501'), ('42501'), ('42501'), ('42501'), ('42501'), ('42501'), ('42501'), ('ok:1'), ('ok:2')$$,
-   'a regional programme officer or administrator cannot change programmes or models that decide for every region');
+$$, $$VALUES ('42501'), ('42501'), ('42501'), ('42501'), ('42501'), ('42501'), ('42501'),
+             ('42501'), ('42501'), ('42501'), ('42501'), ('42501'), ('42501'), ('ok:1'), ('ok:1'), ('ok:2')$$,
+   'a regional programme officer or administrator cannot change programmes, models or catalogues that decide for every region');
 
 -- Finding 10
 SELECT is(adv_lab.outcome('adv_registrar', NULL, 'SELECT sp.score_households(''xa_pmt'')'),

@@ -67,7 +67,7 @@ INSERT INTO target VALUES
     ('create_linkage_model', 'adv_national', $$SELECT sp.create_linkage_model({P}, '{"comparisons": [{"name": "given_name", "column": "given_name", "method": "exact"}], "blocking": [["given_name"]]}', {P})$$),
     ('create_linkage_model spec', 'adv_national', $$SELECT sp.create_linkage_model('adv_inj', jsonb_build_object('comparisons', jsonb_build_array(jsonb_build_object('name', {P}, 'column', {P}, 'method', 'exact')), 'blocking', jsonb_build_array(jsonb_build_array({P}))), 'x')$$),
     ('create_linkage_model spec column', 'adv_national', $$SELECT sp.create_linkage_model('adv_inj', jsonb_build_object('comparisons', jsonb_build_array(jsonb_build_object('name', 'c', 'column', {P}, 'method', 'exact')), 'blocking', jsonb_build_array(jsonb_build_array('c'))), 'x')$$),
-    ('train_linkage_model', 'adv_admin', $$SELECT sp.train_linkage_model({P}, 'sp_internal.person_linkage_input')$$),
+    ('train_linkage_model', 'adv_national', $$SELECT sp.train_linkage_model({P}, 'sp_internal.person_linkage_input')$$),
     ('deduplicate_persons', 'adv_national', $$SELECT sp.deduplicate_persons({P})$$),
     ('match_pairs', 'adv_analyst', $$SELECT count(*) FROM sp.match_pairs({P}, 'adv_lab.linkage_input')$$),
     ('explain_match', 'adv_analyst', $$SELECT count(*) FROM sp.explain_match({P}, 'adv_lab.linkage_input', {p1}, 'adv_lab.linkage_input', {p4})$$),
