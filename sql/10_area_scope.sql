@@ -27,11 +27,22 @@ COMMENT ON COLUMN sp.area_scope.role_name IS 'The role (by name: scopes survive 
 CREATE TRIGGER area_scope_no_delete BEFORE DELETE ON sp.area_scope
     FOR EACH ROW EXECUTE FUNCTION sp_internal.forbid_delete();
 
+-- Each role reads the scopes it holds (administrators and auditors read all).
+-- The caller's own scopes must be readable with the caller's rights: the
+-- helper below runs as the reader, so that inside a SECURITY DEFINER function
+-- of an ordinary role it computes that role's scope, never the scope of
+-- whoever called it (src/pg/security.c).
+ALTER TABLE sp.area_scope ENABLE ROW LEVEL SECURITY;
+CREATE POLICY area_scope_held ON sp.area_scope FOR SELECT
+    USING (role_name IN (SELECT r.rolname FROM pg_catalog.pg_roles r
+                         WHERE pg_catalog.pg_has_role(sp_internal.caller_oid(), r.oid, 'USAGE'))
+           OR pg_catalog.pg_has_role(sp_internal.caller_oid(), 'sp_admin', 'USAGE')
+           OR pg_catalog.pg_has_role(sp_internal.caller_oid(), 'sp_auditor', 'USAGE'));
+
 -- The caller's scope as area paths; '/' (everything) for superusers.
--- SECURITY DEFINER so that policies can use it without granting sp.area_scope.
 CREATE FUNCTION sp_internal.caller_area_paths()
     RETURNS text[]
-    LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+    LANGUAGE sql STABLE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT CASE WHEN r.rolsuper THEN ARRAY['/'] ELSE coalesce((
@@ -42,7 +53,7 @@ AS $$
         WHERE s.revoked_at IS NULL AND pg_catalog.pg_has_role(r.oid, g.oid, 'USAGE')), '{}') END
     FROM pg_catalog.pg_roles r WHERE r.oid = sp_internal.caller_oid()
 $$;
-COMMENT ON FUNCTION sp_internal.caller_area_paths() IS 'Paths of the areas the calling role may act on (its own scopes and those of every role it holds); {/} for superusers; empty when it has none.';
+COMMENT ON FUNCTION sp_internal.caller_area_paths() IS 'Paths of the areas the calling role may act on (its own scopes and those of every role it holds); {/} for superusers; empty when it has none. Runs with the reader''s rights (see the policy on sp.area_scope).';
 
 CREATE FUNCTION sp_internal.visible_areas()
     RETURNS SETOF text
@@ -108,9 +119,23 @@ END
 $$;
 COMMENT ON FUNCTION sp_internal.require_national_scope(text) IS 'Raises 42501 unless the caller has national scope.';
 
+-- One error for a row that does not exist and a row outside the caller's
+-- scope, so that ids outside one's scope cannot be probed for existence.
+CREATE FUNCTION sp_internal.raise_not_found(what text, id bigint)
+    RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RAISE EXCEPTION '% % does not exist%', what, id,
+                    CASE WHEN sp_internal.has_national_scope() THEN '' ELSE ' in your area scope' END
+        USING ERRCODE = 'no_data_found';
+END
+$$;
+COMMENT ON FUNCTION sp_internal.raise_not_found(text, bigint) IS 'Raises no_data_found "<what> <id> does not exist [in your area scope]": the same message whether the row is missing or outside the caller''s scope.';
+
 -- The area of a household, if the caller may act on it; the same error
--- whether it does not exist or is out of scope, so that ids outside one's
--- scope cannot be probed for existence.
+-- whether it does not exist or is out of scope.
 CREATE FUNCTION sp_internal.household_area_in_scope(p_household_id bigint)
     RETURNS text
     LANGUAGE plpgsql STABLE
@@ -121,9 +146,7 @@ DECLARE
 BEGIN
     SELECT h.admin_area_code INTO area FROM sp.household h WHERE h.household_id = p_household_id;
     IF area IS NULL OR NOT sp_internal.area_in_scope(area) THEN
-        RAISE EXCEPTION 'household % does not exist%', p_household_id,
-                        CASE WHEN sp_internal.has_national_scope() THEN '' ELSE ' in your area scope' END
-            USING ERRCODE = 'no_data_found';
+        PERFORM sp_internal.raise_not_found('household', p_household_id);
     END IF;
     RETURN area;
 END
@@ -142,14 +165,23 @@ BEGIN
     SELECT p.household_id, h.admin_area_code INTO hid, area
     FROM sp.person p JOIN sp.household h USING (household_id) WHERE p.person_id = p_person_id;
     IF hid IS NULL OR NOT sp_internal.area_in_scope(area) THEN
-        RAISE EXCEPTION 'person % does not exist%', p_person_id,
-                        CASE WHEN sp_internal.has_national_scope() THEN '' ELSE ' in your area scope' END
-            USING ERRCODE = 'no_data_found';
+        PERFORM sp_internal.raise_not_found('person', p_person_id);
     END IF;
     RETURN hid;
 END
 $$;
 COMMENT ON FUNCTION sp_internal.person_household_in_scope(bigint) IS 'Household of the person when it exists and is in the caller''s scope; raises no_data_found otherwise.';
+
+-- Is the household in the caller's scope?  False when it does not exist.
+CREATE FUNCTION sp_internal.household_in_scope(p_household_id bigint)
+    RETURNS boolean
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce((SELECT sp_internal.area_in_scope(h.admin_area_code) FROM sp.household h
+                     WHERE h.household_id = p_household_id), false)
+$$;
+COMMENT ON FUNCTION sp_internal.household_in_scope(bigint) IS 'True when the household exists and is in the caller''s scope.';
 
 CREATE FUNCTION sp.grant_area_scope(role_name text, admin_area_code text)
     RETURNS jsonb
@@ -202,3 +234,51 @@ FROM sp.admin_area a
 WHERE a.path = ANY (sp_internal.caller_area_paths())
    OR (sp_internal.caller_area_paths() = ARRAY['/'] AND a.parent_code IS NULL);
 COMMENT ON VIEW sp.my_area_scope IS 'The areas at the top of the caller''s scope (each covers its subtree).';
+
+-- Areas are configuration, but an area's place in the tree decides who sees
+-- its households: an administrator changes only areas of its own scope and
+-- places areas only under areas of its scope (re-parenting another region
+-- under one's own would hand oneself that region).  New countries need
+-- national scope.  Superusers (restores, the install script) are not
+-- checked.  SECURITY DEFINER: the scope helpers are not granted to roles.
+CREATE FUNCTION sp_internal.admin_area_check_scope()
+    RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.oid = sp_internal.caller_oid()) THEN
+        RETURN NEW;
+    END IF;
+    IF TG_OP = 'UPDATE' THEN
+        PERFORM sp_internal.require_area_scope(OLD.code, 'Changing an area');
+    END IF;
+    IF NEW.parent_code IS NULL THEN
+        IF TG_OP = 'INSERT' OR OLD.parent_code IS NOT NULL THEN
+            PERFORM sp_internal.require_national_scope('Adding a country');
+        END IF;
+    ELSIF TG_OP = 'INSERT' OR NEW.parent_code IS DISTINCT FROM OLD.parent_code THEN
+        PERFORM sp_internal.require_area_scope(NEW.parent_code, 'Placing an area');
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION sp_internal.admin_area_check_scope() IS 'Trigger: a role changes only areas in its scope and places areas only under areas in its scope; new countries need national scope.';
+CREATE TRIGGER admin_area_check_scope BEFORE INSERT OR UPDATE ON sp.admin_area
+    FOR EACH ROW EXECUTE FUNCTION sp_internal.admin_area_check_scope();
+
+-- Configuration that applies to every region (the questionnaire catalogue,
+-- linkage models) is written directly by administrators: a trigger requires
+-- national scope, as the runs that use it do.  SECURITY DEFINER: the scope
+-- helpers are not granted to roles.  Argument: what is being changed.
+CREATE FUNCTION sp_internal.national_configuration()
+    RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM sp_internal.require_national_scope(TG_ARGV[0]);
+    RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+END
+$$;
+COMMENT ON FUNCTION sp_internal.national_configuration() IS 'Trigger: changes of configuration that applies to every region need national scope (superusers have it).';

@@ -23,12 +23,20 @@ COMMENT ON COLUMN sp.variable.value_type IS 'integer, numeric, boolean, text (at
 COMMENT ON COLUMN sp.variable.required IS 'A registration without this variable is rejected.';
 COMMENT ON COLUMN sp.variable.builtin IS 'Shipped with the extension; pg_dump saves only rows you added.';
 
+-- A required variable, a category removed or a narrower range changes what
+-- every region may register: national scope (sql/10_area_scope.sql).
+CREATE TRIGGER variable_national BEFORE INSERT OR UPDATE OR DELETE ON sp.variable
+    FOR EACH ROW EXECUTE FUNCTION sp_internal.national_configuration('changing the variable catalogue');
+
 CREATE TABLE sp.relationship_type (
     code        text PRIMARY KEY CHECK (code ~ '^[a-z][a-z0-9_]{0,62}$'),
     label       text NOT NULL,
     builtin     boolean NOT NULL DEFAULT false
 );
 COMMENT ON TABLE sp.relationship_type IS 'Allowed values of person.relationship_to_head. Exactly one active member of a household is the head.';
+
+CREATE TRIGGER relationship_type_national BEFORE INSERT OR UPDATE OR DELETE ON sp.relationship_type
+    FOR EACH ROW EXECUTE FUNCTION sp_internal.national_configuration('changing the relationship catalogue');
 
 INSERT INTO sp.relationship_type (code, label, builtin) VALUES
     ('head', 'Head of household', true),

@@ -12,9 +12,13 @@ BEGIN
     IF reason IS NULL OR btrim(reason) = '' THEN
         RAISE EXCEPTION 'reason is required' USING ERRCODE = 'invalid_parameter_value', DETAIL = detail;
     END IF;
+    -- reasons are stored with every decision: bounded like the change reason
+    IF length(reason) > 1000 THEN
+        RAISE EXCEPTION 'reason longer than 1000 characters' USING ERRCODE = 'string_data_right_truncation';
+    END IF;
 END
 $$;
-COMMENT ON FUNCTION sp_internal.require_reason(text, text) IS 'Raises 22023 "reason is required" with the given detail when a reason is missing or blank.';
+COMMENT ON FUNCTION sp_internal.require_reason(text, text) IS 'Raises 22023 "reason is required" with the given detail when a reason is missing or blank, 22001 when it is longer than 1000 characters.';
 
 CREATE FUNCTION sp_internal.begin_change(reason text)
     RETURNS text
@@ -133,7 +137,7 @@ DECLARE
     previous text;
 BEGIN
     IF new_status IS NULL OR NOT new_status = ANY (allowed) THEN
-        RAISE EXCEPTION '% status must be %, got "%"', entity, array_to_string(allowed, ' or '), new_status
+        RAISE EXCEPTION '% status must be %, got "%"', entity, array_to_string(allowed, ' or '), left(new_status, 64)
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = 'Status merged is set by deduplication only.';
     END IF;

@@ -24,6 +24,13 @@ CREATE TABLE sp.linkage_training (
 CREATE INDEX linkage_training_model_idx ON sp.linkage_training (model, trained_at);
 COMMENT ON TABLE sp.linkage_training IS 'Every training run of every linkage model, with the relations it learned from and the parameters it produced: a model is never silently replaced.';
 
+-- Parameters decide who is flagged as a duplicate of whom in every region:
+-- training (a direct UPDATE of params) needs national scope.
+CREATE TRIGGER linkage_model_national BEFORE INSERT OR UPDATE OR DELETE ON sp.linkage_model
+    FOR EACH ROW EXECUTE FUNCTION sp_internal.national_configuration('changing a linkage model');
+CREATE TRIGGER linkage_training_national BEFORE INSERT OR UPDATE OR DELETE ON sp.linkage_training
+    FOR EACH ROW EXECUTE FUNCTION sp_internal.national_configuration('recording a linkage training');
+
 CREATE FUNCTION sp_internal.validate_linkage_spec(spec jsonb)
     RETURNS void
     AS 'MODULE_PATHNAME', 'sp_validate_linkage_spec'
@@ -45,6 +52,8 @@ BEGIN
     IF spec IS NULL THEN
         RAISE EXCEPTION 'spec must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
+    -- a linkage model decides who is flagged as a duplicate of whom, everywhere
+    PERFORM sp_internal.require_national_scope('creating a linkage model');
     PERFORM sp_internal.validate_linkage_spec(spec);
     INSERT INTO sp.linkage_model (name, spec, description) VALUES (create_linkage_model.name, spec, description);
 EXCEPTION WHEN unique_violation THEN

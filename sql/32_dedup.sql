@@ -168,6 +168,17 @@ BEGIN
     END IF;
     PERFORM sp_internal.person_household_in_scope(survivor_id);
     PERFORM sp_internal.person_household_in_scope(merged_id);
+    -- a merge cites only the accepted review of this very pair: unmerge_person
+    -- marks the cited review rejected, so any other review id would let a
+    -- caller overturn decisions on persons it cannot even see
+    IF review_id IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM sp.match_review r
+        WHERE r.review_id = merge_persons.review_id AND r.status = 'accepted'
+          AND r.person_id = least(survivor_id, merged_id) AND r.other_person_id = greatest(survivor_id, merged_id)) THEN
+        RAISE EXCEPTION 'review % is not an accepted review of persons % and %', review_id, survivor_id, merged_id
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Decide the review with sp.review_match, which merges the pair itself; a merge without a review passes no review_id.';
+    END IF;
     -- lock both in id order, so that two merges of one pair cannot deadlock
     PERFORM 1 FROM sp.person p WHERE p.person_id IN (survivor_id, merged_id) ORDER BY p.person_id FOR UPDATE;
     SELECT p.status, p.merged_into INTO s.status, s.merged_into FROM sp.person p WHERE p.person_id = survivor_id;
@@ -208,6 +219,7 @@ AS $$
 DECLARE
     mg sp.person_merge%ROWTYPE;
     previous text;
+    hid bigint;
 BEGIN
     PERFORM sp_internal.person_household_in_scope(unmerge_person.person_id);
     SELECT * INTO mg FROM sp.person_merge g
@@ -217,6 +229,16 @@ BEGIN
         RAISE EXCEPTION 'person % is not merged', unmerge_person.person_id USING ERRCODE = 'no_data_found';
     END IF;
     PERFORM sp_internal.person_household_in_scope(mg.survivor_id);
+    -- the member cap of sp.add_member holds here too: merging a member away,
+    -- adding one and undoing the merge would otherwise grow a household
+    -- without bound
+    SELECT p.household_id INTO hid FROM sp.person p WHERE p.person_id = unmerge_person.person_id;
+    PERFORM 1 FROM sp.household h WHERE h.household_id = hid FOR UPDATE;
+    IF (SELECT count(*) FROM sp.person t WHERE t.household_id = hid AND t.status <> 'merged') >= 100 THEN
+        RAISE EXCEPTION 'household % already has 100 members', hid
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('Undoing the merge would bring person %s back as its 101st member.', unmerge_person.person_id);
+    END IF;
     previous := sp_internal.begin_change(reason);
     UPDATE sp.person p SET status = mg.merged_status, merged_into = NULL WHERE p.person_id = unmerge_person.person_id;
     UPDATE sp.person_merge g SET undone_at = now(), undone_by = sp_internal.caller(), undo_reason = unmerge_person.reason
@@ -242,15 +264,17 @@ DECLARE
     merged jsonb;
 BEGIN
     IF decision IS NULL OR decision NOT IN ('accept', 'reject') THEN
-        RAISE EXCEPTION 'decision must be accept or reject, got "%"', decision USING ERRCODE = 'invalid_parameter_value';
+        RAISE EXCEPTION 'decision must be accept or reject, got "%"', left(decision, 64) USING ERRCODE = 'invalid_parameter_value';
     END IF;
     PERFORM sp_internal.require_reason(reason, 'Every decision on a possible duplicate records why it was made.');
-    SELECT * INTO r FROM sp.match_review m WHERE m.review_id = review_match.review_id FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'review % does not exist', review_match.review_id USING ERRCODE = 'no_data_found';
+    -- a review of persons outside the caller's scope does not exist for it
+    SELECT * INTO r FROM sp.match_review m WHERE m.review_id = review_match.review_id;
+    IF NOT FOUND
+       OR NOT sp_internal.household_in_scope((SELECT p.household_id FROM sp.person p WHERE p.person_id = r.person_id))
+       OR NOT sp_internal.household_in_scope((SELECT p.household_id FROM sp.person p WHERE p.person_id = r.other_person_id)) THEN
+        PERFORM sp_internal.raise_not_found('review', review_match.review_id);
     END IF;
-    PERFORM sp_internal.person_household_in_scope(r.person_id);
-    PERFORM sp_internal.person_household_in_scope(r.other_person_id);
+    SELECT * INTO r FROM sp.match_review m WHERE m.review_id = review_match.review_id FOR UPDATE;
     IF r.status <> 'pending' THEN
         RAISE EXCEPTION 'review % was already decided (%)', review_match.review_id, r.status
             USING ERRCODE = 'invalid_parameter_value',

@@ -60,6 +60,8 @@ AS $$
 DECLARE
     v integer;
 BEGIN
+    -- models score households of every region: national scope, like the runs
+    PERFORM sp_internal.require_national_scope('creating a model version');
     PERFORM pg_advisory_xact_lock(hashtext(tbl::text || ':' || name));
     EXECUTE format('SELECT coalesce(max(m.version), 0) + 1 FROM %s m WHERE m.name = $1', tbl) INTO v USING name;
     EXECUTE format('INSERT INTO %s (name, version, valid_from, spec, description) VALUES ($1, $2, $3, $4, $5)', tbl)
@@ -77,10 +79,11 @@ AS $$
 DECLARE
     found_it boolean;
 BEGIN
+    PERFORM sp_internal.require_national_scope('activating a model version');
     EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s m WHERE m.name = $1 AND m.version = $2)', tbl)
         INTO found_it USING name, version;
     IF NOT found_it THEN
-        RAISE EXCEPTION '% model % version % does not exist', kind, name, version USING ERRCODE = 'no_data_found';
+        RAISE EXCEPTION '% model % version % does not exist', kind, left(name, 64), version USING ERRCODE = 'no_data_found';
     END IF;
     EXECUTE format('UPDATE %s m SET status = ''retired'' WHERE m.name = $1 AND m.status = ''active'' AND m.version <> $2', tbl)
         USING name, version;
@@ -256,7 +259,7 @@ BEGIN
     PERFORM sp_internal.require_reason(reason, 'A reassessment (after an appeal or a home visit) records why.');
     PERFORM sp_internal.household_area_in_scope(reassess_household.household_id);
     IF model IS NOT NULL AND NOT EXISTS (SELECT 1 FROM sp.pmt_model m WHERE m.name = reassess_household.model AND m.status = 'active') THEN
-        RAISE EXCEPTION 'PMT model "%" has no active version', model USING ERRCODE = 'no_data_found';
+        RAISE EXCEPTION 'PMT model "%" has no active version', left(model, 64) USING ERRCODE = 'no_data_found';
     END IF;
     RETURN QUERY
     INSERT INTO sp.assessment (household_id, model, version, score, poverty_line, below_cutoff, reason)

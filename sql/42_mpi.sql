@@ -202,7 +202,7 @@ DECLARE
 BEGIN
     SELECT * INTO m FROM sp.mpi_model x WHERE x.name = active_mpi_model.name AND x.status = 'active';
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'MPI model "%" has no active version', name
+        RAISE EXCEPTION 'MPI model "%" has no active version', left(name, 64)
             USING ERRCODE = 'no_data_found', HINT = 'Create one with sp.create_mpi_model and activate it with sp.activate_mpi_model.';
     END IF;
     RETURN m;
@@ -210,17 +210,21 @@ END
 $$;
 COMMENT ON FUNCTION sp_internal.active_mpi_model(text) IS 'The active version of an MPI model, or an error.';
 
+-- SECURITY DEFINER: the evaluation reads member attributes and ages, which
+-- the roles that may see a household's MPI (programme officers) cannot read;
+-- the household is checked against the caller's scope first.
 CREATE FUNCTION sp.mpi_household(model text, household_id bigint)
     RETURNS TABLE (deprivation_score float8, poor boolean, deprivations text[], version integer)
-    LANGUAGE plpgsql STABLE STRICT
+    LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     m sp.mpi_model := sp_internal.active_mpi_model(model);
 BEGIN
+    PERFORM sp_internal.household_area_in_scope(mpi_household.household_id);
     PERFORM 1 FROM sp.household h WHERE h.household_id = mpi_household.household_id AND h.status = 'active';
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'household % does not exist or is not active', mpi_household.household_id USING ERRCODE = 'no_data_found';
+        RAISE EXCEPTION 'household % is not active', mpi_household.household_id USING ERRCODE = 'no_data_found';
     END IF;
     RETURN QUERY EXECUTE 'SELECT q.score, q.poor, q.deprivations, $2 FROM (' || sp_internal.mpi_query(m.spec)
                          || ' AND hp.household_id = $1) q'
@@ -291,10 +295,13 @@ END
 $$;
 COMMENT ON FUNCTION sp.mpi_assess_households(text, text, text) IS 'Assesses every active household (or those in an admin-area subtree) with the active version of an MPI model and appends the results to sp.mpi_assessment; returns how many were assessed.';
 
+-- SECURITY DEFINER so that roles which read aggregates only (programme
+-- officers) need no access to households; it counts the households of the
+-- caller's scope and nothing else.
 CREATE FUNCTION sp.mpi_area_summary(model text, level integer DEFAULT 1)
     RETURNS TABLE (area_code text, area_name text, households bigint, persons bigint, poor_households bigint,
                    poor_persons bigint, excluded_households bigint, h float8, a float8, m0 float8)
-    LANGUAGE sql STABLE STRICT
+    LANGUAGE sql STABLE STRICT SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT anc.ancestor_code, ar.name,
@@ -309,10 +316,11 @@ AS $$
     FROM sp.current_mpi_assessment c
     JOIN sp.mpi_model m ON m.name = c.model AND m.version = c.version AND m.status = 'active'
     JOIN sp.household hh ON hh.household_id = c.household_id AND hh.status = 'active'
+                        AND hh.admin_area_code IN (SELECT sp_internal.visible_areas())
     JOIN sp.admin_area_ancestor anc ON anc.code = hh.admin_area_code AND anc.ancestor_level = mpi_area_summary.level
     JOIN sp.admin_area ar ON ar.code = anc.ancestor_code
     WHERE c.model = mpi_area_summary.model
     GROUP BY anc.ancestor_code, ar.name
     ORDER BY anc.ancestor_code
 $$;
-COMMENT ON FUNCTION sp.mpi_area_summary(text, integer) IS 'Alkire-Foster aggregates per admin area of a level, from each household''s latest assessment under the active model version, weighted by persons: H (headcount ratio: share of persons in poor households), A (intensity: average deprivation score of the poor), M0 = H x A (adjusted headcount). Households excluded for missing data are counted apart.';
+COMMENT ON FUNCTION sp.mpi_area_summary(text, integer) IS 'Alkire-Foster aggregates per admin area of a level (households of the caller''s area scope only), from each household''s latest assessment under the active model version, weighted by persons: H (headcount ratio: share of persons in poor households), A (intensity: average deprivation score of the poor), M0 = H x A (adjusted headcount). Households excluded for missing data are counted apart.';

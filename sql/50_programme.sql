@@ -64,6 +64,37 @@ COMMENT ON TABLE sp.programme_quota_history IS 'Every quota set, changed or remo
 CREATE TRIGGER programme_quota_history_append_only BEFORE UPDATE OR DELETE ON sp.programme_quota_history
     FOR EACH ROW EXECUTE FUNCTION sp_internal.history_is_append_only();
 
+-- Quotas are written directly by programme officers: a quota is set only
+-- for an area of the writer's scope, and set_at/set_by always say who set
+-- the current value (column grants cover INSERT; an UPDATE would otherwise
+-- keep the first setter's name on someone else's number).  SECURITY DEFINER:
+-- the scope helpers are not granted to roles.
+CREATE FUNCTION sp_internal.programme_quota_guard()
+    RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    area text;
+BEGIN
+    FOREACH area IN ARRAY ARRAY[CASE WHEN TG_OP <> 'INSERT' THEN OLD.area_code END,
+                                CASE WHEN TG_OP <> 'DELETE' THEN NEW.area_code END] LOOP
+        IF area IS NOT NULL AND EXISTS (SELECT 1 FROM sp.admin_area a WHERE a.code = area) THEN
+            PERFORM sp_internal.require_area_scope(area, 'Setting a quota');
+        END IF;
+    END LOOP;
+    IF TG_OP = 'DELETE' THEN
+        RETURN OLD;
+    END IF;
+    NEW.set_at := now();
+    NEW.set_by := sp_internal.caller();
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION sp_internal.programme_quota_guard() IS 'Trigger: quotas only for areas in the writer''s scope; stamps set_at and set_by on every write.';
+CREATE TRIGGER programme_quota_guard BEFORE INSERT OR UPDATE OR DELETE ON sp.programme_quota
+    FOR EACH ROW EXECUTE FUNCTION sp_internal.programme_quota_guard();
+
 CREATE FUNCTION sp_internal.programme_quota_log()
     RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
@@ -145,6 +176,9 @@ CREATE FUNCTION sp_internal.programme_guard()
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    -- a programme's rule decides who is enrolled in every region: defining
+    -- or changing one needs national scope, like running it
+    PERFORM sp_internal.require_national_scope('defining or changing a programme');
     IF TG_OP = 'UPDATE' THEN
         IF NEW.name <> OLD.name OR NEW.target_unit <> OLD.target_unit THEN
             RAISE EXCEPTION 'the name and target unit of programme "%" cannot change', OLD.name
@@ -171,7 +205,7 @@ BEGIN
     RETURN NEW;
 END
 $$;
-COMMENT ON FUNCTION sp_internal.programme_guard() IS 'Trigger: validates rules and rankings, keeps every earlier version in sp.programme_history.';
+COMMENT ON FUNCTION sp_internal.programme_guard() IS 'Trigger: needs national scope; validates rules and rankings, keeps every earlier version in sp.programme_history.';
 CREATE TRIGGER programme_guard BEFORE INSERT OR UPDATE ON sp.programme
     FOR EACH ROW EXECUTE FUNCTION sp_internal.programme_guard();
 CREATE TRIGGER programme_no_delete BEFORE DELETE ON sp.programme
@@ -402,10 +436,10 @@ DECLARE
 BEGIN
     SELECT * INTO g FROM sp.programme p WHERE p.name = programme_for_run.programme FOR UPDATE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'programme "%" does not exist', programme USING ERRCODE = 'no_data_found';
+        RAISE EXCEPTION 'programme "%" does not exist', left(programme, 64) USING ERRCODE = 'no_data_found';
     END IF;
     IF g.status <> 'active' OR current_date < g.start_date OR current_date > coalesce(g.end_date, current_date) THEN
-        RAISE EXCEPTION 'programme "%" is not running', programme
+        RAISE EXCEPTION 'programme "%" is not running', g.name
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   DETAIL = format('Status %s, from %s to %s.', g.status, g.start_date, coalesce(g.end_date::text, 'open end'));
     END IF;
@@ -695,17 +729,17 @@ DECLARE
 BEGIN
     PERFORM sp_internal.require_reason(reason, 'Every enrolment state change records why it was made.');
     IF state IS NULL OR state NOT IN ('eligible', 'waitlisted', 'enrolled', 'suspended', 'exited') THEN
-        RAISE EXCEPTION 'unknown enrolment state "%"', state USING ERRCODE = 'invalid_parameter_value',
+        RAISE EXCEPTION 'unknown enrolment state "%"', left(state, 64) USING ERRCODE = 'invalid_parameter_value',
             DETAIL = 'States: eligible, waitlisted, enrolled, suspended, exited.';
     END IF;
     IF state = 'waitlisted' THEN
         RAISE EXCEPTION 'units are waitlisted by sp.enrol, which knows their rank' USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    -- an enrolment outside the caller's scope does not exist for it
     SELECT e.household_id INTO hid FROM sp.enrolment e WHERE e.enrolment_id = set_enrolment_state.enrolment_id;
-    IF hid IS NULL THEN
-        RAISE EXCEPTION 'enrolment % does not exist', enrolment_id USING ERRCODE = 'no_data_found';
+    IF hid IS NULL OR NOT sp_internal.household_in_scope(hid) THEN
+        PERFORM sp_internal.raise_not_found('enrolment', set_enrolment_state.enrolment_id);
     END IF;
-    PERFORM sp_internal.household_area_in_scope(hid);
     UPDATE sp.enrolment e
     SET state = set_enrolment_state.state, reason = set_enrolment_state.reason,
         recertification_due = CASE WHEN set_enrolment_state.state = 'enrolled' AND e.state <> 'suspended'
@@ -733,7 +767,7 @@ BEGIN
     PERFORM sp_internal.household_area_in_scope(open_enrolment.household_id);
     PERFORM 1 FROM sp.programme g WHERE g.name = open_enrolment.programme;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'programme "%" does not exist', programme USING ERRCODE = 'no_data_found';
+        RAISE EXCEPTION 'programme "%" does not exist', left(programme, 64) USING ERRCODE = 'no_data_found';
     END IF;
     IF person_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM sp.person p WHERE p.person_id = open_enrolment.person_id
                                               AND p.household_id = open_enrolment.household_id) THEN
@@ -761,14 +795,15 @@ DECLARE
     action text := 'none';
 BEGIN
     IF decision IS NULL OR decision NOT IN ('include', 'exclude') THEN
-        RAISE EXCEPTION 'decision must be include or exclude, got "%"', decision USING ERRCODE = 'invalid_parameter_value';
+        RAISE EXCEPTION 'decision must be include or exclude, got "%"', left(decision, 64) USING ERRCODE = 'invalid_parameter_value';
     END IF;
     PERFORM sp_internal.require_reason(reason, 'Every review decision records why it was made.');
-    SELECT * INTO r FROM sp.eligibility_review v WHERE v.review_id = review_eligibility.review_id FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'review % does not exist', review_id USING ERRCODE = 'no_data_found';
+    -- a review outside the caller's scope does not exist for it
+    IF NOT sp_internal.household_in_scope((SELECT v.household_id FROM sp.eligibility_review v
+                                           WHERE v.review_id = review_eligibility.review_id)) THEN
+        PERFORM sp_internal.raise_not_found('review', review_eligibility.review_id);
     END IF;
-    PERFORM sp_internal.household_area_in_scope(r.household_id);
+    SELECT * INTO r FROM sp.eligibility_review v WHERE v.review_id = review_eligibility.review_id FOR UPDATE;
     IF r.status <> 'pending' THEN
         RAISE EXCEPTION 'review % was already decided (%)', review_id, r.status USING ERRCODE = 'invalid_parameter_value';
     END IF;
@@ -861,10 +896,12 @@ FROM sp.enrolment x JOIN sp.household h ON h.household_id = x.household_id
 GROUP BY x.programme, h.admin_area_code, x.state;
 COMMENT ON VIEW sp.enrolment_summary IS 'Enrolments by programme, household area and state; roll up to any level with sp.admin_area_ancestor.';
 
+-- SECURITY DEFINER so that roles which read aggregates only need no access
+-- to households; it counts the enrolments of the caller's scope only.
 CREATE FUNCTION sp.programme_summary(programme text, level integer DEFAULT 1)
     RETURNS TABLE (area_code text, area_name text, eligible bigint, waitlisted bigint, enrolled bigint,
                    suspended bigint, exited bigint, quota bigint)
-    LANGUAGE sql STABLE STRICT
+    LANGUAGE sql STABLE STRICT SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT anc.ancestor_code, ar.name,
@@ -879,10 +916,11 @@ AS $$
     JOIN sp.admin_area_ancestor anc ON anc.code = s.admin_area_code AND anc.ancestor_level = programme_summary.level
     JOIN sp.admin_area ar ON ar.code = anc.ancestor_code
     WHERE s.programme = programme_summary.programme
+      AND s.admin_area_code IN (SELECT sp_internal.visible_areas())
     GROUP BY anc.ancestor_code, ar.name
     ORDER BY anc.ancestor_code
 $$;
-COMMENT ON FUNCTION sp.programme_summary(text, integer) IS 'Units of a programme by state per admin area of a level, with the quotas set in or below each area.';
+COMMENT ON FUNCTION sp.programme_summary(text, integer) IS 'Units of a programme by state per admin area of a level (enrolments of the caller''s area scope only), with the quotas set in or below each area.';
 
 -- Person merges (sp.merge_persons) move the merged person's open person
 -- enrolments to the survivor, or exit them when the survivor has its own;

@@ -88,8 +88,10 @@ END
 $members$;
 
 -- Everyone: reference data, pure functions, and the helpers that row-level
--- security and the scoped views call as the reader.
-GRANT SELECT ON sp.admin_area, sp.variable, sp.relationship_type, sp.admin_area_ancestor, sp.my_area_scope
+-- security and the scoped views call as the reader (which read the reader's
+-- own area scopes: row-level security on sp.area_scope shows each role the
+-- scopes it holds, administrators and auditors all of them).
+GRANT SELECT ON sp.admin_area, sp.variable, sp.relationship_type, sp.admin_area_ancestor, sp.my_area_scope, sp.area_scope
     TO sp_admin, sp_registrar, sp_caseworker, sp_programme_officer, sp_payment_officer, sp_grievance_officer,
        sp_analyst, sp_auditor, sp_pii_reader, sp_integration;
 GRANT EXECUTE ON FUNCTION
@@ -121,6 +123,12 @@ END
 $person_columns$;
 GRANT SELECT ON sp.household, sp.household_history
     TO sp_registrar, sp_caseworker, sp_payment_officer, sp_grievance_officer, sp_analyst, sp_auditor;
+-- Row-level security policies read sp.household and sp.person with the
+-- reader's rights ("household_id IN (SELECT h.household_id FROM sp.household
+-- h)"): a role that reads a table whose policy looks there needs the key
+-- columns, or every read fails with "permission denied for table household".
+GRANT SELECT (household_id, admin_area_code) ON sp.household TO sp_programme_officer, sp_integration;
+GRANT SELECT (person_id, household_id) ON sp.person TO sp_analyst;
 GRANT SELECT ON sp.person_deidentified, sp.household_profile
     TO sp_registrar, sp_caseworker, sp_programme_officer, sp_payment_officer, sp_grievance_officer, sp_analyst, sp_auditor;
 GRANT SELECT (submission_id, household_id, person_ids, source, device_time, received_at, received_by, batch_id)
@@ -172,7 +180,12 @@ GRANT EXECUTE ON FUNCTION sp.create_pmt_model(text, jsonb, text, date), sp.activ
                           sp.score_households(text, text), sp.mpi_assess_households(text, text, text)
     TO sp_admin;
 GRANT EXECUTE ON FUNCTION sp.reassess_household(bigint, text, text) TO sp_caseworker, sp_grievance_officer;
-GRANT EXECUTE ON FUNCTION sp.pmt_score(text, bigint), sp.pmt_explain(text, bigint), sp.mpi_household(text, bigint)
+-- pmt_score and pmt_explain read households and members with the caller's
+-- rights (names and birth dates included): not for programme officers, who
+-- read scores in sp.current_assessment and the MPI through sp.mpi_household.
+GRANT EXECUTE ON FUNCTION sp.pmt_score(text, bigint), sp.pmt_explain(text, bigint)
+    TO sp_registrar, sp_caseworker, sp_grievance_officer;
+GRANT EXECUTE ON FUNCTION sp.mpi_household(text, bigint)
     TO sp_registrar, sp_caseworker, sp_programme_officer, sp_grievance_officer;
 GRANT EXECUTE ON FUNCTION sp.mpi_area_summary(text, integer) TO sp_programme_officer, sp_analyst, sp_admin;
 
@@ -204,5 +217,4 @@ GRANT INSERT (code, label, entity, value_type, categories, min_value, max_value,
       UPDATE (label, categories, min_value, max_value, required, unit, description)
     ON sp.variable TO sp_admin;
 GRANT INSERT (code, label), UPDATE (label) ON sp.relationship_type TO sp_admin;
-GRANT SELECT ON sp.area_scope TO sp_admin, sp_auditor;
 GRANT EXECUTE ON FUNCTION sp.grant_area_scope(text, text), sp.revoke_area_scope(text, text) TO sp_admin;

@@ -15,6 +15,7 @@
 #include "datatype/timestamp.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
@@ -52,6 +53,20 @@ parse_text_date(text *t, sp_partial_date *d)
 	return sp_parse_partial_date(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), d);
 }
 
+/*
+ * The input as it may appear in a message: at most 64 characters, so that a
+ * megabyte of garbage is not echoed back (and into the server log).
+ */
+static char *
+text_for_message(text *t)
+{
+	const char *s = VARDATA_ANY(t);
+	int			len = VARSIZE_ANY_EXHDR(t);
+	int			clip = pg_mbcharcliplen(s, len, 64);
+
+	return psprintf("%.*s%s", clip, s, clip < len ? "..." : "");
+}
+
 static DateADT
 partial_date_to_date(const sp_partial_date *d)
 {
@@ -76,7 +91,7 @@ sp_parse_birth_date(PG_FUNCTION_ARGS)
 	if (st != SP_DATE_OK)
 		ereport(ERROR,
 				(errcode(date_status_sqlstate(st)),
-				 errmsg("invalid birth date \"%s\"", text_to_cstring(t)),
+				 errmsg("invalid birth date \"%s\"", text_for_message(t)),
 				 errdetail("The %s.", sp_date_status_message(st))));
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)

@@ -6,6 +6,18 @@
  * called is the "outer" user: the one SET ROLE (or the login) established,
  * which a SECURITY DEFINER function cannot change.  Role and area checks and
  * the who-columns use it.
+ *
+ * Only trusted definer code may speak for the outer user: the extension's
+ * own functions, which run as a superuser.  Inside a SECURITY DEFINER
+ * function owned by an ordinary role the caller is that role, as
+ * current_user says: otherwise a registrar's definer function that a
+ * national administrator runs (a trigger, a "helper" in a shared schema)
+ * would read the registry with the administrator's area scope and copy it
+ * into the registrar's own table.  (A view owned by a registrar is another
+ * matter: PostgreSQL evaluates row-level security in it as the querying
+ * user, as it does current_user, so a view that passes rows to its owner's
+ * functions reads with the querying user's scope.  Users with a wide scope
+ * must not query objects owned by roles with a narrower one.)
  */
 #include "postgres.h"
 
@@ -15,13 +27,22 @@
 
 #include "sp_registry.h"
 
+/* The outer user inside superuser-owned code, else the current user. */
+static Oid
+caller_oid(void)
+{
+	Oid			current = GetUserId();
+
+	return superuser_arg(current) ? GetOuterUserId() : current;
+}
+
 PG_FUNCTION_INFO_V1(sp_caller);
 
 Datum
 sp_caller(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_DATUM(DirectFunctionCall1(namein,
-										CStringGetDatum(GetUserNameFromId(GetOuterUserId(), false))));
+										CStringGetDatum(GetUserNameFromId(caller_oid(), false))));
 }
 
 PG_FUNCTION_INFO_V1(sp_caller_oid);
@@ -29,7 +50,7 @@ PG_FUNCTION_INFO_V1(sp_caller_oid);
 Datum
 sp_caller_oid(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_OID(GetOuterUserId());
+	PG_RETURN_OID(caller_oid());
 }
 
 /*

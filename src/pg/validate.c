@@ -382,10 +382,15 @@ string_equals(const JsonbValue *v, const char *s)
 		memcmp(s, v->val.string.val, v->val.string.len) == 0;
 }
 
+/* A number as it may appear in a message: at most 40 characters. */
 static char *
 numeric_text(Numeric n)
 {
-	return DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(n)));
+	char	   *s = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(n)));
+
+	if (strlen(s) > 40)
+		return psprintf("%.37s...", s);
+	return s;
 }
 
 static bool
@@ -1001,7 +1006,7 @@ sp_attributes_problem(PG_FUNCTION_ARGS)
 	if (strcmp(entity, "household") != 0 && strcmp(entity, "person") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("entity must be household or person, got \"%s\"", entity)));
+				 errmsg("entity must be household or person, got \"%s\"", key_for_message(entity, strlen(entity)))));
 	if (present)
 		jsonb_to_value(PG_GETARG_JSONB_P(0), &attrs);
 	load_catalogue(&cat, (Datum) 0, false);

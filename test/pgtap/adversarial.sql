@@ -1,0 +1,267 @@
+-- Adversarial suite, part 1: who may do what.  The role x object matrix is
+-- written down below as data: a grant that is added, widened or removed
+-- fails this test until the matrix is updated, on purpose, in the same
+-- commit.  Then: nothing for PUBLIC, nothing for a role outside the shipped
+-- ones, every table with household or person data under row-level security,
+-- every granted object usable by the roles it is granted to (no "permission
+-- denied for table" from inside), and every API function refused at its
+-- boundary with 42501 to the roles it is not granted to.
+BEGIN;
+SELECT plan(13);
+\ir adversarial_setup.psql
+
+CREATE TEMP TABLE shipped (role text PRIMARY KEY);
+INSERT INTO shipped VALUES ('sp_admin'), ('sp_registrar'), ('sp_caseworker'), ('sp_programme_officer'),
+    ('sp_payment_officer'), ('sp_grievance_officer'), ('sp_analyst'), ('sp_auditor'), ('sp_pii_reader'), ('sp_integration');
+
+-- Effective privileges (membership included: sp_admin holds the registrar,
+-- caseworker, programme officer and analyst roles) on every table, view and
+-- sequence of sp and sp_internal: privilege, or privilege(columns) when only
+-- some columns are granted; roles without the sp_ prefix, sorted.
+CREATE TEMP VIEW table_matrix AS
+WITH o AS (SELECT c.oid, c.oid::regclass::text AS name, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE n.nspname IN ('sp', 'sp_internal') AND c.relkind IN ('r', 'v', 'm', 'S', 'f', 'p')),
+p(priv) AS (SELECT unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER', 'USAGE'])),
+a AS (
+    SELECT o.name, s.role, CASE
+        WHEN o.relkind = 'S' THEN CASE WHEN p.priv IN ('SELECT', 'UPDATE', 'USAGE') AND has_sequence_privilege(s.role, o.oid, p.priv) THEN p.priv END
+        WHEN p.priv = 'USAGE' THEN NULL
+        WHEN has_table_privilege(s.role, o.oid, p.priv) THEN p.priv
+        WHEN p.priv IN ('SELECT', 'INSERT', 'UPDATE', 'REFERENCES') AND has_any_column_privilege(s.role, o.oid, p.priv) THEN
+            p.priv || '(' || (SELECT string_agg(at.attname, ',' ORDER BY at.attnum) FROM pg_attribute at
+                              WHERE at.attrelid = o.oid AND at.attnum > 0 AND NOT at.attisdropped
+                                AND has_column_privilege(s.role, o.oid, at.attnum, p.priv)) || ')'
+        END AS privilege
+    FROM o CROSS JOIN shipped s CROSS JOIN p)
+SELECT name, privilege, string_agg(substr(role, 4), ' ' ORDER BY role) AS roles
+FROM a WHERE privilege IS NOT NULL GROUP BY name, privilege;
+
+SELECT set_eq('SELECT name, privilege, roles FROM table_matrix', $$VALUES
+    ('sp.admin_area', 'INSERT(code,parent_code,level,name,valid_from,valid_to,geom)', 'admin'),
+    ('sp.admin_area', 'SELECT', 'admin analyst auditor caseworker grievance_officer integration payment_officer pii_reader programme_officer registrar'),
+    ('sp.admin_area', 'UPDATE(parent_code,level,name,valid_from,valid_to,geom)', 'admin'),
+    ('sp.admin_area_ancestor', 'SELECT', 'admin analyst auditor caseworker grievance_officer integration payment_officer pii_reader programme_officer registrar'),
+    ('sp.area_scope', 'SELECT', 'admin analyst auditor caseworker grievance_officer integration payment_officer pii_reader programme_officer registrar'),
+    ('sp.assessment', 'SELECT', 'admin analyst auditor caseworker grievance_officer programme_officer registrar'),
+    ('sp.current_assessment', 'SELECT', 'admin analyst auditor caseworker grievance_officer programme_officer registrar'),
+    ('sp.current_mpi_assessment', 'SELECT', 'admin analyst auditor caseworker grievance_officer programme_officer registrar'),
+    ('sp.dedup_run', 'SELECT', 'admin analyst auditor caseworker registrar'),
+    ('sp.eligibility_decision', 'SELECT', 'admin analyst auditor caseworker grievance_officer payment_officer programme_officer registrar'),
+    ('sp.eligibility_review', 'SELECT', 'admin analyst auditor caseworker grievance_officer payment_officer programme_officer registrar'),
+    ('sp.eligibility_run', 'SELECT', 'admin analyst auditor caseworker grievance_officer payment_officer programme_officer registrar'),
+    ('sp.enrolment', 'SELECT', 'admin analyst auditor caseworker grievance_officer payment_officer programme_officer registrar'),
+    ('sp.enrolment_history', 'SELECT', 'admin analyst auditor caseworker grievance_officer payment_officer programme_officer registrar'),
+    ('sp.enrolment_summary', 'SELECT', 'admin analyst auditor caseworker grievance_officer payment_officer programme_officer registrar'),
+    ('sp.household', 'SELECT', 'admin analyst auditor caseworker grievance_officer payment_officer registrar'),
+    ('sp.household', 'SELECT(household_id,admin_area_code)', 'integration programme_officer'),
+    ('sp.household_history', 'SELECT', 'admin analyst auditor caseworker grievance_officer payment_officer registrar'),
+    ('sp.household_profile', 'SELECT', 'admin analyst auditor caseworker grievance_officer payment_officer programme_officer registrar'),
+    ('sp.import_batch', 'SELECT', 'admin analyst auditor integration registrar'),
+    ('sp.import_error', 'SELECT', 'admin auditor integration registrar'),
+    ('sp.linkage_model', 'SELECT', 'admin analyst auditor caseworker registrar'),
+    ('sp.linkage_model', 'UPDATE(params,trained_at)', 'admin'),
+    ('sp.linkage_training', 'INSERT(model,source,right_source,params)', 'admin'),
+    ('sp.linkage_training', 'SELECT', 'admin analyst auditor caseworker registrar'),
+    ('sp.match_review', 'SELECT', 'admin analyst auditor caseworker registrar'),
+    ('sp.mpi_assessment', 'SELECT', 'admin analyst auditor caseworker grievance_officer programme_officer registrar'),
+    ('sp.mpi_model', 'SELECT', 'admin analyst auditor caseworker grievance_officer programme_officer registrar'),
+    ('sp.my_area_scope', 'SELECT', 'admin analyst auditor caseworker grievance_officer integration payment_officer pii_reader programme_officer registrar'),
+    ('sp.person', 'SELECT(person_id,household_id)', 'analyst'),
+    ('sp.person', 'SELECT(person_id,household_id,given_name,family_name,other_names,birth_date,birth_date_precision,sex,relationship_to_head,attributes,status,merged_into,registered_at,registered_by,updated_at,updated_by,version)', 'admin auditor caseworker grievance_officer payment_officer registrar'),
+    ('sp.person_cluster', 'SELECT', 'admin analyst auditor caseworker registrar'),
+    ('sp.person_deidentified', 'SELECT', 'admin analyst auditor caseworker grievance_officer payment_officer programme_officer registrar'),
+    ('sp.person_history', 'SELECT(person_id,household_id,given_name,family_name,other_names,birth_date,birth_date_precision,sex,relationship_to_head,attributes,status,merged_into,registered_at,registered_by,updated_at,updated_by,version,operation,changed_at,changed_by,change_reason,history_id)', 'admin auditor caseworker grievance_officer payment_officer registrar'),
+    ('sp.person_merge', 'SELECT', 'admin analyst auditor caseworker registrar'),
+    ('sp.pmt_model', 'SELECT', 'admin analyst auditor caseworker grievance_officer programme_officer registrar'),
+    ('sp.programme', 'INSERT(name,title,benefit_type,target_unit,rule,ranking,review_margin,recertify_months,start_date,end_date,status,description)', 'admin programme_officer'),
+    ('sp.programme', 'SELECT', 'admin analyst auditor caseworker grievance_officer payment_officer programme_officer registrar'),
+    ('sp.programme', 'UPDATE(title,benefit_type,target_unit,rule,ranking,review_margin,recertify_months,start_date,end_date,status,description)', 'admin programme_officer'),
+    ('sp.programme_history', 'SELECT', 'admin analyst auditor caseworker grievance_officer payment_officer programme_officer registrar'),
+    ('sp.programme_quota', 'DELETE', 'admin programme_officer'),
+    ('sp.programme_quota', 'INSERT(programme,area_code,quota)', 'admin programme_officer'),
+    ('sp.programme_quota', 'SELECT', 'admin analyst auditor caseworker grievance_officer payment_officer programme_officer registrar'),
+    ('sp.programme_quota', 'UPDATE(quota)', 'admin programme_officer'),
+    ('sp.programme_quota_history', 'SELECT', 'admin analyst auditor caseworker grievance_officer payment_officer programme_officer registrar'),
+    ('sp.registration_duplicate', 'SELECT', 'admin analyst auditor caseworker registrar'),
+    ('sp.registration_submission', 'SELECT(submission_id,household_id,person_ids,source,device_time,received_at,received_by,batch_id)', 'admin auditor caseworker integration registrar'),
+    ('sp.relationship_type', 'INSERT(code,label)', 'admin'),
+    ('sp.relationship_type', 'SELECT', 'admin analyst auditor caseworker grievance_officer integration payment_officer pii_reader programme_officer registrar'),
+    ('sp.relationship_type', 'UPDATE(label)', 'admin'),
+    ('sp.variable', 'INSERT(code,label,entity,value_type,categories,min_value,max_value,required,unit,description)', 'admin'),
+    ('sp.variable', 'SELECT', 'admin analyst auditor caseworker grievance_officer integration payment_officer pii_reader programme_officer registrar'),
+    ('sp.variable', 'UPDATE(label,categories,min_value,max_value,required,unit,description)', 'admin'),
+    ('sp_internal.person_linkage_input', 'SELECT', 'admin')
+$$, 'role x table matrix: exactly the documented privileges on every table, view and sequence');
+
+CREATE TEMP VIEW function_matrix AS
+SELECT p.oid::regprocedure::text AS name, string_agg(substr(s.role, 4), ' ' ORDER BY s.role) AS roles
+FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN shipped s ON has_function_privilege(s.role, p.oid, 'EXECUTE')
+WHERE n.nspname IN ('sp', 'sp_internal')
+GROUP BY 1;
+
+SELECT set_eq('SELECT name, roles FROM function_matrix', $$VALUES
+    ('sp.activate_mpi_model(text,integer)', 'admin'),
+    ('sp.activate_pmt_model(text,integer)', 'admin'),
+    ('sp.add_member(bigint,jsonb)', 'admin caseworker registrar'),
+    ('sp.admin_area_subtree(text)', 'admin analyst auditor caseworker grievance_officer integration payment_officer pii_reader programme_officer registrar'),
+    ('sp.create_linkage_model(text,jsonb,text)', 'admin'),
+    ('sp.create_mpi_model(text,jsonb,text,date)', 'admin'),
+    ('sp.create_pmt_model(text,jsonb,text,date)', 'admin'),
+    ('sp.damerau_levenshtein(text,text)', 'admin analyst auditor caseworker grievance_officer integration payment_officer pii_reader programme_officer registrar'),
+    ('sp.deduplicate_persons(text,double precision,double precision)', 'admin'),
+    ('sp.determine_eligibility(text)', 'admin programme_officer'),
+    ('sp.enrol(text)', 'admin programme_officer'),
+    ('sp.explain_match(text,regclass,bigint,regclass,bigint)', 'admin analyst'),
+    ('sp.find_person_by_national_id(text,text)', 'admin caseworker registrar'),
+    ('sp.grant_area_scope(text,text)', 'admin'),
+    ('sp.import_registrations(jsonb)', 'admin integration registrar'),
+    ('sp.jaro(text,text)', 'admin analyst auditor caseworker grievance_officer integration payment_officer pii_reader programme_officer registrar'),
+    ('sp.jaro_winkler(text,text)', 'admin analyst auditor caseworker grievance_officer integration payment_officer pii_reader programme_officer registrar'),
+    ('sp.levenshtein(text,text)', 'admin analyst auditor caseworker grievance_officer integration payment_officer pii_reader programme_officer registrar'),
+    ('sp.match_pairs(text,regclass,regclass,double precision)', 'admin analyst'),
+    ('sp.merge_persons(bigint,bigint,text,bigint)', 'admin caseworker registrar'),
+    ('sp.mpi_area_summary(text,integer)', 'admin analyst programme_officer'),
+    ('sp.mpi_assess_households(text,text,text)', 'admin'),
+    ('sp.mpi_household(text,bigint)', 'admin caseworker grievance_officer programme_officer registrar'),
+    ('sp.name_key(text)', 'admin analyst auditor caseworker grievance_officer integration payment_officer pii_reader programme_officer registrar'),
+    ('sp.normalize_name(text)', 'admin analyst auditor caseworker grievance_officer integration payment_officer pii_reader programme_officer registrar'),
+    ('sp.normalize_national_id(text)', 'admin analyst auditor caseworker grievance_officer integration payment_officer pii_reader programme_officer registrar'),
+    ('sp.normalize_phone(text)', 'admin analyst auditor caseworker grievance_officer integration payment_officer pii_reader programme_officer registrar'),
+    ('sp.open_enrolment(text,bigint,bigint,text)', 'admin caseworker programme_officer'),
+    ('sp.parse_birth_date(text)', 'admin analyst auditor caseworker grievance_officer integration payment_officer pii_reader programme_officer registrar'),
+    ('sp.person_national_id(bigint,text)', 'pii_reader'),
+    ('sp.person_phone(bigint,text)', 'pii_reader'),
+    ('sp.pmt_explain(text,bigint)', 'admin caseworker grievance_officer registrar'),
+    ('sp.pmt_score(text,bigint)', 'admin caseworker grievance_officer registrar'),
+    ('sp.programme_summary(text,integer)', 'admin analyst programme_officer'),
+    ('sp.reassess_household(bigint,text,text)', 'admin caseworker grievance_officer'),
+    ('sp.recertify(text)', 'admin programme_officer'),
+    ('sp.register_household(jsonb)', 'admin integration registrar'),
+    ('sp.review_eligibility(bigint,text,text)', 'admin caseworker programme_officer'),
+    ('sp.review_match(bigint,text,text)', 'admin caseworker registrar'),
+    ('sp.revoke_area_scope(text,text)', 'admin'),
+    ('sp.score_households(text,text)', 'admin'),
+    ('sp.set_enrolment_state(bigint,text,text)', 'admin caseworker programme_officer'),
+    ('sp.set_household_status(bigint,text,text)', 'admin caseworker registrar'),
+    ('sp.set_person_status(bigint,text,text)', 'admin caseworker registrar'),
+    ('sp.train_linkage_model(text,regclass,regclass)', 'admin'),
+    ('sp.unmerge_person(bigint,text)', 'admin caseworker registrar'),
+    ('sp.update_household(bigint,jsonb,text,integer)', 'admin caseworker registrar'),
+    ('sp.update_person(bigint,jsonb,text,integer)', 'admin caseworker registrar'),
+    ('sp.validate_attributes(jsonb,text)', 'admin analyst auditor caseworker grievance_officer integration payment_officer pii_reader programme_officer registrar'),
+    ('sp_internal.attributes_problem(jsonb,text,text,boolean)', 'admin analyst auditor caseworker grievance_officer integration payment_officer pii_reader programme_officer registrar'),
+    ('sp_internal.caller()', 'admin analyst auditor caseworker grievance_officer integration payment_officer pii_reader programme_officer registrar'),
+    ('sp_internal.caller_area_paths()', 'admin analyst auditor caseworker grievance_officer integration payment_officer pii_reader programme_officer registrar'),
+    ('sp_internal.caller_oid()', 'admin analyst auditor caseworker grievance_officer integration payment_officer pii_reader programme_officer registrar'),
+    ('sp_internal.estimate_linkage_params(text,regclass,regclass)', 'admin'),
+    ('sp_internal.is_uuid(text)', 'admin analyst auditor caseworker grievance_officer integration payment_officer pii_reader programme_officer registrar'),
+    ('sp_internal.read_pii(bigint,text,text)', 'pii_reader'),
+    ('sp_internal.validate_linkage_spec(jsonb)', 'admin'),
+    ('sp_internal.visible_areas()', 'admin analyst auditor caseworker grievance_officer integration payment_officer pii_reader programme_officer registrar')
+$$, 'role x function matrix: exactly the documented EXECUTE grants');
+
+SELECT is_empty($$
+    SELECT c.oid::regclass FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace,
+           aclexplode(coalesce(c.relacl, acldefault(CASE c.relkind WHEN 'S' THEN 's'::"char" ELSE 'r'::"char" END, c.relowner))) a
+    WHERE n.nspname IN ('sp', 'sp_internal') AND a.grantee = 0
+$$, 'no table, view or sequence of sp or sp_internal grants anything to PUBLIC');
+
+SELECT is_empty($$
+    SELECT p.oid::regprocedure FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace,
+           aclexplode(coalesce(p.proacl, acldefault('f'::"char", p.proowner))) a
+    WHERE n.nspname IN ('sp', 'sp_internal') AND a.grantee = 0
+$$, 'no function of sp or sp_internal is executable by PUBLIC');
+
+SELECT is_empty($$
+    SELECT n.nspname, a.privilege_type, coalesce(r.rolname, 'PUBLIC')
+    FROM pg_namespace n, aclexplode(n.nspacl) a LEFT JOIN pg_roles r ON r.oid = a.grantee
+    WHERE n.nspname IN ('sp', 'sp_internal') AND a.grantee <> n.nspowner
+      AND (a.grantee = 0 OR a.privilege_type <> 'USAGE' OR r.rolname NOT IN (SELECT role FROM shipped))
+$$, 'the schemas: USAGE for the shipped roles only, CREATE for nobody but their owner');
+
+SELECT is_empty($$
+    SELECT r.rolname FROM pg_roles r
+    WHERE r.rolname IN (SELECT role FROM shipped)
+      AND (r.rolcanlogin OR r.rolsuper OR r.rolcreaterole OR r.rolcreatedb OR r.rolbypassrls OR r.rolreplication)
+$$, 'the shipped roles are NOLOGIN groups without any special attribute');
+
+CREATE ROLE adv_outsider;
+SELECT is_empty($$
+    SELECT c.oid::regclass::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname IN ('sp', 'sp_internal') AND c.relkind IN ('r', 'v', 'S')
+      AND (has_any_column_privilege('adv_outsider', c.oid, 'SELECT') OR has_any_column_privilege('adv_outsider', c.oid, 'INSERT')
+           OR has_any_column_privilege('adv_outsider', c.oid, 'UPDATE') OR has_table_privilege('adv_outsider', c.oid, 'DELETE'))
+    UNION ALL
+    SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE n.nspname IN ('sp', 'sp_internal') AND has_function_privilege('adv_outsider', p.oid, 'EXECUTE')
+$$, 'a role outside the shipped ones can read, change and execute nothing');
+
+-- Row-level security wherever a household or a person is referenced, unless
+-- no shipped role can read the table at all.
+SELECT is_empty($$
+    SELECT DISTINCT c.oid::regclass FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+    WHERE n.nspname IN ('sp', 'sp_internal') AND c.relkind = 'r' AND NOT c.relrowsecurity
+      AND a.attname IN ('household_id', 'person_id', 'person_ids', 'survivor_id', 'merged_id', 'candidate_person_id',
+                        'other_person_id', 'document')
+      AND EXISTS (SELECT 1 FROM shipped s WHERE has_any_column_privilege(s.role, c.oid, 'SELECT'))
+$$, 'every readable table that holds households, persons or documents has row-level security');
+
+-- Views: security_invoker (the reader's rights, so the policies apply), or
+-- one of the scoped owner-rights views, which are security barriers that
+-- filter by the reader's scope themselves.
+SELECT set_eq($$
+    SELECT c.oid::regclass::text,
+           coalesce('security_barrier=true' = ANY (c.reloptions), false),
+           pg_get_viewdef(c.oid) ~ 'visible_areas\(\)|caller_area_paths\(\)'
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname IN ('sp', 'sp_internal') AND c.relkind = 'v'
+      AND NOT coalesce('security_invoker=true' = ANY (c.reloptions), false)
+$$, $$VALUES ('sp.admin_area_ancestor', false, false), ('sp.household_profile', true, true),
+             ('sp.my_area_scope', true, true), ('sp.person_deidentified', true, true),
+             ('sp_internal.person_linkage_input', true, true)$$,
+   'views run with the reader''s rights, except the scoped security-barrier views (and the area tree)');
+
+SELECT is_empty($$
+    SELECT p.oid::regprocedure FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE n.nspname IN ('sp', 'sp_internal') AND p.prosecdef
+      AND (p.proconfig IS NULL OR NOT p.proconfig @> ARRAY['search_path=pg_catalog, pg_temp']
+           OR EXISTS (SELECT 1 FROM unnest(p.proconfig) c WHERE c LIKE 'search_path=%' AND c <> 'search_path=pg_catalog, pg_temp')
+           OR p.proleakproof OR NOT (SELECT r.rolsuper FROM pg_roles r WHERE r.oid = p.proowner))
+$$, 'every SECURITY DEFINER function: search_path = pg_catalog, pg_temp exactly, not leakproof, owned by a superuser');
+
+-- What is granted works for every role it is granted to: calls of every
+-- granted function (and direct writes of configuration) as each such role,
+-- and a read of every readable table and view (policies read sp.household
+-- and sp.person with the reader's rights).
+SELECT is_empty($$
+    SELECT c.fn, s.role, o.outcome
+    FROM adv_lab.calls c CROSS JOIN shipped s
+    CROSS JOIN LATERAL (SELECT adv_lab.outcome('adv_' || substr(s.role, 4), NULL, c.sql) AS outcome) o
+    WHERE CASE WHEN c.fn LIKE '%(%' THEN has_function_privilege(s.role, c.fn, 'EXECUTE')
+               ELSE has_any_column_privilege(s.role, split_part(c.fn, ' ', 2), split_part(c.fn, ' ', 1)) END
+      AND o.outcome LIKE '42501:permission denied%'
+$$, 'every granted function and configuration write works for every role it is granted to');
+
+SELECT is_empty($$
+    SELECT c.oid::regclass, s.role, o.outcome
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace CROSS JOIN shipped s
+    CROSS JOIN LATERAL (SELECT a.attname FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                          AND has_column_privilege(s.role, c.oid, a.attnum, 'SELECT') ORDER BY a.attnum LIMIT 1) col
+    CROSS JOIN LATERAL (SELECT adv_lab.outcome('adv_' || substr(s.role, 4), NULL,
+                                               format('SELECT count(%I) FROM %s', col.attname, c.oid::regclass)) AS outcome) o
+    WHERE n.nspname IN ('sp', 'sp_internal') AND c.relkind IN ('r', 'v') AND o.outcome NOT LIKE 'ok:%'
+$$, 'every readable table and view can be read by every role it is granted to');
+
+-- Finding 10 of issue 9: a missing privilege is refused at the function's
+-- boundary, naming the function, not somewhere inside it.
+SELECT is_empty($$
+    SELECT c.fn, s.role, o.outcome
+    FROM adv_lab.calls c CROSS JOIN shipped s
+    CROSS JOIN LATERAL (SELECT adv_lab.outcome('adv_' || substr(s.role, 4), NULL, c.sql) AS outcome) o
+    WHERE c.fn LIKE '%(%' AND NOT has_function_privilege(s.role, c.fn, 'EXECUTE')
+      AND o.outcome <> '42501:permission denied for function ' || (SELECT p.proname FROM pg_proc p WHERE p.oid = c.fn::regprocedure)
+$$, 'every API function refuses the roles it is not granted to with 42501 "permission denied for function"');
+
+SELECT * FROM finish();
+ROLLBACK;
