@@ -181,7 +181,10 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION sp_internal.person_area_copy() IS 'Trigger: keeps sp.person.admin_area_code equal to the household''s area.';
-CREATE TRIGGER person_area_copy BEFORE INSERT OR UPDATE OF admin_area_code, household_id ON sp.person
+-- Registration sets the copy itself: the insert trigger fires only when it is missing.
+CREATE TRIGGER person_area_copy_insert BEFORE INSERT ON sp.person
+    FOR EACH ROW WHEN (NEW.admin_area_code IS NULL) EXECUTE FUNCTION sp_internal.person_area_copy();
+CREATE TRIGGER person_area_copy_update BEFORE UPDATE OF admin_area_code, household_id ON sp.person
     FOR EACH ROW EXECUTE FUNCTION sp_internal.person_area_copy();
 
 CREATE FUNCTION sp_internal.household_area_moved()

@@ -93,3 +93,11 @@ ALTER VIEW sp.enrolment_summary SET (security_invoker = true);
 -- with the owner's rights, so that their readers need no access to names or
 -- birth dates; they filter by the reader's scope themselves and are security
 -- barriers, so that no function of the reader sees rows outside it.
+
+-- The audit trail is national oversight: a caller with national scope sees
+-- every record; anyone else only the records of its own accesses (the
+-- records name persons of every area).  sp.verify_audit_chain() runs as the
+-- owner and checks the whole chain whoever calls it.
+ALTER TABLE sp.audit_log ENABLE ROW LEVEL SECURITY;
+CREATE POLICY audit_log_national_or_own ON sp.audit_log FOR SELECT
+    USING ((SELECT sp_internal.has_national_scope()) OR acting_role = sp_internal.caller());

@@ -100,6 +100,7 @@ GRANT EXECUTE ON FUNCTION
     sp.levenshtein(text, text), sp.damerau_levenshtein(text, text), sp.validate_attributes(jsonb, text),
     sp.admin_area_subtree(text),
     sp_internal.caller(), sp_internal.caller_oid(), sp_internal.caller_area_paths(), sp_internal.visible_areas(),
+    sp_internal.has_national_scope(),
     sp_internal.is_uuid(text), sp_internal.attributes_problem(jsonb, text, text, boolean)
     TO sp_admin, sp_registrar, sp_caseworker, sp_programme_officer, sp_payment_officer, sp_grievance_officer,
        sp_analyst, sp_auditor, sp_pii_reader, sp_integration;
