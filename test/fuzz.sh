@@ -6,9 +6,10 @@
 # PMT scoring, the document fingerprint).  Random bytes and invalid UTF-8
 # (text made from bytea through a cast that skips validation: a superuser,
 # a corrupt page or another extension can hand such text to a C function),
-# 1 MB values, NULLs,
-# empty strings, empty relations, negative and extreme ids, NaN / Infinity /
-# 1e400 in numbers and model params, deeply nested JSON, huge arrays.
+# 1 MB values, NULLs (in every argument of every C function, found in the
+# catalog), empty strings, empty relations, negative and extreme ids, NaN /
+# Infinity / 1e400 in numbers and model params, deeply nested JSON, huge
+# arrays.  About 30 seconds.
 #
 # Errors are the expected outcome; a signal is not.  A case fails when the
 # server log shows "terminated by signal", when the postmaster start time
@@ -45,7 +46,7 @@ started=$(start_time)
 if [ -z "$started" ]; then echo "Bail out! no server to fuzz (PG* environment?)"; exit 1; fi
 
 # ---------------------------------------------------------------------------
-# Set-up: two databases with the extension and the corpora.
+# Set-up: a database with the extension, a small registry and the corpora.
 PGOPTIONS="-c client_min_messages=warning" dropdb --if-exists "$db" >/dev/null
 createdb -E UTF8 -T template0 "$db"
 
