@@ -58,7 +58,7 @@ UNIT_CFLAGS = -std=c11 -pedantic -O1 -g -Wall -Wextra -Werror -Isrc/core -Itest/
 test/unit/%.bin: test/unit/%.c test/unit/tap.h $(CORE_SRCS) $(wildcard src/core/*.h)
 	$(CC) $(UNIT_CFLAGS) -o $@ $< $(CORE_SRCS) $(ICU_LIBS) -lm
 
-.PHONY: deps unit-test test demo bench regress-test pgtap-test
+.PHONY: deps unit-test test demo bench regress-test pgtap-test role-matrix
 
 deps:
 	@scripts/deps.sh
@@ -83,3 +83,9 @@ bench: deps
 	$(MAKE) all
 	$(MAKE) install
 	pg_virtualenv -t -o 'shared_buffers=1GB' -o 'max_wal_size=8GB' -o 'synchronous_commit=off' bench/run.sh
+
+# Rewrites the role matrix in docs/security.md from the grants of a fresh install.
+role-matrix: deps
+	$(MAKE) all
+	$(MAKE) install
+	pg_virtualenv -t sh -c 'createdb -E UTF8 -T template0 sp_role_matrix && psql -Xq -d sp_role_matrix -c "SET client_min_messages = warning" -c "CREATE EXTENSION sp_registry CASCADE" && scripts/role-matrix.sh write sp_role_matrix'

@@ -25,6 +25,11 @@ if ! pg_prove -d "$db" --failures test/pgtap/*.sql; then
   status=1
 fi
 
+echo "== role matrix (docs/security.md matches the grants)"
+if ! scripts/role-matrix.sh check "$db"; then
+  status=1
+fi
+
 echo "== concurrency (test/concurrency.sh)"
 if ! prove --exec "bash" test/concurrency.sh :: "$db"; then
   status=1

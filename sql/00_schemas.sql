@@ -21,12 +21,15 @@ COMMENT ON SCHEMA sp_internal IS 'sp_registry internals: helpers, keys and valid
 REVOKE ALL ON SCHEMA sp_internal FROM PUBLIC;
 
 -- Roles are cluster-wide, so they survive DROP EXTENSION and are created only
--- when missing.  They are NOLOGIN groups: a DBA grants them to login roles.
+-- when missing.  They are NOLOGIN groups: a DBA grants them to login roles
+-- (docs/security.md has the role matrix and how to map staff to roles and areas).
 DO $roles$
 DECLARE
     r text;
 BEGIN
-    FOREACH r IN ARRAY ARRAY['sp_admin', 'sp_registrar', 'sp_analyst', 'sp_pii_reader'] LOOP
+    FOREACH r IN ARRAY ARRAY['sp_admin', 'sp_registrar', 'sp_caseworker', 'sp_programme_officer',
+                             'sp_payment_officer', 'sp_grievance_officer', 'sp_analyst', 'sp_auditor',
+                             'sp_pii_reader', 'sp_integration'] LOOP
         IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = r) THEN
             EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN', r);
         END IF;
@@ -34,10 +37,19 @@ BEGIN
 END
 $roles$;
 
-COMMENT ON ROLE sp_admin IS 'sp_registry: manages catalogues, admin areas and registry data; can do what sp_registrar and sp_analyst can.';
-COMMENT ON ROLE sp_registrar IS 'sp_registry: registers and updates households and persons, looks up persons by national ID.';
-COMMENT ON ROLE sp_analyst IS 'sp_registry: reads de-identified registry data and catalogues.';
-COMMENT ON ROLE sp_pii_reader IS 'sp_registry: may decrypt national IDs and phone numbers; every read is audited.';
+COMMENT ON ROLE sp_admin IS 'sp_registry: manages catalogues, admin areas, models, area scopes and deduplication runs; holds the registrar, caseworker, programme officer and analyst roles.';
+COMMENT ON ROLE sp_registrar IS 'sp_registry: registers and updates households and persons in its areas, looks up persons by national ID (audited), decides possible duplicates.';
+COMMENT ON ROLE sp_caseworker IS 'sp_registry: follows households of its areas: corrections, status changes, reassessment after appeals, enrolment suspensions and exits, eligibility reviews.';
+COMMENT ON ROLE sp_programme_officer IS 'sp_registry: defines programmes and quotas, runs eligibility, enrolment and recertification.';
+COMMENT ON ROLE sp_payment_officer IS 'sp_registry: reads enrolments of its areas to prepare payments (payment functions arrive with the delivery chain).';
+COMMENT ON ROLE sp_grievance_officer IS 'sp_registry: reads households, persons and enrolments of its areas to handle grievances and appeals.';
+COMMENT ON ROLE sp_analyst IS 'sp_registry: reads de-identified registry data, catalogues, models and aggregates of its areas.';
+COMMENT ON ROLE sp_auditor IS 'sp_registry: reads the audit trail, history tables and decisions of its areas; changes nothing.';
+COMMENT ON ROLE sp_pii_reader IS 'sp_registry: may decrypt national IDs and phone numbers of its areas; every read is audited.';
+COMMENT ON ROLE sp_integration IS 'sp_registry: machine-to-machine clients (registration apps, interoperability gateways): registers and imports in its areas.';
 
-GRANT USAGE ON SCHEMA sp TO sp_admin, sp_registrar, sp_analyst, sp_pii_reader;
-GRANT USAGE ON SCHEMA sp_internal TO sp_admin, sp_registrar, sp_pii_reader;
+GRANT USAGE ON SCHEMA sp TO sp_admin, sp_registrar, sp_caseworker, sp_programme_officer, sp_payment_officer,
+                            sp_grievance_officer, sp_analyst, sp_auditor, sp_pii_reader, sp_integration;
+-- sp_internal holds the helpers that row-level security policies and views call as the reader.
+GRANT USAGE ON SCHEMA sp_internal TO sp_admin, sp_registrar, sp_caseworker, sp_programme_officer, sp_payment_officer,
+                                     sp_grievance_officer, sp_analyst, sp_auditor, sp_pii_reader, sp_integration;

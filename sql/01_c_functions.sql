@@ -49,3 +49,17 @@ CREATE FUNCTION sp_internal.caller_oid()
     AS 'MODULE_PATHNAME', 'sp_caller_oid'
     LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION sp_internal.caller_oid() IS 'OID of sp_internal.caller().';
+
+-- Integrity settings, read through the module (see src/pg/security.c for why
+-- not current_setting()).
+CREATE FUNCTION sp_internal.setting_repointing_enrolments()
+    RETURNS boolean
+    AS 'MODULE_PATHNAME', 'sp_setting_repointing_enrolments'
+    LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION sp_internal.setting_repointing_enrolments() IS 'sp_registry.repointing_enrolments (superuser-only; raised by the merge functions).';
+
+CREATE FUNCTION sp_internal.setting_duplicate_flag_probability()
+    RETURNS float8
+    AS 'MODULE_PATHNAME', 'sp_setting_duplicate_flag_probability'
+    LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION sp_internal.setting_duplicate_flag_probability() IS 'sp_registry.duplicate_flag_probability (superuser-only).';

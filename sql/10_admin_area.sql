@@ -9,6 +9,7 @@ CREATE TABLE sp.admin_area (
     valid_from  date NOT NULL DEFAULT current_date,
     valid_to    date,
     geom        geometry(MultiPolygon, 4326),
+    path        text NOT NULL,
     created_at  timestamptz NOT NULL DEFAULT now(),
     CHECK (valid_to IS NULL OR valid_to > valid_from),
     CHECK ((parent_code IS NULL) = (level = 0)),
@@ -18,10 +19,13 @@ CREATE INDEX admin_area_parent_idx ON sp.admin_area (parent_code);
 CREATE INDEX admin_area_geom_idx ON sp.admin_area USING gist (geom);
 -- Subtree lookups by P-code prefix (e.g. every area under 'KE01').
 CREATE INDEX admin_area_code_pattern_idx ON sp.admin_area (code text_pattern_ops);
+-- Subtree lookups by materialised path (area scopes, row-level security).
+CREATE INDEX admin_area_path_idx ON sp.admin_area (path text_pattern_ops);
 
 COMMENT ON TABLE sp.admin_area IS 'Administrative areas identified by P-code, with parent, level (0 = country), validity period and boundary (MultiPolygon, EPSG:4326).';
 COMMENT ON COLUMN sp.admin_area.code IS 'P-code: letters, digits, underscore, dot, hyphen; at most 64 characters.';
 COMMENT ON COLUMN sp.admin_area.parent_code IS 'The enclosing area; NULL only for level 0.';
+COMMENT ON COLUMN sp.admin_area.path IS 'Materialised path of P-codes from the country down, e.g. /SY/SY01/SY0101/ (set by a trigger; P-codes cannot contain "/"). An area is in the subtree of another when its path starts with the other''s.';
 COMMENT ON COLUMN sp.admin_area.valid_to IS 'First day the area no longer exists (boundary reform); NULL while current. Households cannot be registered in a retired area.';
 
 -- A child is one level below its parent.
@@ -50,6 +54,53 @@ COMMENT ON FUNCTION sp_internal.admin_area_check_level() IS 'Trigger: an admin a
 CREATE TRIGGER admin_area_check_level
     BEFORE INSERT OR UPDATE OF parent_code, level ON sp.admin_area
     FOR EACH ROW EXECUTE FUNCTION sp_internal.admin_area_check_level();
+
+-- The materialised path follows the parent.  When the parent row is not there
+-- yet (a data-only restore copies rows in physical order, before the foreign
+-- keys exist) a path that already ends in the area's own code is kept.
+CREATE FUNCTION sp_internal.admin_area_set_path()
+    RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    parent_path text;
+BEGIN
+    IF NEW.parent_code IS NULL THEN
+        NEW.path := '/' || NEW.code || '/';
+        RETURN NEW;
+    END IF;
+    SELECT a.path INTO parent_path FROM sp.admin_area a WHERE a.code = NEW.parent_code;
+    IF parent_path IS NOT NULL THEN
+        NEW.path := parent_path || NEW.code || '/';
+    ELSIF NEW.path IS NULL OR NOT (NEW.path LIKE '%/' || NEW.parent_code || '/' || NEW.code || '/') THEN
+        RAISE EXCEPTION 'parent area "%" of admin area "%" does not exist', NEW.parent_code, NEW.code
+            USING ERRCODE = 'foreign_key_violation',
+                  DETAIL = 'Insert the parent area first.';
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION sp_internal.admin_area_set_path() IS 'Trigger: sets the materialised path of an area from its parent''s.';
+
+CREATE FUNCTION sp_internal.admin_area_move_subtree()
+    RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    UPDATE sp.admin_area c SET path = NEW.path || c.code || '/' WHERE c.parent_code = NEW.code;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION sp_internal.admin_area_move_subtree() IS 'Trigger: when an area''s path changes, its children follow (recursively, through their own trigger).';
+
+CREATE TRIGGER admin_area_set_path
+    BEFORE INSERT OR UPDATE OF parent_code, code, path ON sp.admin_area
+    FOR EACH ROW EXECUTE FUNCTION sp_internal.admin_area_set_path();
+CREATE TRIGGER admin_area_move_subtree
+    AFTER UPDATE OF path ON sp.admin_area
+    FOR EACH ROW WHEN (OLD.path IS DISTINCT FROM NEW.path) EXECUTE FUNCTION sp_internal.admin_area_move_subtree();
 
 CREATE FUNCTION sp.admin_area_subtree(p_code text)
     RETURNS TABLE (code text, level smallint, depth integer)

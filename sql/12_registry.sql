@@ -8,9 +8,9 @@ CREATE TABLE sp.household (
     status          text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'inactive', 'merged')),
     merged_into     bigint REFERENCES sp.household (household_id),
     registered_at   timestamptz NOT NULL DEFAULT now(),
-    registered_by   text NOT NULL DEFAULT current_user,
+    registered_by   text NOT NULL DEFAULT sp_internal.caller(),
     updated_at      timestamptz NOT NULL DEFAULT now(),
-    updated_by      text NOT NULL DEFAULT current_user,
+    updated_by      text NOT NULL DEFAULT sp_internal.caller(),
     version         integer NOT NULL DEFAULT 1,
     CHECK ((status = 'merged') = (merged_into IS NOT NULL))
 );
@@ -39,10 +39,11 @@ CREATE TABLE sp.person (
     status               text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'deceased', 'merged')),
     merged_into          bigint REFERENCES sp.person (person_id),
     registered_at        timestamptz NOT NULL DEFAULT now(),
-    registered_by        text NOT NULL DEFAULT current_user,
+    registered_by        text NOT NULL DEFAULT sp_internal.caller(),
     updated_at           timestamptz NOT NULL DEFAULT now(),
-    updated_by           text NOT NULL DEFAULT current_user,
+    updated_by           text NOT NULL DEFAULT sp_internal.caller(),
     version              integer NOT NULL DEFAULT 1,
+    admin_area_code      text NOT NULL,
     CHECK ((birth_date IS NULL) = (birth_date_precision IS NULL)),
     CHECK ((national_id_enc IS NULL) = (national_id_hash IS NULL)),
     CHECK ((phone_enc IS NULL) = (phone_hash IS NULL)),
@@ -50,6 +51,7 @@ CREATE TABLE sp.person (
     CHECK (merged_into IS DISTINCT FROM person_id)
 );
 CREATE INDEX person_household_idx ON sp.person (household_id);
+CREATE INDEX person_admin_area_idx ON sp.person (admin_area_code);
 CREATE INDEX person_national_id_hash_idx ON sp.person (national_id_hash) WHERE national_id_hash IS NOT NULL;
 CREATE INDEX person_phone_hash_idx ON sp.person (phone_hash) WHERE phone_hash IS NOT NULL;
 -- One active head per household.
@@ -63,6 +65,7 @@ COMMENT ON COLUMN sp.person.national_id_hash IS 'Blind index: HMAC-SHA256 of sp.
 COMMENT ON COLUMN sp.person.phone_enc IS 'Phone number encrypted like national_id_enc.';
 COMMENT ON COLUMN sp.person.phone_hash IS 'Blind index of the phone number (digits only, leading + kept).';
 COMMENT ON COLUMN sp.person.merged_into IS 'Surviving person when status = merged (deduplication).';
+COMMENT ON COLUMN sp.person.admin_area_code IS 'The household''s area, copied onto its members so that row-level security tests each person row without a join (and so persons can be distributed with their households). Set from the household on insert and when the household moves; not part of the person''s versions.';
 
 -- History: the previous version of every updated or deleted row, with who,
 -- when and why.  A version was current from its updated_at until changed_at.
@@ -75,7 +78,7 @@ CREATE TABLE sp.household_history (
     history_id    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY
 );
 CREATE INDEX household_history_household_idx ON sp.household_history (household_id, changed_at);
-COMMENT ON TABLE sp.household_history IS 'Previous versions of households: one row per UPDATE or DELETE, with changed_at, changed_by (current_user) and change_reason (argument of the API function or the sp_registry.change_reason setting).';
+COMMENT ON TABLE sp.household_history IS 'Previous versions of households: one row per UPDATE or DELETE, with changed_at, changed_by (the calling role, sp_internal.caller()) and change_reason (argument of the API function or the sp_registry.change_reason setting).';
 
 CREATE TABLE sp.person_history (
     LIKE sp.person,
@@ -90,10 +93,9 @@ COMMENT ON TABLE sp.person_history IS 'Previous versions of persons, like sp.hou
 
 CREATE FUNCTION sp_internal.change_reason()
     RETURNS text
-    LANGUAGE sql STABLE PARALLEL SAFE
-    SET search_path = pg_catalog, pg_temp
-AS $$ SELECT nullif(current_setting('sp_registry.change_reason', true), '') $$;
-COMMENT ON FUNCTION sp_internal.change_reason() IS 'The sp_registry.change_reason setting, NULL when unset or empty.';
+    AS 'MODULE_PATHNAME', 'sp_setting_change_reason'
+    LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION sp_internal.change_reason() IS 'The sp_registry.change_reason setting (superuser-only; the API functions set it from their reason argument), NULL when unset or empty.';
 
 CREATE FUNCTION sp_internal.stamp_update()
     RETURNS trigger
@@ -103,7 +105,7 @@ AS $$
 BEGIN
     NEW.version := OLD.version + 1;
     NEW.updated_at := now();
-    NEW.updated_by := current_user;
+    NEW.updated_by := sp_internal.caller();
     RETURN NEW;
 END
 $$;
@@ -116,7 +118,7 @@ CREATE FUNCTION sp_internal.household_keep_history()
 AS $$
 BEGIN
     INSERT INTO sp.household_history
-    SELECT (OLD).*, TG_OP, now(), current_user, sp_internal.change_reason();
+    SELECT (OLD).*, TG_OP, now(), sp_internal.caller(), sp_internal.change_reason();
     RETURN NULL;
 END
 $$;
@@ -129,7 +131,7 @@ CREATE FUNCTION sp_internal.person_keep_history()
 AS $$
 BEGIN
     INSERT INTO sp.person_history
-    SELECT (OLD).*, TG_OP, now(), current_user, sp_internal.change_reason();
+    SELECT (OLD).*, TG_OP, now(), sp_internal.caller(), sp_internal.change_reason();
     RETURN NULL;
 END
 $$;
@@ -144,10 +146,59 @@ CREATE TRIGGER household_history_delete AFTER DELETE ON sp.household
 CREATE TRIGGER household_no_delete BEFORE DELETE ON sp.household
     FOR EACH ROW EXECUTE FUNCTION sp_internal.forbid_delete();
 
+-- A change of the area copy alone (the household moved) is not a new version
+-- of the person: the household's history records the move.
 CREATE TRIGGER person_stamp BEFORE UPDATE ON sp.person
-    FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION sp_internal.stamp_update();
+    FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.* AND OLD.admin_area_code = NEW.admin_area_code)
+    EXECUTE FUNCTION sp_internal.stamp_update();
 CREATE TRIGGER person_history_update AFTER UPDATE ON sp.person
-    FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION sp_internal.person_keep_history();
+    FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.* AND OLD.admin_area_code = NEW.admin_area_code)
+    EXECUTE FUNCTION sp_internal.person_keep_history();
+
+-- The area copy always equals the household's area: filled on insert,
+-- followed when the household moves, refused when changed any other way (so
+-- that an update that changes it is never one that skips the history).
+CREATE FUNCTION sp_internal.person_area_copy()
+    RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    area text;
+BEGIN
+    IF TG_OP = 'INSERT' AND NEW.admin_area_code IS NOT NULL THEN
+        RETURN NEW;  -- the registration engine sets it from the household it just inserted
+    END IF;
+    SELECT h.admin_area_code INTO area FROM sp.household h WHERE h.household_id = NEW.household_id;
+    IF TG_OP = 'INSERT' THEN
+        NEW.admin_area_code := area;
+    ELSIF NEW.admin_area_code IS DISTINCT FROM area OR NEW.household_id IS DISTINCT FROM OLD.household_id THEN
+        RAISE EXCEPTION 'sp.person.admin_area_code follows the household and cannot be set'
+            USING ERRCODE = 'check_violation',
+                  DETAIL = 'Move the household with sp.update_household; its members follow.';
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION sp_internal.person_area_copy() IS 'Trigger: keeps sp.person.admin_area_code equal to the household''s area.';
+CREATE TRIGGER person_area_copy BEFORE INSERT OR UPDATE OF admin_area_code, household_id ON sp.person
+    FOR EACH ROW EXECUTE FUNCTION sp_internal.person_area_copy();
+
+CREATE FUNCTION sp_internal.household_area_moved()
+    RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    UPDATE sp.person p SET admin_area_code = NEW.admin_area_code
+    WHERE p.household_id = NEW.household_id AND p.admin_area_code IS DISTINCT FROM NEW.admin_area_code;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION sp_internal.household_area_moved() IS 'Trigger: a household''s members follow it to its new area (sp.person.admin_area_code).';
+CREATE TRIGGER household_area_moved AFTER UPDATE OF admin_area_code ON sp.household
+    FOR EACH ROW WHEN (OLD.admin_area_code IS DISTINCT FROM NEW.admin_area_code)
+    EXECUTE FUNCTION sp_internal.household_area_moved();
 CREATE TRIGGER person_history_delete AFTER DELETE ON sp.person
     FOR EACH ROW EXECUTE FUNCTION sp_internal.person_keep_history();
 CREATE TRIGGER person_no_delete BEFORE DELETE ON sp.person
@@ -173,14 +224,18 @@ CREATE TRIGGER person_history_append_only BEFORE UPDATE OR DELETE ON sp.person_h
     FOR EACH ROW EXECUTE FUNCTION sp_internal.history_is_append_only();
 
 -- De-identified view for analysts: no names, identifiers or exact birth dates.
-CREATE VIEW sp.person_deidentified AS
+-- Owner's rights (readers need no access to names or birth dates), so it
+-- filters by the reader's area scope itself; a security barrier, so that no
+-- function in a reader's query sees rows outside that scope.
+CREATE VIEW sp.person_deidentified WITH (security_barrier) AS
 SELECT p.person_id, p.household_id, h.admin_area_code,
        extract(year FROM p.birth_date)::integer AS birth_year,
        CASE WHEN p.birth_date IS NULL THEN NULL
             ELSE extract(year FROM age(current_date, p.birth_date))::integer END AS age_years,
        p.sex, p.relationship_to_head, p.attributes, p.status
-FROM sp.person p JOIN sp.household h USING (household_id);
-COMMENT ON VIEW sp.person_deidentified IS 'Persons without names, identifiers, phone or exact birth date: for analysts (sp_analyst).';
+FROM sp.person p JOIN sp.household h USING (household_id)
+WHERE h.admin_area_code IN (SELECT sp_internal.visible_areas());
+COMMENT ON VIEW sp.person_deidentified IS 'Persons of the reader''s area scope without names, identifiers, phone or exact birth date: for analysts (sp_analyst).';
 
 -- Point from a validated {"lat", "lon"} object.  PostGIS may live in any
 -- schema: its name is resolved now and written into the body, because bodies

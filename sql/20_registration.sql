@@ -4,7 +4,7 @@
 CREATE TABLE sp.import_batch (
     batch_id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     received_at        timestamptz NOT NULL DEFAULT now(),
-    received_by        text NOT NULL DEFAULT session_user,
+    received_by        text NOT NULL DEFAULT sp_internal.caller(),
     documents          integer NOT NULL DEFAULT 0,
     inserted           integer NOT NULL DEFAULT 0,
     duplicates_skipped integer NOT NULL DEFAULT 0,
@@ -16,16 +16,16 @@ CREATE TABLE sp.registration_submission (
     submission_id   uuid PRIMARY KEY,
     household_id    bigint NOT NULL REFERENCES sp.household (household_id) DEFERRABLE INITIALLY DEFERRED,
     person_ids      bigint[] NOT NULL,
-    document_sha256 bytea NOT NULL,
+    document_fingerprint bytea NOT NULL,
     source          text,
     device_time     timestamptz,
     received_at     timestamptz NOT NULL DEFAULT now(),
-    received_by     text NOT NULL DEFAULT session_user,
+    received_by     text NOT NULL DEFAULT sp_internal.caller(),
     batch_id        bigint REFERENCES sp.import_batch (batch_id)
 );
 CREATE INDEX registration_submission_household_idx ON sp.registration_submission (household_id);
 COMMENT ON TABLE sp.registration_submission IS 'Registrations received, keyed by the client''s submission_id: makes replays idempotent and keeps device and server times.';
-COMMENT ON COLUMN sp.registration_submission.document_sha256 IS 'SHA-256 of the document without device_time: a replay with other content under the same submission_id is refused.';
+COMMENT ON COLUMN sp.registration_submission.document_fingerprint IS 'HMAC-SHA256 (under the blind-index key) of the document without device_time: a replay with other content under the same submission_id is refused. Keyed because the document holds identifiers; not readable by registrars.';
 COMMENT ON COLUMN sp.registration_submission.device_time IS 'When the device says it captured the registration (may be days before receipt when offline).';
 COMMENT ON COLUMN sp.registration_submission.received_at IS 'When the server received it (transaction time).';
 
@@ -39,7 +39,7 @@ CREATE TABLE sp.import_error (
     field         text,
     message       text NOT NULL,
     received_at   timestamptz NOT NULL DEFAULT now(),
-    received_by   text NOT NULL DEFAULT session_user
+    received_by   text NOT NULL DEFAULT sp_internal.caller()
 );
 CREATE INDEX import_error_submission_idx ON sp.import_error (submission_id);
 CREATE INDEX import_error_batch_idx ON sp.import_error (batch_id);
@@ -84,11 +84,12 @@ CREATE FUNCTION sp_internal.household_fields_problem(doc jsonb, partial boolean)
     LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION sp_internal.household_fields_problem(jsonb, boolean) IS 'First problem of admin_area_code, location or attributes of a document or patch, or NULL.';
 
-CREATE FUNCTION sp_internal.document_sha256(doc jsonb)
+CREATE FUNCTION sp_internal.document_fingerprint(doc jsonb, key bytea)
     RETURNS bytea
     AS 'MODULE_PATHNAME', 'sp_document_fingerprint'
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION sp_internal.document_sha256(jsonb) IS 'Fingerprint of a registration document for replay detection: SHA-256 over its canonical binary form, device_time excluded (a resend may restamp it).';
+COMMENT ON FUNCTION sp_internal.document_fingerprint(jsonb, bytea) IS 'Keyed fingerprint of a registration document for replay detection: HMAC-SHA256 under key of the SHA-256 of its canonical binary form, device_time excluded (a resend may restamp it).';
+REVOKE ALL ON FUNCTION sp_internal.document_fingerprint(jsonb, bytea) FROM PUBLIC;
 
 -- Members of one or many households, identifiers protected in one call.
 CREATE FUNCTION sp_internal.insert_members(household_ids bigint[], person_ids bigint[], members jsonb[])
@@ -98,14 +99,15 @@ CREATE FUNCTION sp_internal.insert_members(household_ids bigint[], person_ids bi
 AS $$
     INSERT INTO sp.person (person_id, household_id, given_name, family_name, other_names,
                            birth_date, birth_date_precision, sex, relationship_to_head,
-                           national_id_enc, national_id_hash, phone_enc, phone_hash, attributes)
+                           national_id_enc, national_id_hash, phone_enc, phone_hash, attributes, admin_area_code)
     SELECT u.pid, u.hid,
            btrim(u.m ->> 'given_name'), btrim(u.m ->> 'family_name'), btrim(u.m ->> 'other_names'),
            d.birth_date, d.birth_date_precision,
            u.m ->> 'sex', u.m ->> 'relationship_to_head',
            pr.national_id_enc, pr.national_id_hash, pr.phone_enc, pr.phone_hash,
-           coalesce(jsonb_strip_nulls(u.m -> 'attributes'), '{}')
+           coalesce(jsonb_strip_nulls(u.m -> 'attributes'), '{}'), h.admin_area_code
     FROM unnest(household_ids, person_ids, members) AS u (hid, pid, m)
+    JOIN sp.household h ON h.household_id = u.hid
     JOIN sp_internal.protect_identifiers(person_ids, members) pr ON pr.person_id = u.pid
     LEFT JOIN LATERAL sp.parse_birth_date(u.m ->> 'birth_date') d ON true
     ORDER BY u.pid
@@ -147,20 +149,28 @@ DECLARE
 BEGIN
     -- Each document is parsed and fingerprinted once (MATERIALIZED), then
     -- classified: replay, conflict, invalid, repeated within the batch, or new.
-    WITH d AS MATERIALIZED (
+    WITH k AS MATERIALIZED (SELECT sp_internal.pii_key_create('blind_index') AS key),
+    d AS MATERIALIZED (
         SELECT (e.i - 1)::integer AS idx, e.d,
                CASE WHEN jsonb_typeof(e.d -> 'submission_id') = 'string' AND sp_internal.is_uuid(e.d ->> 'submission_id')
                     THEN (e.d ->> 'submission_id')::uuid END AS sid,
-               CASE WHEN jsonb_typeof(e.d) = 'object' THEN sp_internal.document_sha256(e.d) END AS sha
-        FROM jsonb_array_elements(batch) WITH ORDINALITY AS e (d, i)
+               CASE WHEN jsonb_typeof(e.d) = 'object' THEN sp_internal.document_fingerprint(e.d, k.key) END AS sha
+        FROM k, jsonb_array_elements(batch) WITH ORDINALITY AS e (d, i)
     ),
     first_use AS (
         SELECT DISTINCT ON (d.sid) d.sid, d.idx AS first_idx, d.sha AS first_sha
         FROM d WHERE d.sid IS NOT NULL ORDER BY d.sid, d.idx
     ),
+    -- each distinct area of the batch checked once against the caller's scope
+    scope AS MATERIALIZED (
+        SELECT x.code, sp_internal.area_in_scope(x.code) AS ok
+        FROM (SELECT DISTINCT d.d ->> 'admin_area_code' AS code FROM d
+              WHERE jsonb_typeof(d.d -> 'admin_area_code') = 'string') x
+    ),
     c AS MATERIALIZED (
         SELECT d.idx, d.d, d.sid, d.sha, s.household_id AS old_household_id, s.person_ids AS old_person_ids,
-               CASE WHEN s.submission_id IS NOT NULL AND s.document_sha256 = d.sha THEN 'duplicate'
+               CASE WHEN p.idx IS NULL AND NOT sc.ok THEN 'out_of_scope'
+                    WHEN s.submission_id IS NOT NULL AND s.document_fingerprint = d.sha THEN 'duplicate'
                     WHEN s.submission_id IS NOT NULL THEN 'conflict'
                     WHEN p.idx IS NOT NULL THEN 'invalid'
                     WHEN f.first_idx <> d.idx AND f.first_sha = d.sha THEN 'duplicate'
@@ -171,9 +181,10 @@ BEGIN
         LEFT JOIN sp.registration_submission s ON s.submission_id = d.sid
         LEFT JOIN sp_internal.registration_problems(batch, require_submission) p ON p.idx = d.idx
         LEFT JOIN first_use f ON f.sid = d.sid
+        LEFT JOIN scope sc ON sc.code = d.d ->> 'admin_area_code'
     )
     SELECT coalesce(array_agg(ROW(c.idx, c.d, c.sid, c.sha,
-                                  CASE WHEN c.outcome IN ('conflict', 'invalid', 'batch_conflict') THEN 'rejected' ELSE c.outcome END,
+                                  CASE WHEN c.outcome IN ('conflict', 'invalid', 'batch_conflict', 'out_of_scope') THEN 'rejected' ELSE c.outcome END,
                                   CASE WHEN c.outcome = 'inserted' THEN nextval('sp.household_household_id_seq')
                                        ELSE c.old_household_id END,
                                   CASE WHEN c.outcome = 'inserted' THEN
@@ -181,10 +192,14 @@ BEGIN
                                              FROM generate_series(1, jsonb_array_length(c.d -> 'members')))
                                        ELSE c.old_person_ids END,
                                   CASE c.outcome WHEN 'invalid' THEN c.sqlstate
-                                                 WHEN 'conflict' THEN '23505' WHEN 'batch_conflict' THEN '23505' END,
+                                                 WHEN 'conflict' THEN '23505' WHEN 'batch_conflict' THEN '23505'
+                                                 WHEN 'out_of_scope' THEN '42501' END,
                                   CASE c.outcome WHEN 'invalid' THEN c.field
-                                                 WHEN 'conflict' THEN 'submission_id' WHEN 'batch_conflict' THEN 'submission_id' END,
+                                                 WHEN 'conflict' THEN 'submission_id' WHEN 'batch_conflict' THEN 'submission_id'
+                                                 WHEN 'out_of_scope' THEN 'admin_area_code' END,
                                   CASE c.outcome WHEN 'invalid' THEN c.message
+                                       WHEN 'out_of_scope' THEN format('admin area "%s" is outside the area scope of role %s',
+                                                                       c.d ->> 'admin_area_code', sp_internal.caller())
                                        WHEN 'conflict' THEN 'submission_id was already used for a different document'
                                        WHEN 'batch_conflict' THEN format('submission_id is used by document %s of this batch with different content', c.first_idx)
                                        END, NULL)::sp_internal.batch_item ORDER BY c.idx), '{}')
@@ -194,7 +209,7 @@ BEGIN
     -- Claim the submission ids first: a concurrent session registering the
     -- same id makes ours skip it (it waits for the other to finish).
     WITH claim AS (
-        INSERT INTO sp.registration_submission (submission_id, household_id, person_ids, document_sha256,
+        INSERT INTO sp.registration_submission (submission_id, household_id, person_ids, document_fingerprint,
                                                 source, device_time, batch_id)
         SELECT i.submission_id, i.household_id, i.person_ids, i.sha, i.doc ->> 'source',
                (i.doc ->> 'device_time')::timestamptz, p_batch_id
@@ -253,7 +268,7 @@ BEGIN
     SELECT * INTO s FROM sp.registration_submission WHERE submission_id = p_submission_id;
     IF NOT FOUND THEN
         problem := ('40001', 'submission_id', 'submission_id is being registered by another session')::sp_internal.problem;
-    ELSIF s.document_sha256 <> p_sha THEN
+    ELSIF s.document_fingerprint <> p_sha THEN
         problem := ('23505', 'submission_id', 'submission_id was already used for a different document')::sp_internal.problem;
     ELSE
         result := jsonb_build_object('household_id', s.household_id, 'person_ids', to_jsonb(s.person_ids),
@@ -279,7 +294,7 @@ COMMENT ON FUNCTION sp_internal.raise_problem(sp_internal.problem, text) IS 'Rai
 
 CREATE FUNCTION sp.register_household(doc jsonb)
     RETURNS jsonb
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -310,7 +325,7 @@ COMMENT ON FUNCTION sp.register_household(jsonb) IS
 
 CREATE FUNCTION sp.import_registrations(batch jsonb)
     RETURNS jsonb
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE

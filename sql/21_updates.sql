@@ -71,7 +71,7 @@ COMMENT ON FUNCTION sp_internal.merge_attributes(jsonb, jsonb) IS 'old || patch 
 CREATE FUNCTION sp.update_household(household_id bigint, patch jsonb, reason text,
                                     expected_version integer DEFAULT NULL)
     RETURNS jsonb
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -96,6 +96,10 @@ BEGIN
         PERFORM sp_internal.raise_problem(p, 'change');
     END IF;
 
+    PERFORM sp_internal.household_area_in_scope(update_household.household_id);
+    IF jsonb_typeof(patch -> 'admin_area_code') = 'string' THEN
+        PERFORM sp_internal.require_area_scope(patch ->> 'admin_area_code', 'Moving a household');
+    END IF;
     SELECT * INTO h FROM sp.household x WHERE x.household_id = update_household.household_id FOR UPDATE;
     PERFORM sp_internal.check_version('household', update_household.household_id, h.version, expected_version);
 
@@ -133,6 +137,11 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = 'Status merged is set by deduplication only.';
     END IF;
+    IF entity = 'household' THEN
+        PERFORM sp_internal.household_area_in_scope(id);
+    ELSE
+        PERFORM sp_internal.person_household_in_scope(id);
+    END IF;
     EXECUTE format('SELECT version FROM %s WHERE %I = $1 FOR UPDATE', tbl, entity || '_id') INTO v USING id;
     PERFORM sp_internal.check_version(entity, id, v, NULL);
     previous := sp_internal.begin_change(reason);
@@ -146,7 +155,7 @@ COMMENT ON FUNCTION sp_internal.change_status(text, bigint, text, text, text[]) 
 
 CREATE FUNCTION sp.set_household_status(household_id bigint, status text, reason text)
     RETURNS jsonb
-    LANGUAGE sql VOLATILE
+    LANGUAGE sql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$ SELECT sp_internal.change_status('household', household_id, status, reason, ARRAY['active', 'inactive']) $$;
 COMMENT ON FUNCTION sp.set_household_status(bigint, text, text) IS 'Marks a household active or inactive (e.g. moved away, dissolved), keeping the previous version with the reason.';
@@ -154,7 +163,7 @@ COMMENT ON FUNCTION sp.set_household_status(bigint, text, text) IS 'Marks a hous
 CREATE FUNCTION sp.update_person(person_id bigint, patch jsonb, reason text,
                                  expected_version integer DEFAULT NULL)
     RETURNS jsonb
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -178,6 +187,7 @@ BEGIN
         PERFORM sp_internal.raise_problem(p, 'change');
     END IF;
 
+    PERFORM sp_internal.person_household_in_scope(update_person.person_id);
     -- Only the columns a registrar may read: identifiers are written, never read here.
     SELECT t.person_id, t.household_id, t.given_name, t.family_name, t.other_names, t.birth_date,
            t.birth_date_precision, t.sex, t.relationship_to_head, t.attributes, t.version
@@ -236,14 +246,14 @@ COMMENT ON FUNCTION sp.update_person(bigint, jsonb, text, integer) IS
 
 CREATE FUNCTION sp.set_person_status(person_id bigint, status text, reason text)
     RETURNS jsonb
-    LANGUAGE sql VOLATILE
+    LANGUAGE sql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$ SELECT sp_internal.change_status('person', person_id, status, reason, ARRAY['active', 'deceased']) $$;
 COMMENT ON FUNCTION sp.set_person_status(bigint, text, text) IS 'Marks a person active or deceased, keeping the previous version with the reason. Persons are never deleted.';
 
 CREATE FUNCTION sp.add_member(household_id bigint, member jsonb)
     RETURNS jsonb
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -254,9 +264,14 @@ BEGIN
     IF p.sqlstate IS NOT NULL THEN
         PERFORM sp_internal.raise_problem(p, 'new member');
     END IF;
+    PERFORM sp_internal.household_area_in_scope(add_member.household_id);
     PERFORM 1 FROM sp.household h WHERE h.household_id = add_member.household_id FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'household % does not exist', add_member.household_id USING ERRCODE = 'no_data_found';
+    END IF;
+    -- the same cap as registration: a household is not a place to park thousands of persons
+    IF (SELECT count(*) FROM sp.person t WHERE t.household_id = add_member.household_id AND t.status <> 'merged') >= 100 THEN
+        PERFORM sp_internal.raise_problem(('22023', 'member', 'a household may have at most 100 members; this one has 100')::sp_internal.problem, 'new member');
     END IF;
     IF member ->> 'relationship_to_head' = 'head' AND EXISTS (
         SELECT 1 FROM sp.person t WHERE t.household_id = add_member.household_id

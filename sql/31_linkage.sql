@@ -7,7 +7,7 @@ CREATE TABLE sp.linkage_model (
     description text,
     builtin     boolean NOT NULL DEFAULT false,
     created_at  timestamptz NOT NULL DEFAULT now(),
-    created_by  text NOT NULL DEFAULT current_user,
+    created_by  text NOT NULL DEFAULT sp_internal.caller(),
     trained_at  timestamptz
 );
 COMMENT ON TABLE sp.linkage_model IS 'Record linkage models: spec (comparisons and blocking rules, docs/linkage.md) and params (m and u per comparison level, prior) estimated by sp.train_linkage_model. Every training run is also kept in sp.linkage_training.';
@@ -16,7 +16,7 @@ CREATE TABLE sp.linkage_training (
     training_id  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     model        text NOT NULL REFERENCES sp.linkage_model (name) ON UPDATE CASCADE,
     trained_at   timestamptz NOT NULL DEFAULT now(),
-    trained_by   text NOT NULL DEFAULT current_user,
+    trained_by   text NOT NULL DEFAULT sp_internal.caller(),
     source       text NOT NULL,
     right_source text,
     params       jsonb NOT NULL
@@ -65,7 +65,7 @@ COMMENT ON FUNCTION sp_internal.estimate_linkage_params(text, regclass, regclass
 
 CREATE FUNCTION sp.create_linkage_model(name text, spec jsonb, description text DEFAULT NULL)
     RETURNS void
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN

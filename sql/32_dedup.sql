@@ -7,13 +7,14 @@
 -- protected: the blind indexes stand in for national ID and phone, so they
 -- compare exactly (a mistyped ID counts as different).  The first 64 bits
 -- of the HMAC are plenty to tell IDs apart and keep string comparisons short.
-CREATE VIEW sp_internal.person_linkage_input AS
+CREATE VIEW sp_internal.person_linkage_input WITH (security_barrier) AS
 SELECT p.person_id AS id, p.given_name, p.family_name, p.other_names, p.birth_date, p.sex,
        encode(substr(p.national_id_hash, 1, 8), 'hex') AS national_id,
        encode(substr(p.phone_hash, 1, 8), 'hex') AS phone,
-       h.admin_area_code
-FROM sp.person p JOIN sp.household h USING (household_id)
-WHERE p.status = 'active';
+       p.admin_area_code
+FROM sp.person p
+WHERE p.status = 'active'
+  AND p.admin_area_code IN (SELECT sp_internal.visible_areas());
 COMMENT ON VIEW sp_internal.person_linkage_input IS 'Active persons as linkage input: id = person_id; national ID and phone as blind-index hex, so they match only exactly.';
 
 CREATE TABLE sp.dedup_run (
@@ -23,7 +24,7 @@ CREATE TABLE sp.dedup_run (
     review_threshold float8 NOT NULL,
     started_at       timestamptz NOT NULL DEFAULT now(),
     finished_at      timestamptz,
-    run_by           text NOT NULL DEFAULT session_user,
+    run_by           text NOT NULL DEFAULT sp_internal.caller(),
     result           jsonb,
     CHECK (review_threshold > 0 AND review_threshold <= threshold AND threshold <= 1)
 );
@@ -63,7 +64,7 @@ CREATE TABLE sp.person_merge (
     merged_status text NOT NULL,
     review_id     bigint REFERENCES sp.match_review (review_id),
     merged_at     timestamptz NOT NULL DEFAULT now(),
-    merged_by     text NOT NULL DEFAULT session_user,
+    merged_by     text NOT NULL DEFAULT sp_internal.caller(),
     reason        text NOT NULL,
     undone_at     timestamptz,
     undone_by     text,
@@ -81,7 +82,7 @@ COMMENT ON FUNCTION sp_internal.clusters(bigint[], bigint[]) IS 'Connected compo
 CREATE FUNCTION sp.deduplicate_persons(model text DEFAULT 'person', threshold float8 DEFAULT 0.9,
                                        review_threshold float8 DEFAULT 0.5)
     RETURNS jsonb
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -98,6 +99,7 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = format('Got threshold %s and review_threshold %s.', threshold, review_threshold);
     END IF;
+    PERFORM sp_internal.require_national_scope('deduplication of the registry');
     INSERT INTO sp.dedup_run (model, threshold, review_threshold)
     VALUES (deduplicate_persons.model, threshold, review_threshold) RETURNING run_id INTO rid;
 
@@ -151,7 +153,7 @@ COMMENT ON FUNCTION sp.deduplicate_persons(text, float8, float8) IS
 
 CREATE FUNCTION sp.merge_persons(survivor_id bigint, merged_id bigint, reason text, review_id bigint DEFAULT NULL)
     RETURNS jsonb
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -164,6 +166,8 @@ BEGIN
     IF survivor_id IS NULL OR merged_id IS NULL OR survivor_id = merged_id THEN
         RAISE EXCEPTION 'a merge needs two different persons' USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    PERFORM sp_internal.person_household_in_scope(survivor_id);
+    PERFORM sp_internal.person_household_in_scope(merged_id);
     -- lock both in id order, so that two merges of one pair cannot deadlock
     PERFORM 1 FROM sp.person p WHERE p.person_id IN (survivor_id, merged_id) ORDER BY p.person_id FOR UPDATE;
     SELECT p.status, p.merged_into INTO s.status, s.merged_into FROM sp.person p WHERE p.person_id = survivor_id;
@@ -198,25 +202,27 @@ COMMENT ON FUNCTION sp.merge_persons(bigint, bigint, text, bigint) IS 'Marks mer
 
 CREATE FUNCTION sp.unmerge_person(person_id bigint, reason text DEFAULT 'merge undone')
     RETURNS jsonb
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     mg sp.person_merge%ROWTYPE;
     previous text;
 BEGIN
+    PERFORM sp_internal.person_household_in_scope(unmerge_person.person_id);
     SELECT * INTO mg FROM sp.person_merge g
     WHERE g.merged_id = unmerge_person.person_id AND g.undone_at IS NULL
     ORDER BY g.merge_id DESC LIMIT 1 FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'person % is not merged', unmerge_person.person_id USING ERRCODE = 'no_data_found';
     END IF;
+    PERFORM sp_internal.person_household_in_scope(mg.survivor_id);
     previous := sp_internal.begin_change(reason);
     UPDATE sp.person p SET status = mg.merged_status, merged_into = NULL WHERE p.person_id = unmerge_person.person_id;
-    UPDATE sp.person_merge g SET undone_at = now(), undone_by = session_user, undo_reason = unmerge_person.reason
+    UPDATE sp.person_merge g SET undone_at = now(), undone_by = sp_internal.caller(), undo_reason = unmerge_person.reason
     WHERE g.merge_id = mg.merge_id;
     PERFORM sp_internal.unmerge_enrolments(mg.merge_id, mg.survivor_id, unmerge_person.person_id);
-    UPDATE sp.match_review r SET status = 'rejected', decided_by = session_user, decided_at = now(),
+    UPDATE sp.match_review r SET status = 'rejected', decided_by = sp_internal.caller(), decided_at = now(),
                                  reason = 'merge undone: ' || unmerge_person.reason
     WHERE r.review_id = mg.review_id;
     PERFORM sp_internal.end_change(previous);
@@ -228,7 +234,7 @@ COMMENT ON FUNCTION sp.unmerge_person(bigint, text) IS 'Undoes the latest merge 
 
 CREATE FUNCTION sp.review_match(review_id bigint, decision text, reason text)
     RETURNS jsonb
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -243,13 +249,15 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'review % does not exist', review_match.review_id USING ERRCODE = 'no_data_found';
     END IF;
+    PERFORM sp_internal.person_household_in_scope(r.person_id);
+    PERFORM sp_internal.person_household_in_scope(r.other_person_id);
     IF r.status <> 'pending' THEN
         RAISE EXCEPTION 'review % was already decided (%)', review_match.review_id, r.status
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'A decision is not overwritten; an accepted merge is undone with sp.unmerge_person.';
     END IF;
     UPDATE sp.match_review m SET status = CASE decision WHEN 'accept' THEN 'accepted' ELSE 'rejected' END,
-                                 decided_by = session_user, decided_at = now(), reason = review_match.reason
+                                 decided_by = sp_internal.caller(), decided_at = now(), reason = review_match.reason
     WHERE m.review_id = review_match.review_id;
     IF decision = 'accept' THEN
         -- the earlier registration survives

@@ -29,7 +29,7 @@ CREATE FUNCTION sp_internal.check_new_persons(person_ids bigint[])
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    threshold float8 := coalesce(nullif(current_setting('sp_registry.duplicate_flag_probability', true), '')::float8, 0.5);
+    threshold float8 := sp_internal.setting_duplicate_flag_probability();
     l bigint[];
     r bigint[];
 BEGIN

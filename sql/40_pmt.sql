@@ -9,7 +9,7 @@ CREATE TABLE sp.pmt_model (
     status      text NOT NULL DEFAULT 'draft' CHECK (status IN ('draft', 'active', 'retired')),
     description text,
     created_at  timestamptz NOT NULL DEFAULT now(),
-    created_by  text NOT NULL DEFAULT current_user,
+    created_by  text NOT NULL DEFAULT sp_internal.caller(),
     activated_at timestamptz,
     PRIMARY KEY (name, version)
 );
@@ -98,14 +98,14 @@ CREATE TRIGGER pmt_model_no_delete BEFORE DELETE ON sp.pmt_model
 CREATE FUNCTION sp.create_pmt_model(name text, spec jsonb, description text DEFAULT NULL,
                                     valid_from date DEFAULT current_date)
     RETURNS integer
-    LANGUAGE sql VOLATILE
+    LANGUAGE sql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$ SELECT sp_internal.model_create_version('sp.pmt_model', name, spec, description, valid_from) $$;
 COMMENT ON FUNCTION sp.create_pmt_model(text, jsonb, text, date) IS 'Adds a new draft version of a PMT model (validated against the variable catalogue); returns its version number.';
 
 CREATE FUNCTION sp.activate_pmt_model(name text, version integer)
     RETURNS void
-    LANGUAGE sql VOLATILE
+    LANGUAGE sql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$ SELECT sp_internal.model_activate_version('sp.pmt_model', 'PMT', name, version) $$;
 COMMENT ON FUNCTION sp.activate_pmt_model(text, integer) IS 'Makes a version the active one of its model; the previously active version is retired (kept, with its assessments).';
@@ -186,7 +186,7 @@ CREATE TABLE sp.assessment (
     poverty_line  float8,
     below_cutoff  boolean,
     assessed_at   timestamptz NOT NULL DEFAULT now(),
-    assessed_by   text NOT NULL DEFAULT current_user,
+    assessed_by   text NOT NULL DEFAULT sp_internal.caller(),
     reason        text
 );
 CREATE INDEX assessment_household_idx ON sp.assessment (household_id, model, assessed_at DESC);
@@ -211,15 +211,26 @@ COMMENT ON VIEW sp.current_assessment IS 'The latest assessment of each househol
 
 CREATE FUNCTION sp.score_households(model text, only_area text DEFAULT NULL)
     RETURNS bigint
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     n bigint;
     failed bigint;
+    national boolean := sp_internal.has_national_scope();
 BEGIN
+    IF only_area IS NULL THEN
+        PERFORM sp_internal.require_national_scope('scoring every household');
+    ELSIF NOT national THEN
+        PERFORM sp_internal.require_area_scope(only_area, 'Scoring households');
+    END IF;
     CREATE TEMP TABLE sp_pmt_scores ON COMMIT DROP AS
     SELECT * FROM sp_internal.pmt_evaluate_all(model, only_area);
+    -- only_area is a P-code prefix: without national scope, keep what the scope covers
+    IF NOT national THEN
+        DELETE FROM sp_pmt_scores s WHERE s.household_id NOT IN (
+            SELECT h.household_id FROM sp.household h WHERE h.admin_area_code IN (SELECT sp_internal.visible_areas()));
+    END IF;
     INSERT INTO sp.assessment (household_id, model, version, score, poverty_line, below_cutoff, reason)
     SELECT s.household_id, score_households.model, s.version, s.score, s.cutoff, s.score < s.cutoff, 'batch scoring'
     FROM sp_pmt_scores s WHERE s.problem IS NULL;
@@ -238,14 +249,12 @@ COMMENT ON FUNCTION sp.score_households(text, text) IS 'Scores all households (o
 
 CREATE FUNCTION sp.reassess_household(household_id bigint, reason text, model text DEFAULT NULL)
     RETURNS SETOF sp.assessment
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     PERFORM sp_internal.require_reason(reason, 'A reassessment (after an appeal or a home visit) records why.');
-    IF NOT EXISTS (SELECT 1 FROM sp.household h WHERE h.household_id = reassess_household.household_id) THEN
-        RAISE EXCEPTION 'household % does not exist', reassess_household.household_id USING ERRCODE = 'no_data_found';
-    END IF;
+    PERFORM sp_internal.household_area_in_scope(reassess_household.household_id);
     IF model IS NOT NULL AND NOT EXISTS (SELECT 1 FROM sp.pmt_model m WHERE m.name = reassess_household.model AND m.status = 'active') THEN
         RAISE EXCEPTION 'PMT model "%" has no active version', model USING ERRCODE = 'no_data_found';
     END IF;

@@ -8,7 +8,10 @@
 -- rule document is ever executed, and compiled rules run with the rights of
 -- the caller (nothing here is SECURITY DEFINER).
 
-CREATE VIEW sp.household_profile AS
+-- Owner's rights (readers need no access to birth dates), so it filters by
+-- the reader's area scope itself; a security barrier, so that no function in
+-- a reader's query sees rows outside that scope.
+CREATE VIEW sp.household_profile WITH (security_barrier) AS
 SELECT h.household_id,
        h.admin_area_code,
        (h.attributes ->> 'urban')::boolean AS urban,
@@ -45,8 +48,9 @@ LEFT JOIN (
                                p.relationship_to_head = 'head' AS head) a
     GROUP BY p.household_id
 ) m ON m.household_id = h.household_id
-WHERE h.status = 'active';
-COMMENT ON VIEW sp.household_profile IS 'One row per active household: its area, urban flag, attributes and the member-derived variables that PMT models, MPI indicators and programme rules use (computed from active members, ages as of today). Same definitions as the PMT engine (docs/targeting.md).';
+WHERE h.status = 'active'
+  AND h.admin_area_code IN (SELECT sp_internal.visible_areas());
+COMMENT ON VIEW sp.household_profile IS 'One row per active household in the reader''s area scope: its area, urban flag, attributes and the member-derived variables that PMT models, MPI indicators and programme rules use (computed from active members, ages as of today). Same definitions as the PMT engine (docs/targeting.md).';
 COMMENT ON COLUMN sp.household_profile.dependency_ratio IS 'Members under 15 or 65 and over per member aged 15-64; all dependants when nobody is of working age.';
 COMMENT ON COLUMN sp.household_profile.share_disabled IS 'Share of active members with the person attribute disability = true; NULL for a household without active members.';
 COMMENT ON COLUMN sp.household_profile.head_education IS 'The head''s education_level attribute.';

@@ -180,14 +180,14 @@ CREATE TRIGGER mpi_model_no_delete BEFORE DELETE ON sp.mpi_model
 CREATE FUNCTION sp.create_mpi_model(name text, spec jsonb, description text DEFAULT NULL,
                                     valid_from date DEFAULT current_date)
     RETURNS integer
-    LANGUAGE sql VOLATILE
+    LANGUAGE sql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$ SELECT sp_internal.model_create_version('sp.mpi_model', name, spec, description, valid_from) $$;
 COMMENT ON FUNCTION sp.create_mpi_model(text, jsonb, text, date) IS 'Adds a new draft version of an MPI model (validated: weights, indicator conditions against the catalogue); returns its version number.';
 
 CREATE FUNCTION sp.activate_mpi_model(name text, version integer)
     RETURNS void
-    LANGUAGE sql VOLATILE
+    LANGUAGE sql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$ SELECT sp_internal.model_activate_version('sp.mpi_model', 'MPI', name, version) $$;
 COMMENT ON FUNCTION sp.activate_mpi_model(text, integer) IS 'Makes a version the active one of its MPI model; the previously active version is retired (kept, with its assessments).';
@@ -239,7 +239,7 @@ CREATE TABLE sp.mpi_assessment (
     deprivations      text[] NOT NULL,
     household_size    integer NOT NULL,
     assessed_at       timestamptz NOT NULL DEFAULT now(),
-    assessed_by       text NOT NULL DEFAULT current_user,
+    assessed_by       text NOT NULL DEFAULT sp_internal.caller(),
     reason            text,
     CHECK ((deprivation_score IS NULL) = (poor IS NULL))
 );
@@ -264,7 +264,7 @@ COMMENT ON VIEW sp.current_mpi_assessment IS 'The latest MPI assessment of each 
 
 CREATE FUNCTION sp.mpi_assess_households(model text, only_area text DEFAULT NULL, reason text DEFAULT 'batch assessment')
     RETURNS bigint
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -272,7 +272,10 @@ DECLARE
     areas text[];
     n bigint;
 BEGIN
-    IF only_area IS NOT NULL THEN
+    IF only_area IS NULL THEN
+        PERFORM sp_internal.require_national_scope('assessing every household');
+    ELSE
+        PERFORM sp_internal.require_area_scope(only_area, 'Assessing households');
         areas := ARRAY(SELECT t.code FROM sp.admin_area_subtree(only_area) t);
         IF cardinality(areas) = 0 THEN
             RAISE EXCEPTION 'admin area "%" does not exist', only_area USING ERRCODE = 'foreign_key_violation';

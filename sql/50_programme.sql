@@ -15,9 +15,9 @@ CREATE TABLE sp.programme (
     status           text NOT NULL DEFAULT 'active' CHECK (status IN ('draft', 'active', 'closed')),
     description      text,
     created_at       timestamptz NOT NULL DEFAULT now(),
-    created_by       text NOT NULL DEFAULT current_user,
+    created_by       text NOT NULL DEFAULT sp_internal.caller(),
     updated_at       timestamptz NOT NULL DEFAULT now(),
-    updated_by       text NOT NULL DEFAULT current_user,
+    updated_by       text NOT NULL DEFAULT sp_internal.caller(),
     version          integer NOT NULL DEFAULT 1,
     CHECK (end_date IS NULL OR end_date >= start_date),
     CHECK (review_margin IS NULL OR ranking IS NOT NULL)
@@ -32,7 +32,7 @@ CREATE TABLE sp.programme_history (
     history_id    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     operation     text NOT NULL,
     changed_at    timestamptz NOT NULL DEFAULT now(),
-    changed_by    text NOT NULL DEFAULT current_user,
+    changed_by    text NOT NULL DEFAULT sp_internal.caller(),
     change_reason text
 );
 CREATE INDEX programme_history_name_idx ON sp.programme_history (name, version);
@@ -45,7 +45,7 @@ CREATE TABLE sp.programme_quota (
     area_code  text NOT NULL REFERENCES sp.admin_area (code),
     quota      integer NOT NULL CHECK (quota >= 0),
     set_at     timestamptz NOT NULL DEFAULT now(),
-    set_by     text NOT NULL DEFAULT current_user,
+    set_by     text NOT NULL DEFAULT sp_internal.caller(),
     PRIMARY KEY (programme, area_code)
 );
 COMMENT ON TABLE sp.programme_quota IS 'How many units a programme may enrol in an admin area (at any level; a unit counts against the deepest quota area above its household). A programme without quotas enrols every eligible unit. Changes are kept in sp.programme_quota_history.';
@@ -57,7 +57,7 @@ CREATE TABLE sp.programme_quota_history (
     old_quota   integer,
     new_quota   integer,
     changed_at  timestamptz NOT NULL DEFAULT now(),
-    changed_by  text NOT NULL DEFAULT current_user,
+    changed_by  text NOT NULL DEFAULT sp_internal.caller(),
     change_reason text
 );
 COMMENT ON TABLE sp.programme_quota_history IS 'Every quota set, changed or removed. Append-only.';
@@ -66,14 +66,14 @@ CREATE TRIGGER programme_quota_history_append_only BEFORE UPDATE OR DELETE ON sp
 
 CREATE FUNCTION sp_internal.programme_quota_log()
     RETURNS trigger
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     INSERT INTO sp.programme_quota_history (programme, area_code, old_quota, new_quota, change_reason)
     VALUES (coalesce(NEW.programme, OLD.programme), coalesce(NEW.area_code, OLD.area_code),
             CASE WHEN TG_OP <> 'INSERT' THEN OLD.quota END, CASE WHEN TG_OP <> 'DELETE' THEN NEW.quota END,
-            nullif(current_setting('sp_registry.change_reason', true), ''));
+            sp_internal.change_reason());
     RETURN NULL;
 END
 $$;
@@ -141,7 +141,7 @@ COMMENT ON FUNCTION sp_internal.programme_validate(sp.programme) IS 'Validates a
 
 CREATE FUNCTION sp_internal.programme_guard()
     RETURNS trigger
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -159,11 +159,11 @@ BEGIN
         END IF;
         INSERT INTO sp.programme_history (name, title, benefit_type, target_unit, rule, ranking, review_margin, recertify_months, start_date, end_date, status, description, created_at, created_by, updated_at, updated_by, version, operation, change_reason)
         SELECT o.name, o.title, o.benefit_type, o.target_unit, o.rule, o.ranking, o.review_margin, o.recertify_months, o.start_date, o.end_date, o.status, o.description, o.created_at, o.created_by, o.updated_at, o.updated_by, o.version, 'UPDATE',
-               nullif(current_setting('sp_registry.change_reason', true), '')
+               sp_internal.change_reason()
         FROM (SELECT OLD.*) o;
         NEW.version := OLD.version + 1;
         NEW.updated_at := now();
-        NEW.updated_by := current_user;
+        NEW.updated_by := sp_internal.caller();
     END IF;
     IF TG_OP = 'INSERT' OR NEW.rule IS DISTINCT FROM OLD.rule OR NEW.ranking IS DISTINCT FROM OLD.ranking THEN
         PERFORM sp_internal.programme_validate(NEW);
@@ -186,7 +186,7 @@ CREATE TABLE sp.eligibility_run (
     ranking     jsonb,
     models      jsonb NOT NULL,
     started_at  timestamptz NOT NULL DEFAULT now(),
-    run_by      text NOT NULL DEFAULT current_user,
+    run_by      text NOT NULL DEFAULT sp_internal.caller(),
     summary     jsonb
 );
 COMMENT ON TABLE sp.eligibility_run IS 'Every eligibility determination and recertification: the rule and ranking as they were, the active PMT/MPI model versions, who ran it, and the counts.';
@@ -253,7 +253,7 @@ CREATE TABLE sp.enrolment (
     exited_by_rule      boolean NOT NULL DEFAULT false,
     run_id              bigint REFERENCES sp.eligibility_run (run_id),
     updated_at          timestamptz NOT NULL DEFAULT now(),
-    updated_by          text NOT NULL DEFAULT current_user,
+    updated_by          text NOT NULL DEFAULT sp_internal.caller(),
     version             integer NOT NULL DEFAULT 1,
     CHECK ((state = 'waitlisted') = (waitlist_position IS NOT NULL)),
     CHECK ((state = 'exited') = (exited_at IS NOT NULL))
@@ -280,7 +280,7 @@ CREATE TABLE sp.enrolment_history (
     reason              text NOT NULL,
     recertification_due date,
     changed_at          timestamptz NOT NULL DEFAULT now(),
-    changed_by          text NOT NULL DEFAULT current_user
+    changed_by          text NOT NULL DEFAULT sp_internal.caller()
 );
 CREATE INDEX enrolment_history_enrolment_idx ON sp.enrolment_history (enrolment_id, history_id);
 COMMENT ON TABLE sp.enrolment_history IS 'Every enrolment state change (and recertification), with the reason, who and when. Append-only.';
@@ -333,13 +333,13 @@ BEGIN
         END IF;
         IF NEW.programme <> OLD.programme
            OR ((NEW.household_id <> OLD.household_id OR NEW.person_id IS DISTINCT FROM OLD.person_id)
-               AND current_setting('sp_registry.repointing_enrolments', true) IS DISTINCT FROM 'on') THEN
+               AND NOT sp_internal.setting_repointing_enrolments()) THEN
             RAISE EXCEPTION 'enrolment % cannot move to another programme or unit', OLD.enrolment_id
                 USING ERRCODE = 'object_not_in_prerequisite_state';
         END IF;
         NEW.version := OLD.version + 1;
         NEW.updated_at := now();
-        NEW.updated_by := current_user;
+        NEW.updated_by := sp_internal.caller();
     END IF;
     IF NEW.state = 'enrolled' AND (TG_OP = 'INSERT' OR OLD.state NOT IN ('enrolled', 'suspended')) THEN
         NEW.enrolled_at := now();
@@ -490,7 +490,7 @@ COMMENT ON FUNCTION sp_internal.active_model_versions() IS 'The active PMT and M
 
 CREATE FUNCTION sp.determine_eligibility(programme text)
     RETURNS jsonb
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -506,6 +506,7 @@ DECLARE
     n_held bigint;
     n_tmp bigint;
 BEGIN
+    PERFORM sp_internal.require_national_scope('an eligibility run');
     PERFORM sp_internal.programme_evaluate(g);
     INSERT INTO sp.eligibility_run (programme, kind, programme_version, rule, ranking, models)
     VALUES (g.name, 'eligibility', g.version, g.rule, g.ranking, sp_internal.active_model_versions())
@@ -609,7 +610,7 @@ COMMENT ON FUNCTION sp.determine_eligibility(text) IS 'Evaluates a programme''s 
 
 CREATE FUNCTION sp.enrol(programme text)
     RETURNS jsonb
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -620,6 +621,7 @@ DECLARE
     n_waitlisted bigint;
     by_area jsonb;
 BEGIN
+    PERFORM sp_internal.require_national_scope('enrolment of a programme');
     has_quotas := EXISTS (SELECT 1 FROM sp.programme_quota q WHERE q.programme = g.name);
     months := g.recertify_months;
     CREATE TEMP TABLE sp_rank ON COMMIT DROP AS
@@ -684,11 +686,12 @@ COMMENT ON FUNCTION sp.enrol(text) IS 'Enrols eligible and waitlisted units of a
 
 CREATE FUNCTION sp.set_enrolment_state(enrolment_id bigint, state text, reason text)
     RETURNS sp.enrolment
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     x sp.enrolment;
+    hid bigint;
 BEGIN
     PERFORM sp_internal.require_reason(reason, 'Every enrolment state change records why it was made.');
     IF state IS NULL OR state NOT IN ('eligible', 'waitlisted', 'enrolled', 'suspended', 'exited') THEN
@@ -698,6 +701,11 @@ BEGIN
     IF state = 'waitlisted' THEN
         RAISE EXCEPTION 'units are waitlisted by sp.enrol, which knows their rank' USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    SELECT e.household_id INTO hid FROM sp.enrolment e WHERE e.enrolment_id = set_enrolment_state.enrolment_id;
+    IF hid IS NULL THEN
+        RAISE EXCEPTION 'enrolment % does not exist', enrolment_id USING ERRCODE = 'no_data_found';
+    END IF;
+    PERFORM sp_internal.household_area_in_scope(hid);
     UPDATE sp.enrolment e
     SET state = set_enrolment_state.state, reason = set_enrolment_state.reason,
         recertification_due = CASE WHEN set_enrolment_state.state = 'enrolled' AND e.state <> 'suspended'
@@ -715,13 +723,14 @@ COMMENT ON FUNCTION sp.set_enrolment_state(bigint, text, text) IS 'Moves an enro
 
 CREATE FUNCTION sp.open_enrolment(programme text, household_id bigint, person_id bigint DEFAULT NULL, reason text DEFAULT NULL)
     RETURNS sp.enrolment
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     x sp.enrolment;
 BEGIN
     PERFORM sp_internal.require_reason(reason, 'Opening an enrolment by hand records why.');
+    PERFORM sp_internal.household_area_in_scope(open_enrolment.household_id);
     PERFORM 1 FROM sp.programme g WHERE g.name = open_enrolment.programme;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'programme "%" does not exist', programme USING ERRCODE = 'no_data_found';
@@ -742,7 +751,7 @@ COMMENT ON FUNCTION sp.open_enrolment(text, bigint, bigint, text) IS 'Opens an e
 
 CREATE FUNCTION sp.review_eligibility(review_id bigint, decision text, reason text)
     RETURNS jsonb
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -759,6 +768,7 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'review % does not exist', review_id USING ERRCODE = 'no_data_found';
     END IF;
+    PERFORM sp_internal.household_area_in_scope(r.household_id);
     IF r.status <> 'pending' THEN
         RAISE EXCEPTION 'review % was already decided (%)', review_id, r.status USING ERRCODE = 'invalid_parameter_value';
     END IF;
@@ -788,7 +798,7 @@ BEGIN
         action := 'enrolment exited';
     END IF;
     UPDATE sp.eligibility_review v SET status = CASE decision WHEN 'include' THEN 'included' ELSE 'excluded' END,
-           decided_at = now(), decided_by = current_user, reason = review_eligibility.reason
+           decided_at = now(), decided_by = sp_internal.caller(), reason = review_eligibility.reason
     WHERE v.review_id = r.review_id;
     RETURN jsonb_build_object('review_id', r.review_id, 'decision', decision, 'action', action);
 END
@@ -797,7 +807,7 @@ COMMENT ON FUNCTION sp.review_eligibility(bigint, text, text) IS 'A reviewer dec
 
 CREATE FUNCTION sp.recertify(programme text)
     RETURNS jsonb
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -807,6 +817,7 @@ DECLARE
     n_ok bigint;
     n_review bigint;
 BEGIN
+    PERFORM sp_internal.require_national_scope('recertification of a programme');
     due := ARRAY(SELECT x.enrolment_id FROM sp.enrolment x
                  WHERE x.programme = g.name AND x.state IN ('enrolled', 'suspended')
                    AND x.recertification_due <= current_date ORDER BY 1);

@@ -4,6 +4,7 @@
 -- pg_extension_config_dump, pg_dump would save the schema but not the rows.
 
 SELECT pg_catalog.pg_extension_config_dump('sp.admin_area', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.area_scope', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.variable', 'WHERE NOT builtin');
 SELECT pg_catalog.pg_extension_config_dump('sp.relationship_type', 'WHERE NOT builtin');
 SELECT pg_catalog.pg_extension_config_dump('sp.household', '');
@@ -37,6 +38,7 @@ SELECT pg_catalog.pg_extension_config_dump('sp.enrolment', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.enrolment_history', '');
 SELECT pg_catalog.pg_extension_config_dump('sp_internal.merge_enrolment', '');
 -- Identity sequences, one call per statement (each call updates pg_extension).
+SELECT pg_catalog.pg_extension_config_dump('sp.area_scope_scope_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.household_household_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.person_person_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.household_history_history_id_seq', '');
@@ -57,114 +59,152 @@ SELECT pg_catalog.pg_extension_config_dump('sp.eligibility_review_review_id_seq'
 SELECT pg_catalog.pg_extension_config_dump('sp.enrolment_enrolment_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.enrolment_history_history_id_seq', '');
 
--- Nothing is granted to PUBLIC beyond what PostgreSQL grants by default on
--- functions; PII functions had EXECUTE revoked where they are defined.
+-- Least privilege.  Nothing is granted to PUBLIC.  Roles read tables (rows
+-- filtered by area scope, sql/85_row_security.sql; columns by the grants
+-- below) and change registry, targeting and audit tables only by calling the
+-- SECURITY DEFINER functions of their job, which check scope, validate and
+-- stamp who and when.  Configuration (areas, catalogue, models, programmes
+-- and quotas) is written directly by the role that owns it, through column
+-- grants that leave out the who/when columns: their defaults and triggers
+-- set them.  docs/security.md has the role matrix (generated from these
+-- grants by test/sql/17_role_matrix.sql).
 REVOKE ALL ON ALL TABLES IN SCHEMA sp FROM PUBLIC;
 REVOKE ALL ON ALL TABLES IN SCHEMA sp_internal FROM PUBLIC;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA sp FROM PUBLIC;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA sp FROM PUBLIC;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA sp_internal FROM PUBLIC;
 
--- Analysts: catalogues, areas, households and de-identified persons.
-GRANT SELECT ON sp.admin_area, sp.variable, sp.relationship_type, sp.household,
-                sp.household_history, sp.person_deidentified, sp.import_batch
-    TO sp_analyst;
-
--- Registrars: register and maintain households and persons.  They read
--- persons without the encrypted identifiers and blind indexes: with the
--- blind index in hand, sp_internal.protect_identifiers (which they need to
--- write) would let them look persons up by ID without the audit log.
-GRANT SELECT ON sp.admin_area, sp.variable, sp.relationship_type, sp.household,
-                sp.household_history, sp.person_deidentified,
-                sp.registration_submission, sp.import_batch, sp.import_error
-    TO sp_registrar;
-GRANT SELECT (person_id, household_id, given_name, family_name, other_names, birth_date, birth_date_precision,
-              sex, relationship_to_head, attributes, status, merged_into, registered_at, registered_by,
-              updated_at, updated_by, version)
-    ON sp.person TO sp_registrar;
-GRANT SELECT (person_id, household_id, given_name, family_name, other_names, birth_date, birth_date_precision,
-              sex, relationship_to_head, attributes, status, merged_into, registered_at, registered_by,
-              updated_at, updated_by, version, operation, changed_at, changed_by, change_reason, history_id)
-    ON sp.person_history TO sp_registrar;
-GRANT INSERT, UPDATE ON sp.household, sp.person TO sp_registrar;
-GRANT INSERT ON sp.household_history, sp.person_history, sp.registration_submission,
-                sp.import_batch, sp.import_error TO sp_registrar;
-GRANT UPDATE ON sp.import_batch TO sp_registrar;
-GRANT USAGE ON ALL SEQUENCES IN SCHEMA sp TO sp_registrar;
-GRANT EXECUTE ON FUNCTION sp_internal.protect_identifiers(bigint[], jsonb[]), sp_internal.blind_index(text, text)
-    TO sp_registrar;
-GRANT EXECUTE ON FUNCTION sp.find_person_by_national_id(text, text) TO sp_registrar;
-
--- PII readers: decrypt identifiers (audited).
-GRANT EXECUTE ON FUNCTION sp_internal.read_pii(bigint, text, text), sp.person_national_id(bigint, text),
-                          sp.person_phone(bigint, text)
-    TO sp_pii_reader;
-
--- Admins: everything registrars and analysts can do, plus the catalogues.
+-- Role hierarchy: an administrator can do what registrars, caseworkers,
+-- programme officers and analysts can.  Memberships are cluster-wide and may
+-- survive an earlier DROP EXTENSION.
 DO $members$
+DECLARE
+    r text;
 BEGIN
-    -- memberships are cluster-wide and may survive an earlier DROP EXTENSION
-    IF NOT pg_catalog.pg_has_role('sp_admin', 'sp_registrar', 'MEMBER') THEN
-        GRANT sp_registrar TO sp_admin;
-    END IF;
-    IF NOT pg_catalog.pg_has_role('sp_admin', 'sp_analyst', 'MEMBER') THEN
-        GRANT sp_analyst TO sp_admin;
-    END IF;
+    FOREACH r IN ARRAY ARRAY['sp_registrar', 'sp_caseworker', 'sp_programme_officer', 'sp_analyst'] LOOP
+        IF NOT pg_catalog.pg_has_role('sp_admin', r, 'MEMBER') THEN
+            EXECUTE pg_catalog.format('GRANT %I TO sp_admin', r);
+        END IF;
+    END LOOP;
 END
 $members$;
-GRANT INSERT, UPDATE ON sp.admin_area, sp.variable, sp.relationship_type TO sp_admin;
-GRANT SELECT ON sp.pii_access_log TO sp_admin;
-GRANT SELECT ON sp.linkage_model, sp.linkage_training TO sp_analyst, sp_registrar;
-GRANT INSERT, UPDATE ON sp.linkage_model TO sp_admin;
-GRANT INSERT ON sp.linkage_training TO sp_admin;
-GRANT USAGE ON SEQUENCE sp.linkage_training_training_id_seq TO sp_admin;
 
--- Deduplication is an admin task (it reads the blind indexes); registrars
--- see and decide the review queue.
-GRANT SELECT ON sp.person, sp.person_history, sp_internal.person_linkage_input TO sp_admin;
-GRANT SELECT ON sp.dedup_run, sp.person_cluster, sp.match_review, sp.person_merge TO sp_registrar, sp_analyst;
-GRANT INSERT, UPDATE ON sp.dedup_run, sp.match_review TO sp_admin;
-GRANT INSERT ON sp.person_cluster TO sp_admin;
-GRANT UPDATE ON sp.match_review TO sp_registrar;
-GRANT INSERT, UPDATE ON sp.person_merge TO sp_registrar;
-GRANT USAGE ON SEQUENCE sp.dedup_run_run_id_seq, sp.match_review_review_id_seq TO sp_admin;
-GRANT USAGE ON SEQUENCE sp.person_merge_merge_id_seq TO sp_registrar;
-REVOKE ALL ON FUNCTION sp.deduplicate_persons(text, float8, float8) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION sp.deduplicate_persons(text, float8, float8) TO sp_admin;
--- the duplicate check at registration compares blind indexes as the owner
-GRANT EXECUTE ON FUNCTION sp_internal.check_new_persons(bigint[]) TO sp_registrar;
-GRANT SELECT ON sp.registration_duplicate TO sp_registrar;
-GRANT SELECT ON sp.registration_duplicate TO sp_analyst;
+-- Everyone: reference data, pure functions, and the helpers that row-level
+-- security and the scoped views call as the reader.
+GRANT SELECT ON sp.admin_area, sp.variable, sp.relationship_type, sp.admin_area_ancestor, sp.my_area_scope
+    TO sp_admin, sp_registrar, sp_caseworker, sp_programme_officer, sp_payment_officer, sp_grievance_officer,
+       sp_analyst, sp_auditor, sp_pii_reader, sp_integration;
+GRANT EXECUTE ON FUNCTION
+    sp.parse_birth_date(text), sp.normalize_national_id(text), sp.normalize_phone(text),
+    sp.normalize_name(text), sp.name_key(text), sp.jaro(text, text), sp.jaro_winkler(text, text),
+    sp.levenshtein(text, text), sp.damerau_levenshtein(text, text), sp.validate_attributes(jsonb, text),
+    sp.admin_area_subtree(text),
+    sp_internal.caller(), sp_internal.caller_oid(), sp_internal.caller_area_paths(), sp_internal.visible_areas(),
+    sp_internal.is_uuid(text), sp_internal.attributes_problem(jsonb, text, text, boolean)
+    TO sp_admin, sp_registrar, sp_caseworker, sp_programme_officer, sp_payment_officer, sp_grievance_officer,
+       sp_analyst, sp_auditor, sp_pii_reader, sp_integration;
 
--- Targeting: analysts read models and assessments; admins manage models and run scoring.
-GRANT SELECT ON sp.pmt_model, sp.assessment, sp.current_assessment TO sp_analyst, sp_registrar;
-GRANT INSERT, UPDATE ON sp.pmt_model TO sp_admin;
-GRANT INSERT ON sp.assessment TO sp_admin, sp_registrar;
-GRANT USAGE ON SEQUENCE sp.assessment_assessment_id_seq TO sp_admin, sp_registrar;
+-- Reading the registry.  Names and birth dates: the roles that serve people
+-- (registrars, caseworkers, payment and grievance officers, integrations).
+-- Encrypted identifiers and blind indexes: nobody (lookups go through
+-- sp.find_person_by_national_id, which audits them).
+DO $person_columns$
+DECLARE
+    cols text := 'person_id, household_id, given_name, family_name, other_names, birth_date, birth_date_precision, '
+                 'sex, relationship_to_head, attributes, status, merged_into, registered_at, registered_by, '
+                 'updated_at, updated_by, version';
+    r text;
+BEGIN
+    FOREACH r IN ARRAY ARRAY['sp_registrar', 'sp_caseworker', 'sp_payment_officer', 'sp_grievance_officer', 'sp_auditor'] LOOP
+        EXECUTE pg_catalog.format('GRANT SELECT (%s) ON sp.person TO %I', cols, r);
+        EXECUTE pg_catalog.format('GRANT SELECT (%s, operation, changed_at, changed_by, change_reason, history_id) ON sp.person_history TO %I', cols, r);
+    END LOOP;
+END
+$person_columns$;
+GRANT SELECT ON sp.household, sp.household_history
+    TO sp_registrar, sp_caseworker, sp_payment_officer, sp_grievance_officer, sp_analyst, sp_auditor;
+GRANT SELECT ON sp.person_deidentified, sp.household_profile
+    TO sp_registrar, sp_caseworker, sp_programme_officer, sp_payment_officer, sp_grievance_officer, sp_analyst, sp_auditor;
+GRANT SELECT (submission_id, household_id, person_ids, source, device_time, received_at, received_by, batch_id)
+    ON sp.registration_submission TO sp_registrar, sp_caseworker, sp_integration, sp_auditor;
+GRANT SELECT ON sp.import_batch TO sp_registrar, sp_integration, sp_analyst, sp_auditor;
+GRANT SELECT ON sp.import_error TO sp_registrar, sp_integration, sp_auditor;
 
--- Multidimensional poverty: as PMT.
-GRANT SELECT ON sp.mpi_model, sp.mpi_assessment, sp.current_mpi_assessment, sp.household_profile, sp.admin_area_ancestor
-    TO sp_analyst, sp_registrar;
-GRANT INSERT, UPDATE ON sp.mpi_model TO sp_admin;
-GRANT INSERT ON sp.mpi_assessment TO sp_admin;
-GRANT USAGE ON SEQUENCE sp.mpi_assessment_mpi_assessment_id_seq TO sp_admin;
+-- Registration and upkeep of the registry.
+GRANT EXECUTE ON FUNCTION sp.register_household(jsonb), sp.import_registrations(jsonb)
+    TO sp_registrar, sp_integration;
+GRANT EXECUTE ON FUNCTION sp.update_household(bigint, jsonb, text, integer), sp.set_household_status(bigint, text, text),
+                          sp.update_person(bigint, jsonb, text, integer), sp.set_person_status(bigint, text, text),
+                          sp.add_member(bigint, jsonb)
+    TO sp_registrar, sp_caseworker;
+GRANT EXECUTE ON FUNCTION sp.find_person_by_national_id(text, text) TO sp_registrar, sp_caseworker;
 
--- Programmes: admins define programmes and quotas and run eligibility and
--- enrolment; registrars (caseworkers) decide reviews, suspend, reinstate and
--- exit enrolments; analysts read everything.
+-- Personal identifiers: decryption, audited.
+GRANT EXECUTE ON FUNCTION sp.person_national_id(bigint, text), sp.person_phone(bigint, text),
+                          sp_internal.read_pii(bigint, text, text)
+    TO sp_pii_reader;
+
+-- Linkage and deduplication.  Models are configuration (admins); matching
+-- runs with the caller's rights on relations the caller can read; the
+-- registry's own dedup run and the review queue go through the API.
+GRANT SELECT ON sp.linkage_model, sp.linkage_training, sp.dedup_run, sp.person_cluster, sp.match_review,
+                sp.person_merge, sp.registration_duplicate
+    TO sp_registrar, sp_caseworker, sp_analyst, sp_auditor;
+-- training (sp.train_linkage_model) runs with the caller's rights on the source it is given
+GRANT UPDATE (params, trained_at) ON sp.linkage_model TO sp_admin;
+GRANT INSERT (model, source, right_source, params) ON sp.linkage_training TO sp_admin;
+GRANT SELECT ON sp_internal.person_linkage_input TO sp_admin;
+GRANT EXECUTE ON FUNCTION sp.match_pairs(text, regclass, regclass, float8), sp.explain_match(text, regclass, bigint, regclass, bigint)
+    TO sp_admin, sp_analyst;
+GRANT EXECUTE ON FUNCTION sp.create_linkage_model(text, jsonb, text), sp.train_linkage_model(text, regclass, regclass),
+                          sp.deduplicate_persons(text, float8, float8)
+    TO sp_admin;
+GRANT EXECUTE ON FUNCTION sp_internal.validate_linkage_spec(jsonb), sp_internal.estimate_linkage_params(text, regclass, regclass)
+    TO sp_admin;
+GRANT EXECUTE ON FUNCTION sp.review_match(bigint, text, text), sp.merge_persons(bigint, bigint, text, bigint),
+                          sp.unmerge_person(bigint, text)
+    TO sp_registrar, sp_caseworker;
+
+-- Assessment: models are configuration (admins); results are written by the API.
+GRANT SELECT ON sp.pmt_model, sp.assessment, sp.current_assessment, sp.mpi_model, sp.mpi_assessment,
+                sp.current_mpi_assessment
+    TO sp_registrar, sp_caseworker, sp_programme_officer, sp_grievance_officer, sp_analyst, sp_auditor;
+GRANT EXECUTE ON FUNCTION sp.create_pmt_model(text, jsonb, text, date), sp.activate_pmt_model(text, integer),
+                          sp.create_mpi_model(text, jsonb, text, date), sp.activate_mpi_model(text, integer),
+                          sp.score_households(text, text), sp.mpi_assess_households(text, text, text)
+    TO sp_admin;
+GRANT EXECUTE ON FUNCTION sp.reassess_household(bigint, text, text) TO sp_caseworker, sp_grievance_officer;
+GRANT EXECUTE ON FUNCTION sp.pmt_score(text, bigint), sp.pmt_explain(text, bigint), sp.mpi_household(text, bigint)
+    TO sp_registrar, sp_caseworker, sp_programme_officer, sp_grievance_officer;
+GRANT EXECUTE ON FUNCTION sp.mpi_area_summary(text, integer) TO sp_programme_officer, sp_analyst, sp_admin;
+
+-- Programmes: definitions and quotas are configuration (programme officers);
+-- eligibility, enrolment and recertification runs need national scope;
+-- caseworkers decide reviews and move enrolments of their areas.
 GRANT SELECT ON sp.programme, sp.programme_history, sp.programme_quota, sp.programme_quota_history,
                 sp.eligibility_run, sp.eligibility_decision, sp.eligibility_review, sp.enrolment,
                 sp.enrolment_history, sp.enrolment_summary
-    TO sp_analyst, sp_registrar;
-GRANT INSERT, UPDATE ON sp.programme TO sp_admin;
-GRANT INSERT ON sp.programme_history TO sp_admin;
-GRANT INSERT, UPDATE, DELETE ON sp.programme_quota TO sp_admin;
-GRANT INSERT ON sp.programme_quota_history TO sp_admin;
-GRANT INSERT, UPDATE ON sp.eligibility_run TO sp_admin;
-GRANT INSERT ON sp.eligibility_decision TO sp_admin;
-GRANT INSERT ON sp.eligibility_review TO sp_admin;
-GRANT UPDATE ON sp.eligibility_review TO sp_registrar;
-GRANT INSERT, UPDATE ON sp.enrolment TO sp_registrar;
-GRANT INSERT ON sp.enrolment_history TO sp_registrar;
-GRANT SELECT, INSERT ON sp_internal.merge_enrolment TO sp_registrar;
-GRANT USAGE ON SEQUENCE sp.programme_history_history_id_seq, sp.programme_quota_history_history_id_seq,
-                        sp.eligibility_run_run_id_seq, sp.eligibility_review_review_id_seq
-    TO sp_admin;
-GRANT USAGE ON SEQUENCE sp.enrolment_enrolment_id_seq, sp.enrolment_history_history_id_seq TO sp_registrar;
+    TO sp_registrar, sp_caseworker, sp_programme_officer, sp_payment_officer, sp_grievance_officer, sp_analyst, sp_auditor;
+GRANT INSERT (name, title, benefit_type, target_unit, rule, ranking, review_margin, recertify_months, start_date,
+              end_date, status, description),
+      UPDATE (title, benefit_type, target_unit, rule, ranking, review_margin, recertify_months, start_date,
+              end_date, status, description)
+    ON sp.programme TO sp_programme_officer;
+GRANT INSERT (programme, area_code, quota), UPDATE (quota), DELETE ON sp.programme_quota TO sp_programme_officer;
+GRANT EXECUTE ON FUNCTION sp.determine_eligibility(text), sp.enrol(text), sp.recertify(text)
+    TO sp_programme_officer;
+GRANT EXECUTE ON FUNCTION sp.programme_summary(text, integer) TO sp_programme_officer, sp_analyst;
+GRANT EXECUTE ON FUNCTION sp.set_enrolment_state(bigint, text, text), sp.open_enrolment(text, bigint, bigint, text),
+                          sp.review_eligibility(bigint, text, text)
+    TO sp_caseworker, sp_programme_officer;
+
+-- Areas, catalogue and scopes: administrators.
+GRANT INSERT (code, parent_code, level, name, valid_from, valid_to, geom),
+      UPDATE (parent_code, level, name, valid_from, valid_to, geom)
+    ON sp.admin_area TO sp_admin;
+GRANT INSERT (code, label, entity, value_type, categories, min_value, max_value, required, unit, description),
+      UPDATE (label, categories, min_value, max_value, required, unit, description)
+    ON sp.variable TO sp_admin;
+GRANT INSERT (code, label), UPDATE (label) ON sp.relationship_type TO sp_admin;
+GRANT SELECT ON sp.area_scope TO sp_admin, sp_auditor;
+GRANT EXECUTE ON FUNCTION sp.grant_area_scope(text, text), sp.revoke_area_scope(text, text) TO sp_admin;

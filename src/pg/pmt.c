@@ -1,9 +1,9 @@
 /*
  * pmt.c - proxy-means test models (sp.pmt_model) evaluated in C.
  *
- * A spec is parsed and validated against the variable catalogue once per
- * (model, version) and cached for the life of the backend: versions are
- * immutable once out of draft.  Households and their active members are
+ * A spec is parsed and validated against the variable catalogue once and
+ * cached per backend, keyed by the row versions the parse read (see
+ * active_model).  Households and their active members are
  * read as two household_id-ordered streams and merged in C, which derives
  * the member variables (size, children, elderly, dependency ratio,
  * disability, head's sex, age and education); attributes are read from
@@ -14,6 +14,7 @@
 #include <math.h>
 
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -67,16 +68,40 @@ static const struct
 	{"head_education", SRC_HEAD_EDUCATION, true},
 };
 
+/*
+ * A parsed model.  Its key is what the parse read: the sp.pmt_model row
+ * version (xmin and ctid) and the sp.variable row versions of the
+ * variables it looked up.  Version numbers are not such a key: a
+ * rolled-back sp.create_pmt_model, or DROP and CREATE EXTENSION, hands the
+ * same number to a different spec; and a catalogue edit changes what a spec
+ * means without touching the model.  A row version is never re-used (an
+ * update or a re-insert gets a new xmin or ctid), and the rows are read in
+ * the caller's snapshot, so a hit is exactly what a fresh parse would give.
+ */
 typedef struct Pmt
 {
 	char		name[NAMEDATALEN];
 	int			version;
+	char	   *model_row;		/* "xmin/ctid" of the sp.pmt_model row */
+	char	   *variable_rows;	/* "code/xmin/ctid,..." of the variables read; NULL if none */
+	int			nvariables;
+	Datum	   *variables;		/* their codes (text), for the lookup */
+	MemoryContext cxt;			/* everything of this entry, the struct included */
 	sp_pmt_model *model;
 	Source		source[SP_PMT_MAX_TERMS];
 	struct Pmt *next;
 } Pmt;
 
+/* One entry per model name: a stale entry is replaced, not kept beside. */
 static Pmt *cache = NULL;
+
+/*
+ * Replaced entries: the function that looked one up may still hold it (a
+ * nested call, however unlikely), so it is freed at the end of the
+ * transaction rather than when it is replaced.
+ */
+static Pmt *retired = NULL;
+static bool xact_callback_registered = false;
 
 static void
 spec_error(const char *field, const char *detail_fmt, const char *arg)
@@ -297,9 +322,12 @@ parse_pmt_spec(Jsonb *jb, Source *source, MemoryContext cxt)
 		}
 		else
 		{
-			if (!vi.numeric)
+			if (vi.categorical)
 				spec_error(psprintf("%s.categories", field),
 						   "Variable \"%s\" is a category variable: give \"categories\" with coefficients.", var);
+			if (!vi.numeric)
+				spec_error(psprintf("%s.variable", field),
+						   "Variable \"%s\" is neither a number, a boolean nor a category: a PMT term cannot use it.", var);
 			if (!getKeyJsonValueFromContainer(t->val.binary.data, "coefficient", 11, &v))
 				spec_error(psprintf("%s.coefficient", field), "A numeric term needs a coefficient.", NULL);
 			term->coefficient = num(&v, psprintf("%s.coefficient", field));
@@ -457,23 +485,81 @@ sp_pmt_validate_spec(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
-/* The active version of a model, parsed (cached per backend). */
+static void
+free_retired(XactEvent event, void *arg)
+{
+	while (retired)
+	{
+		Pmt		   *p = retired;
+
+		retired = p->next;
+		MemoryContextDelete(p->cxt);
+	}
+}
+
+/* The catalogue codes a parsed model looked up (see lookup_variable). */
+static void
+note_variables(Pmt *p)
+{
+	p->variables = MemoryContextAlloc(p->cxt, sizeof(Datum) * Max(p->model->nterms, 1));
+	p->nvariables = 0;
+	for (int t = 0; t < p->model->nterms; t++)
+	{
+		const char *code = NULL;
+
+		if (p->source[t] == SRC_ATTRIBUTE)
+			code = p->model->terms[t].variable;
+		else if (p->source[t] == SRC_HEAD_EDUCATION)
+			code = "education_level";
+		if (code)
+		{
+			MemoryContext old = MemoryContextSwitchTo(p->cxt);
+
+			p->variables[p->nvariables++] = CStringGetTextDatum(code);
+			MemoryContextSwitchTo(old);
+		}
+	}
+}
+
+/*
+ * The active version of a model, parsed.  One query reads the model row and
+ * the catalogue rows the cached entry for this name depends on; the entry is
+ * used when both are the row versions it was parsed from, otherwise the
+ * spec is parsed again and replaces it.
+ */
 static Pmt *
 active_model(const char *name)
 {
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		args[1] = {CStringGetTextDatum(name)};
-	int			version;
+	static const char *const sql =
+		"SELECT m.version, m.spec, m.xmin::pg_catalog.text OPERATOR(pg_catalog.||) '/' OPERATOR(pg_catalog.||) m.ctid::pg_catalog.text, "
+		"       (SELECT pg_catalog.string_agg(v.code OPERATOR(pg_catalog.||) '/' OPERATOR(pg_catalog.||) v.xmin::pg_catalog.text "
+		"                                     OPERATOR(pg_catalog.||) '/' OPERATOR(pg_catalog.||) v.ctid::pg_catalog.text, ',' "
+		"                                     ORDER BY v.code COLLATE pg_catalog.\"C\") "
+		"        FROM sp.variable v WHERE v.code OPERATOR(pg_catalog.=) ANY ($2)) "
+		"FROM sp.pmt_model m WHERE m.name OPERATOR(pg_catalog.=) $1 AND m.status OPERATOR(pg_catalog.=) 'active'";
+	Oid			argtypes[2] = {TEXTOID, TEXTARRAYOID};
+	Datum		args[2];
+	Pmt		   *p,
+			  **link;
 	Jsonb	   *spec;
-	Pmt		   *p;
+	char	   *model_row;
+	char	   *variable_rows;
 	bool		isnull;
+	int			version;
 	MemoryContext outer = CurrentMemoryContext;
+	MemoryContext cxt;
+
+	for (link = &cache; *link; link = &(*link)->next)
+		if (strcmp((*link)->name, name) == 0)
+			break;
+	args[0] = CStringGetTextDatum(name);
+	args[1] = PointerGetDatum(*link && (*link)->nvariables > 0
+							  ? construct_array((*link)->variables, (*link)->nvariables, TEXTOID, -1, false, TYPALIGN_INT)
+							  : construct_empty_array(TEXTOID));
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("SELECT version, spec FROM sp.pmt_model WHERE name OPERATOR(pg_catalog.=) $1 "
-							  "AND status OPERATOR(pg_catalog.=) 'active'",
-							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+	if (SPI_execute_with_args(sql, 2, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "reading sp.pmt_model failed");
 	if (SPI_processed == 0)
 		ereport(ERROR,
@@ -481,25 +567,66 @@ active_model(const char *name)
 				 errmsg("PMT model \"%s\" has no active version", name),
 				 errhint("Create it with sp.create_pmt_model and activate it with sp.activate_pmt_model.")));
 	version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	for (p = cache; p; p = p->next)
-		if (p->version == version && strcmp(p->name, name) == 0)
-		{
-			SPI_finish();
-			return p;
-		}
+	model_row = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+	variable_rows = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4);
+	p = *link;
+	if (p && strcmp(p->model_row, model_row) == 0 &&
+		(p->variable_rows == NULL ? variable_rows == NULL
+		 : variable_rows != NULL && strcmp(p->variable_rows, variable_rows) == 0))
+	{
+		SPI_finish();
+		return p;
+	}
 	{
 		/* copy the spec out of SPI memory before SPI_finish frees it */
 		MemoryContext spi = MemoryContextSwitchTo(outer);
 
 		spec = DatumGetJsonbPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+		model_row = pstrdup(model_row);
 		MemoryContextSwitchTo(spi);
 	}
 	SPI_finish();
 
-	p = MemoryContextAllocZero(TopMemoryContext, sizeof(Pmt));
+	/*
+	 * Parsed in a context of this call: an invalid spec raises and leaves
+	 * nothing behind.  Only a complete entry moves to CacheMemoryContext.
+	 */
+	cxt = AllocSetContextCreate(outer, "PMT model", ALLOCSET_DEFAULT_SIZES);
+	p = MemoryContextAllocZero(cxt, sizeof(Pmt));
+	p->cxt = cxt;
 	strlcpy(p->name, name, NAMEDATALEN);
 	p->version = version;
-	p->model = parse_pmt_spec(spec, p->source, TopMemoryContext);
+	p->model_row = MemoryContextStrdup(cxt, model_row);
+	p->model = parse_pmt_spec(spec, p->source, cxt);
+	note_variables(p);
+
+	/* the catalogue rows the parse read, in this same snapshot */
+	if (p->nvariables > 0)
+	{
+		args[1] = PointerGetDatum(construct_array(p->variables, p->nvariables, TEXTOID, -1, false, TYPALIGN_INT));
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		if (SPI_execute_with_args(sql, 2, argtypes, args, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "reading sp.pmt_model failed");
+		variable_rows = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4);
+		p->variable_rows = variable_rows ? MemoryContextStrdup(cxt, variable_rows) : NULL;
+		SPI_finish();
+	}
+
+	if (!xact_callback_registered)
+	{
+		RegisterXactCallback(free_retired, NULL);
+		xact_callback_registered = true;
+	}
+	MemoryContextSetParent(cxt, CacheMemoryContext);
+	if (*link)
+	{
+		Pmt		   *old = *link;
+
+		*link = old->next;
+		old->next = retired;
+		retired = old;
+	}
 	p->next = cache;
 	cache = p;
 	return p;

@@ -10,6 +10,7 @@
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "common/cryptohash.h"
+#include "common/hmac.h"
 #include "common/sha2.h"
 #include "datatype/timestamp.h"
 #include "fmgr.h"
@@ -18,6 +19,8 @@
 #include "utils/date.h"
 #include "utils/datetime.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
 
 #include "sp_date.h"
 #include "sp_registry.h"
@@ -29,6 +32,7 @@ PG_FUNCTION_INFO_V1(sp_normalize_phone_sql);
 PG_FUNCTION_INFO_V1(sp_is_uuid_sql);
 PG_FUNCTION_INFO_V1(sp_document_fingerprint);
 PG_FUNCTION_INFO_V1(sp_forbid_delete);
+PG_FUNCTION_INFO_V1(sp_forbid_truncate);
 
 static int
 date_status_sqlstate(sp_date_status st)
@@ -139,20 +143,32 @@ hash_update(pg_cryptohash_ctx *ctx, char tag, const void *data, uint32 len)
 }
 
 /*
- * sp_internal.document_fingerprint(doc jsonb) returns bytea
+ * sp_internal.document_fingerprint(doc jsonb, key bytea) returns bytea
  *
- * SHA-256 of a registration document without its top-level device_time (a
- * device may restamp a resend).  Hashes jsonb's binary form, which is
- * canonical (keys sorted and deduplicated), so equal documents give equal
- * fingerprints whatever their key order or white space, without rendering
- * the document as text.
+ * Keyed fingerprint of a registration document without its top-level
+ * device_time (a device may restamp a resend): HMAC-SHA256 under the key of
+ * the SHA-256 of the document.  Hashes jsonb's binary form, which is canonical
+ * (keys sorted and deduplicated), so equal documents give equal fingerprints
+ * whatever their key order or white space, without rendering the document as
+ * text.  Keyed, because the document holds a national ID and a phone number:
+ * an unkeyed digest of it could be recomputed from the readable columns and a
+ * list of candidate IDs (the ID recovered offline), an HMAC cannot.
  */
 Datum
 sp_document_fingerprint(PG_FUNCTION_ARGS)
 {
 	Jsonb	   *jb = PG_GETARG_JSONB_P(0);
-	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
+	bytea	   *key = PG_GETARG_BYTEA_PP(1);
+	pg_cryptohash_ctx *ctx;
+	pg_hmac_ctx *hmac;
+	uint8		digest[PG_SHA256_DIGEST_LENGTH];
 	bytea	   *result = palloc(VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
+
+	if (VARSIZE_ANY_EXHDR(key) < 16)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("fingerprint key must be at least 16 bytes, got %d", (int) VARSIZE_ANY_EXHDR(key))));
+	ctx = pg_cryptohash_create(PG_SHA256);
 
 	if (ctx == NULL || pg_cryptohash_init(ctx) < 0)
 		elog(ERROR, "could not initialize SHA-256 context");
@@ -199,9 +215,17 @@ sp_document_fingerprint(PG_FUNCTION_ARGS)
 			}
 		}
 	}
-	if (pg_cryptohash_final(ctx, (uint8 *) VARDATA(result), PG_SHA256_DIGEST_LENGTH) < 0)
+	if (pg_cryptohash_final(ctx, digest, PG_SHA256_DIGEST_LENGTH) < 0)
 		elog(ERROR, "could not finalize SHA-256: %s", pg_cryptohash_error(ctx));
 	pg_cryptohash_free(ctx);
+
+	hmac = pg_hmac_create(PG_SHA256);
+	if (hmac == NULL ||
+		pg_hmac_init(hmac, (const uint8 *) VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key)) < 0 ||
+		pg_hmac_update(hmac, digest, PG_SHA256_DIGEST_LENGTH) < 0 ||
+		pg_hmac_final(hmac, (uint8 *) VARDATA(result), PG_SHA256_DIGEST_LENGTH) < 0)
+		elog(ERROR, "could not compute HMAC-SHA256: %s", hmac ? pg_hmac_error(hmac) : "out of memory");
+	pg_hmac_free(hmac);
 	SET_VARSIZE(result, VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
 	PG_RETURN_BYTEA_P(result);
 }
@@ -262,4 +286,32 @@ sp_forbid_delete(PG_FUNCTION_ARGS)
 			 errmsg("rows of %s are never deleted", relname),
 			 errdetail("They are part of the record of decisions made about households and persons.")));
 	return PointerGetDatum(trigdata->tg_trigtuple);
+}
+
+/*
+ * BEFORE TRUNCATE statement trigger: TRUNCATE (with or without CASCADE)
+ * removes rows without row triggers, so it would bypass the delete guard and
+ * the history; refused unless a superuser has turned on
+ * sp_registry.allow_hard_delete.
+ */
+Datum
+sp_forbid_truncate(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) ||
+		!TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event) ||
+		!TRIGGER_FIRED_BEFORE(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("sp_internal.forbid_truncate() must be a BEFORE TRUNCATE trigger")));
+	if (!sp_allow_hard_delete)
+		ereport(ERROR,
+				(errcode(ERRCODE_RESTRICT_VIOLATION),
+				 errmsg("%s.%s cannot be truncated",
+						get_namespace_name(RelationGetNamespace(trigdata->tg_relation)),
+						RelationGetRelationName(trigdata->tg_relation)),
+				 errdetail("Registry rows are never removed in bulk: they are people, their history and the decisions about them."),
+				 errhint("A superuser can SET sp_registry.allow_hard_delete = on for a deliberate erasure.")));
+	return PointerGetDatum(NULL);
 }

@@ -17,7 +17,7 @@ PG_MODULE_MAGIC;
 char	   *sp_change_reason = NULL;
 bool		sp_allow_hard_delete = false;
 double		sp_duplicate_flag_probability = 0.5;
-static bool sp_repointing_enrolments = false;
+bool		sp_repointing_enrolments = false;
 
 void		_PG_init(void);
 
@@ -26,10 +26,10 @@ _PG_init(void)
 {
 	DefineCustomStringVariable("sp_registry.change_reason",
 							   "Reason recorded in the history of rows changed in this session or transaction.",
-							   "Set it with SET LOCAL before changing households or persons directly; the API functions set it from their reason argument.",
+							   "The API functions set it from their reason argument. Only a superuser can set it, for a direct correction: a role must not put words into the history of a change it did not make.",
 							   &sp_change_reason,
 							   NULL,
-							   PGC_USERSET,
+							   PGC_SUSET,
 							   0,
 							   NULL, NULL, NULL);
 
@@ -44,22 +44,23 @@ _PG_init(void)
 
 	DefineCustomRealVariable("sp_registry.duplicate_flag_probability",
 							 "Match probability from which a new registration is flagged as a likely duplicate.",
-							 "Flags are returned with the registration and kept in sp.registration_duplicate; the registration itself always proceeds.",
+							 "Flags are returned with the registration and kept in sp.registration_duplicate; the registration itself always proceeds. Superuser only (ALTER SYSTEM / ALTER DATABASE): a caller who could lower it would learn who is registered with a given ID.",
 							 &sp_duplicate_flag_probability,
 							 0.5, 0.0, 1.0,
-							 PGC_USERSET, 0,
+							 PGC_SUSET, 0,
 							 NULL, NULL, NULL);
 
 	DefineCustomBoolVariable("sp_registry.repointing_enrolments",
 							 "Set for the moment a person merge moves enrolments to the surviving person.",
-							 "Internal: sp.merge_persons and sp.unmerge_person set it transaction-locally; otherwise an enrolment never changes unit.",
+							 "Internal: sp.merge_persons and sp.unmerge_person (which run as the extension owner) set it transaction-locally; otherwise an enrolment never changes unit. Superuser only, so no role can move a benefit to another household.",
 							 &sp_repointing_enrolments,
 							 false,
-							 PGC_USERSET,
+							 PGC_SUSET,
 							 GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
 							 NULL, NULL, NULL);
 
 	sp_linkage_init();
+	sp_guard_init();
 
 	MarkGUCPrefixReserved("sp_registry");
 }

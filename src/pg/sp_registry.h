@@ -7,8 +7,10 @@
 extern char *sp_change_reason;
 extern bool sp_allow_hard_delete;
 extern double sp_duplicate_flag_probability;
+extern bool sp_repointing_enrolments;
 
 void		sp_linkage_init(void);
+void		sp_guard_init(void);
 
 /* A numeric as a double; integral values without a detour through text. */
 struct NumericData;

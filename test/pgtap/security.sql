@@ -10,6 +10,7 @@ CREATE ROLE tap_analyst IN ROLE sp_analyst;
 CREATE ROLE tap_registrar IN ROLE sp_registrar;
 CREATE ROLE tap_reader IN ROLE sp_pii_reader;
 CREATE ROLE tap_nobody;
+SELECT sp.grant_area_scope(r, 'SC') IS NOT NULL AS scoped FROM unnest(ARRAY['tap_analyst', 'tap_registrar', 'tap_reader']) r;
 
 SELECT is_empty($$
     SELECT c.oid::regclass FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace

@@ -113,15 +113,17 @@ SELECT is((sp.determine_eligibility('tg_quote') ->> 'eligible')::int, 0, 'a text
 
 -- 12-16: who may do what
 CREATE ROLE tap_tg_analyst IN ROLE sp_analyst;
-CREATE ROLE tap_tg_registrar IN ROLE sp_registrar;
+CREATE ROLE tap_tg_caseworker IN ROLE sp_caseworker;
+SELECT sp.grant_area_scope('tap_tg_analyst', 'TG') IS NOT NULL AS scoped;
+SELECT sp.grant_area_scope('tap_tg_caseworker', 'TG') IS NOT NULL AS scoped;
+SELECT min(enrolment_id) AS tg_enrolment FROM sp.enrolment WHERE programme = 'tg_grant' AND state = 'enrolled' \gset
 SET LOCAL ROLE tap_tg_analyst;
 SELECT lives_ok('SELECT count(*) FROM sp.enrolment JOIN sp.eligibility_decision USING (household_id)',
                 'analysts read enrolments and decisions');
 SELECT throws_ok($$SELECT sp.determine_eligibility('tg_grant')$$, '42501', NULL, 'analysts cannot run eligibility');
 RESET ROLE;
-SET LOCAL ROLE tap_tg_registrar;
-SELECT lives_ok(format($$SELECT sp.set_enrolment_state(%s, 'suspended', 'tap: missed visits')$$,
-                       (SELECT min(enrolment_id) FROM sp.enrolment WHERE programme = 'tg_grant' AND state = 'enrolled')),
+SET LOCAL ROLE tap_tg_caseworker;
+SELECT lives_ok(format($$SELECT sp.set_enrolment_state(%s, 'suspended', 'tap: missed visits')$$, :'tg_enrolment'),
                 'caseworkers suspend enrolments');
 SELECT throws_ok($$INSERT INTO sp.programme (name, title, benefit_type, rule) VALUES ('tg_x', 'x', 'cash', '{"area": "TG"}')$$,
                  '42501', NULL, 'caseworkers cannot create programmes');

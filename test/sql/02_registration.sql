@@ -131,10 +131,14 @@ SELECT sp.import_registrations($$[
 ]$$) - 'batch_id' AS conflicting_batch;
 
 -- replay detection ignores key order, white space and device_time, but not content
-SELECT sp_internal.document_sha256('{"a": 1, "b": {"c": [1, 2]}, "device_time": "2026-01-01"}')
-     = sp_internal.document_sha256('{ "b" : {"c":[1,2]} , "a":1 }') AS same_document,
-       sp_internal.document_sha256('{"a": 1, "b": {"c": [1, 2]}}')
-    <> sp_internal.document_sha256('{"a": 1, "b": {"c": [2, 1]}}') AS array_order_matters,
-       sp_internal.document_sha256('{"a": "1"}') <> sp_internal.document_sha256('{"a": 1}') AS string_differs_from_number,
-       sp_internal.document_sha256('{"x": {"device_time": 1}}') <> sp_internal.document_sha256('{"x": {}}') AS only_top_level_device_time_ignored,
-       sp_internal.document_sha256('{"a": 1, "b": 2}') <> sp_internal.document_sha256('{"ab": 12}') AS keys_and_values_are_framed;
+CREATE FUNCTION pg_temp.fp(d jsonb) RETURNS bytea LANGUAGE sql AS $$ SELECT sp_internal.document_fingerprint(d, '\x000102030405060708090a0b0c0d0e0f'::bytea) $$;
+SELECT pg_temp.fp('{"a": 1, "b": {"c": [1, 2]}, "device_time": "2026-01-01"}')
+     = pg_temp.fp('{ "b" : {"c":[1,2]} , "a":1 }') AS same_document,
+       pg_temp.fp('{"a": 1, "b": {"c": [1, 2]}}')
+    <> pg_temp.fp('{"a": 1, "b": {"c": [2, 1]}}') AS array_order_matters,
+       pg_temp.fp('{"a": "1"}') <> pg_temp.fp('{"a": 1}') AS string_differs_from_number,
+       pg_temp.fp('{"x": {"device_time": 1}}') <> pg_temp.fp('{"x": {}}') AS only_top_level_device_time_ignored,
+       pg_temp.fp('{"a": 1, "b": 2}') <> pg_temp.fp('{"ab": 12}') AS keys_and_values_are_framed,
+       pg_temp.fp('{"a": 1}') <> sp_internal.document_fingerprint('{"a": 1}', '\x101112131415161718191a1b1c1d1e1f') AS keyed,
+       pg_temp.fp('{"a": 1}') <> sha256(convert_to('{"a": 1}', 'UTF8')) AS not_a_bare_digest;
+SELECT sp_internal.document_fingerprint('{"a": 1}', '\x0001');

@@ -60,6 +60,10 @@ WHERE household_id = 3;
 -- nothing is ever deleted
 DELETE FROM sp.person WHERE person_id = 1;
 DELETE FROM sp.household WHERE household_id = 1;
+-- nor truncated, which would skip the row triggers
+TRUNCATE sp.person, sp.household CASCADE;
+TRUNCATE sp.person_history;
+SELECT count(*) > 0 AS persons_kept, (SELECT count(*) > 0 FROM sp.person_history) AS history_kept FROM sp.person;
 -- not even by an unprivileged role that tries the setting
 CREATE ROLE sp_test_intruder;
 SET ROLE sp_test_intruder;

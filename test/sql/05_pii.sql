@@ -27,6 +27,8 @@ SELECT action, person_ids, purpose, session_role = session_user AS by_me FROM sp
 CREATE ROLE sp_test_analyst IN ROLE sp_analyst;
 CREATE ROLE sp_test_registrar IN ROLE sp_registrar;
 CREATE ROLE sp_test_reader IN ROLE sp_pii_reader;
+SELECT count(*) AS scopes_granted FROM unnest(ARRAY['sp_test_analyst', 'sp_test_registrar', 'sp_test_reader']) r,
+     LATERAL sp.grant_area_scope(r, 'TL');
 SET ROLE sp_test_analyst;
 SELECT count(*) > 0 AS analyst_reads_households FROM sp.household;
 SELECT count(*) > 0 AS analyst_reads_deidentified FROM sp.person_deidentified;

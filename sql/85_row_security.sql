@@ -1,0 +1,95 @@
+-- Row-level security: every table that holds personal or household data shows
+-- a role only the rows of the areas in its scope (sql/17_area_scope.sql).
+--
+-- Roles only read these tables (writes go through SECURITY DEFINER functions,
+-- which run as the owner and check scopes themselves), so the policies are
+-- FOR SELECT.  Each policy reduces to "household in a visible area": the
+-- caller's areas are computed once per query (PostgreSQL runs the uncorrelated
+-- IN (SELECT ...) once and hashes it), and other tables point at households,
+-- whose own policy then applies.  The table owner and superusers are not
+-- subject to these policies (no FORCE): the API functions depend on it.
+
+ALTER TABLE sp.household ENABLE ROW LEVEL SECURITY;
+CREATE POLICY household_in_scope ON sp.household FOR SELECT
+    USING (admin_area_code IN (SELECT sp_internal.visible_areas()));
+
+ALTER TABLE sp.household_history ENABLE ROW LEVEL SECURITY;
+CREATE POLICY household_history_in_scope ON sp.household_history FOR SELECT
+    USING (household_id IN (SELECT h.household_id FROM sp.household h));
+
+ALTER TABLE sp.person ENABLE ROW LEVEL SECURITY;
+-- persons carry their household's area (sp.person.admin_area_code), so this
+-- is the same cheap test as for households, without a join
+CREATE POLICY person_in_scope ON sp.person FOR SELECT
+    USING (admin_area_code IN (SELECT sp_internal.visible_areas()));
+
+ALTER TABLE sp.person_history ENABLE ROW LEVEL SECURITY;
+CREATE POLICY person_history_in_scope ON sp.person_history FOR SELECT
+    USING (household_id IN (SELECT h.household_id FROM sp.household h));
+
+ALTER TABLE sp.registration_submission ENABLE ROW LEVEL SECURITY;
+CREATE POLICY registration_submission_in_scope ON sp.registration_submission FOR SELECT
+    USING (household_id IN (SELECT h.household_id FROM sp.household h));
+
+-- Rejected documents never became households: the uploader sees its own, and
+-- others see those naming an area in their scope.
+ALTER TABLE sp.import_error ENABLE ROW LEVEL SECURITY;
+CREATE POLICY import_error_in_scope ON sp.import_error FOR SELECT
+    USING (received_by = sp_internal.caller()
+           OR (document ->> 'admin_area_code') IN (SELECT sp_internal.visible_areas()));
+
+ALTER TABLE sp.registration_duplicate ENABLE ROW LEVEL SECURITY;
+CREATE POLICY registration_duplicate_in_scope ON sp.registration_duplicate FOR SELECT
+    USING (person_id IN (SELECT p.person_id FROM sp.person p)
+           AND candidate_person_id IN (SELECT p.person_id FROM sp.person p));
+
+ALTER TABLE sp.person_cluster ENABLE ROW LEVEL SECURITY;
+CREATE POLICY person_cluster_in_scope ON sp.person_cluster FOR SELECT
+    USING (person_id IN (SELECT p.person_id FROM sp.person p));
+
+-- A pair is shown only to those who may see both persons: a reviewer
+-- decides with both records in front of them.
+ALTER TABLE sp.match_review ENABLE ROW LEVEL SECURITY;
+CREATE POLICY match_review_in_scope ON sp.match_review FOR SELECT
+    USING (person_id IN (SELECT p.person_id FROM sp.person p)
+           AND other_person_id IN (SELECT p.person_id FROM sp.person p));
+
+ALTER TABLE sp.person_merge ENABLE ROW LEVEL SECURITY;
+CREATE POLICY person_merge_in_scope ON sp.person_merge FOR SELECT
+    USING (survivor_id IN (SELECT p.person_id FROM sp.person p)
+           AND merged_id IN (SELECT p.person_id FROM sp.person p));
+
+ALTER TABLE sp.assessment ENABLE ROW LEVEL SECURITY;
+CREATE POLICY assessment_in_scope ON sp.assessment FOR SELECT
+    USING (household_id IN (SELECT h.household_id FROM sp.household h));
+
+ALTER TABLE sp.mpi_assessment ENABLE ROW LEVEL SECURITY;
+CREATE POLICY mpi_assessment_in_scope ON sp.mpi_assessment FOR SELECT
+    USING (household_id IN (SELECT h.household_id FROM sp.household h));
+
+ALTER TABLE sp.eligibility_decision ENABLE ROW LEVEL SECURITY;
+CREATE POLICY eligibility_decision_in_scope ON sp.eligibility_decision FOR SELECT
+    USING (household_id IN (SELECT h.household_id FROM sp.household h));
+
+ALTER TABLE sp.eligibility_review ENABLE ROW LEVEL SECURITY;
+CREATE POLICY eligibility_review_in_scope ON sp.eligibility_review FOR SELECT
+    USING (household_id IN (SELECT h.household_id FROM sp.household h));
+
+ALTER TABLE sp.enrolment ENABLE ROW LEVEL SECURITY;
+CREATE POLICY enrolment_in_scope ON sp.enrolment FOR SELECT
+    USING (household_id IN (SELECT h.household_id FROM sp.household h));
+
+ALTER TABLE sp.enrolment_history ENABLE ROW LEVEL SECURITY;
+CREATE POLICY enrolment_history_in_scope ON sp.enrolment_history FOR SELECT
+    USING (household_id IN (SELECT h.household_id FROM sp.household h));
+
+-- Views over these tables run with the reader's rights, so the policies
+-- apply through them too.
+ALTER VIEW sp.current_assessment SET (security_invoker = true);
+ALTER VIEW sp.current_mpi_assessment SET (security_invoker = true);
+ALTER VIEW sp.enrolment_summary SET (security_invoker = true);
+
+-- Views that de-identify (sp.person_deidentified, sp.household_profile) run
+-- with the owner's rights, so that their readers need no access to names or
+-- birth dates; they filter by the reader's scope themselves and are security
+-- barriers, so that no function of the reader sees rows outside it.
