@@ -39,9 +39,10 @@ COMMENT ON FUNCTION sp_internal.validate_linkage_params(text, jsonb, jsonb) IS '
 -- Every write path (the API, a direct UPDATE by an admin, a restore) goes
 -- through the C checks: a model the scoring code could not read is never
 -- stored, so it cannot break registration (which scores every new person).
+-- SECURITY DEFINER: the check runs whatever the writer may execute.
 CREATE FUNCTION sp_internal.linkage_model_check()
     RETURNS trigger
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN

@@ -77,6 +77,17 @@ SELECT params = (SELECT params FROM saved_params) AS params_unchanged FROM sp.li
 UPDATE sp.linkage_model SET params = jsonb_set(params, '{comparisons,sex,m}', '[0.95, 0.05]') WHERE name = 'hostile';
 SELECT params -> 'comparisons' -> 'sex' -> 'm' AS sex_m FROM sp.linkage_model WHERE name = 'hostile';
 
+-- the check runs for an admin writing params directly too (whatever the
+-- admin may execute), and lets a valid write through
+CREATE ROLE regress_hostile_admin;
+GRANT sp_admin TO regress_hostile_admin;
+SET ROLE regress_hostile_admin;
+UPDATE sp.linkage_model SET params = jsonb_set(params, '{comparisons,sex,u,0}', '"x"') WHERE name = 'hostile';
+UPDATE sp.linkage_model SET params = jsonb_set(params, '{comparisons,sex,u}', '[0.5, 0.5]') WHERE name = 'hostile';
+RESET ROLE;
+SELECT params -> 'comparisons' -> 'sex' -> 'u' AS sex_u FROM sp.linkage_model WHERE name = 'hostile';
+DROP ROLE regress_hostile_admin;
+
 -- should bad params get past the trigger all the same (a superuser turning
 -- it off), the reader refuses them with the same message instead of crashing
 ALTER TABLE sp.linkage_model DISABLE TRIGGER linkage_model_check;
