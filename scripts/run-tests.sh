@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the server-side suites against the cluster in the environment
-# (make test starts it with pg_virtualenv): pg_regress, then pgTAP.
+# (make test starts it with pg_virtualenv): pg_regress, pgTAP, concurrency, fuzz.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,5 +35,11 @@ if ! prove --exec "bash" test/concurrency.sh :: "$db"; then
   status=1
 fi
 dropdb "$db"
+
+# Hostile input against every C entry point; fails on a signal or a restart.
+echo "== fuzz (test/fuzz.sh)"
+if ! prove --exec "bash" test/fuzz.sh; then
+  status=1
+fi
 
 exit $status

@@ -37,6 +37,34 @@ CREATE FUNCTION sp_internal.validate_linkage_spec(spec jsonb)
     LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION sp_internal.validate_linkage_spec(jsonb) IS 'Raises 22023 naming the offending field when a linkage spec is invalid.';
 
+CREATE FUNCTION sp_internal.validate_linkage_params(name text, spec jsonb, params jsonb)
+    RETURNS void
+    AS 'MODULE_PATHNAME', 'sp_validate_linkage_params'
+    LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION sp_internal.validate_linkage_params(text, jsonb, jsonb) IS 'Raises 22023 naming the JSON path (e.g. params.comparisons.given_name.m[1]) unless params hold a prior in (0, 1) and, for every comparison of the spec, m and u arrays of one probability in (0, 1] per level. The same check the scoring code makes when it reads a model.';
+
+-- Every write path (the API, a direct UPDATE by an admin, a restore) goes
+-- through the C checks: a model the scoring code could not read is never
+-- stored, so it cannot break registration (which scores every new person).
+-- SECURITY DEFINER: the check runs whatever the writer may execute.
+CREATE FUNCTION sp_internal.linkage_model_check()
+    RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM sp_internal.validate_linkage_spec(NEW.spec);
+    IF NEW.params IS NOT NULL THEN
+        PERFORM sp_internal.validate_linkage_params(NEW.name, NEW.spec, NEW.params);
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION sp_internal.linkage_model_check() IS 'BEFORE INSERT OR UPDATE trigger of sp.linkage_model: the spec and the params must pass the checks of the C code that reads them.';
+
+CREATE TRIGGER linkage_model_check BEFORE INSERT OR UPDATE OF spec, params ON sp.linkage_model
+    FOR EACH ROW EXECUTE FUNCTION sp_internal.linkage_model_check();
+
 CREATE FUNCTION sp_internal.estimate_linkage_params(name text, source regclass, right_source regclass)
     RETURNS jsonb
     AS 'MODULE_PATHNAME', 'sp_train_linkage_model'

@@ -387,6 +387,23 @@ sp_uf_init(sp_union_find *uf, size_t n)
 	return 0;
 }
 
+size_t
+sp_uf_bytes(size_t n)
+{
+	return (n ? n : 1) * (sizeof(uint32_t) + sizeof(uint8_t));
+}
+
+void
+sp_uf_init_in(sp_union_find *uf, size_t n, void *memory)
+{
+	uf->n = n;
+	uf->parent = memory;
+	uf->rank = (uint8_t *) (uf->parent + (n ? n : 1));
+	memset(uf->rank, 0, n ? n : 1);
+	for (size_t i = 0; i < n; i++)
+		uf->parent[i] = (uint32_t) i;
+}
+
 uint32_t
 sp_uf_find(sp_union_find *uf, uint32_t x)
 {

@@ -137,6 +137,15 @@ typedef struct sp_union_find
 } sp_union_find;
 
 int			sp_uf_init(sp_union_find *uf, size_t n);
+
+/*
+ * The same in memory the caller owns (sp_uf_bytes(n) bytes, aligned for
+ * uint32_t), for callers whose errors unwind the stack: the PostgreSQL glue
+ * passes palloc'd memory that its memory context frees on error too.  Not
+ * to be passed to sp_uf_free.
+ */
+size_t		sp_uf_bytes(size_t n);
+void		sp_uf_init_in(sp_union_find *uf, size_t n, void *memory);
 uint32_t	sp_uf_find(sp_union_find *uf, uint32_t x);
 void		sp_uf_union(sp_union_find *uf, uint32_t a, uint32_t b);
 void		sp_uf_free(sp_union_find *uf);

@@ -81,6 +81,22 @@ sp_utf8_length(const char *s, size_t len)
 	return n;
 }
 
+size_t
+sp_utf8_prefix(const char *s, size_t len, size_t max_chars)
+{
+	const unsigned char *p = (const unsigned char *) s;
+	size_t		used = 0;
+
+	for (size_t n = 0; n < max_chars && used < len; n++)
+	{
+		uint32_t	cp;
+		size_t		k = p[used] < 0x80 ? 1 : sp_utf8_decode(p + used, len - used, &cp);
+
+		used += k == 0 ? 1 : k;
+	}
+	return used;
+}
+
 static int
 is_control(uint32_t cp)
 {

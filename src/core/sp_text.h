@@ -32,6 +32,16 @@ size_t		sp_utf8_decode(const unsigned char *s, size_t len, uint32_t *cp);
 size_t		sp_utf8_length(const char *s, size_t len);
 
 /*
+ * Length in bytes of the longest prefix of s[0..len) that has at most
+ * max_chars code points and ends on a character boundary.  A byte that does
+ * not start a valid sequence counts as one character of one byte, so the
+ * result never splits a valid character and is never more than len: a value
+ * cut with it can be hashed, compared and decoded without reading past its
+ * end, whatever bytes it holds.
+ */
+size_t		sp_utf8_prefix(const char *s, size_t len, size_t max_chars);
+
+/*
  * Check a human-entered text field: valid UTF-8, no control characters, at
  * least one non-space character, at most max_chars code points.  On failure
  * *offset receives the 0-based code point position of the first offending

@@ -26,12 +26,14 @@
 #include "miscadmin.h"
 #include "portability/instr_time.h"
 #include "utils/builtins.h"
+#include "utils/float.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/numeric.h"
 #include "utils/regproc.h"
 
 #include "sp_compare.h"
@@ -143,6 +145,18 @@ static char *
 json_string(JsonbValue *v)
 {
 	return pnstrdup(v->val.string.val, v->val.string.len);
+}
+
+/*
+ * A JSON number as a double: +-Infinity beyond the range of double (never
+ * an error), NaN when v is not a number at all.
+ */
+static double
+json_double(const JsonbValue *v)
+{
+	if (v->type != jbvNumeric)
+		return get_float8_nan();
+	return DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, NumericGetDatum(v->val.numeric)));
 }
 
 static int
@@ -332,7 +346,9 @@ parse_spec(Jsonb *jb, Spec *spec)
 
 				if (t->type != jbvNumeric)
 					spec_error(psprintf("%s.thresholds[%d]", field, k), "Thresholds are numbers.", NULL);
-				x = sp_numeric_to_double(t->val.numeric);
+				x = json_double(t);
+				if (!isfinite(x))
+					spec_error(psprintf("%s.thresholds[%d]", field, k), "Thresholds are finite numbers.", NULL);
 				if (cmp->method == M_JARO_WINKLER && (x <= 0 || x >= 1 || (k > 0 && x >= cmp->thresholds[k - 1])))
 					spec_error(psprintf("%s.thresholds[%d]", field, k),
 							   "Jaro-Winkler thresholds are decreasing similarities between 0 and 1.", NULL);
@@ -464,6 +480,16 @@ parse_spec(Jsonb *jb, Spec *spec)
  * Records
  * ------------------------------------------------------------------------ */
 
+/*
+ * Values are kept and compared on at most their first VALUE_MAX_CHARS
+ * characters: the comparators decode no more, and exact agreement, term
+ * frequencies and blocking keys must look at the same bytes they do.  The
+ * cut is at a character boundary and the stored length is always the
+ * length of the stored bytes (docs/linkage.md, "Limits").
+ */
+#define VALUE_MAX_CHARS SP_COMPARE_MAX_CHARS
+#define VALUE_MAX_BYTES (VALUE_MAX_CHARS * 4)
+
 /* A prepared value: a span of the arena, or a date. */
 typedef struct Value
 {
@@ -472,6 +498,8 @@ typedef struct Value
 	bool		isnull;
 	sp_ymd		date;
 } Value;
+
+StaticAssertDecl(VALUE_MAX_BYTES <= PG_UINT16_MAX, "a stored value's length must fit Value.len");
 
 typedef struct Records
 {
@@ -482,6 +510,14 @@ typedef struct Records
 	size_t		arena_used;
 	size_t		arena_size;
 	uint64	   *keys;			/* n * nrules, 0 = missing */
+	/* while loading: where values come from, for messages */
+	const char *which;
+	Oid			relid;
+	int64		current_id;
+	const char *current_column;
+	int64		truncated;		/* values cut to VALUE_MAX_CHARS */
+	int64		truncated_id;	/* the first of them */
+	const char *truncated_column;
 } Records;
 
 static int	linkage_memory_mb = 2048;
@@ -513,13 +549,18 @@ alloc_huge(size_t bytes, const char *what)
 	return MemoryContextAllocExtended(CurrentMemoryContext, Max(bytes, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 }
 
-static uint32
-arena_add(Records *r, const char *s, size_t len)
+/*
+ * Room for len more bytes in the arena.  Called before work that holds
+ * malloc'd memory (name normalisation), so that the copy after it cannot
+ * raise and leak it.
+ */
+static void
+arena_reserve(Records *r, size_t len)
 {
-	uint32		off;
-
-	if (len > SP_COMPARE_MAX_CHARS * 4)
-		len = SP_COMPARE_MAX_CHARS * 4;
+	if (r->arena_used > PG_UINT32_MAX - len)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("record linkage input has more than 4 GB of text")));
 	if (r->arena_used + len > r->arena_size)
 	{
 		size_t		bigger = Max(r->arena_size * 2, r->arena_used + len + 1024 * 1024);
@@ -528,14 +569,41 @@ arena_add(Records *r, const char *s, size_t len)
 		r->arena = repalloc_huge(r->arena, bigger);
 		r->arena_size = bigger;
 	}
-	if (r->arena_used > PG_UINT32_MAX - len)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("record linkage input has more than 4 GB of text")));
-	off = (uint32) r->arena_used;
-	memcpy(r->arena + off, s, len);
-	r->arena_used += len;
-	return off;
+}
+
+static void
+value_error(const Records *r, int sqlstate, const char *problem)
+{
+	ereport(ERROR,
+			(errcode(sqlstate),
+			 errmsg("%s relation %s: column \"%s\" of the record with id %lld %s",
+					r->which, get_rel_name(r->relid), r->current_column, (long long) r->current_id, problem),
+			 errdetail("Record linkage reads text as UTF-8.")));
+}
+
+/*
+ * Store the first VALUE_MAX_CHARS characters of s[0..len) as *out.  The
+ * stored length is that of the bytes stored, cut at a character boundary:
+ * hashing, comparing and decoding never read past them.
+ */
+static void
+store_value(Records *r, const char *s, size_t len, Value *out)
+{
+	size_t		keep = sp_utf8_prefix(s, len, VALUE_MAX_CHARS);
+
+	if (keep < len && r->truncated++ == 0)
+	{
+		r->truncated_id = r->current_id;
+		r->truncated_column = r->current_column;
+	}
+	if (sp_utf8_length(s, keep) == (size_t) -1)
+		value_error(r, ERRCODE_CHARACTER_NOT_IN_REPERTOIRE, "is not valid UTF-8");
+	Assert(keep <= VALUE_MAX_BYTES);
+	arena_reserve(r, keep);
+	out->offset = (uint32) r->arena_used;
+	out->len = (uint16) keep;
+	memcpy(r->arena + r->arena_used, s, keep);
+	r->arena_used += keep;
 }
 
 /* Prepare one text value as the column's normalisation says; false when it ends up empty. */
@@ -552,25 +620,42 @@ prepare_text(Records *r, const char *s, Normalize norm, Value *out)
 				size_t		nl;
 				char		err[64];
 				sp_name_status st;
+				size_t		keep = sp_utf8_prefix(s, len, SP_NAME_MAX_CHARS);
+				bool		cut = keep < len;
 
-				if (sp_utf8_length(s, len) > SP_NAME_MAX_CHARS)
-					len = (size_t) pg_mbcharcliplen(s, (int) len, SP_NAME_MAX_CHARS);
-				st = sp_normalize_name(s, len, &n, &nl, err, sizeof(err));
+				if (cut && r->truncated++ == 0)
+				{
+					r->truncated_id = r->current_id;
+					r->truncated_column = r->current_column;
+				}
+				if (sp_utf8_length(s, keep) == (size_t) -1)
+					value_error(r, ERRCODE_CHARACTER_NOT_IN_REPERTOIRE, "is not valid UTF-8");
+				/* nothing below may raise while n is held: make room first */
+				arena_reserve(r, VALUE_MAX_BYTES);
+				st = sp_normalize_name(s, keep, &n, &nl, err, sizeof(err));
 				if (st == SP_NAME_OUT_OF_MEMORY)
 					ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory normalising names")));
 				if (st != SP_NAME_OK)
 					ereport(ERROR,
 							(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
 							 errmsg("could not normalise a name: %s %s", sp_name_status_message(st), err)));
-				if (nl == 0)
+				if (nl > 0)
 				{
-					free(n);
-					return false;
+					/* transliteration may lengthen it (Щ -> Shch): cut again */
+					size_t		k = sp_utf8_prefix(n, nl, VALUE_MAX_CHARS);
+
+					if (k < nl && !cut && r->truncated++ == 0)
+					{
+						r->truncated_id = r->current_id;
+						r->truncated_column = r->current_column;
+					}
+					out->offset = (uint32) r->arena_used;
+					out->len = (uint16) k;
+					memcpy(r->arena + r->arena_used, n, k);
+					r->arena_used += k;
 				}
-				out->offset = arena_add(r, n, nl);
-				out->len = (uint16) Min(nl, PG_UINT16_MAX);
 				free(n);
-				return true;
+				return nl > 0;
 			}
 		case NORM_ID:
 		case NORM_DIGITS:
@@ -598,8 +683,7 @@ prepare_text(Records *r, const char *s, Normalize norm, Value *out)
 					memmove(buf, buf + n - 9, 9);
 					n = 9;
 				}
-				out->offset = arena_add(r, buf, n);
-				out->len = (uint16) n;
+				store_value(r, buf, n, out);
 				pfree(buf);
 				return true;
 			}
@@ -615,8 +699,7 @@ prepare_text(Records *r, const char *s, Normalize norm, Value *out)
 				}
 				if (len == 0)
 					return false;
-				out->offset = arena_add(r, s, len);
-				out->len = (uint16) Min(len, PG_UINT16_MAX);
+				store_value(r, s, len, out);
 				return true;
 			}
 	}
@@ -726,7 +809,7 @@ rule_key(const Spec *spec, const Records *r, int64 i, const BlockRule *rule)
 				break;
 			case KEY_FIRST:
 				{
-					int			bytes = pg_mbcharcliplen(r->arena + v->offset, v->len, part->n);
+					size_t		bytes = sp_utf8_prefix(r->arena + v->offset, v->len, (size_t) part->n);
 
 					h = hash_bytes64(h, r->arena + v->offset, bytes);
 					break;
@@ -866,6 +949,9 @@ load_records(Spec *spec, Oid relid, Records *r, const char *which, ArrayType *on
 		r->arena_size = 1024 * 1024;
 		r->arena = palloc(r->arena_size);
 		r->arena_used = 0;
+		r->which = which;
+		r->relid = relid;
+		r->truncated = 0;
 
 		for (uint64 i = 0; i < n; i++)
 		{
@@ -880,10 +966,12 @@ load_records(Spec *spec, Oid relid, Records *r, const char *which, ArrayType *on
 						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 						 errmsg("%s relation %s has a NULL id", which, get_rel_name(relid))));
 			r->ids[i] = DatumGetInt64(d);
+			r->current_id = r->ids[i];
 			for (int c = 0; c < spec->ncolumns; c++)
 			{
 				Column	   *col = &spec->columns[c];
 				Value	   *v = &r->values[i * spec->ncolumns + c];
+				char	   *text;
 
 				v->isnull = true;
 				if (!col->present)
@@ -891,6 +979,7 @@ load_records(Spec *spec, Oid relid, Records *r, const char *which, ArrayType *on
 				d = SPI_getbinval(tup, desc, col->attno, &isnull);
 				if (isnull)
 					continue;
+				r->current_column = col->name;
 				if (col->is_date)
 				{
 					Oid			typ = SPI_gettypeid(desc, col->attno);
@@ -905,22 +994,39 @@ load_records(Spec *spec, Oid relid, Records *r, const char *which, ArrayType *on
 						if (DATE_NOT_FINITE(date))
 							continue;
 						j2date(date + POSTGRES_EPOCH_JDATE, &y, &m, &dd);
+						/* as for dates given as text: no birth date lies outside 1..9999 */
+						if (y < 1 || y > 9999)
+							continue;
 						v->date.year = (int16) y;
 						v->date.month = (int8) m;
 						v->date.day = (int8) dd;
 						v->date.days = sp_days_from_civil(y, m, dd);
 						v->isnull = false;
 					}
-					else if (parse_text_date(SPI_getvalue(tup, desc, col->attno), &v->date))
-						v->isnull = false;
+					else
+					{
+						text = SPI_getvalue(tup, desc, col->attno);
+						v->isnull = !parse_text_date(text, &v->date);
+						pfree(text);
+					}
 				}
 				else
-					v->isnull = !prepare_text(r, SPI_getvalue(tup, desc, col->attno), col->normalize, v);
+				{
+					text = SPI_getvalue(tup, desc, col->attno);
+					v->isnull = !prepare_text(r, text, col->normalize, v);
+					pfree(text);
+				}
 			}
 		}
 		MemoryContextSwitchTo(spi);
 	}
 	SPI_finish();
+	if (r->truncated > 0)
+		ereport(NOTICE,
+				(errmsg("%s relation %s: %lld values longer than %d characters are compared on their first %d characters",
+						which, get_rel_name(relid), (long long) r->truncated, VALUE_MAX_CHARS, VALUE_MAX_CHARS),
+				 errdetail("The first is column \"%s\" of the record with id %lld.",
+						   r->truncated_column, (long long) r->truncated_id)));
 
 	for (int c = 0; c < spec->ncomparisons; c++)
 		spec->comparisons[c].present = spec->columns[spec->comparisons[c].column].present;
@@ -1420,12 +1526,88 @@ pair_weight(const Model *model, const sp_gamma *g, const Value **exact, const Re
 	return w;
 }
 
-static double
-json_number(JsonbValue *v)
+/* A number for a message: as written, or in scientific notation when long. */
+static char *
+number_shown(Numeric n)
 {
-	return sp_numeric_to_double(v->val.numeric);
+	char	   *s = numeric_normalize(n);
+
+	return strlen(s) <= 32 ? s : numeric_out_sci(n, 6);
 }
 
+/* What a JSON value is, for messages: "null", "a string", "the number 1.5"... */
+static char *
+json_shown(JsonbValue *v)
+{
+	switch (v->type)
+	{
+		case jbvNull:
+			return "null";
+		case jbvNumeric:
+			return psprintf("the number %s", number_shown(v->val.numeric));
+		case jbvString:
+			return "a string";
+		case jbvBool:
+			return "a boolean";
+		case jbvBinary:
+			return JsonContainerIsArray(v->val.binary.data) ? "an array" : "an object";
+		default:
+			return pstrdup(JsonbTypeName(v));
+	}
+}
+
+static void
+params_error(const char *model, const char *path, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid params of linkage model \"%s\" at \"%s\"", model, path),
+			 errdetail("%s", detail),
+			 errhint("Train the model with sp.train_linkage_model() rather than writing params by hand.")));
+}
+
+/* params.comparisons.<name>, the name quoted when it is not a plain word */
+static char *
+params_path(const char *comparison)
+{
+	StringInfoData buf;
+	bool		plain = comparison[0] != '\0' && !(comparison[0] >= '0' && comparison[0] <= '9');
+
+	for (const char *c = comparison; *c && plain; c++)
+		plain = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '_';
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "params.comparisons.");
+	if (plain)
+		appendStringInfoString(&buf, comparison);
+	else
+		escape_json(&buf, comparison);
+	return buf.data;
+}
+
+/* A probability in (0, 1], or in (0, 1) when one is excluded. */
+static double
+params_probability(JsonbValue *v, const char *model, const char *path, bool one_allowed)
+{
+	double		x = json_double(v);
+
+	if (v->type != jbvNumeric)
+		params_error(model, path, psprintf("Expected a probability (a number), got %s.", json_shown(v)));
+	if (isnan(x) || x <= 0 || x > 1 || (!one_allowed && x >= 1))
+		params_error(model, path,
+					 psprintf(one_allowed ? "A probability greater than 0 and at most 1 is needed, got %s."
+							  : "A probability strictly between 0 and 1 is needed, got %s.",
+							  number_shown(v->val.numeric)));
+	return x;
+}
+
+/*
+ * Read and check params against the spec: NULL means untrained; otherwise
+ * an object with "prior" in (0, 1) and, for every comparison of the spec,
+ * "m" and "u" arrays of one probability in (0, 1] per level.  Anything
+ * else raises 22023 naming the JSON path: params are data an admin can
+ * write, and a model that cannot be read must never reach the scoring code.
+ * The same check guards writes to sp.linkage_model (its trigger).
+ */
 static void
 parse_params(Model *model, Jsonb *params)
 {
@@ -1433,37 +1615,52 @@ parse_params(Model *model, Jsonb *params)
 				cmps;
 
 	model->trained = false;
-	if (params == NULL || !JB_ROOT_IS_OBJECT(params))
+	if (params == NULL)
 		return;
-	if (!getKeyJsonValueFromContainer(&params->root, "prior", 5, &v) || v.type != jbvNumeric)
-		return;
-	model->fs.prior = json_number(&v);
-	if (!getKeyJsonValueFromContainer(&params->root, "comparisons", 11, &cmps) || cmps.type != jbvBinary)
-		return;
+	if (!JB_ROOT_IS_OBJECT(params) || JB_ROOT_IS_SCALAR(params))
+		params_error(model->name, "params",
+					 "Params are NULL (untrained) or an object with \"prior\" and \"comparisons\".");
+	if (!getKeyJsonValueFromContainer(&params->root, "prior", 5, &v))
+		params_error(model->name, "params.prior", "The prior (probability that two random records match) is missing.");
+	model->fs.prior = params_probability(&v, model->name, "params.prior", false);
+	if (!getKeyJsonValueFromContainer(&params->root, "comparisons", 11, &cmps))
+		params_error(model->name, "params.comparisons", "\"comparisons\" is missing.");
+	if (cmps.type != jbvBinary || !JsonContainerIsObject(cmps.val.binary.data))
+		params_error(model->name, "params.comparisons",
+					 psprintf("\"comparisons\" maps each comparison name to its m and u; got %s.", json_shown(&cmps)));
 	for (int c = 0; c < model->spec.ncomparisons; c++)
 	{
 		Comparison *cmp = &model->spec.comparisons[c];
 		sp_fs_comparison *fc = &model->fs.comparisons[c];
-		JsonbValue	one,
-					m,
-					u;
+		char	   *path = params_path(cmp->name);
+		JsonbValue	one;
 
 		fc->nlevels = cmp->nlevels;
-		if (!getKeyJsonValueFromContainer(cmps.val.binary.data, cmp->name, strlen(cmp->name), &one) ||
-			one.type != jbvBinary ||
-			!getKeyJsonValueFromContainer(one.val.binary.data, "m", 1, &m) ||
-			!getKeyJsonValueFromContainer(one.val.binary.data, "u", 1, &u) ||
-			m.type != jbvBinary || u.type != jbvBinary ||
-			(int) JsonContainerSize(m.val.binary.data) != cmp->nlevels ||
-			(int) JsonContainerSize(u.val.binary.data) != cmp->nlevels)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("linkage model \"%s\" has no valid m and u for comparison \"%s\"", model->name, cmp->name),
-					 errhint("Train it again with sp.train_linkage_model().")));
-		for (int l = 0; l < cmp->nlevels; l++)
+		if (!getKeyJsonValueFromContainer(cmps.val.binary.data, cmp->name, strlen(cmp->name), &one))
+			params_error(model->name, path, psprintf("The spec compares \"%s\" but params have no m and u for it.", cmp->name));
+		if (one.type != jbvBinary || !JsonContainerIsObject(one.val.binary.data))
+			params_error(model->name, path, psprintf("Expected an object with \"m\" and \"u\", got %s.", json_shown(&one)));
+		for (int which = 0; which < 2; which++)
 		{
-			fc->m[l] = json_number(getIthJsonbValueFromContainer(m.val.binary.data, l));
-			fc->u[l] = json_number(getIthJsonbValueFromContainer(u.val.binary.data, l));
+			const char *key = which == 0 ? "m" : "u";
+			double	   *dst = which == 0 ? fc->m : fc->u;
+			char	   *arr_path = psprintf("%s.%s", path, key);
+			JsonbValue	arr;
+			int			n;
+
+			if (!getKeyJsonValueFromContainer(one.val.binary.data, key, 1, &arr))
+				params_error(model->name, arr_path, psprintf("\"%s\" is missing.", key));
+			if (arr.type != jbvBinary || !JsonContainerIsArray(arr.val.binary.data))
+				params_error(model->name, arr_path, psprintf("Expected an array of %d probabilities, got %s.",
+															 cmp->nlevels, json_shown(&arr)));
+			n = (int) JsonContainerSize(arr.val.binary.data);
+			if (n != cmp->nlevels)
+				params_error(model->name, arr_path,
+							 psprintf("Comparison \"%s\" has %d levels, so %d probabilities are needed; got %d.",
+									  cmp->name, cmp->nlevels, cmp->nlevels, n));
+			for (int l = 0; l < n; l++)
+				dst[l] = params_probability(getIthJsonbValueFromContainer(arr.val.binary.data, l), model->name,
+											psprintf("%s[%d]", arr_path, l), true);
 		}
 	}
 	model->fs.ncomparisons = model->spec.ncomparisons;
@@ -1517,6 +1714,27 @@ sp_validate_linkage_spec(PG_FUNCTION_ARGS)
 	Spec		spec;
 
 	parse_spec(PG_GETARG_JSONB_P(0), &spec);
+	PG_RETURN_VOID();
+}
+
+/* ------------------------------------------------------------------------
+ * sp_internal.validate_linkage_params(name text, spec jsonb, params jsonb)
+ *
+ * The check load_model makes, for the trigger on sp.linkage_model: params
+ * that could not be read are refused when written, so that no model that
+ * fails at scoring time (every registration scores) can be stored.
+ * ------------------------------------------------------------------------ */
+
+PG_FUNCTION_INFO_V1(sp_validate_linkage_params);
+
+Datum
+sp_validate_linkage_params(PG_FUNCTION_ARGS)
+{
+	Model	   *model = palloc0(sizeof(Model));
+
+	model->name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	parse_spec(PG_GETARG_JSONB_P(1), &model->spec);
+	parse_params(model, PG_GETARG_JSONB_P(2));
 	PG_RETURN_VOID();
 }
 
@@ -1794,7 +2012,7 @@ sp_train_linkage_model(PG_FUNCTION_ARGS)
 	PG_END_TRY();
 
 	/* the prior is for any pair, not just blocked ones */
-	model.fs.prior = Max(res->em.prior * res->candidates / total_pairs, 1e-12);
+	model.fs.prior = Min(Max(res->em.prior * res->candidates / total_pairs, 1e-12), 1 - 1e-6);
 
 	initStringInfo(&js);
 	appendStringInfo(&js, "{\"prior\": %.17g, \"comparisons\": {", model.fs.prior);
@@ -2146,36 +2364,46 @@ int8_array(ArrayType *a, int *n, const char *which)
 
 PG_FUNCTION_INFO_V1(sp_clusters);
 
+/*
+ * Everything is palloc'd in a context of its own, deleted at the end and,
+ * on an error (a cancel, a full tuplestore), with the caller's context: no
+ * memory outlives the call however it ends.  Any bigint is a valid id, so
+ * no id value marks anything: components are numbered by index.
+ */
 Datum
 sp_clusters(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MemoryContext work = AllocSetContextCreate(CurrentMemoryContext, "sp_clusters", ALLOCSET_DEFAULT_SIZES);
+	MemoryContext outer = MemoryContextSwitchTo(work);
 	int			nl,
-				nr,
-				nids = 0;
+				nr;
+	int64		nids = 0;
 	int64	   *left = int8_array(PG_GETARG_ARRAYTYPE_P(0), &nl, "left_ids");
 	int64	   *right = int8_array(PG_GETARG_ARRAYTYPE_P(1), &nr, "right_ids");
 	int64	   *ids;
-	int64	   *root_min;
+	int64	   *component_min;	/* smallest id of each component, by root index */
+	bool	   *component_seen;
 	sp_union_find uf;
 
 	if (nl != nr)
 		ereport(ERROR,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
 				 errmsg("left_ids and right_ids must have the same length, got %d and %d", nl, nr)));
+	MemoryContextSwitchTo(outer);
 	InitMaterializedSRF(fcinfo, 0);
+	MemoryContextSwitchTo(work);
 
 	/* dense numbering of the ids that occur */
-	ids = palloc(sizeof(int64) * Max(2 * nl, 1));
+	ids = MemoryContextAllocHuge(work, sizeof(int64) * Max(2 * (size_t) nl, 1));
 	memcpy(ids, left, sizeof(int64) * nl);
 	memcpy(ids + nl, right, sizeof(int64) * nr);
-	qsort(ids, 2 * nl, sizeof(int64), cmp_int64);
-	for (int i = 0; i < 2 * nl; i++)
+	qsort(ids, 2 * (size_t) nl, sizeof(int64), cmp_int64);
+	for (int64 i = 0; i < 2 * (int64) nl; i++)
 		if (nids == 0 || ids[nids - 1] != ids[i])
 			ids[nids++] = ids[i];
 
-	if (sp_uf_init(&uf, nids) < 0)
-		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory clustering %d ids", nids)));
+	sp_uf_init_in(&uf, (size_t) nids, MemoryContextAllocHuge(work, sp_uf_bytes((size_t) nids)));
 	for (int i = 0; i < nl; i++)
 	{
 		int64	   *a = bsearch(&left[i], ids, nids, sizeof(int64), cmp_int64);
@@ -2183,25 +2411,31 @@ sp_clusters(PG_FUNCTION_ARGS)
 
 		if ((i & 65535) == 0)
 			CHECK_FOR_INTERRUPTS();
+		Assert(a && b);
 		sp_uf_union(&uf, (uint32_t) (a - ids), (uint32_t) (b - ids));
 	}
 	/* ids are sorted, so the first member seen of each component is its smallest id */
-	root_min = palloc(sizeof(int64) * Max(nids, 1));
-	for (int i = 0; i < nids; i++)
-		root_min[i] = -1;
-	for (int i = 0; i < nids; i++)
+	component_min = MemoryContextAllocHuge(work, sizeof(int64) * Max(nids, 1));
+	component_seen = MemoryContextAllocExtended(work, sizeof(bool) * Max(nids, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	for (int64 i = 0; i < nids; i++)
 	{
 		uint32_t	r = sp_uf_find(&uf, (uint32_t) i);
 		Datum		values[2];
 		bool		nulls[2] = {false, false};
 
-		if (root_min[r] < 0)
-			root_min[r] = ids[i];
-		values[0] = Int64GetDatum(root_min[r]);
+		if ((i & 65535) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (!component_seen[r])
+		{
+			component_seen[r] = true;
+			component_min[r] = ids[i];
+		}
+		values[0] = Int64GetDatum(component_min[r]);
 		values[1] = Int64GetDatum(ids[i]);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
-	sp_uf_free(&uf);
+	MemoryContextSwitchTo(outer);
+	MemoryContextDelete(work);
 	return (Datum) 0;
 }
 
@@ -2278,7 +2512,7 @@ sp_score_pairs(PG_FUNCTION_ARGS)
 	d = palloc(sizeof(Datum) * 2 * nl);
 	for (int i = 0; i < 2 * nl; i++)
 		d[i] = Int64GetDatum(all[i]);
-	load_records(&model.spec, PG_GETARG_OID(1), &r, "relation",
+	load_records(&model.spec, PG_GETARG_OID(1), &r, "input",
 				 construct_array(d, 2 * nl, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 
 	/* id -> record index */

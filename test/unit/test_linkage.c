@@ -133,6 +133,24 @@ main(void)
 		ok(sp_uf_find(&uf, 0) == 0 && sp_uf_find(&uf, 9) == 9, "singletons are their own root");
 		sp_uf_free(&uf);
 	}
+	{
+		/* in caller memory: the rank array must not overlap the parents */
+		sp_union_find uf;
+		size_t		n = 1001;
+		void	   *mem = malloc(sp_uf_bytes(n));
+		int			roots = 0;
+
+		memset(mem, 0xAB, sp_uf_bytes(n));
+		sp_uf_init_in(&uf, n, mem);
+		for (uint32_t i = 0; i + 1 < n; i += 2)
+			sp_uf_union(&uf, i, i + 1);
+		for (uint32_t i = 0; i < n; i++)
+			roots += sp_uf_find(&uf, i) == i;
+		is_int(roots, 501, "caller memory: 500 pairs and one singleton in 1001");
+		ok(sp_uf_find(&uf, 1000) == 1000, "the last element is a singleton");
+		ok(sp_uf_bytes(0) > 0, "an empty union-find still has a valid buffer size");
+		free(mem);
+	}
 
 	/* the generator is deterministic */
 	{

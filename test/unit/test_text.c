@@ -32,6 +32,32 @@ main(void)
 	is_int(sp_utf8_decode((const unsigned char *) "\xe2\x82\xac", 3, &cp), 3, "euro sign is three bytes");
 	is_int(cp, 0x20AC, "euro sign code point");
 
+	/* prefixes cut at character boundaries, never past the end */
+	is_int(sp_utf8_prefix("abcdef", 6, 4), 4, "ascii prefix of 4 characters");
+	is_int(sp_utf8_prefix("abc", 3, 10), 3, "a short value is kept whole");
+	is_int(sp_utf8_prefix("abc", 3, 0), 0, "zero characters is empty");
+	is_int(sp_utf8_prefix("Zo\xc3\xab!", 5, 3), 4, "a two-byte character is kept whole");
+	is_int(sp_utf8_prefix("\xe2\x82\xac\xe2\x82\xac", 6, 1), 3, "one euro sign is three bytes");
+	is_int(sp_utf8_prefix("\xf0\x9f\x98\x80x", 5, 1), 4, "a four-byte character is not split");
+	is_int(sp_utf8_prefix("a\xe2\x82", 3, 2), 2, "a truncated sequence counts byte by byte");
+	is_int(sp_utf8_prefix("a\xe2\x82", 3, 10), 3, "and never runs past the end");
+	is_int(sp_utf8_prefix("\xff\xfe\xfd", 3, 2), 2, "invalid bytes count as one character each");
+	is_int(sp_utf8_prefix("\xe2\x82\xac", 2, 5), 2, "a sequence cut by len is not read past len");
+	{
+		/* 1000 two-byte characters then more: the cut is at byte 2000 */
+		size_t		n = 5000;
+		char	   *big = malloc(n);
+
+		for (size_t i = 0; i + 1 < n; i += 2)
+		{
+			big[i] = (char) 0xd0;
+			big[i + 1] = (char) 0x98;
+		}
+		is_int(sp_utf8_prefix(big, n, 1000), 2000, "1000 Cyrillic letters are 2000 bytes");
+		is_int(sp_utf8_prefix(big, 1999, 1000), 1999, "an odd length ends on the cut sequence, not beyond");
+		free(big);
+	}
+
 	/* text fields */
 	is_int(check("Amina", 200, &off), SP_TEXT_OK, "plain name ok");
 	is_int(check("Nguy\xe1\xbb\x85n", 200, &off), SP_TEXT_OK, "Vietnamese name ok");
