@@ -207,6 +207,42 @@ CREATE TRIGGER person_history_delete AFTER DELETE ON sp.person
 CREATE TRIGGER person_no_delete BEFORE DELETE ON sp.person
     FOR EACH ROW EXECUTE FUNCTION sp_internal.forbid_delete();
 
+-- Attributes are validated on every write path, not only in the API: a value
+-- the catalogue does not allow (written by a superuser's direct UPDATE, say)
+-- would otherwise break every later assessment of the country.  Only the keys
+-- that change are checked, so that a later change of the catalogue does not
+-- block unrelated corrections of older records.
+CREATE FUNCTION sp_internal.attributes_guard()
+    RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    changed jsonb;
+    p sp_internal.problem;
+BEGIN
+    SELECT jsonb_object_agg(n.key, n.value) INTO changed
+    FROM jsonb_each(NEW.attributes) n
+    WHERE NOT (coalesce(OLD.attributes, '{}') @> jsonb_build_object(n.key, n.value));
+    IF changed IS NULL THEN
+        RETURN NEW;
+    END IF;
+    p := sp_internal.attributes_problem(changed, TG_ARGV[0], 'attributes', true);
+    IF p.sqlstate IS NOT NULL THEN
+        PERFORM sp_internal.raise_problem(p, 'change');
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION sp_internal.attributes_guard() IS 'Trigger: the attributes a change introduces must satisfy the catalogue (sp.variable), whoever writes them.';
+
+CREATE TRIGGER household_attributes_valid BEFORE UPDATE OF attributes ON sp.household
+    FOR EACH ROW WHEN (OLD.attributes IS DISTINCT FROM NEW.attributes)
+    EXECUTE FUNCTION sp_internal.attributes_guard('household');
+CREATE TRIGGER person_attributes_valid BEFORE UPDATE OF attributes ON sp.person
+    FOR EACH ROW WHEN (OLD.attributes IS DISTINCT FROM NEW.attributes)
+    EXECUTE FUNCTION sp_internal.attributes_guard('person');
+
 -- History is append-only: editing it takes a deliberate ALTER TABLE ... DISABLE TRIGGER.
 CREATE FUNCTION sp_internal.history_is_append_only()
     RETURNS trigger
@@ -256,8 +292,11 @@ BEGIN
             LANGUAGE sql IMMUTABLE PARALLEL SAFE
             SET search_path = pg_catalog, pg_temp
         AS $body$
+            -- rounded to 9 decimals (well under a millimetre) through numeric: a
+            -- validated coordinate such as 1e-400 would not convert to float8
             SELECT CASE WHEN jsonb_typeof(loc) = 'object' THEN
-                %1$I.ST_SetSRID(%1$I.ST_MakePoint((loc ->> 'lon')::float8, (loc ->> 'lat')::float8), 4326) END
+                %1$I.ST_SetSRID(%1$I.ST_MakePoint(round((loc ->> 'lon')::numeric, 9)::float8,
+                                                  round((loc ->> 'lat')::numeric, 9)::float8), 4326) END
         $body$ $f$, gis);
 END
 $geo$;

@@ -1086,6 +1086,10 @@ sp_pmt_evaluate_all(PG_FUNCTION_ARGS)
 	MemoryContext per_row;
 	Reader		rd;
 
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("PMT model name must not be NULL")));
 	InitMaterializedSRF(fcinfo, 0);
 	p = active_model(text_to_cstring(PG_GETARG_TEXT_PP(0)));
 	per_row = AllocSetContextCreate(CurrentMemoryContext, "pmt row", ALLOCSET_DEFAULT_SIZES);

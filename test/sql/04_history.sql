@@ -64,6 +64,9 @@ DELETE FROM sp.household WHERE household_id = 1;
 TRUNCATE sp.person, sp.household CASCADE;
 TRUNCATE sp.person_history;
 SELECT count(*) > 0 AS persons_kept, (SELECT count(*) > 0 FROM sp.person_history) AS history_kept FROM sp.person;
+-- attributes the catalogue does not allow are refused even in a superuser's direct UPDATE
+UPDATE sp.person SET attributes = attributes || '{"disability": "maybe"}' WHERE person_id = 1;
+UPDATE sp.household SET attributes = attributes || '{"rooms": -3}' WHERE household_id = 1;
 -- not even by an unprivileged role that tries the setting
 CREATE ROLE sp_test_intruder;
 SET ROLE sp_test_intruder;

@@ -135,3 +135,8 @@ SELECT count(*) FROM sp_internal.clusters(ARRAY(SELECT g FROM generate_series(1,
 RESET temp_file_limit;
 RESET work_mem;
 SELECT count(*) AS contexts_left FROM pg_backend_memory_contexts WHERE name = 'sp_clusters';
+
+-- a coordinate that passes validation but underflows float8 lands as 0, it does not abort the batch
+SELECT r - 'batch_id' - 'errors' AS tiny_coordinates FROM sp.import_registrations('[{"submission_id": "00000000-0000-4000-8000-0000000000e1",
+  "admin_area_code": "HX", "location": {"lat": 1e-400, "lon": -1e-400},
+  "members": [{"given_name": "Tiny", "relationship_to_head": "head"}]}]') r;
