@@ -36,4 +36,9 @@ if ! prove --exec "bash" test/concurrency.sh :: "$db"; then
 fi
 dropdb "$db"
 
+echo "== dump and restore (test/roundtrip.sh)"
+if ! prove --exec "bash" test/roundtrip.sh; then
+  status=1
+fi
+
 exit $status
