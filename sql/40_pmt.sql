@@ -45,7 +45,7 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
     -- a restored version was validated when it was created; the catalogue
-    -- variables it uses may be restored after it (sp.verify_integrity checks)
+    -- variables it uses may be restored after it (sp_internal.verify_integrity checks)
     IF TG_OP = 'INSERT' AND sp_internal.loading_rows(TG_RELID) THEN
         RETURN NEW;
     END IF;
@@ -148,7 +148,7 @@ COMMENT ON FUNCTION sp_internal.pmt_evaluate_household(text, bigint) IS 'Score o
 -- delete guards), and the children are never updated, so this is the same
 -- guarantee.  A restore (a superuser's COPY FROM, src/pg/restore.c) loads
 -- tables in an order that ignores these references: its rows are checked
--- afterwards by sp.verify_integrity().
+-- afterwards by sp_internal.verify_integrity().
 CREATE FUNCTION sp_internal.check_references()
     RETURNS trigger
     LANGUAGE plpgsql
@@ -164,7 +164,7 @@ DECLARE
     bad text;
 BEGIN
     -- a restore loads tables in foreign-key order only, so the other table may
-    -- not be loaded yet; sp.verify_integrity() checks restored rows afterwards
+    -- not be loaded yet; sp_internal.verify_integrity() checks restored rows afterwards
     IF TG_OP = 'INSERT' AND sp_internal.loading_rows(TG_RELID) THEN
         RETURN NULL;
     END IF;

@@ -170,7 +170,7 @@ BEGIN
         NEW.updated_by := sp_internal.caller();
     END IF;
     -- a restored programme was validated when written; the models and
-    -- programmes its rule names may be restored after it (sp.verify_integrity)
+    -- programmes its rule names may be restored after it (sp_internal.verify_integrity)
     IF (TG_OP = 'INSERT' AND NOT sp_internal.loading_rows(TG_RELID))
        OR (TG_OP = 'UPDATE' AND (NEW.rule IS DISTINCT FROM OLD.rule OR NEW.ranking IS DISTINCT FROM OLD.ranking)) THEN
         PERFORM sp_internal.programme_validate(NEW);

@@ -1,14 +1,15 @@
--- After a restore: the checks the guards leave to the end.
+-- After a restore: the checks the guards leave to the end (superuser only:
+-- not granted to any role, so it is outside the role matrix).
 --
 -- A restore loads saved rows table by table with COPY (src/pg/restore.c):
 -- references kept by statement triggers instead of foreign keys, rules and
 -- model specs that name other tables, and the lifecycle state of enrolments
 -- are not checked row by row then, because the other table may come later.
--- sp.verify_integrity() checks them all at once over the whole registry; the
+-- sp_internal.verify_integrity() checks them all at once over the whole registry; the
 -- DBA runs it after every restore (docs/dba-guide.md).  It also reports the
 -- audit chain.  Read-only; safe to run at any time.
 
-CREATE FUNCTION sp.verify_integrity()
+CREATE FUNCTION sp_internal.verify_integrity()
     RETURNS TABLE (check_name text, ok boolean, detail text)
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
@@ -96,4 +97,4 @@ BEGIN
     SELECT 'sp.audit_log hash chain', ac.ok, ac.problem FROM sp.verify_audit_chain() ac;
 END
 $$;
-COMMENT ON FUNCTION sp.verify_integrity() IS 'Checks what a restore loads without row-by-row checks: statement-trigger references, model specs, programme rules, enrolment units and states against their history, area paths, persons'' areas, and the audit chain. One row per check; run it after every restore (docs/dba-guide.md). Read-only.';
+COMMENT ON FUNCTION sp_internal.verify_integrity() IS 'Checks what a restore loads without row-by-row checks: statement-trigger references, model specs, programme rules, enrolment units and states against their history, area paths, persons'' areas, and the audit chain. One row per check; run it after every restore (docs/dba-guide.md). Read-only.';

@@ -8,7 +8,7 @@
 # and psql as a DBA would run them).  Every extension table must come back
 # identical (row count and md5 of its rows ordered by primary key), with no
 # error and no warning from the restore; identifiers must still decrypt and
-# be found by their blind index; the audit chain and sp.verify_integrity()
+# be found by their blind index; the audit chain and sp_internal.verify_integrity()
 # must be ok; and the restored copy must keep working (register, reassess,
 # enrol).  Needs a running cluster (PG* environment); creates and drops its
 # own databases.  TAP output.
@@ -164,9 +164,9 @@ for kind in custom plain; do
   want=$(q "$src" -c "SELECT string_agg(person_id::text, ',' ORDER BY person_id) || ' SY-777-001' FROM sp.person
                       WHERE national_id_hash = (SELECT national_id_hash FROM sp.person WHERE given_name = 'Wanjiku')")
   ok "$([ "$got" = "$want" ]; echo $?)" "$kind: blind-index lookup finds and the identifier decrypts" "got '$got', want '$want'"
-  got=$(q "$db" -c "SELECT (SELECT ok FROM sp.verify_audit_chain()) AND (SELECT bool_and(ok) FROM sp.verify_integrity())" 2>&1 || true)
-  ok "$([ "$got" = t ]; echo $?)" "$kind: audit chain and sp.verify_integrity() ok" \
-     "$got $(q "$db" -c "SELECT * FROM sp.verify_audit_chain()" -c "SELECT * FROM sp.verify_integrity() WHERE NOT ok" 2>&1)"
+  got=$(q "$db" -c "SELECT (SELECT ok FROM sp.verify_audit_chain()) AND (SELECT bool_and(ok) FROM sp_internal.verify_integrity())" 2>&1 || true)
+  ok "$([ "$got" = t ]; echo $?)" "$kind: audit chain and sp_internal.verify_integrity() ok" \
+     "$got $(q "$db" -c "SELECT * FROM sp.verify_audit_chain()" -c "SELECT * FROM sp_internal.verify_integrity() WHERE NOT ok" 2>&1)"
   got=$(q "$db" 2>&1 <<'SQL'
 SET client_min_messages = warning;
 SELECT sp.register_household('{"admin_area_code": "SY020101", "attributes": {"rooms": 1, "goats": 0},
@@ -178,7 +178,7 @@ SELECT (sp.enrol('child_grant') ->> 'programme') = 'child_grant';
 SELECT count(*) FROM sp.enrolment WHERE household_id = :hid;
 SELECT (sp.set_enrolment_state(min(enrolment_id), 'enrolled', 'suspension lifted after restore')).state
 FROM sp.enrolment WHERE state = 'suspended';
-SELECT bool_and(ok) FROM sp.verify_integrity();
+SELECT bool_and(ok) FROM sp_internal.verify_integrity();
 SQL
   ) || true
   ok "$([ "$(echo $got | tr -d ' ')" = "1tt1enrolledt" ]; echo $?)" \

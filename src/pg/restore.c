@@ -20,7 +20,7 @@
  * configuration table (programmes, quotas) gets every check on its COPY as
  * on its INSERT.  A superuser can disable triggers anyway; this gives the
  * superuser's restore nothing it did not have, it only makes it succeed
- * without special settings.  sp.verify_integrity() re-checks the references
+ * without special settings.  sp_internal.verify_integrity() re-checks the references
  * and rules of the loaded rows afterwards (docs/dba-guide.md).
  */
 #include "postgres.h"
