@@ -42,4 +42,9 @@ if ! prove --exec "bash" test/fuzz.sh; then
   status=1
 fi
 
+echo "== dump and restore (test/roundtrip.sh)"
+if ! prove --exec "bash" test/roundtrip.sh; then
+  status=1
+fi
+
 exit $status

@@ -63,3 +63,9 @@ CREATE FUNCTION sp_internal.setting_duplicate_flag_probability()
     AS 'MODULE_PATHNAME', 'sp_setting_duplicate_flag_probability'
     LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION sp_internal.setting_duplicate_flag_probability() IS 'sp_registry.duplicate_flag_probability (superuser-only).';
+
+CREATE FUNCTION sp_internal.loading_rows(tbl regclass)
+    RETURNS boolean
+    AS 'MODULE_PATHNAME', 'sp_loading_rows'
+    LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION sp_internal.loading_rows(regclass) IS 'True only while a superuser''s COPY ... FROM (the statement the client sent, not one inside a function) loads rows into this table: how pg_restore and a plain dump load saved rows. Guards then skip the checks and stamps that only make sense for live changes (src/pg/restore.c; docs/dba-guide.md). Not a setting: no role can make it true.';

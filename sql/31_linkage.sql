@@ -12,6 +12,29 @@ CREATE TABLE sp.linkage_model (
 );
 COMMENT ON TABLE sp.linkage_model IS 'Record linkage models: spec (comparisons and blocking rules, docs/linkage.md) and params (m and u per comparison level, prior) estimated by sp.train_linkage_model. Every training run is also kept in sp.linkage_training.';
 
+-- The built-in model is created by CREATE EXTENSION, but its trained
+-- parameters are registry data: pg_dump saves the built-in row once trained
+-- (sql/90_grants.sql), and a restore, which finds the row already installed,
+-- puts the saved parameters into it instead of inserting it again.
+CREATE FUNCTION sp_internal.linkage_model_restore_builtin()
+    RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NEW.builtin AND sp_internal.loading_rows(TG_RELID)
+       AND EXISTS (SELECT 1 FROM sp.linkage_model m WHERE m.name = NEW.name AND m.builtin) THEN
+        UPDATE sp.linkage_model m SET params = NEW.params, trained_at = NEW.trained_at
+        WHERE m.name = NEW.name AND m.builtin;
+        RETURN NULL;
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION sp_internal.linkage_model_restore_builtin() IS 'Trigger: a restore (sp_internal.loading_rows) of a trained built-in linkage model updates the installed row with the saved parameters.';
+CREATE TRIGGER linkage_model_restore_builtin BEFORE INSERT ON sp.linkage_model
+    FOR EACH ROW EXECUTE FUNCTION sp_internal.linkage_model_restore_builtin();
+
 CREATE TABLE sp.linkage_training (
     training_id  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     model        text NOT NULL REFERENCES sp.linkage_model (name) ON UPDATE CASCADE,

@@ -101,6 +101,10 @@ CREATE FUNCTION sp_internal.programme_quota_log()
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    -- a restored quota comes with its restored history
+    IF TG_OP = 'INSERT' AND sp_internal.loading_rows(TG_RELID) THEN
+        RETURN NULL;
+    END IF;
     INSERT INTO sp.programme_quota_history (programme, area_code, old_quota, new_quota, change_reason)
     VALUES (coalesce(NEW.programme, OLD.programme), coalesce(NEW.area_code, OLD.area_code),
             CASE WHEN TG_OP <> 'INSERT' THEN OLD.quota END, CASE WHEN TG_OP <> 'DELETE' THEN NEW.quota END,
@@ -199,7 +203,10 @@ BEGIN
         NEW.updated_at := now();
         NEW.updated_by := sp_internal.caller();
     END IF;
-    IF TG_OP = 'INSERT' OR NEW.rule IS DISTINCT FROM OLD.rule OR NEW.ranking IS DISTINCT FROM OLD.ranking THEN
+    -- a restored programme was validated when written; the models and
+    -- programmes its rule names may be restored after it (sp_internal.verify_integrity)
+    IF (TG_OP = 'INSERT' AND NOT sp_internal.loading_rows(TG_RELID))
+       OR (TG_OP = 'UPDATE' AND (NEW.rule IS DISTINCT FROM OLD.rule OR NEW.ranking IS DISTINCT FROM OLD.ranking)) THEN
         PERFORM sp_internal.programme_validate(NEW);
     END IF;
     RETURN NEW;
@@ -344,6 +351,11 @@ AS $$
 DECLARE
     unit text;
 BEGIN
+    -- a restored enrolment keeps the state and times it had (its history is
+    -- restored with it); the lifecycle applies from its next change
+    IF TG_OP = 'INSERT' AND sp_internal.loading_rows(TG_RELID) THEN
+        RETURN NEW;
+    END IF;
     IF TG_OP = 'INSERT' THEN
         SELECT g.target_unit INTO unit FROM sp.programme g WHERE g.name = NEW.programme;
         IF (unit = 'person') <> (NEW.person_id IS NOT NULL) THEN
@@ -401,6 +413,9 @@ CREATE FUNCTION sp_internal.enrolment_log()
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    IF TG_OP = 'INSERT' AND sp_internal.loading_rows(TG_RELID) THEN
+        RETURN NULL;  -- restored enrolments come with their restored history
+    END IF;
     IF TG_OP = 'INSERT' THEN
         INSERT INTO sp.enrolment_history (enrolment_id, programme, household_id, person_id, from_state, to_state,
                                           reason, recertification_due)

@@ -15,7 +15,7 @@ SELECT pg_catalog.pg_extension_config_dump('sp_internal.pii_key', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.import_batch', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.registration_submission', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.import_error', '');
-SELECT pg_catalog.pg_extension_config_dump('sp.linkage_model', 'WHERE NOT builtin');
+SELECT pg_catalog.pg_extension_config_dump('sp.linkage_model', 'WHERE NOT builtin OR params IS NOT NULL');
 SELECT pg_catalog.pg_extension_config_dump('sp.linkage_training', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.dedup_run', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.person_cluster', '');

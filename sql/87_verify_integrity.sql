@@ -1,0 +1,100 @@
+-- After a restore: the checks the guards leave to the end (superuser only:
+-- not granted to any role, so it is outside the role matrix).
+--
+-- A restore loads saved rows table by table with COPY (src/pg/restore.c):
+-- references kept by statement triggers instead of foreign keys, rules and
+-- model specs that name other tables, and the lifecycle state of enrolments
+-- are not checked row by row then, because the other table may come later.
+-- sp_internal.verify_integrity() checks them all at once over the whole registry; the
+-- DBA runs it after every restore (docs/dba-guide.md).  It also reports the
+-- audit chain.  Read-only; safe to run at any time.
+
+CREATE FUNCTION sp_internal.verify_integrity()
+    RETURNS TABLE (check_name text, ok boolean, detail text)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record;
+    cond text;
+    key_list text;
+    bad text;
+    m record;
+    g sp.programme;
+BEGIN
+    -- references kept by sp_internal.check_references (INSERT on the child)
+    FOR t IN SELECT tg.tgrelid::regclass AS child, tg.tgname,
+                    string_to_array(encode(tg.tgargs, 'escape'), '\000') AS args
+             FROM pg_trigger tg
+             WHERE tg.tgfoid = 'sp_internal.check_references()'::regprocedure
+               AND (tg.tgtype & 4) <> 0   -- TRIGGER_TYPE_INSERT
+             ORDER BY 1, 2 LOOP
+        SELECT string_agg(format('x.%I = r.%I', oc, c), ' AND '), string_agg(format('r.%I', c), ' || '', '' || ')
+        INTO cond, key_list
+        FROM unnest(string_to_array(t.args[1], ','), string_to_array(t.args[3], ',')) AS k(c, oc);
+        EXECUTE format('SELECT %s FROM %s r WHERE NOT EXISTS (SELECT 1 FROM %s x WHERE %s) LIMIT 1',
+                       key_list, t.child, t.args[2]::regclass, cond) INTO bad;
+        check_name := format('%s (%s) references %s', t.child, t.args[1], t.args[2]);
+        ok := bad IS NULL;
+        detail := CASE WHEN bad IS NULL THEN NULL ELSE format('(%s)=(%s) is missing', t.args[1], bad) END;
+        RETURN NEXT;
+    END LOOP;
+
+    -- model specs (validated against the catalogue) and programme rules
+    FOR t IN SELECT tg.tgrelid::regclass AS tbl, (string_to_array(encode(tg.tgargs, 'escape'), '\000'))[2] AS validator
+             FROM pg_trigger tg
+             WHERE tg.tgfoid = 'sp_internal.model_version_guard()'::regprocedure ORDER BY 1 LOOP
+        bad := NULL;
+        FOR m IN EXECUTE format('SELECT name, version, spec FROM %s ORDER BY 1, 2', t.tbl) LOOP
+            BEGIN
+                EXECUTE format('SELECT %s($1)', t.validator::regproc) USING m.spec;
+            EXCEPTION WHEN OTHERS THEN
+                bad := coalesce(bad || '; ', '') || format('%s version %s: %s', m.name, m.version, SQLERRM);
+            END;
+        END LOOP;
+        check_name := format('%s specs are valid', t.tbl);
+        ok := bad IS NULL;
+        detail := bad;
+        RETURN NEXT;
+    END LOOP;
+    bad := NULL;
+    FOR g IN SELECT * FROM sp.programme ORDER BY name LOOP
+        BEGIN
+            PERFORM sp_internal.programme_validate(g);
+        EXCEPTION WHEN OTHERS THEN
+            bad := coalesce(bad || '; ', '') || format('%s: %s', g.name, SQLERRM);
+        END;
+    END LOOP;
+    RETURN QUERY SELECT 'sp.programme rules and rankings are valid', bad IS NULL, bad;
+
+    -- enrolments: the unit fits the programme, and the state is the last one recorded
+    RETURN QUERY
+    SELECT 'sp.enrolment units match their programme''s target unit', count(*) = 0,
+           CASE WHEN count(*) > 0 THEN format('%s enrolments, e.g. %s', count(*), min(x.enrolment_id)) END
+    FROM sp.enrolment x JOIN sp.programme pg ON pg.name = x.programme
+    WHERE (pg.target_unit = 'person') <> (x.person_id IS NOT NULL);
+    RETURN QUERY
+    SELECT 'sp.enrolment states agree with sp.enrolment_history', count(*) = 0,
+           CASE WHEN count(*) > 0 THEN format('%s enrolments, e.g. %s', count(*), min(x.enrolment_id)) END
+    FROM sp.enrolment x
+    LEFT JOIN LATERAL (SELECT eh.to_state FROM sp.enrolment_history eh WHERE eh.enrolment_id = x.enrolment_id
+                       ORDER BY eh.history_id DESC LIMIT 1) last ON true
+    WHERE last.to_state IS DISTINCT FROM x.state;
+
+    -- copies kept by triggers: area paths, persons' areas
+    RETURN QUERY
+    SELECT 'sp.admin_area paths follow the parents', count(*) = 0,
+           CASE WHEN count(*) > 0 THEN format('%s areas, e.g. %s', count(*), min(a.code)) END
+    FROM sp.admin_area a LEFT JOIN sp.admin_area up ON up.code = a.parent_code
+    WHERE a.path IS DISTINCT FROM coalesce(up.path, CASE WHEN a.parent_code IS NULL THEN '/' END) || a.code || '/';
+    RETURN QUERY
+    SELECT 'sp.person areas follow their households', count(*) = 0,
+           CASE WHEN count(*) > 0 THEN format('%s persons, e.g. %s', count(*), min(p.person_id)) END
+    FROM sp.person p JOIN sp.household hh USING (household_id)
+    WHERE p.admin_area_code IS DISTINCT FROM hh.admin_area_code;
+
+    RETURN QUERY
+    SELECT 'sp.audit_log hash chain', ac.ok, ac.problem FROM sp.verify_audit_chain() ac;
+END
+$$;
+COMMENT ON FUNCTION sp_internal.verify_integrity() IS 'Checks what a restore loads without row-by-row checks: statement-trigger references, model specs, programme rules, enrolment units and states against their history, area paths, persons'' areas, and the audit chain. One row per check; run it after every restore (docs/dba-guide.md). Read-only.';
