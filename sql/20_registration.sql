@@ -17,6 +17,7 @@ CREATE TABLE sp.registration_submission (
     household_id    bigint NOT NULL REFERENCES sp.household (household_id) DEFERRABLE INITIALLY DEFERRED,
     person_ids      bigint[] NOT NULL,
     document_fingerprint bytea NOT NULL,
+    document_digest_enc  bytea NOT NULL,
     source          text,
     device_time     timestamptz,
     received_at     timestamptz NOT NULL DEFAULT now(),
@@ -25,7 +26,8 @@ CREATE TABLE sp.registration_submission (
 );
 CREATE INDEX registration_submission_household_idx ON sp.registration_submission (household_id);
 COMMENT ON TABLE sp.registration_submission IS 'Registrations received, keyed by the client''s submission_id: makes replays idempotent and keeps device and server times.';
-COMMENT ON COLUMN sp.registration_submission.document_fingerprint IS 'HMAC-SHA256 (under the blind-index key) of the document without device_time: a replay with other content under the same submission_id is refused. Keyed because the document holds identifiers; not readable by registrars.';
+COMMENT ON COLUMN sp.registration_submission.document_fingerprint IS 'Key tag || HMAC-SHA256 (under the blind-index key, first 30 bytes) of the document digest (sp_internal.document_digest, device_time excluded): a replay with other content under the same submission_id is refused. Keyed because the document holds identifiers; not readable by registrars.';
+COMMENT ON COLUMN sp.registration_submission.document_digest_enc IS 'The document digest, encrypted like national IDs: what sp.rotate_keys re-fingerprints under a new blind-index key, so that replays of earlier submissions are still recognised after a rotation. Not readable by registrars.';
 COMMENT ON COLUMN sp.registration_submission.device_time IS 'When the device says it captured the registration (may be days before receipt when offline).';
 COMMENT ON COLUMN sp.registration_submission.received_at IS 'When the server received it (transaction time).';
 
@@ -91,6 +93,16 @@ CREATE FUNCTION sp_internal.document_fingerprint(doc jsonb, key bytea)
 COMMENT ON FUNCTION sp_internal.document_fingerprint(jsonb, bytea) IS 'Keyed fingerprint of a registration document for replay detection: HMAC-SHA256 under key of the SHA-256 of its canonical binary form, device_time excluded (a resend may restamp it).';
 REVOKE ALL ON FUNCTION sp_internal.document_fingerprint(jsonb, bytea) FROM PUBLIC;
 
+-- The unkeyed digest a fingerprint is made from: never stored in the clear
+-- (it could be recomputed from guesses), only encrypted, for re-keying.
+CREATE FUNCTION sp_internal.document_digest(doc jsonb)
+    RETURNS bytea
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$ SELECT sp_internal.document_fingerprint(doc, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea) $$;
+COMMENT ON FUNCTION sp_internal.document_digest(jsonb) IS 'Fixed-key (so unkeyed) digest of a registration document, device_time excluded; fingerprints are keyed HMACs of it. Owner only.';
+REVOKE ALL ON FUNCTION sp_internal.document_digest(jsonb) FROM PUBLIC;
+
 -- Members of one or many households, identifiers protected in one call.
 CREATE FUNCTION sp_internal.insert_members(household_ids bigint[], person_ids bigint[], members jsonb[])
     RETURNS void
@@ -125,7 +137,8 @@ CREATE TYPE sp_internal.batch_item AS (
     sqlstate      text,
     field         text,
     message       text,
-    duplicates    jsonb
+    duplicates    jsonb,
+    digest_enc    bytea
 );
 COMMENT ON TYPE sp_internal.batch_item IS 'One document of a registration batch on its way through sp_internal.register_batch.';
 
@@ -149,13 +162,26 @@ DECLARE
 BEGIN
     -- Each document is parsed and fingerprinted once (MATERIALIZED), then
     -- classified: replay, conflict, invalid, repeated within the batch, or new.
-    WITH k AS MATERIALIZED (SELECT sp_internal.pii_key_create('blind_index') AS key),
-    d AS MATERIALIZED (
+    -- Fingerprints under the active blind-index key; while a rotation
+    -- re-keys them, a stored one may still be under the key being replaced.
+    WITH k AS MATERIALIZED (
+        SELECT b.key_id, b.key, o.key_id AS old_key_id, o.key AS old_key, e.key_id AS enc_key_id, e.key AS enc_key
+        FROM sp_internal.pii_key_current('blind_index') b CROSS JOIN sp_internal.pii_key_current('encryption') e
+        LEFT JOIN sp_internal.pii_key o ON o.purpose = 'blind_index' AND o.state = 'rotating'
+    ),
+    g AS MATERIALIZED (
         SELECT (e.i - 1)::integer AS idx, e.d,
                CASE WHEN jsonb_typeof(e.d -> 'submission_id') = 'string' AND sp_internal.is_uuid(e.d ->> 'submission_id')
                     THEN (e.d ->> 'submission_id')::uuid END AS sid,
-               CASE WHEN jsonb_typeof(e.d) = 'object' THEN sp_internal.document_fingerprint(e.d, k.key) END AS sha
-        FROM k, jsonb_array_elements(batch) WITH ORDINALITY AS e (d, i)
+               CASE WHEN jsonb_typeof(e.d) = 'object' THEN sp_internal.document_digest(e.d) END AS digest
+        FROM jsonb_array_elements(batch) WITH ORDINALITY AS e (d, i)
+    ),
+    d AS MATERIALIZED (
+        SELECT g.idx, g.d, g.sid,
+               sp_internal.pii_hmac(g.digest, k.key_id, k.key) AS sha,
+               sp_internal.pii_hmac(g.digest, k.old_key_id, k.old_key) AS old_sha,
+               CASE WHEN g.sid IS NOT NULL THEN sp_internal.pii_encrypt_bytea(g.digest, k.enc_key_id, k.enc_key) END AS digest_enc
+        FROM g, k
     ),
     first_use AS (
         SELECT DISTINCT ON (d.sid) d.sid, d.idx AS first_idx, d.sha AS first_sha
@@ -168,9 +194,9 @@ BEGIN
               WHERE jsonb_typeof(d.d -> 'admin_area_code') = 'string') x
     ),
     c AS MATERIALIZED (
-        SELECT d.idx, d.d, d.sid, d.sha, s.household_id AS old_household_id, s.person_ids AS old_person_ids,
+        SELECT d.idx, d.d, d.sid, d.sha, d.digest_enc, s.household_id AS old_household_id, s.person_ids AS old_person_ids,
                CASE WHEN p.idx IS NULL AND NOT sc.ok THEN 'out_of_scope'
-                    WHEN s.submission_id IS NOT NULL AND s.document_fingerprint = d.sha THEN 'duplicate'
+                    WHEN s.submission_id IS NOT NULL AND s.document_fingerprint IN (d.sha, d.old_sha) THEN 'duplicate'
                     WHEN s.submission_id IS NOT NULL THEN 'conflict'
                     WHEN p.idx IS NOT NULL THEN 'invalid'
                     WHEN f.first_idx <> d.idx AND f.first_sha = d.sha THEN 'duplicate'
@@ -202,7 +228,7 @@ BEGIN
                                                                        c.d ->> 'admin_area_code', sp_internal.caller())
                                        WHEN 'conflict' THEN 'submission_id was already used for a different document'
                                        WHEN 'batch_conflict' THEN format('submission_id is used by document %s of this batch with different content', c.first_idx)
-                                       END, NULL)::sp_internal.batch_item ORDER BY c.idx), '{}')
+                                       END, NULL, c.digest_enc)::sp_internal.batch_item ORDER BY c.idx), '{}')
     INTO items
     FROM (SELECT * FROM c ORDER BY c.idx) c;  -- ids are drawn in document order
 
@@ -210,8 +236,8 @@ BEGIN
     -- same id makes ours skip it (it waits for the other to finish).
     WITH claim AS (
         INSERT INTO sp.registration_submission (submission_id, household_id, person_ids, document_fingerprint,
-                                                source, device_time, batch_id)
-        SELECT i.submission_id, i.household_id, i.person_ids, i.sha, i.doc ->> 'source',
+                                                document_digest_enc, source, device_time, batch_id)
+        SELECT i.submission_id, i.household_id, i.person_ids, i.sha, i.digest_enc, i.doc ->> 'source',
                (i.doc ->> 'device_time')::timestamptz, p_batch_id
         FROM unnest(items) i
         WHERE i.outcome = 'inserted' AND i.submission_id IS NOT NULL
@@ -224,7 +250,7 @@ BEGIN
                                WHERE i.outcome = 'inserted' AND i.submission_id IS NOT NULL) THEN
         SELECT array_agg(CASE WHEN i.outcome = 'inserted' AND i.submission_id IS NOT NULL
                                    AND NOT i.submission_id = ANY (claimed)
-                              THEN ROW(i.idx, i.doc, i.submission_id, i.sha, 'raced', NULL, NULL, NULL, NULL, NULL, NULL)::sp_internal.batch_item
+                              THEN ROW(i.idx, i.doc, i.submission_id, i.sha, 'raced', NULL, NULL, NULL, NULL, NULL, NULL, NULL)::sp_internal.batch_item
                               ELSE i END ORDER BY i.idx)
         INTO items FROM unnest(items) i;
     END IF;
@@ -257,7 +283,8 @@ BEGIN
            (SELECT jsonb_agg(jsonb_build_object('person_id', f.person_id, 'registered_person_id', f.candidate_person_id,
                                                 'match_probability', round(f.match_probability::numeric, 4))
                              ORDER BY f.person_id, f.match_probability DESC)
-            FROM flags f WHERE i.outcome = 'inserted' AND f.person_id = ANY (i.person_ids))
+            FROM flags f WHERE i.outcome = 'inserted' AND f.person_id = ANY (i.person_ids)),
+           i.digest_enc
     FROM unnest(items) i;
 END
 $$;

@@ -3,19 +3,51 @@
 -- person to decide.  Nothing is deleted: a merge is a status with history,
 -- and it can be undone.
 
+-- A stored blind index as the linkage input compares it: under the active
+-- key.  During a blind-index rotation a person not yet re-indexed is
+-- re-hashed from the decrypted value, so that the same ID under the old and
+-- the new key still agrees (the first 2 bytes are the key tag).
+CREATE FUNCTION sp_internal.linkage_hash(kind text, cipher bytea, hash bytea, active_key_id integer)
+    RETURNS bytea
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN hash IS NULL OR sp_internal.pii_key_id(hash) = active_key_id THEN hash
+                ELSE sp_internal.blind_index(kind, CASE kind WHEN 'national_id' THEN sp.normalize_national_id(sp_internal.decrypt_pii(cipher))
+                                                             ELSE sp.normalize_phone(sp_internal.decrypt_pii(cipher)) END) END
+$$;
+COMMENT ON FUNCTION sp_internal.linkage_hash(text, bytea, bytea, integer) IS 'The blind index under the active key: the stored one, or, for a value not yet re-indexed by a running rotation, recomputed from the decrypted value. Owner only.';
+REVOKE ALL ON FUNCTION sp_internal.linkage_hash(text, bytea, bytea, integer) FROM PUBLIC;
+
 -- What the linkage model sees of active persons.  Identifiers stay
 -- protected: the blind indexes stand in for national ID and phone, so they
 -- compare exactly (a mistyped ID counts as different).  The first 64 bits
 -- of the HMAC are plenty to tell IDs apart and keep string comparisons short.
 CREATE VIEW sp_internal.person_linkage_input WITH (security_barrier) AS
 SELECT p.person_id AS id, p.given_name, p.family_name, p.other_names, p.birth_date, p.sex,
-       encode(substr(p.national_id_hash, 1, 8), 'hex') AS national_id,
-       encode(substr(p.phone_hash, 1, 8), 'hex') AS phone,
+       encode(substr(p.national_id_hash, 3, 8), 'hex') AS national_id,
+       encode(substr(p.phone_hash, 3, 8), 'hex') AS phone,
        p.admin_area_code
 FROM sp.person p
 WHERE p.status = 'active'
   AND p.admin_area_code IN (SELECT sp_internal.visible_areas());
-COMMENT ON VIEW sp_internal.person_linkage_input IS 'Active persons as linkage input: id = person_id; national ID and phone as blind-index hex, so they match only exactly.';
+COMMENT ON VIEW sp_internal.person_linkage_input IS 'Active persons as linkage input: id = person_id; national ID and phone as blind-index hex (the first 8 HMAC bytes after the 2-byte key tag), so they match only exactly.';
+
+-- The same while a blind-index rotation runs: every identifier as its
+-- blind index under the active key (recomputed for persons not yet
+-- re-indexed), so the duplicate check scores a new registration against a
+-- person indexed under the old key as agreeing on the ID.  Owner only.
+CREATE VIEW sp_internal.person_linkage_input_rotating WITH (security_barrier) AS
+SELECT p.person_id AS id, p.given_name, p.family_name, p.other_names, p.birth_date, p.sex,
+       encode(substr(sp_internal.linkage_hash('national_id', p.national_id_enc, p.national_id_hash, k.key_id), 3, 8), 'hex') AS national_id,
+       encode(substr(sp_internal.linkage_hash('phone', p.phone_enc, p.phone_hash, k.key_id), 3, 8), 'hex') AS phone,
+       p.admin_area_code
+FROM sp.person p
+LEFT JOIN sp_internal.pii_key k ON k.purpose = 'blind_index' AND k.state = 'active'
+WHERE p.status = 'active'
+  AND p.admin_area_code IN (SELECT sp_internal.visible_areas());
+COMMENT ON VIEW sp_internal.person_linkage_input_rotating IS 'sp_internal.person_linkage_input with every blind index under the active key, recomputed from the decrypted value for persons a running rotation has not re-indexed yet. For the duplicate check during a rotation; owner only.';
+REVOKE ALL ON sp_internal.person_linkage_input_rotating FROM PUBLIC;
 
 CREATE TABLE sp.dedup_run (
     run_id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -100,6 +132,13 @@ BEGIN
                   DETAIL = format('Got threshold %s and review_threshold %s.', threshold, review_threshold);
     END IF;
     PERFORM sp_internal.require_national_scope('deduplication of the registry');
+    -- blind indexes under two keys do not compare: re-index first
+    IF EXISTS (SELECT 1 FROM sp_internal.pii_key k WHERE k.purpose = 'blind_index' AND k.state = 'rotating') THEN
+        RAISE EXCEPTION 'a blind-index key rotation is running'
+            USING ERRCODE = 'object_in_use',
+                  DETAIL = 'Until every person is re-indexed, equal national IDs may carry different blind indexes; deduplication would miss them.',
+                  HINT = 'Finish the rotation (call sp.rotate_keys() until it reports done), then deduplicate.';
+    END IF;
     INSERT INTO sp.dedup_run (model, threshold, review_threshold)
     VALUES (deduplicate_persons.model, threshold, review_threshold) RETURNING run_id INTO rid;
 

@@ -32,6 +32,7 @@ DECLARE
     threshold float8 := sp_internal.setting_duplicate_flag_probability();
     l bigint[];
     r bigint[];
+    rotating boolean := EXISTS (SELECT 1 FROM sp_internal.pii_key k WHERE k.purpose = 'blind_index' AND k.state = 'rotating');
 BEGIN
     -- without a trained person model there is nothing to score with
     IF NOT EXISTS (SELECT 1 FROM sp.linkage_model m WHERE m.name = 'person' AND m.params IS NOT NULL) THEN
@@ -40,12 +41,20 @@ BEGIN
     SELECT coalesce(array_agg(c.pid ORDER BY c.pid, c.cid), '{}'), coalesce(array_agg(c.cid ORDER BY c.pid, c.cid), '{}')
     INTO l, r
     FROM (
+        -- while a blind-index rotation runs, registered persons may still be
+        -- indexed under the key being replaced: match under either key
         SELECT n.person_id AS pid, o.person_id AS cid
-        FROM sp.person n JOIN sp.person o ON o.national_id_hash = n.national_id_hash
+        FROM sp.person n
+        CROSS JOIN LATERAL unnest(CASE WHEN rotating THEN sp_internal.stored_blind_indexes('national_id', n.national_id_enc, n.national_id_hash)
+                                       ELSE ARRAY[n.national_id_hash] END) AS v (h)
+        JOIN sp.person o ON o.national_id_hash = v.h
         WHERE n.person_id = ANY (person_ids) AND o.status = 'active' AND o.household_id <> n.household_id
         UNION
         SELECT n.person_id, o.person_id
-        FROM sp.person n JOIN sp.person o ON o.phone_hash = n.phone_hash
+        FROM sp.person n
+        CROSS JOIN LATERAL unnest(CASE WHEN rotating THEN sp_internal.stored_blind_indexes('phone', n.phone_enc, n.phone_hash)
+                                       ELSE ARRAY[n.phone_hash] END) AS v (h)
+        JOIN sp.person o ON o.phone_hash = v.h
         WHERE n.person_id = ANY (person_ids) AND o.status = 'active' AND o.household_id <> n.household_id
         UNION
         SELECT n.person_id, o.person_id
@@ -65,7 +74,8 @@ BEGIN
     WITH flagged AS (
         INSERT INTO sp.registration_duplicate (person_id, candidate_person_id, match_probability)
         SELECT s.left_id, s.right_id, s.match_probability
-        FROM sp_internal.score_pairs('person', 'sp_internal.person_linkage_input', l, r) s
+        FROM sp_internal.score_pairs('person', CASE WHEN rotating THEN 'sp_internal.person_linkage_input_rotating'::regclass
+                                                    ELSE 'sp_internal.person_linkage_input'::regclass END, l, r) s
         WHERE s.match_probability >= threshold
         ON CONFLICT ON CONSTRAINT registration_duplicate_pkey DO NOTHING
         RETURNING registration_duplicate.person_id, registration_duplicate.candidate_person_id,

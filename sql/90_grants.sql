@@ -219,3 +219,5 @@ GRANT INSERT (code, label, entity, value_type, categories, min_value, max_value,
     ON sp.variable TO sp_admin;
 GRANT INSERT (code, label), UPDATE (label) ON sp.relationship_type TO sp_admin;
 GRANT EXECUTE ON FUNCTION sp.grant_area_scope(text, text), sp.revoke_area_scope(text, text) TO sp_admin;
+-- Key rotation (sql/16_key_rotation.sql): administrators only.
+GRANT EXECUTE ON FUNCTION sp.rotate_keys(text, integer, boolean) TO sp_admin;
