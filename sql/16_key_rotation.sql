@@ -218,6 +218,8 @@ BEGIN
             USING ERRCODE = 'insufficient_privilege',
                   DETAIL = pg_catalog.format('Role %s is neither a superuser nor a member of sp_admin.', who);
     END IF;
+    -- the keys protect every area's identifiers
+    PERFORM sp_internal.require_national_scope('key rotation');
     IF purpose IS NOT NULL AND purpose NOT IN ('encryption', 'blind_index') THEN
         RAISE EXCEPTION 'purpose must be encryption, blind_index or NULL (both)' USING ERRCODE = 'invalid_parameter_value';
     END IF;

@@ -77,6 +77,9 @@ AS $$
 DECLARE
     area text;
 BEGIN
+    IF TG_OP = 'INSERT' AND sp_internal.loading_rows(TG_RELID) THEN
+        RETURN NEW;  -- a restore: the saved row keeps who set it and when
+    END IF;
     FOREACH area IN ARRAY ARRAY[CASE WHEN TG_OP <> 'INSERT' THEN OLD.area_code END,
                                 CASE WHEN TG_OP <> 'DELETE' THEN NEW.area_code END] LOOP
         IF area IS NOT NULL AND EXISTS (SELECT 1 FROM sp.admin_area a WHERE a.code = area) THEN

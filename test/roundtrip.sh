@@ -104,6 +104,19 @@ GRANT sp_registrar TO sp_rt_registrars;
 SELECT sp.grant_area_scope('sp_rt_registrars', 'SY01');
 SELECT count(*) FROM sp.find_person_by_national_id('SY-777-001', 'round trip test');
 SELECT sp.person_national_id(min(person_id), 'round trip test') FROM sp.person WHERE national_id_hash IS NOT NULL;
+-- both keys rotated: the dump carries the retired keys' state and re-keyed values
+SELECT sp.rotate_keys(NULL, 100000);
+SELECT sp.rotate_keys(NULL, 100000, false);
+SELECT sp.rotate_keys(NULL, 100000, false);
+SELECT sp.rotate_keys(NULL, 100000, false);
+SELECT sp.rotate_keys(NULL, 100000, false);
+SELECT sp.rotate_keys(NULL, 100000, false);
+SELECT sp.rotate_keys(NULL, 100000, false);
+SELECT sp.rotate_keys(NULL, 100000, false);
+SELECT sp.rotate_keys(NULL, 100000, false);
+SELECT sp.rotate_keys(NULL, 100000, false);
+SELECT sp.rotate_keys(NULL, 100000, false);
+SELECT sp.rotate_keys(NULL, 100000, false) ->> 'done';
 SQL
 
 # every extension table, and a query giving its row count and the md5 of its rows in primary-key order
@@ -191,6 +204,7 @@ got=$(q sp_rt_custom -c "INSERT INTO sp.assessment (household_id, model, version
 ok "$(grep -q 'violates its reference to "sp.household"' <<<"$got"; echo $?)" \
    "a superuser's INSERT of an orphan assessment is still refused" "$got"
 got=$(q sp_rt_custom 2>&1 <<'SQL' || true
+SELECT sp.grant_area_scope('sp_programme_officer', 'SY') IS NOT NULL;
 SET ROLE sp_programme_officer;
 COPY sp.programme (name, title, benefit_type, rule, ranking) FROM STDIN;
 bad	Bad	cash	{"area": "SY"}	{"pmt": "nope"}

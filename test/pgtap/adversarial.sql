@@ -157,6 +157,7 @@ SELECT set_eq('SELECT name, roles FROM function_matrix', $$VALUES
     ('sp_internal.caller()', 'admin analyst auditor caseworker grievance_officer integration payment_officer pii_reader programme_officer registrar'),
     ('sp_internal.caller_area_paths()', 'admin analyst auditor caseworker grievance_officer integration payment_officer pii_reader programme_officer registrar'),
     ('sp_internal.caller_oid()', 'admin analyst auditor caseworker grievance_officer integration payment_officer pii_reader programme_officer registrar'),
+    ('sp.rotate_keys(text,integer,boolean)', 'admin'),
     ('sp_internal.has_national_scope()', 'admin analyst auditor caseworker grievance_officer integration payment_officer pii_reader programme_officer registrar'),
     ('sp_internal.estimate_linkage_params(text,regclass,regclass)', 'admin'),
     ('sp_internal.is_uuid(text)', 'admin analyst auditor caseworker grievance_officer integration payment_officer pii_reader programme_officer registrar'),
@@ -224,7 +225,7 @@ SELECT set_eq($$
       AND NOT coalesce('security_invoker=true' = ANY (c.reloptions), false)
 $$, $$VALUES ('sp.admin_area_ancestor', false, false), ('sp.household_profile', true, true),
              ('sp.my_area_scope', true, true), ('sp.person_deidentified', true, true),
-             ('sp_internal.person_linkage_input', true, true)$$,
+             ('sp_internal.person_linkage_input', true, true), ('sp_internal.person_linkage_input_rotating', true, true)$$,
    'views run with the reader''s rights, except the scoped security-barrier views (and the area tree)');
 
 SELECT is_empty($$

@@ -81,11 +81,16 @@ SELECT params -> 'comparisons' -> 'sex' -> 'm' AS sex_m FROM sp.linkage_model WH
 -- admin may execute), and lets a valid write through
 CREATE ROLE regress_hostile_admin;
 GRANT sp_admin TO regress_hostile_admin;
+-- linkage parameters serve the whole registry: changing them needs national scope
+SELECT bool_and(g ? 'scope_id') AS national_scope FROM sp.admin_area a, LATERAL sp.grant_area_scope('regress_hostile_admin', a.code) g
+WHERE a.parent_code IS NULL;
 SET ROLE regress_hostile_admin;
 UPDATE sp.linkage_model SET params = jsonb_set(params, '{comparisons,sex,u,0}', '"x"') WHERE name = 'hostile';
 UPDATE sp.linkage_model SET params = jsonb_set(params, '{comparisons,sex,u}', '[0.5, 0.5]') WHERE name = 'hostile';
 RESET ROLE;
 SELECT params -> 'comparisons' -> 'sex' -> 'u' AS sex_u FROM sp.linkage_model WHERE name = 'hostile';
+SELECT bool_and((sp.revoke_area_scope('regress_hostile_admin', a.code) ->> 'revoked')::boolean) AS revoked
+FROM sp.admin_area a WHERE a.parent_code IS NULL;
 DROP ROLE regress_hostile_admin;
 
 -- should bad params get past the trigger all the same (a superuser turning

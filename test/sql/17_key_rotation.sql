@@ -6,6 +6,8 @@ SET client_min_messages = warning;
 CREATE ROLE sp_test_key_admin IN ROLE sp_admin;
 CREATE ROLE sp_test_key_registrar IN ROLE sp_registrar;
 SELECT count(*) FROM (SELECT sp.grant_area_scope(r, 'SY') FROM unnest(ARRAY['sp_test_key_admin', 'sp_test_key_registrar']) r) g;
+-- key rotation acts on every area: the administrator gets national scope
+SELECT count(*) FROM sp.admin_area a, LATERAL sp.grant_area_scope('sp_test_key_admin', a.code) WHERE a.parent_code IS NULL;
 RESET client_min_messages;
 
 \setenv SP_DB :DBNAME
