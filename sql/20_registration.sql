@@ -66,6 +66,20 @@ AS $$
 $$;
 COMMENT ON FUNCTION sp_internal.redact_document(jsonb) IS 'The document with members'' national_id and phone replaced by "[redacted]".';
 
+-- What sp.import_error keeps of a rejected document: redacted, and at most
+-- 64 kB of it (a 5 MB document is an attack or a broken client, not something
+-- a person will correct by reading it).
+CREATE FUNCTION sp_internal.rejected_document(doc jsonb)
+    RETURNS jsonb
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN octet_length(r.t) <= 65536 THEN r.d
+                ELSE jsonb_build_object('truncated', true, 'bytes', octet_length(r.t), 'head', left(r.t, 16384)) END
+    FROM (SELECT sp_internal.redact_document(doc) AS d, sp_internal.redact_document(doc)::text AS t) r
+$$;
+COMMENT ON FUNCTION sp_internal.rejected_document(jsonb) IS 'The document as sp.import_error keeps it: identifiers redacted; over 64 kB, {"truncated": true, "bytes", "head": first 16 kB of its text}.';
+
 -- Validators (C, src/pg/validate.c): one set of rules and messages for
 -- registration, import, updates and sp.validate_attributes.
 CREATE FUNCTION sp_internal.registration_problems(docs jsonb, require_submission boolean)
@@ -179,7 +193,7 @@ BEGIN
     d AS MATERIALIZED (
         SELECT g.idx, g.d, g.sid,
                sp_internal.pii_hmac(g.digest, k.key_id, k.key) AS sha,
-               sp_internal.pii_hmac(g.digest, k.old_key_id, k.old_key) AS old_sha,
+               CASE WHEN k.old_key IS NOT NULL THEN sp_internal.pii_hmac(g.digest, k.old_key_id, k.old_key) END AS old_sha,
                CASE WHEN g.sid IS NOT NULL THEN sp_internal.pii_encrypt_bytea(g.digest, k.enc_key_id, k.enc_key) END AS digest_enc
         FROM g, k
     ),
@@ -398,7 +412,7 @@ BEGIN
         ELSE
             n_rej := n_rej + 1;
             INSERT INTO sp.import_error (batch_id, batch_index, submission_id, document, sqlstate, field, message)
-            VALUES (bid, it.idx, it.submission_id, sp_internal.redact_document(it.doc), it.sqlstate, it.field, it.message);
+            VALUES (bid, it.idx, it.submission_id, sp_internal.rejected_document(it.doc), it.sqlstate, it.field, it.message);
         END CASE;
     END LOOP;
 

@@ -145,3 +145,11 @@ SELECT count(*) AS contexts_left FROM pg_backend_memory_contexts WHERE name = 's
 SELECT r - 'batch_id' - 'errors' AS tiny_coordinates FROM sp.import_registrations('[{"submission_id": "00000000-0000-4000-8000-0000000000e1",
   "admin_area_code": "HX", "location": {"lat": 1e-400, "lon": -1e-400},
   "members": [{"given_name": "Tiny", "relationship_to_head": "head"}]}]') r;
+
+-- a rejected 5 MB document is kept truncated, with its size, not whole
+SELECT r ->> 'rejected' AS rejected FROM sp.import_registrations(jsonb_build_array(jsonb_build_object(
+  'submission_id', '00000000-0000-4000-8000-0000000000e2', 'admin_area_code', 'HX', 'huge', repeat('x', 5000000),
+  'members', jsonb_build_array(jsonb_build_object('given_name', 'Big', 'relationship_to_head', 'head', 'national_id', 'HX-1'))))) r;
+SELECT document ->> 'truncated' AS truncated, (document ->> 'bytes')::int > 5000000 AS size_kept,
+       length(document ->> 'head') AS head_chars, pg_column_size(document) < 70000 AS small
+FROM sp.import_error WHERE submission_id = '00000000-0000-4000-8000-0000000000e2';
