@@ -202,8 +202,13 @@ BEGIN
         FROM d WHERE d.sid IS NOT NULL ORDER BY d.sid, d.idx
     ),
     -- each distinct area of the batch checked once against the caller's scope
+    -- (the caller's paths computed once per batch, not once per area)
+    scope_paths AS MATERIALIZED (
+        SELECT p.path FROM unnest(sp_internal.caller_area_paths()) AS p (path)
+    ),
     scope AS MATERIALIZED (
-        SELECT x.code, sp_internal.area_in_scope(x.code) AS ok
+        SELECT x.code, EXISTS (SELECT 1 FROM sp.admin_area a JOIN scope_paths sp ON starts_with(a.path, sp.path)
+                               WHERE a.code = x.code) AS ok
         FROM (SELECT DISTINCT d.d ->> 'admin_area_code' AS code FROM d
               WHERE jsonb_typeof(d.d -> 'admin_area_code') = 'string') x
     ),
