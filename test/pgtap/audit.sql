@@ -55,8 +55,15 @@ SELECT results_eq(
     'one record: login role, acting role (after SET ROLE), action, person, purpose');
 SELECT ok((SELECT xmin <> pg_current_xact_id()::text::xid FROM sp.audit_log WHERE log_id = :before_commit + 1),
           'the record was written by another transaction than the caller''s');
-SELECT ok((SELECT logged_at <= clock_timestamp() AND logged_at >= now() FROM sp.audit_log WHERE log_id = :before_commit + 1),
-          'logged_at is the clock time of the write, within this transaction''s lifetime');
+-- make test-future shifts the server's clock with libfaketime, which does not
+-- reach the background worker that writes the record: there the comparison
+-- of two clocks says nothing, and it is skipped (SP_TEST_FUTURE).
+\set sp_test_future off
+\getenv sp_test_future SP_TEST_FUTURE
+SELECT CASE WHEN :'sp_test_future' = 'on'
+            THEN skip('the audit writer''s clock is not shifted by libfaketime (make test-future)', 1)
+            ELSE ok((SELECT logged_at <= clock_timestamp() AND logged_at >= now() FROM sp.audit_log WHERE log_id = :before_commit + 1),
+                    'logged_at is the clock time of the write, within this transaction''s lifetime') END;
 
 -- a rolled-back savepoint does not erase the record either
 SAVEPOINT before_read;

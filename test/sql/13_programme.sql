@@ -59,7 +59,7 @@ FROM sp.eligibility_review r JOIN lab l USING (household_id) ORDER BY l.label;
 
 -- enrolment by rank (lowest score first; ties by registration) within quotas
 SELECT sp.enrol('child_grant') AS enrolled;
-SELECT l.label, e.state, e.quota_area, e.waitlist_position, e.reason, e.recertification_due = current_date + 365 AS due_in_a_year
+SELECT l.label, e.state, e.quota_area, e.waitlist_position, e.reason, e.recertification_due = (current_date + interval '12 months')::date AS due_in_a_year
 FROM sp.enrolment e JOIN lab l USING (household_id) WHERE e.programme = 'child_grant' ORDER BY l.label;
 -- a second run changes nothing
 SELECT sp.determine_eligibility('child_grant') - 'run_id' - 'units' - 'ineligible' - 'excluded_by' AS determined_again;
