@@ -1678,6 +1678,13 @@ load_model(const char *name, Model *model)
 	memset(model, 0, sizeof(*model));
 	model->name = pstrdup(name);
 	call_bytes = 0;
+	/* no model has a longer name (CHECK on sp.linkage_model): never echo a megabyte back */
+	if (strlen(name) > 63)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("linkage model \"%.*s...\" does not exist",
+						pg_mbcliplen(name, strlen(name), 63), name),
+				 errdetail("Model names have at most 63 characters; this one has %zu bytes.", strlen(name))));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	ret = SPI_execute_with_args("SELECT spec, params FROM sp.linkage_model WHERE name OPERATOR(pg_catalog.=) $1",

@@ -19,6 +19,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
@@ -552,6 +553,13 @@ active_model(const char *name)
 	for (link = &cache; *link; link = &(*link)->next)
 		if (strcmp((*link)->name, name) == 0)
 			break;
+	/* no model has a longer name (CHECK on sp.pmt_model): never echo a megabyte back */
+	if (strlen(name) > 63)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("PMT model \"%.*s...\" has no active version",
+						pg_mbcliplen(name, strlen(name), 63), name),
+				 errdetail("Model names have at most 63 characters; this one has %zu bytes.", strlen(name))));
 	args[0] = CStringGetTextDatum(name);
 	args[1] = PointerGetDatum(*link && (*link)->nvariables > 0
 							  ? construct_array((*link)->variables, (*link)->nvariables, TEXTOID, -1, false, TYPALIGN_INT)

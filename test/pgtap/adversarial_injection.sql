@@ -170,7 +170,6 @@ SELECT is_empty($$
     SELECT t, length(outcome) FROM attempt WHERE n = 14 AND outcome NOT LIKE 'ok:%' AND length(outcome) > 2000
       AND t NOT IN ('train_linkage_model', 'match_pairs', 'explain_match', 'pmt_score', 'pmt_explain')
 $$, 'an error about a 100,000-character argument does not echo it');
-SELECT todo('src/pg/linkage.c and src/pg/pmt.c echo a model name of any length', 1);
 SELECT is_empty($$
     SELECT t, length(outcome) FROM attempt WHERE n = 14 AND outcome NOT LIKE 'ok:%' AND length(outcome) > 2000
 $$, 'not even the C functions that look up a model by name');
