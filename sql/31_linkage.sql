@@ -124,7 +124,12 @@ DECLARE
     estimated jsonb;
 BEGIN
     PERFORM 1 FROM sp.linkage_model m WHERE m.name = train_linkage_model.name FOR UPDATE;
-    estimated := sp_internal.estimate_linkage_params(train_linkage_model.name, source, right_source);
+    IF source = 'sp_internal.person_linkage_input'::regclass AND right_source IS NULL THEN
+        -- the registry itself: read as the owner, since no role may read that view
+        estimated := sp_internal.estimate_on_registry(train_linkage_model.name);
+    ELSE
+        estimated := sp_internal.estimate_linkage_params(train_linkage_model.name, source, right_source);
+    END IF;
     UPDATE sp.linkage_model m SET params = estimated, trained_at = now()
     WHERE m.name = train_linkage_model.name;
     INSERT INTO sp.linkage_training (model, source, right_source, params)

@@ -49,6 +49,23 @@ WHERE p.status = 'active'
 COMMENT ON VIEW sp_internal.person_linkage_input_rotating IS 'sp_internal.person_linkage_input with every blind index under the active key, recomputed from the decrypted value for persons a running rotation has not re-indexed yet. For the duplicate check during a rotation; owner only.';
 REVOKE ALL ON sp_internal.person_linkage_input_rotating FROM PUBLIC;
 
+-- Training the registry's own model reads the view as the owner: the view
+-- carries 64 bits of each blind index, which no role may read (with them, a
+-- decoy registration would let a reader join on a guessed ID without an
+-- audited lookup).  sp.train_linkage_model comes here for this view.
+CREATE FUNCTION sp_internal.estimate_on_registry(name text)
+    RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM sp_internal.require_national_scope('training a linkage model on the registry');
+    RETURN sp_internal.estimate_linkage_params(name, 'sp_internal.person_linkage_input'::regclass, NULL);
+END
+$$;
+COMMENT ON FUNCTION sp_internal.estimate_on_registry(text) IS 'Linkage parameters estimated on the registry''s active persons (sp_internal.person_linkage_input), read as the owner; national scope required. Called by sp.train_linkage_model.';
+REVOKE ALL ON FUNCTION sp_internal.estimate_on_registry(text) FROM PUBLIC;
+
 CREATE TABLE sp.dedup_run (
     run_id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     model            text NOT NULL REFERENCES sp.linkage_model (name) ON UPDATE CASCADE,

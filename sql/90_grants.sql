@@ -160,7 +160,7 @@ GRANT SELECT ON sp.linkage_model, sp.linkage_training, sp.dedup_run, sp.person_c
 -- training (sp.train_linkage_model) runs with the caller's rights on the source it is given
 GRANT UPDATE (params, trained_at) ON sp.linkage_model TO sp_admin;
 GRANT INSERT (model, source, right_source, params) ON sp.linkage_training TO sp_admin;
-GRANT SELECT ON sp_internal.person_linkage_input TO sp_admin;
+GRANT EXECUTE ON FUNCTION sp_internal.estimate_on_registry(text) TO sp_admin;  -- training on the registry, read as the owner
 GRANT EXECUTE ON FUNCTION sp.match_pairs(text, regclass, regclass, float8), sp.explain_match(text, regclass, bigint, regclass, bigint)
     TO sp_admin, sp_analyst;
 GRANT EXECUTE ON FUNCTION sp.create_linkage_model(text, jsonb, text), sp.train_linkage_model(text, regclass, regclass),

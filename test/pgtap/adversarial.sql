@@ -91,8 +91,7 @@ SELECT set_eq('SELECT name, privilege, roles FROM table_matrix', $$VALUES
     ('sp.relationship_type', 'UPDATE(label)', 'admin'),
     ('sp.variable', 'INSERT(code,label,entity,value_type,categories,min_value,max_value,required,unit,description)', 'admin'),
     ('sp.variable', 'SELECT', 'admin analyst auditor caseworker grievance_officer integration payment_officer pii_reader programme_officer registrar'),
-    ('sp.variable', 'UPDATE(label,categories,min_value,max_value,required,unit,description)', 'admin'),
-    ('sp_internal.person_linkage_input', 'SELECT', 'admin')
+    ('sp.variable', 'UPDATE(label,categories,min_value,max_value,required,unit,description)', 'admin')
 $$, 'role x table matrix: exactly the documented privileges on every table, view and sequence');
 
 CREATE TEMP VIEW function_matrix AS
@@ -160,6 +159,7 @@ SELECT set_eq('SELECT name, roles FROM function_matrix', $$VALUES
     ('sp.rotate_keys(text,integer,boolean)', 'admin'),
     ('sp_internal.has_national_scope()', 'admin analyst auditor caseworker grievance_officer integration payment_officer pii_reader programme_officer registrar'),
     ('sp_internal.estimate_linkage_params(text,regclass,regclass)', 'admin'),
+    ('sp_internal.estimate_on_registry(text)', 'admin'),
     ('sp_internal.is_uuid(text)', 'admin analyst auditor caseworker grievance_officer integration payment_officer pii_reader programme_officer registrar'),
     ('sp_internal.read_pii(bigint,text,text)', 'pii_reader'),
     ('sp_internal.validate_linkage_spec(jsonb)', 'admin'),

@@ -71,8 +71,6 @@ SELECT is_empty($$
     WHERE has_column_privilege(s.role, t.t, t.c, 'SELECT') OR has_column_privilege(s.role, t.t, t.c, 'UPDATE')
        OR has_column_privilege(s.role, t.t, t.c, 'INSERT')
 $$, 'finding 5: no role reads or writes encrypted identifiers or blind indexes, current or past');
-SELECT todo('sql/90_grants.sql grants sp_admin the linkage input (for sp.train_linkage_model), which carries 64 bits of each blind index: '
-            'an administrator who registers a decoy with a guessed ID can join on it without an audit record', 1);
 SELECT is_empty($$SELECT s.role FROM shipped s WHERE has_table_privilege(s.role, 'sp_internal.person_linkage_input', 'SELECT')$$,
                 'finding 5: no role reads blind-index material through the linkage input');
 
