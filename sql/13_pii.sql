@@ -62,13 +62,6 @@ BEGIN
         END
         $body$ $f$, crypto);
 
-    EXECUTE $f$
-        CREATE FUNCTION sp_internal.pii_key_create(p_purpose text)
-            RETURNS bytea
-            LANGUAGE sql VOLATILE SECURITY DEFINER
-            SET search_path = pg_catalog, pg_temp
-        AS $body$ SELECT (sp_internal.pii_key_current(p_purpose)).key $body$ $f$;
-
     -- Key tags: the key_id as 2 bytes in front of each value a key made.
     EXECUTE $f$
         CREATE FUNCTION sp_internal.pii_tag(key_id integer)
@@ -239,7 +232,6 @@ END
 $pii$;
 
 COMMENT ON FUNCTION sp_internal.pii_key_current(text) IS 'The active key of a purpose and its key_id, created on first use. Owner only.';
-COMMENT ON FUNCTION sp_internal.pii_key_create(text) IS 'The active key for a purpose, created on first use. Owner only.';
 COMMENT ON FUNCTION sp_internal.pii_tag(integer) IS 'The 2-byte tag (big-endian key_id) written in front of each value a key made.';
 COMMENT ON FUNCTION sp_internal.pii_key_id(bytea) IS 'The key_id a tagged ciphertext, blind index or fingerprint was made with.';
 COMMENT ON FUNCTION sp_internal.pii_encrypt(text, integer, bytea) IS 'Tag || PGP symmetric encryption (AES-256) of plain under key.';
@@ -254,7 +246,6 @@ COMMENT ON FUNCTION sp_internal.decrypt_pii(bytea) IS 'Decrypts a value written 
 COMMENT ON FUNCTION sp_internal.blind_index(text, text) IS 'Blind index of kind:normalized under the active key (tag || 30 bytes of HMAC-SHA256); NULL before any key exists. Runs with the caller''s rights, so only the owner (the audited API functions) can read the key.';
 
 REVOKE ALL ON FUNCTION sp_internal.pii_key_current(text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION sp_internal.pii_key_create(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION sp_internal.pii_tag(integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION sp_internal.pii_key_id(bytea) FROM PUBLIC;
 REVOKE ALL ON FUNCTION sp_internal.pii_encrypt(text, integer, bytea) FROM PUBLIC;

@@ -59,7 +59,7 @@ $$, 'findings 5 and 6: nor makes one its default with ALTER ROLE ... SET');
 SELECT is_empty($$
     SELECT s.role, p.oid::regprocedure FROM shipped s CROSS JOIN pg_proc p
     WHERE p.oid IN ('sp_internal.check_new_persons(bigint[])'::regprocedure, 'sp_internal.blind_index(text,text)'::regprocedure,
-                    'sp_internal.protect_identifiers(bigint[],jsonb[])'::regprocedure, 'sp_internal.pii_key_create(text)'::regprocedure,
+                    'sp_internal.protect_identifiers(bigint[],jsonb[])'::regprocedure, 'sp_internal.pii_key_current(text)'::regprocedure,
                     'sp_internal.decrypt_pii(bytea)'::regprocedure, 'sp_internal.score_pairs(text,regclass,bigint[],bigint[])'::regprocedure)
       AND has_function_privilege(s.role, p.oid, 'EXECUTE')
 $$, 'finding 5: no role calls the duplicate check, the blind index, the encryption or the pair scorer');
