@@ -18,6 +18,7 @@ packages=(
   pkg-config
   perl
   bc
+  jq
 )
 
 missing=()

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the server-side suites against the cluster in the environment
-# (make test starts it with pg_virtualenv): pg_regress, pgTAP, concurrency, fuzz.
+# (make test starts it with pg_virtualenv): pg_regress, pgTAP, concurrency, fuzz,
+# dump and restore, crash safety.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,6 +45,12 @@ fi
 
 echo "== dump and restore (test/roundtrip.sh)"
 if ! prove --exec "bash" test/roundtrip.sh; then
+  status=1
+fi
+
+# Last: it stops the server with -m immediate (six times) and starts it again.
+echo "== crash safety (test/crash.sh)"
+if ! prove --exec "bash" test/crash.sh; then
   status=1
 fi
 
