@@ -71,7 +71,7 @@ test: deps
 	$(MAKE) all
 	$(MAKE) install
 	$(MAKE) unit-test
-	pg_virtualenv -t -o 'shared_buffers=256MB' scripts/run-tests.sh
+	scripts/virtualenv.sh -o 'shared_buffers=256MB' scripts/run-tests.sh
 
 # The server suites with the server's clock five years ahead (libfaketime in the
 # cluster's environment): tests must pass on any day, not only the day they were written.
@@ -83,22 +83,22 @@ test-future: deps
 	$(MAKE) install
 	@env_file=$$(mktemp /tmp/sp_faketime.XXXXXX); \
 	  printf "LD_PRELOAD='%s'\nFAKETIME='%s'\n" "$$(dpkg -L libfaketime | grep 'libfaketime.so.1$$' | head -1)" "$(FAKETIME_OFFSET)" > $$env_file; \
-	  pg_virtualenv -t -c "--environment=$$env_file" -o 'shared_buffers=256MB' scripts/run-tests-future.sh; \
+	  scripts/virtualenv.sh -c "--environment=$$env_file" -o 'shared_buffers=256MB' scripts/run-tests-future.sh; \
 	  rc=$$?; rm -f $$env_file; exit $$rc
 
 demo: deps
 	$(MAKE) all
 	$(MAKE) install
-	pg_virtualenv -t -o 'shared_buffers=512MB' -o 'max_wal_size=4GB' scripts/demo.sh
+	scripts/virtualenv.sh -o 'shared_buffers=512MB' -o 'max_wal_size=4GB' scripts/demo.sh
 
 # BENCH_ONLY=<name> runs bench/bench_<name>.sh alone (other sections keep their last figures)
 bench: deps
 	$(MAKE) all
 	$(MAKE) install
-	pg_virtualenv -t -o 'shared_buffers=1GB' -o 'max_wal_size=8GB' -o 'synchronous_commit=off' bench/run.sh
+	scripts/virtualenv.sh -o 'shared_buffers=1GB' -o 'max_wal_size=8GB' -o 'synchronous_commit=off' bench/run.sh
 
 # Rewrites the role matrix in docs/security.md from the grants of a fresh install.
 role-matrix: deps
 	$(MAKE) all
 	$(MAKE) install
-	pg_virtualenv -t sh -c 'createdb -E UTF8 -T template0 sp_role_matrix && psql -Xq -d sp_role_matrix -c "SET client_min_messages = warning" -c "CREATE EXTENSION sp_registry CASCADE" && scripts/role-matrix.sh write sp_role_matrix'
+	scripts/virtualenv.sh sh -c 'createdb -E UTF8 -T template0 sp_role_matrix && psql -Xq -d sp_role_matrix -c "SET client_min_messages = warning" -c "CREATE EXTENSION sp_registry CASCADE" && scripts/role-matrix.sh write sp_role_matrix'

@@ -48,6 +48,16 @@ if ! prove --exec "bash" test/roundtrip.sh; then
   status=1
 fi
 
+# The suite must run again in the same cluster: roles are cluster-wide, and a
+# test that leaves one behind (or any other trace outside its database) makes
+# the second run fail.
+echo "== pg_regress again, in the same cluster"
+rm -rf results regression.diffs regression.out
+if ! make -s installcheck; then
+  status=1
+  [ -f regression.diffs ] && cat regression.diffs
+fi
+
 # Last: it stops the server with -m immediate (six times) and starts it again.
 echo "== crash safety (test/crash.sh)"
 if ! prove --exec "bash" test/crash.sh; then

@@ -288,5 +288,6 @@ is "$(q -c "SELECT count(*) - $audits FROM sp.audit_log")" 1 "lookup: and nothin
 healthy lookup
 
 dropdb "$db"
+psql -X -q -d postgres -c "DROP ROLE crash_registrar, crash_officer, crash_admin"
 echo "1..$n"
 exit $fail

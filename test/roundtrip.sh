@@ -215,4 +215,5 @@ ok "$(grep -q 'invalid ranking of programme "bad"' <<<"$got"; echo $?)" \
    "a programme officer's COPY into sp.programme is validated like an INSERT" "$got"
 
 for db in $src sp_rt_custom sp_rt_plain; do dropdb "$db"; done
+psql -X -q -d postgres -c "DROP ROLE sp_rt_registrars"   # roles are cluster-wide: leave none behind
 exit $fail
