@@ -58,6 +58,12 @@ CREATE FUNCTION sp_internal.setting_repointing_enrolments()
     LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION sp_internal.setting_repointing_enrolments() IS 'sp_registry.repointing_enrolments (superuser-only; raised by the merge functions).';
 
+CREATE FUNCTION sp_internal.setting_applying_retention()
+    RETURNS boolean
+    AS 'MODULE_PATHNAME', 'sp_setting_applying_retention'
+    LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION sp_internal.setting_applying_retention() IS 'sp_registry.applying_retention (superuser-only; raised by sp.apply_retention while it scrubs history).';
+
 CREATE FUNCTION sp_internal.setting_duplicate_flag_probability()
     RETURNS float8
     AS 'MODULE_PATHNAME', 'sp_setting_duplicate_flag_probability'

@@ -12,6 +12,7 @@ CREATE TABLE sp.household (
     updated_at      timestamptz NOT NULL DEFAULT now(),
     updated_by      text NOT NULL DEFAULT sp_internal.caller(),
     version         integer NOT NULL DEFAULT 1,
+    pseudonymised_at timestamptz,
     CHECK ((status = 'merged') = (merged_into IS NOT NULL))
 );
 CREATE INDEX household_admin_area_idx ON sp.household (admin_area_code);
@@ -19,6 +20,7 @@ CREATE INDEX household_location_idx ON sp.household USING gist (location);
 
 COMMENT ON TABLE sp.household IS 'Every registered household, poor or not. Rows are never deleted; every change leaves the previous version in sp.household_history.';
 COMMENT ON COLUMN sp.household.attributes IS 'Questionnaire answers keyed by sp.variable code (entity household), validated on registration.';
+COMMENT ON COLUMN sp.household.pseudonymised_at IS 'When sp.apply_retention removed the location and identifying attributes of this closed household (and of its history); NULL while they are kept.';
 COMMENT ON COLUMN sp.household.version IS 'Incremented on every update; pass it as expected_version to sp.update_household for optimistic locking.';
 
 CREATE TABLE sp.person (
@@ -44,6 +46,7 @@ CREATE TABLE sp.person (
     updated_by           text NOT NULL DEFAULT sp_internal.caller(),
     version              integer NOT NULL DEFAULT 1,
     admin_area_code      text NOT NULL,
+    pseudonymised_at     timestamptz,
     CHECK ((birth_date IS NULL) = (birth_date_precision IS NULL)),
     CHECK ((national_id_enc IS NULL) = (national_id_hash IS NULL)),
     CHECK ((phone_enc IS NULL) = (phone_hash IS NULL)),
@@ -59,6 +62,7 @@ CREATE UNIQUE INDEX person_one_head_idx ON sp.person (household_id)
     WHERE relationship_to_head = 'head' AND status = 'active';
 
 COMMENT ON TABLE sp.person IS 'Members of registered households. Never deleted: death, merge and corrections change status or add a version in sp.person_history.';
+COMMENT ON COLUMN sp.person.pseudonymised_at IS 'When sp.apply_retention removed the names, identifiers, phone, exact birth date and identifying attributes of this closed record (and of its history); NULL while they are kept.';
 COMMENT ON COLUMN sp.person.birth_date IS 'Birth date; 1 January or the 1st of the month when only the year or month is known (see birth_date_precision).';
 COMMENT ON COLUMN sp.person.national_id_enc IS 'National ID encrypted with pgcrypto (PGP symmetric, AES-256). Read it with sp.person_national_id(), which audits the read.';
 COMMENT ON COLUMN sp.person.national_id_hash IS 'Blind index: HMAC-SHA256 of sp.normalize_national_id(national ID) under a key only the extension owner can read. Equality lookups via sp.find_person_by_national_id().';
@@ -250,6 +254,11 @@ CREATE FUNCTION sp_internal.history_is_append_only()
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    -- sp.apply_retention scrubs names and identifiers out of the history of
+    -- records past retention (sql/88_retention.sql); it never deletes
+    IF TG_OP = 'UPDATE' AND sp_internal.setting_applying_retention() THEN
+        RETURN NEW;
+    END IF;
     RAISE EXCEPTION 'history in %.% is append-only', TG_TABLE_SCHEMA, TG_TABLE_NAME
         USING ERRCODE = 'restrict_violation',
               DETAIL = 'Past versions are evidence of who changed what; they are never edited or removed.';
@@ -261,20 +270,6 @@ CREATE TRIGGER household_history_append_only BEFORE UPDATE OR DELETE ON sp.house
     FOR EACH ROW EXECUTE FUNCTION sp_internal.history_is_append_only();
 CREATE TRIGGER person_history_append_only BEFORE UPDATE OR DELETE ON sp.person_history
     FOR EACH ROW EXECUTE FUNCTION sp_internal.history_is_append_only();
-
--- De-identified view for analysts: no names, identifiers or exact birth dates.
--- Owner's rights (readers need no access to names or birth dates), so it
--- filters by the reader's area scope itself; a security barrier, so that no
--- function in a reader's query sees rows outside that scope.
-CREATE VIEW sp.person_deidentified WITH (security_barrier) AS
-SELECT p.person_id, p.household_id, h.admin_area_code,
-       extract(year FROM p.birth_date)::integer AS birth_year,
-       CASE WHEN p.birth_date IS NULL THEN NULL
-            ELSE extract(year FROM age(current_date, p.birth_date))::integer END AS age_years,
-       p.sex, p.relationship_to_head, p.attributes, p.status
-FROM sp.person p JOIN sp.household h USING (household_id)
-WHERE h.admin_area_code IN (SELECT sp_internal.visible_areas());
-COMMENT ON VIEW sp.person_deidentified IS 'Persons of the reader''s area scope without names, identifiers, phone or exact birth date: for analysts (sp_analyst).';
 
 -- Point from a validated {"lat", "lon"} object.  PostGIS may live in any
 -- schema: its name is resolved now and written into the body, because bodies

@@ -304,23 +304,39 @@ CREATE FUNCTION sp.mpi_area_summary(model text, level integer DEFAULT 1)
     LANGUAGE sql STABLE STRICT SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT anc.ancestor_code, ar.name,
-           count(*) FILTER (WHERE c.poor IS NOT NULL),
-           sum(c.household_size) FILTER (WHERE c.poor IS NOT NULL),
-           count(*) FILTER (WHERE c.poor),
-           coalesce(sum(c.household_size) FILTER (WHERE c.poor), 0),
-           count(*) FILTER (WHERE c.poor IS NULL),
-           sum(c.household_size) FILTER (WHERE c.poor)::float8 / nullif(sum(c.household_size) FILTER (WHERE c.poor IS NOT NULL), 0),
-           sum(c.household_size * c.deprivation_score) FILTER (WHERE c.poor) / nullif(sum(c.household_size) FILTER (WHERE c.poor), 0),
-           sum(c.household_size * c.deprivation_score) FILTER (WHERE c.poor) / nullif(sum(c.household_size) FILTER (WHERE c.poor IS NOT NULL), 0)
-    FROM sp.current_mpi_assessment c
-    JOIN sp.mpi_model m ON m.name = c.model AND m.version = c.version AND m.status = 'active'
-    JOIN sp.household hh ON hh.household_id = c.household_id AND hh.status = 'active'
-                        AND hh.admin_area_code IN (SELECT sp_internal.visible_areas())
-    JOIN sp.admin_area_ancestor anc ON anc.code = hh.admin_area_code AND anc.ancestor_level = mpi_area_summary.level
-    JOIN sp.admin_area ar ON ar.code = anc.ancestor_code
-    WHERE c.model = mpi_area_summary.model
-    GROUP BY anc.ancestor_code, ar.name
-    ORDER BY anc.ancestor_code
+    WITH k AS (SELECT sp_internal.suppression_threshold() AS threshold),
+    t AS (
+        SELECT anc.ancestor_code, ar.name,
+               count(*) FILTER (WHERE c.poor IS NOT NULL) AS households,
+               sum(c.household_size) FILTER (WHERE c.poor IS NOT NULL) AS persons,
+               count(*) FILTER (WHERE c.poor) AS poor_households,
+               coalesce(sum(c.household_size) FILTER (WHERE c.poor), 0) AS poor_persons,
+               count(*) FILTER (WHERE c.poor IS NULL) AS excluded_households,
+               sum(c.household_size) FILTER (WHERE c.poor)::float8 / nullif(sum(c.household_size) FILTER (WHERE c.poor IS NOT NULL), 0) AS h,
+               sum(c.household_size * c.deprivation_score) FILTER (WHERE c.poor) / nullif(sum(c.household_size) FILTER (WHERE c.poor), 0) AS a,
+               sum(c.household_size * c.deprivation_score) FILTER (WHERE c.poor) / nullif(sum(c.household_size) FILTER (WHERE c.poor IS NOT NULL), 0) AS m0
+        FROM sp.current_mpi_assessment c
+        JOIN sp.mpi_model m ON m.name = c.model AND m.version = c.version AND m.status = 'active'
+        JOIN sp.household hh ON hh.household_id = c.household_id AND hh.status = 'active'
+                            AND hh.admin_area_code IN (SELECT sp_internal.visible_areas())
+        JOIN sp.admin_area_ancestor anc ON anc.code = hh.admin_area_code AND anc.ancestor_level = mpi_area_summary.level
+        JOIN sp.admin_area ar ON ar.code = anc.ancestor_code
+        WHERE c.model = mpi_area_summary.model
+        GROUP BY anc.ancestor_code, ar.name
+    )
+    -- a ratio is withheld with the counts it would reveal: H and M0 with the
+    -- poor or all persons, A with the poor households
+    SELECT t.ancestor_code, t.name,
+           sp_internal.small_cell(t.households, k.threshold), sp_internal.small_cell(t.persons, k.threshold),
+           sp_internal.small_cell(t.poor_households, k.threshold), sp_internal.small_cell(t.poor_persons, k.threshold),
+           sp_internal.small_cell(t.excluded_households, k.threshold),
+           CASE WHEN sp_internal.small_cell(t.poor_persons, k.threshold) IS NULL
+                  OR sp_internal.small_cell(t.persons, k.threshold) IS NULL THEN NULL ELSE t.h END,
+           CASE WHEN sp_internal.small_cell(t.poor_households, k.threshold) IS NULL THEN NULL ELSE t.a END,
+           CASE WHEN sp_internal.small_cell(t.poor_persons, k.threshold) IS NULL
+                  OR sp_internal.small_cell(t.persons, k.threshold) IS NULL
+                  OR sp_internal.small_cell(t.poor_households, k.threshold) IS NULL THEN NULL ELSE t.m0 END
+    FROM t, k
+    ORDER BY t.ancestor_code
 $$;
-COMMENT ON FUNCTION sp.mpi_area_summary(text, integer) IS 'Alkire-Foster aggregates per admin area of a level (households of the caller''s area scope only), from each household''s latest assessment under the active model version, weighted by persons: H (headcount ratio: share of persons in poor households), A (intensity: average deprivation score of the poor), M0 = H x A (adjusted headcount). Households excluded for missing data are counted apart.';
+COMMENT ON FUNCTION sp.mpi_area_summary(text, integer) IS 'Alkire-Foster aggregates per admin area of a level (households of the caller''s area scope only), from each household''s latest assessment under the active model version, weighted by persons: H (headcount ratio: share of persons in poor households), A (intensity: average deprivation score of the poor), M0 = H x A (adjusted headcount). Households excluded for missing data are counted apart. For callers who may not read the exact area of households (analysts), counts from 1 to min_cell_size - 1 are NULL, and so are the ratios they would reveal (small-cell suppression, sp.privacy_setting).';

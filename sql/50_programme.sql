@@ -922,23 +922,31 @@ CREATE FUNCTION sp.programme_summary(programme text, level integer DEFAULT 1)
     LANGUAGE sql STABLE STRICT SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT anc.ancestor_code, ar.name,
-           coalesce(sum(s.units) FILTER (WHERE s.state = 'eligible'), 0)::bigint,
-           coalesce(sum(s.units) FILTER (WHERE s.state = 'waitlisted'), 0)::bigint,
-           coalesce(sum(s.units) FILTER (WHERE s.state = 'enrolled'), 0)::bigint,
-           coalesce(sum(s.units) FILTER (WHERE s.state = 'suspended'), 0)::bigint,
-           coalesce(sum(s.units) FILTER (WHERE s.state = 'exited'), 0)::bigint,
-           (SELECT sum(q.quota) FROM sp.programme_quota q JOIN sp.admin_area_ancestor qa ON qa.code = q.area_code
-            WHERE q.programme = programme_summary.programme AND qa.ancestor_code = anc.ancestor_code)::bigint
-    FROM sp.enrolment_summary s
-    JOIN sp.admin_area_ancestor anc ON anc.code = s.admin_area_code AND anc.ancestor_level = programme_summary.level
-    JOIN sp.admin_area ar ON ar.code = anc.ancestor_code
-    WHERE s.programme = programme_summary.programme
-      AND s.admin_area_code IN (SELECT sp_internal.visible_areas())
-    GROUP BY anc.ancestor_code, ar.name
-    ORDER BY anc.ancestor_code
+    WITH k AS (SELECT sp_internal.suppression_threshold() AS threshold),
+    t AS (
+        SELECT anc.ancestor_code, ar.name,
+               coalesce(sum(s.units) FILTER (WHERE s.state = 'eligible'), 0)::bigint AS eligible,
+               coalesce(sum(s.units) FILTER (WHERE s.state = 'waitlisted'), 0)::bigint AS waitlisted,
+               coalesce(sum(s.units) FILTER (WHERE s.state = 'enrolled'), 0)::bigint AS enrolled,
+               coalesce(sum(s.units) FILTER (WHERE s.state = 'suspended'), 0)::bigint AS suspended,
+               coalesce(sum(s.units) FILTER (WHERE s.state = 'exited'), 0)::bigint AS exited,
+               (SELECT sum(q.quota) FROM sp.programme_quota q JOIN sp.admin_area_ancestor qa ON qa.code = q.area_code
+                WHERE q.programme = programme_summary.programme AND qa.ancestor_code = anc.ancestor_code)::bigint AS quota
+        FROM sp.enrolment_summary s
+        JOIN sp.admin_area_ancestor anc ON anc.code = s.admin_area_code AND anc.ancestor_level = programme_summary.level
+        JOIN sp.admin_area ar ON ar.code = anc.ancestor_code
+        WHERE s.programme = programme_summary.programme
+          AND s.admin_area_code IN (SELECT sp_internal.visible_areas())
+        GROUP BY anc.ancestor_code, ar.name
+    )
+    SELECT t.ancestor_code, t.name,
+           sp_internal.small_cell(t.eligible, k.threshold), sp_internal.small_cell(t.waitlisted, k.threshold),
+           sp_internal.small_cell(t.enrolled, k.threshold), sp_internal.small_cell(t.suspended, k.threshold),
+           sp_internal.small_cell(t.exited, k.threshold), t.quota
+    FROM t, k
+    ORDER BY t.ancestor_code
 $$;
-COMMENT ON FUNCTION sp.programme_summary(text, integer) IS 'Units of a programme by state per admin area of a level (enrolments of the caller''s area scope only), with the quotas set in or below each area.';
+COMMENT ON FUNCTION sp.programme_summary(text, integer) IS 'Units of a programme by state per admin area of a level (enrolments of the caller''s area scope only), with the quotas set in or below each area. For callers who may not read the exact area of households (analysts), counts from 1 to min_cell_size - 1 are NULL (small-cell suppression, sp.privacy_setting).';
 
 -- Person merges (sp.merge_persons) move the merged person's open person
 -- enrolments to the survivor, or exit them when the survivor has its own;

@@ -7,6 +7,9 @@ SELECT pg_catalog.pg_extension_config_dump('sp.admin_area', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.area_scope', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.variable', 'WHERE NOT builtin');
 SELECT pg_catalog.pg_extension_config_dump('sp.relationship_type', 'WHERE NOT builtin');
+SELECT pg_catalog.pg_extension_config_dump('sp.privacy_setting', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.variable_policy', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.retention_run', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.household', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.person', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.household_history', '');
@@ -101,7 +104,9 @@ GRANT EXECUTE ON FUNCTION
     sp.admin_area_subtree(text),
     sp_internal.caller(), sp_internal.caller_oid(), sp_internal.caller_area_paths(), sp_internal.visible_areas(),
     sp_internal.has_national_scope(),
-    sp_internal.is_uuid(text), sp_internal.attributes_problem(jsonb, text, text, boolean)
+    sp_internal.is_uuid(text), sp_internal.attributes_problem(jsonb, text, text, boolean),
+    sp_internal.privacy_setting(text), sp_internal.withheld_variables(text),
+    sp_internal.disclosed_area(integer, text, text, integer)
     TO sp_admin, sp_registrar, sp_caseworker, sp_programme_officer, sp_payment_officer, sp_grievance_officer,
        sp_analyst, sp_auditor, sp_pii_reader, sp_integration;
 
@@ -113,7 +118,7 @@ DO $person_columns$
 DECLARE
     cols text := 'person_id, household_id, given_name, family_name, other_names, birth_date, birth_date_precision, '
                  'sex, relationship_to_head, attributes, status, merged_into, registered_at, registered_by, '
-                 'updated_at, updated_by, version';
+                 'updated_at, updated_by, version, pseudonymised_at';
     r text;
 BEGIN
     FOREACH r IN ARRAY ARRAY['sp_registrar', 'sp_caseworker', 'sp_payment_officer', 'sp_grievance_officer', 'sp_auditor'] LOOP
@@ -123,15 +128,21 @@ BEGIN
 END
 $person_columns$;
 GRANT SELECT ON sp.household, sp.household_history
-    TO sp_registrar, sp_caseworker, sp_payment_officer, sp_grievance_officer, sp_analyst, sp_auditor;
+    TO sp_registrar, sp_caseworker, sp_payment_officer, sp_grievance_officer, sp_auditor;
 -- Row-level security policies read sp.household and sp.person with the
 -- reader's rights ("household_id IN (SELECT h.household_id FROM sp.household
 -- h)"): a role that reads a table whose policy looks there needs the key
 -- columns, or every read fails with "permission denied for table household".
 GRANT SELECT (household_id, admin_area_code) ON sp.household TO sp_programme_officer, sp_integration;
+-- Analysts read the de-identified views (sql/84_deidentified.sql): of the
+-- tables, only the keys that row-level security needs (which households and
+-- persons are in scope), never an exact area, a location or an attribute.
+GRANT SELECT (household_id) ON sp.household TO sp_analyst;
 GRANT SELECT (person_id, household_id) ON sp.person TO sp_analyst;
-GRANT SELECT ON sp.person_deidentified, sp.household_profile
+GRANT SELECT ON sp.person_deidentified, sp.household_deidentified
     TO sp_registrar, sp_caseworker, sp_programme_officer, sp_payment_officer, sp_grievance_officer, sp_analyst, sp_auditor;
+GRANT SELECT ON sp.household_profile
+    TO sp_registrar, sp_caseworker, sp_programme_officer, sp_payment_officer, sp_grievance_officer, sp_auditor;
 GRANT SELECT (submission_id, household_id, person_ids, source, device_time, received_at, received_by, batch_id)
     ON sp.registration_submission TO sp_registrar, sp_caseworker, sp_integration, sp_auditor;
 GRANT SELECT ON sp.import_batch TO sp_registrar, sp_integration, sp_analyst, sp_auditor;
@@ -195,8 +206,12 @@ GRANT EXECUTE ON FUNCTION sp.mpi_area_summary(text, integer) TO sp_programme_off
 -- caseworkers decide reviews and move enrolments of their areas.
 GRANT SELECT ON sp.programme, sp.programme_history, sp.programme_quota, sp.programme_quota_history,
                 sp.eligibility_run, sp.eligibility_decision, sp.eligibility_review, sp.enrolment,
-                sp.enrolment_history, sp.enrolment_summary
+                sp.enrolment_history
     TO sp_registrar, sp_caseworker, sp_programme_officer, sp_payment_officer, sp_grievance_officer, sp_analyst, sp_auditor;
+-- exact counts per ward: analysts read them through sp.programme_summary, which
+-- suppresses small cells
+GRANT SELECT ON sp.enrolment_summary
+    TO sp_registrar, sp_caseworker, sp_programme_officer, sp_payment_officer, sp_grievance_officer, sp_auditor;
 GRANT INSERT (name, title, benefit_type, target_unit, rule, ranking, review_margin, recertify_months, start_date,
               end_date, status, description),
       UPDATE (title, benefit_type, target_unit, rule, ranking, review_margin, recertify_months, start_date,
@@ -218,6 +233,16 @@ GRANT INSERT (code, label, entity, value_type, categories, min_value, max_value,
       UPDATE (label, categories, min_value, max_value, required, unit, description)
     ON sp.variable TO sp_admin;
 GRANT INSERT (code, label), UPDATE (label) ON sp.relationship_type TO sp_admin;
+-- Privacy settings and the catalogue's privacy policy (sql/17_disclosure.sql):
+-- everyone reads them; administrators with national scope change them.
+GRANT SELECT ON sp.privacy_setting, sp.variable_policy
+    TO sp_admin, sp_registrar, sp_caseworker, sp_programme_officer, sp_payment_officer, sp_grievance_officer,
+       sp_analyst, sp_auditor, sp_pii_reader, sp_integration;
+GRANT INSERT (name, value), UPDATE (value), DELETE ON sp.privacy_setting TO sp_admin;
+GRANT INSERT (code, purpose, retention, identifying), UPDATE (purpose, retention, identifying), DELETE
+    ON sp.variable_policy TO sp_admin;
+GRANT SELECT ON sp.retention_run TO sp_admin, sp_auditor;
+GRANT EXECUTE ON FUNCTION sp.apply_retention(boolean) TO sp_admin;
 GRANT EXECUTE ON FUNCTION sp.grant_area_scope(text, text), sp.revoke_area_scope(text, text) TO sp_admin;
 -- Key rotation (sql/16_key_rotation.sql): administrators only.
 GRANT EXECUTE ON FUNCTION sp.rotate_keys(text, integer, boolean) TO sp_admin;

@@ -55,6 +55,16 @@ SELECT sp.deduplicate_persons('person', 0.9, 0.5);
 SELECT sp.review_match((SELECT min(review_id) FROM sp.match_review WHERE status = 'pending'), 'reject', 'two people');
 -- upkeep with history
 SELECT sp.update_household((SELECT min(household_id) FROM sp.household), '{"attributes": {"rooms": 7}}', 'home visit');
+-- privacy: settings, a variable's policy, and a retention run that pseudonymises
+-- a household closed (backdated here) longer than its retention period
+INSERT INTO sp.variable_policy (code, purpose, retention) VALUES ('goats', 'PMT model national', '5 years');
+INSERT INTO sp.privacy_setting (name, value) VALUES ('min_cell_size', 5), ('closed_record_retention_days', 30);
+SELECT sp.set_household_status((SELECT min(household_id) FROM sp.household WHERE admin_area_code LIKE 'SY02%'), 'inactive', 'left the country');
+SET session_replication_role = replica;
+UPDATE sp.household SET updated_at = now() - interval '40 days' WHERE status = 'inactive';
+UPDATE sp.person SET updated_at = now() - interval '40 days' WHERE household_id IN (SELECT household_id FROM sp.household WHERE status = 'inactive');
+RESET session_replication_role;
+SELECT sp.apply_retention();
 -- PMT (two versions: the first retired) and MPI
 SELECT sp.create_pmt_model('national', '{"intercept": 2, "terms": [{"variable": "rooms", "coefficient": 1, "missing": {"impute": 1}},
   {"variable": "goats", "coefficient": 0.1, "missing": {"impute": 0}}], "cutoffs": [{"value": 4.5}]}');

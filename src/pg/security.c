@@ -77,6 +77,14 @@ sp_setting_repointing_enrolments(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(sp_repointing_enrolments);
 }
 
+PG_FUNCTION_INFO_V1(sp_setting_applying_retention);
+
+Datum
+sp_setting_applying_retention(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(sp_applying_retention);
+}
+
 PG_FUNCTION_INFO_V1(sp_setting_duplicate_flag_probability);
 
 Datum

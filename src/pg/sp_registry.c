@@ -20,6 +20,7 @@ char	   *sp_change_reason = NULL;
 bool		sp_allow_hard_delete = false;
 double		sp_duplicate_flag_probability = 0.5;
 bool		sp_repointing_enrolments = false;
+bool		sp_applying_retention = false;
 int			sp_pii_lookups_per_hour = 0;
 
 void		_PG_init(void);
@@ -57,6 +58,15 @@ _PG_init(void)
 							 "Set for the moment a person merge moves enrolments to the surviving person.",
 							 "Internal: sp.merge_persons and sp.unmerge_person (which run as the extension owner) set it transaction-locally; otherwise an enrolment never changes unit. Superuser only, so no role can move a benefit to another household.",
 							 &sp_repointing_enrolments,
+							 false,
+							 PGC_SUSET,
+							 GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
+							 NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("sp_registry.applying_retention",
+							 "Set while sp.apply_retention pseudonymises records and their history.",
+							 "Internal: sp.apply_retention (which runs as the extension owner) sets it transaction-locally; otherwise history is append-only. Superuser only, so no role can rewrite history.",
+							 &sp_applying_retention,
 							 false,
 							 PGC_SUSET,
 							 GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,

@@ -8,6 +8,7 @@ extern char *sp_change_reason;
 extern bool sp_allow_hard_delete;
 extern double sp_duplicate_flag_probability;
 extern bool sp_repointing_enrolments;
+extern bool sp_applying_retention;
 extern int	sp_pii_lookups_per_hour;
 
 void		sp_linkage_init(void);

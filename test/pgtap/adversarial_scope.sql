@@ -37,7 +37,7 @@ GROUP BY s.role, c.oid;
 SELECT is_empty($$
     SELECT role, relation, o FROM leak_probe, LATERAL adv_lab.outcome(role, NULL, probe) o WHERE o <> 'ok:0'
 $$, 'no XA01 role sees an XA02 row in any table or view, on any key it can read');
-SELECT cmp_ok((SELECT count(DISTINCT relation)::int FROM leak_probe), '=', 25,
+SELECT cmp_ok((SELECT count(DISTINCT relation)::int FROM leak_probe), '=', 26,
               'the probe covers every table and view of household and person data');
 SELECT is(adv_lab.outcome('adv_registrar', NULL, format(
               'SELECT array_agg(household_id ORDER BY household_id) FROM sp.household')),
@@ -75,17 +75,17 @@ SET client_min_messages = warning;
 SET LOCAL ROLE adv_analyst;
 SELECT count(*) FROM sp.person_deidentified
     WHERE adv_evil.leak('person_deidentified', 'p:' || person_id, 'h:' || household_id, 'x:' || attributes::text, 'a:' || admin_area_code);
-SELECT count(*) FROM sp.household_profile
-    WHERE adv_evil.leak('household_profile', 'h:' || household_id, 'x:' || attributes::text, 'a:' || admin_area_code, 'x:' || household_size);
-SELECT count(*) FROM sp.household WHERE adv_evil.leak('household', 'h:' || household_id, 'x:' || attributes::text);
+SELECT count(*) FROM sp.household_deidentified
+    WHERE adv_evil.leak('household_deidentified', 'h:' || household_id, 'x:' || attributes::text, 'a:' || admin_area_code, 'x:' || household_size);
+SELECT count(*) FROM sp.household WHERE adv_evil.leak('household', 'h:' || household_id);
 SELECT count(*) FROM sp.person WHERE adv_evil.leak('person', 'p:' || person_id, 'h:' || household_id);
 SELECT count(*) FROM sp.current_assessment WHERE adv_evil.leak('current_assessment', 'h:' || household_id);
-SELECT count(*) FROM sp.enrolment_summary WHERE adv_evil.leak('enrolment_summary', 'a:' || admin_area_code);
 SELECT count(*) FROM sp.match_review WHERE adv_evil.leak('match_review', 'p:' || person_id, 'p:' || other_person_id);
 RESET ROLE;
 SET LOCAL ROLE adv_registrar;
 SELECT count(*) FROM sp.person WHERE adv_evil.leak('person', 'x:' || given_name, 'x:' || family_name, 'x:' || birth_date, 'h:' || household_id);
 SELECT count(*) FROM sp.person_history WHERE adv_evil.leak('person_history', 'x:' || given_name, 'h:' || household_id);
+SELECT count(*) FROM sp.enrolment_summary WHERE adv_evil.leak('enrolment_summary', 'a:' || admin_area_code);
 RESET ROLE;
 \o
 RESET client_min_messages;
@@ -121,21 +121,22 @@ $$;
 SELECT results_eq($$
     SELECT (pg_temp.plan_rows(r, q)).top FROM (VALUES
         ('adv_analyst', 'SELECT person_id FROM sp.person_deidentified'),
-        ('adv_analyst', 'SELECT household_id FROM sp.household_profile'),
+        ('adv_analyst', 'SELECT household_id FROM sp.household_deidentified'),
         ('adv_analyst', 'SELECT household_id FROM sp.household'),
         ('adv_registrar', 'SELECT person_id, given_name FROM sp.person'),
         ('adv_analyst', 'SELECT household_id FROM sp.current_assessment'),
-        ('adv_analyst', 'SELECT household_id FROM sp.household WHERE admin_area_code = ''XA0201''')) v (r, q)
+        ('adv_registrar', 'SELECT household_id FROM sp.household WHERE admin_area_code = ''XA0201''')) v (r, q)
 $$, $$VALUES (4::float8), (3), (3), (4), (2), (0)$$,
    'EXPLAIN ANALYZE: the rows a plan returns are the rows in scope');
 SELECT unialike(
-    (SELECT string_agg(adv_lab.outcome('adv_analyst', NULL, 'EXPLAIN (VERBOSE, COSTS OFF) SELECT * FROM ' || v), E'\n')
-     FROM unnest(ARRAY['sp.person_deidentified', 'sp.household_profile', 'sp.household']) v),
+    (SELECT string_agg(adv_lab.outcome(r, NULL, 'EXPLAIN (VERBOSE, COSTS OFF) SELECT * FROM ' || v), E'\n')
+     FROM (VALUES ('adv_analyst', 'sp.person_deidentified'), ('adv_analyst', 'sp.household_deidentified'),
+                  ('adv_registrar', 'sp.household_profile'), ('adv_registrar', 'sp.household')) x (r, v)),
     '%XA02%', 'EXPLAIN VERBOSE shows no value of the registry');
 SELECT todo('EXPLAIN ANALYZE node counts include out-of-scope rows (PostgreSQL row-level security; see the comment above)', 1);
-SELECT cmp_ok((SELECT max((pg_temp.plan_rows('adv_analyst', q)).deepest_max) FROM unnest(ARRAY[
-                   'SELECT person_id FROM sp.person_deidentified',
-                   'SELECT household_id FROM sp.household WHERE admin_area_code = ''XA0201''']) q),
+SELECT cmp_ok((SELECT max((pg_temp.plan_rows(r, q)).deepest_max) FROM (VALUES
+                   ('adv_analyst', 'SELECT person_id FROM sp.person_deidentified'),
+                   ('adv_registrar', 'SELECT household_id FROM sp.household WHERE admin_area_code = ''XA0201''')) x (r, q)),
               '<=', 3::float8, 'no node of a plan counts more rows than the scope holds');
 
 -- 11: statistics: the planner's histograms and common values of scoped tables

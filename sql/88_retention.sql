@@ -1,0 +1,150 @@
+-- Retention: sp.apply_retention() pseudonymises what the registry no longer
+-- needs to know, following sp.privacy_setting and sp.variable_policy
+-- (sql/17_disclosure.sql).  Records are never deleted: statistics (sex, birth
+-- year, area, status, non-identifying attributes, enrolment history) stay;
+-- names, identifiers, phone, exact birth dates, locations and identifying
+-- attributes go, from the live rows and from their history.
+
+CREATE TABLE sp.retention_run (
+    run_id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    run_at      timestamptz NOT NULL DEFAULT now(),
+    run_by      text NOT NULL DEFAULT sp_internal.caller(),
+    result      jsonb NOT NULL
+);
+COMMENT ON TABLE sp.retention_run IS 'Every sp.apply_retention run that changed the registry: who, when and what it pseudonymised or removed (counts). Also in sp.audit_log (action retention).';
+
+CREATE FUNCTION sp.apply_retention(dry_run boolean DEFAULT false)
+    RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    closed_days integer := sp_internal.privacy_setting('closed_record_retention_days');
+    error_days integer := sp_internal.privacy_setting('import_error_retention_days');
+    cutoff timestamptz;
+    withheld_h text[] := sp_internal.withheld_variables('household');
+    withheld_p text[] := sp_internal.withheld_variables('person');
+    v record;
+    n bigint;
+    n_hh bigint := 0;
+    n_p bigint := 0;
+    held_hh bigint := 0;
+    held_p bigint := 0;
+    n_errors bigint := 0;
+    vars jsonb := '{}';
+    previous text;
+    outcome jsonb;
+BEGIN
+    PERFORM sp_internal.require_national_scope('applying retention');
+    IF dry_run IS NULL THEN
+        RAISE EXCEPTION 'dry_run must be true or false' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    CREATE TEMP TABLE sp_ret_household (household_id bigint PRIMARY KEY) ON COMMIT DROP;
+    CREATE TEMP TABLE sp_ret_person (person_id bigint PRIMARY KEY) ON COMMIT DROP;
+
+    -- 1. closed records past retention, unless a benefit is still being paid
+    -- or suspended (an enrolment enrolled or suspended: the case is not closed)
+    IF closed_days IS NOT NULL THEN
+        cutoff := now() - make_interval(days => closed_days);
+        INSERT INTO sp_ret_household
+        SELECT h.household_id FROM sp.household h
+        WHERE h.status IN ('inactive', 'merged') AND h.pseudonymised_at IS NULL AND h.updated_at < cutoff
+          AND NOT EXISTS (SELECT 1 FROM sp.enrolment e WHERE e.household_id = h.household_id AND e.state IN ('enrolled', 'suspended'));
+        SELECT count(*) INTO held_hh FROM sp.household h
+        WHERE h.status IN ('inactive', 'merged') AND h.pseudonymised_at IS NULL AND h.updated_at < cutoff
+          AND NOT EXISTS (SELECT 1 FROM sp_ret_household r WHERE r.household_id = h.household_id);
+        INSERT INTO sp_ret_person
+        SELECT p.person_id FROM sp.person p
+        WHERE p.pseudonymised_at IS NULL
+          AND (p.household_id IN (SELECT r.household_id FROM sp_ret_household r)
+               OR (p.status IN ('deceased', 'merged') AND p.updated_at < cutoff))
+          AND NOT EXISTS (SELECT 1 FROM sp.enrolment e WHERE e.person_id = p.person_id AND e.state IN ('enrolled', 'suspended'));
+        SELECT count(*) INTO held_p FROM sp.person p
+        WHERE p.pseudonymised_at IS NULL AND p.status IN ('deceased', 'merged') AND p.updated_at < cutoff
+          AND NOT EXISTS (SELECT 1 FROM sp_ret_person r WHERE r.person_id = p.person_id);
+        SELECT count(*) INTO n_hh FROM sp_ret_household;
+        SELECT count(*) INTO n_p FROM sp_ret_person;
+    END IF;
+
+    -- 2. variables with a retention period: values not re-surveyed for that
+    -- long leave the live rows and the history (a version's updated_at is
+    -- when its values were written)
+    FOR v IN SELECT p.code, p.retention, x.entity FROM sp.variable_policy p JOIN sp.variable x USING (code)
+             WHERE p.retention IS NOT NULL ORDER BY p.code LOOP
+        cutoff := now() - v.retention;
+        IF v.entity = 'household' THEN
+            SELECT count(*) INTO n FROM sp.household h WHERE h.attributes ? v.code AND h.updated_at < cutoff;
+        ELSE
+            SELECT count(*) INTO n FROM sp.person p WHERE p.attributes ? v.code AND p.updated_at < cutoff;
+        END IF;
+        vars := vars || jsonb_build_object(v.code, n);
+        CONTINUE WHEN dry_run;
+        previous := sp_internal.begin_change(format('retention: %s kept longer than %s', v.code, v.retention));
+        IF v.entity = 'household' THEN
+            UPDATE sp.household h SET attributes = h.attributes - v.code WHERE h.attributes ? v.code AND h.updated_at < cutoff;
+            PERFORM set_config('sp_registry.applying_retention', 'on', true);
+            UPDATE sp.household_history h SET attributes = h.attributes - v.code WHERE h.attributes ? v.code AND h.updated_at < cutoff;
+        ELSE
+            UPDATE sp.person p SET attributes = p.attributes - v.code WHERE p.attributes ? v.code AND p.updated_at < cutoff;
+            PERFORM set_config('sp_registry.applying_retention', 'on', true);
+            UPDATE sp.person_history p SET attributes = p.attributes - v.code WHERE p.attributes ? v.code AND p.updated_at < cutoff;
+        END IF;
+        PERFORM set_config('sp_registry.applying_retention', 'off', true);
+        PERFORM sp_internal.end_change(previous);
+    END LOOP;
+
+    -- 3. the closed records chosen in 1 (chosen before 2 touched any row)
+    IF NOT dry_run THEN
+        previous := sp_internal.begin_change('retention: record closed longer than its retention period, pseudonymised');
+        UPDATE sp.person p
+        SET given_name = NULL, family_name = NULL, other_names = NULL,
+            birth_date = CASE WHEN p.birth_date IS NULL THEN NULL ELSE make_date(extract(year FROM p.birth_date)::integer, 1, 1) END,
+            birth_date_precision = CASE WHEN p.birth_date IS NULL THEN NULL ELSE 'year' END,
+            national_id_enc = NULL, national_id_hash = NULL, phone_enc = NULL, phone_hash = NULL,
+            attributes = p.attributes - withheld_p,
+            pseudonymised_at = now()
+        WHERE p.person_id IN (SELECT r.person_id FROM sp_ret_person r);
+        UPDATE sp.household h
+        SET location = NULL, attributes = h.attributes - withheld_h, pseudonymised_at = now()
+        WHERE h.household_id IN (SELECT r.household_id FROM sp_ret_household r);
+        -- the versions kept in history (including the ones just written)
+        PERFORM set_config('sp_registry.applying_retention', 'on', true);
+        UPDATE sp.person_history p
+        SET given_name = NULL, family_name = NULL, other_names = NULL,
+            birth_date = CASE WHEN p.birth_date IS NULL THEN NULL ELSE make_date(extract(year FROM p.birth_date)::integer, 1, 1) END,
+            birth_date_precision = CASE WHEN p.birth_date IS NULL THEN NULL ELSE 'year' END,
+            national_id_enc = NULL, national_id_hash = NULL, phone_enc = NULL, phone_hash = NULL,
+            attributes = p.attributes - withheld_p
+        WHERE p.person_id IN (SELECT r.person_id FROM sp_ret_person r);
+        UPDATE sp.household_history h
+        SET location = NULL, attributes = h.attributes - withheld_h
+        WHERE h.household_id IN (SELECT r.household_id FROM sp_ret_household r);
+        PERFORM set_config('sp_registry.applying_retention', 'off', true);
+        PERFORM sp_internal.end_change(previous);
+    END IF;
+
+    -- 4. rejected documents (names and birth dates; identifiers are redacted)
+    IF error_days IS NOT NULL THEN
+        SELECT count(*) INTO n_errors FROM sp.import_error e WHERE e.received_at < now() - make_interval(days => error_days);
+        IF NOT dry_run THEN
+            DELETE FROM sp.import_error e WHERE e.received_at < now() - make_interval(days => error_days);
+        END IF;
+    END IF;
+
+    outcome := jsonb_build_object(
+        'dry_run', dry_run,
+        'closed_record_retention_days', closed_days,
+        'households_pseudonymised', n_hh, 'persons_pseudonymised', n_p,
+        'households_held_by_open_enrolments', held_hh, 'persons_held_by_open_enrolments', held_p,
+        'variable_values_removed', vars,
+        'import_error_retention_days', error_days, 'import_errors_deleted', n_errors);
+    IF NOT dry_run AND (n_hh + n_p + n_errors > 0 OR EXISTS (SELECT 1 FROM jsonb_each(vars) e WHERE e.value <> '0')) THEN
+        INSERT INTO sp.retention_run (result) VALUES (outcome);
+        PERFORM sp_internal.audit_write('retention', '{}', 'retention policy (sp.apply_retention)', outcome, 0);
+    END IF;
+    DROP TABLE sp_ret_household;
+    DROP TABLE sp_ret_person;
+    RETURN outcome;
+END
+$$;
+COMMENT ON FUNCTION sp.apply_retention(boolean) IS 'Applies the retention policy (sp.privacy_setting, sp.variable_policy): households closed (inactive, merged) and persons closed (deceased, merged, or of such a household) for longer than closed_record_retention_days lose names, identifiers, phone, exact birth date (kept: the year), location and identifying attributes, in their history too, unless an enrolment of theirs is enrolled or suspended; values of variables with a retention period leave records not updated for that long; rejected documents older than import_error_retention_days are deleted. Nothing else is deleted. dry_run = true counts without changing anything. Needs national scope; recorded in sp.retention_run and sp.audit_log. Schedule it (pg_cron).';
