@@ -63,7 +63,7 @@ AS $$
     SELECT a.code FROM sp.admin_area a
     WHERE EXISTS (SELECT 1 FROM unnest(sp_internal.caller_area_paths()) p (path) WHERE starts_with(a.path, p.path))
 $$;
-COMMENT ON FUNCTION sp_internal.visible_areas() IS 'Codes of every area in the caller''s scope. Row-level security policies use it as "admin_area_code IN (SELECT sp_internal.visible_areas())", which PostgreSQL evaluates once per query.';
+COMMENT ON FUNCTION sp_internal.visible_areas() IS 'Codes of every area in the caller''s scope. Row-level security policies use it as "admin_area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code))", which PostgreSQL evaluates once per query.';
 
 CREATE FUNCTION sp_internal.area_in_scope(code text)
     RETURNS boolean

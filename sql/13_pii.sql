@@ -289,7 +289,7 @@ BEGIN
     SELECT p.person_id, p.household_id, p.given_name, p.family_name,
            p.birth_date, p.birth_date_precision, p.sex, p.status
     FROM sp.person p WHERE p.person_id = ANY (matched)
-      AND p.admin_area_code IN (SELECT sp_internal.visible_areas())
+      AND p.admin_area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code))
     ORDER BY p.person_id;
 END
 $$;
@@ -362,7 +362,7 @@ BEGIN
     END IF;
     SELECT min(u.id) INTO missing FROM unnest(ids) AS u (id)
     WHERE NOT EXISTS (SELECT 1 FROM sp.person p WHERE p.person_id = u.id
-                        AND p.admin_area_code IN (SELECT sp_internal.visible_areas()));
+                        AND p.admin_area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code)));
     IF missing IS NOT NULL THEN
         PERFORM sp_internal.person_household_in_scope(missing);  -- raises the scope-neutral not-found
     END IF;

@@ -296,7 +296,7 @@ BEGIN
         FROM sp_internal.check_new_persons(
             ARRAY(SELECT unnest(i.person_ids) FROM unnest(items) i WHERE i.outcome = 'inserted')) f
         JOIN sp.person c ON c.person_id = f.candidate_person_id
-        WHERE c.admin_area_code IN (SELECT sp_internal.visible_areas())
+        WHERE c.admin_area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code))
     )
     SELECT i.idx, i.doc, i.submission_id, i.sha, i.outcome, i.household_id, i.person_ids, i.sqlstate, i.field, i.message,
            (SELECT jsonb_agg(jsonb_build_object('person_id', f.person_id, 'registered_person_id', f.candidate_person_id,

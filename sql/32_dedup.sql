@@ -30,7 +30,7 @@ SELECT p.person_id AS id, p.given_name, p.family_name, p.other_names, p.birth_da
        p.admin_area_code
 FROM sp.person p
 WHERE p.status = 'active'
-  AND p.admin_area_code IN (SELECT sp_internal.visible_areas());
+  AND p.admin_area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code));
 COMMENT ON VIEW sp_internal.person_linkage_input IS 'Active persons as linkage input: id = person_id; national ID and phone as blind-index hex (the first 8 HMAC bytes after the 2-byte key tag), so they match only exactly.';
 
 -- The same while a blind-index rotation runs: every identifier as its
@@ -45,7 +45,7 @@ SELECT p.person_id AS id, p.given_name, p.family_name, p.other_names, p.birth_da
 FROM sp.person p
 LEFT JOIN sp_internal.pii_key k ON k.purpose = 'blind_index' AND k.state = 'active'
 WHERE p.status = 'active'
-  AND p.admin_area_code IN (SELECT sp_internal.visible_areas());
+  AND p.admin_area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code));
 COMMENT ON VIEW sp_internal.person_linkage_input_rotating IS 'sp_internal.person_linkage_input with every blind index under the active key, recomputed from the decrypted value for persons a running rotation has not re-indexed yet. For the duplicate check during a rotation; owner only.';
 REVOKE ALL ON sp_internal.person_linkage_input_rotating FROM PUBLIC;
 

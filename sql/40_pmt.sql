@@ -244,7 +244,7 @@ BEGIN
     -- only_area is a P-code prefix: without national scope, keep what the scope covers
     IF NOT national THEN
         DELETE FROM sp_pmt_scores s WHERE s.household_id NOT IN (
-            SELECT h.household_id FROM sp.household h WHERE h.admin_area_code IN (SELECT sp_internal.visible_areas()));
+            SELECT h.household_id FROM sp.household h WHERE h.admin_area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code)));
     END IF;
     INSERT INTO sp.assessment (household_id, model, version, score, poverty_line, below_cutoff, reason)
     SELECT s.household_id, score_households.model, s.version, s.score, s.cutoff, s.score < s.cutoff, 'batch scoring'

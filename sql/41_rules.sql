@@ -49,7 +49,7 @@ LEFT JOIN (
     GROUP BY p.household_id
 ) m ON m.household_id = h.household_id
 WHERE h.status = 'active'
-  AND h.admin_area_code IN (SELECT sp_internal.visible_areas());
+  AND h.admin_area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code));
 COMMENT ON VIEW sp.household_profile IS 'One row per active household in the reader''s area scope: its area, urban flag, attributes and the member-derived variables that PMT models, MPI indicators and programme rules use (computed from active members, ages as of today). Same definitions as the PMT engine (docs/targeting.md).';
 COMMENT ON COLUMN sp.household_profile.dependency_ratio IS 'Members under 15 or 65 and over per member aged 15-64; all dependants when nobody is of working age.';
 COMMENT ON COLUMN sp.household_profile.share_disabled IS 'Share of active members with the person attribute disability = true; NULL for a household without active members.';

@@ -318,7 +318,7 @@ AS $$
         FROM sp.current_mpi_assessment c
         JOIN sp.mpi_model m ON m.name = c.model AND m.version = c.version AND m.status = 'active'
         JOIN sp.household hh ON hh.household_id = c.household_id AND hh.status = 'active'
-                            AND hh.admin_area_code IN (SELECT sp_internal.visible_areas())
+                            AND hh.admin_area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code))
         JOIN sp.admin_area_ancestor anc ON anc.code = hh.admin_area_code AND anc.ancestor_level = mpi_area_summary.level
         JOIN sp.admin_area ar ON ar.code = anc.ancestor_code
         WHERE c.model = mpi_area_summary.model

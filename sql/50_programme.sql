@@ -936,7 +936,7 @@ AS $$
         JOIN sp.admin_area_ancestor anc ON anc.code = s.admin_area_code AND anc.ancestor_level = programme_summary.level
         JOIN sp.admin_area ar ON ar.code = anc.ancestor_code
         WHERE s.programme = programme_summary.programme
-          AND s.admin_area_code IN (SELECT sp_internal.visible_areas())
+          AND s.admin_area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code))
         GROUP BY anc.ancestor_code, ar.name
     )
     SELECT t.ancestor_code, t.name,

@@ -32,7 +32,7 @@ SELECT p.person_id, p.household_id,
        p.attributes - (SELECT sp_internal.withheld_variables('person')) AS attributes,
        p.status
 FROM sp.person p JOIN sp.admin_area a ON a.code = p.admin_area_code
-WHERE p.admin_area_code IN (SELECT sp_internal.visible_areas());
+WHERE p.admin_area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code));
 COMMENT ON VIEW sp.person_deidentified IS 'Persons of the reader''s area scope without names, identifiers, phone or exact birth date; area at the de-identified level (privacy setting deidentified_area_level) or above; attributes without text and identifying variables. For analysts (sp_analyst).';
 COMMENT ON COLUMN sp.person_deidentified.admin_area_code IS 'The household''s area, or its ancestor at the de-identified level when the area is below it.';
 
@@ -47,6 +47,6 @@ SELECT h.household_id,
 FROM sp.household h
 JOIN sp.admin_area a ON a.code = h.admin_area_code
 LEFT JOIN sp.household_profile hp ON hp.household_id = h.household_id
-WHERE h.admin_area_code IN (SELECT sp_internal.visible_areas());
+WHERE h.admin_area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code));
 COMMENT ON VIEW sp.household_deidentified IS 'Households of the reader''s area scope without location, exact area or identifying attributes: area at the de-identified level (privacy setting deidentified_area_level) or above, year of registration, the member-derived variables of sp.household_profile (NULL for households that are not active) and attributes without text and identifying variables. For analysts (sp_analyst).';
 COMMENT ON COLUMN sp.household_deidentified.admin_area_code IS 'The household''s area, or its ancestor at the de-identified level when the area is below it.';
