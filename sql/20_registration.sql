@@ -286,6 +286,11 @@ BEGIN
     FROM unnest(items) i, jsonb_array_elements(i.doc -> 'members') WITH ORDINALITY AS m (m, ord)
     WHERE i.outcome = 'inserted'
     HAVING count(*) > 0;
+    PERFORM sp_internal.record_member_consents(array_agg(i.person_ids[m.ord] ORDER BY m.ord, i.idx),
+                                               array_agg(m.m ORDER BY m.ord, i.idx), 'registration', NULL)
+    FROM unnest(items) i, jsonb_array_elements(i.doc -> 'members') WITH ORDINALITY AS m (m, ord)
+    WHERE i.outcome = 'inserted' AND m.m ? 'consent'
+    HAVING count(*) > 0;
 
     -- every flag is kept in sp.registration_duplicate for review; the caller
     -- is told only of registered persons in its own area scope (otherwise a

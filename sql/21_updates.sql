@@ -241,6 +241,9 @@ BEGIN
     USING x.given_name, x.family_name, x.other_names, x.birth_date, x.birth_date_precision, x.sex,
           x.relationship_to_head, x.attributes, x.person_id,
           nid_enc, nid_hash, phone_enc, phone_hash;
+    IF patch ? 'consent' THEN
+        PERFORM sp_internal.record_member_consents(ARRAY[x.person_id], ARRAY[patch], 'correction', reason);
+    END IF;
     PERFORM sp_internal.end_change(previous);
     RETURN jsonb_build_object('person_id', x.person_id, 'version', x.version);
 END
@@ -285,6 +288,7 @@ BEGIN
     END IF;
     pid := nextval('sp.person_person_id_seq');
     PERFORM sp_internal.insert_members(ARRAY[add_member.household_id], ARRAY[pid], ARRAY[member]);
+    PERFORM sp_internal.record_member_consents(ARRAY[pid], ARRAY[member], 'registration of a new member', NULL);
     RETURN jsonb_build_object('household_id', add_member.household_id, 'person_id', pid);
 END
 $$;

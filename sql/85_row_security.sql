@@ -90,11 +90,16 @@ ALTER TABLE sp.enrolment_history ENABLE ROW LEVEL SECURITY;
 CREATE POLICY enrolment_history_in_scope ON sp.enrolment_history FOR SELECT
     USING (household_id IN (SELECT h.household_id FROM sp.household h));
 
+ALTER TABLE sp.consent ENABLE ROW LEVEL SECURITY;
+CREATE POLICY consent_in_scope ON sp.consent FOR SELECT
+    USING (person_id IN (SELECT p.person_id FROM sp.person p));
+
 -- Views over these tables run with the reader's rights, so the policies
 -- apply through them too.
 ALTER VIEW sp.current_assessment SET (security_invoker = true);
 ALTER VIEW sp.current_mpi_assessment SET (security_invoker = true);
 ALTER VIEW sp.enrolment_summary SET (security_invoker = true);
+ALTER VIEW sp.current_consent SET (security_invoker = true);
 
 -- Views that de-identify (sp.person_deidentified, sp.household_profile) run
 -- with the owner's rights, so that their readers need no access to names or

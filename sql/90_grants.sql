@@ -12,6 +12,7 @@ SELECT pg_catalog.pg_extension_config_dump('sp.variable_policy', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.retention_run', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.household', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.person', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.consent', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.household_history', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.person_history', '');
 SELECT pg_catalog.pg_extension_config_dump('sp_internal.pii_key', '');
@@ -105,8 +106,7 @@ GRANT EXECUTE ON FUNCTION
     sp_internal.caller(), sp_internal.caller_oid(), sp_internal.caller_area_paths(), sp_internal.visible_areas(),
     sp_internal.has_national_scope(),
     sp_internal.is_uuid(text), sp_internal.attributes_problem(jsonb, text, text, boolean),
-    sp_internal.privacy_setting(text), sp_internal.withheld_variables(text),
-    sp_internal.disclosed_area(integer, text, text, integer)
+    sp_internal.privacy_setting(text), sp_internal.withheld_variables(text)
     TO sp_admin, sp_registrar, sp_caseworker, sp_programme_officer, sp_payment_officer, sp_grievance_officer,
        sp_analyst, sp_auditor, sp_pii_reader, sp_integration;
 
@@ -242,6 +242,11 @@ GRANT INSERT (name, value), UPDATE (value), DELETE ON sp.privacy_setting TO sp_a
 GRANT INSERT (code, purpose, retention, identifying), UPDATE (purpose, retention, identifying), DELETE
     ON sp.variable_policy TO sp_admin;
 GRANT SELECT ON sp.retention_run TO sp_admin, sp_auditor;
+-- Consent (sql/22_consent.sql): the roles that serve people record and read it.
+GRANT SELECT ON sp.consent, sp.current_consent
+    TO sp_registrar, sp_caseworker, sp_payment_officer, sp_grievance_officer, sp_auditor;
+GRANT EXECUTE ON FUNCTION sp.record_consent(bigint, text, boolean, text, text, date)
+    TO sp_registrar, sp_caseworker, sp_integration;
 GRANT EXECUTE ON FUNCTION sp.apply_retention(boolean) TO sp_admin;
 GRANT EXECUTE ON FUNCTION sp.grant_area_scope(text, text), sp.revoke_area_scope(text, text) TO sp_admin;
 -- Key rotation (sql/16_key_rotation.sql): administrators only.

@@ -44,7 +44,8 @@ FROM synth.household_docs(150, 7, date '2026-01-01') d;
 -- one person registered twice by hand: same national ID
 SELECT sp.register_household('{"admin_area_code": "SY010101", "attributes": {"goats": 3},
   "members": [{"given_name": "Wanjiku", "family_name": "Nyambura", "birth_date": "1979-08-12", "sex": "F",
-               "relationship_to_head": "head", "national_id": "SY-777-001", "phone": "+254700000001"},
+               "relationship_to_head": "head", "national_id": "SY-777-001", "phone": "+254700000001",
+               "consent": {"data_sharing": true, "contact": false}},
               {"given_name": "Amani", "family_name": "Nyambura", "birth_date": "2019-03-01", "sex": "M",
                "relationship_to_head": "child"}]}');
 -- dedup (the trained model is part of the registry too); the merge comes after enrolment

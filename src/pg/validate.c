@@ -560,8 +560,35 @@ attributes_problem(const Catalogue *cat, JsonbValue *attrs, bool present, bool p
 
 static const char *const member_keys[] = {
 	"given_name", "family_name", "other_names", "birth_date", "sex",
-	"relationship_to_head", "national_id", "phone", "attributes"
+	"relationship_to_head", "national_id", "phone", "attributes", "consent"
 };
+
+/* Purposes a person can consent to (sp.consent.purpose). */
+static const char *const consent_purposes[] = {"data_sharing", "contact", "research"};
+
+/* "consent": {"data_sharing": true, "contact": false}: known purposes, booleans. */
+static Problem
+consent_problem(JsonbValue *v, const char *field)
+{
+	JsonbContainer *obj;
+	char	   *k;
+
+	if (!is_object(v))
+		return problem("22023", pstrdup(field),
+					   pstrdup("consent must be an object of purposes (data_sharing, contact, research) and true or false"));
+	obj = v->val.binary.data;
+	k = unknown_key(obj, consent_purposes, lengthof(consent_purposes));
+	if (k)
+		return problem("22023", path(field, k), pstrdup("unknown consent purpose (data_sharing, contact or research)"));
+	for (int i = 0; i < (int) lengthof(consent_purposes); i++)
+	{
+		JsonbValue	c;
+
+		if (get_key(obj, consent_purposes[i], &c) && c.type != jbvBool)
+			return problem("22023", path(field, consent_purposes[i]), pstrdup("expected true or false"));
+	}
+	return NO_PROBLEM;
+}
 
 static Problem
 member_problem(const Catalogue *cat, JsonbValue *m, const char *prefix, bool partial)
@@ -650,6 +677,13 @@ member_problem(const Catalogue *cat, JsonbValue *m, const char *prefix, bool par
 		if (!sp_normalize_phone(v.val.string.val, v.val.string.len, out, &out_len))
 			return problem("22P02", path(prefix, "phone"),
 						   pstrdup("phone number must have 5 to 20 digits and an optional leading +"));
+	}
+
+	if (get_given(obj, "consent", &v))
+	{
+		p = consent_problem(&v, path(prefix, "consent"));
+		if (p.sqlstate)
+			return p;
 	}
 
 	{

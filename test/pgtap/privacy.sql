@@ -1,9 +1,9 @@
--- Privacy: what analysts see (de-identified views, small-cell suppression),
+-- Privacy: consent records; what analysts see (de-identified views, small-cell suppression),
 -- who may change the privacy settings, and retention (sp.apply_retention):
 -- pseudonymisation of closed records and their history, per-variable
 -- retention, rejected documents, and what is held back or kept.
 BEGIN;
-SELECT plan(34);
+SELECT plan(44);
 
 SET LOCAL client_min_messages = warning;
 INSERT INTO sp.admin_area (code, parent_code, level, name) VALUES
@@ -206,6 +206,49 @@ SELECT is((SELECT (r ->> 'persons_pseudonymised')::int + (r ->> 'import_errors_d
           + (SELECT count(*)::int FROM sp.retention_run WHERE run_by = 'pv_admin'), 2,
           'the run is in sp.retention_run and the audit log; running it again changes nothing');
 RESET ROLE;
+
+-- 35-44: consent
+CREATE ROLE pv_registrar IN ROLE sp_registrar;
+CREATE ROLE pv_other_registrar IN ROLE sp_registrar;
+SELECT sp.grant_area_scope('pv_registrar', 'PV');
+INSERT INTO sp.admin_area (code, parent_code, level, name) VALUES ('PW', NULL, 0, 'Elsewhere');
+SELECT sp.grant_area_scope('pv_other_registrar', 'PW');
+SET LOCAL ROLE pv_registrar;
+CREATE TEMP TABLE pv_reg AS SELECT sp.register_household('{"admin_area_code": "PV010102", "members": [
+    {"given_name": "Hodan", "relationship_to_head": "head", "consent": {"data_sharing": true, "contact": false}},
+    {"given_name": "Ayaan", "relationship_to_head": "child"}]}') AS r;
+RESET ROLE;
+CREATE TEMP TABLE pv_c AS SELECT (r -> 'person_ids' ->> 0)::bigint AS head, (r -> 'person_ids' ->> 1)::bigint AS child FROM pv_reg;
+GRANT SELECT ON pv_c TO PUBLIC;
+SELECT results_eq($$SELECT purpose, granted, source, recorded_by FROM sp.consent WHERE person_id = (SELECT head FROM pv_c) ORDER BY purpose$$,
+                  $$VALUES ('contact', false, 'registration', 'pv_registrar'), ('data_sharing', true, 'registration', 'pv_registrar')$$,
+                  'consent in a registration document is recorded per purpose, with who recorded it');
+SELECT results_eq($$SELECT sp_internal.has_consent(head, 'data_sharing'), sp_internal.has_consent(head, 'contact'),
+                           sp_internal.has_consent(head, 'research'), sp_internal.has_consent(child, 'data_sharing') FROM pv_c$$,
+                  $$VALUES (true, false, false, false)$$,
+                  'has_consent: granted, refused, never asked (no), nobody asked for the child (no)');
+SET LOCAL ROLE pv_registrar;
+SELECT throws_ok($$SELECT sp.register_household('{"admin_area_code": "PV010102", "members": [
+    {"given_name": "X", "relationship_to_head": "head", "consent": {"data_sharing": "yes"}}]}')$$,
+    '22023', 'members[0].consent.data_sharing: expected true or false', 'a consent that is not a boolean is refused, naming the field');
+SELECT throws_ok($$SELECT sp.register_household('{"admin_area_code": "PV010102", "members": [
+    {"given_name": "X", "relationship_to_head": "head", "consent": {"marketing": true}}]}')$$,
+    '22023', NULL, 'an unknown consent purpose is refused');
+SELECT is((sp.record_consent((SELECT head FROM pv_c), 'data_sharing', false, 'phone call', 'withdrew consent')).granted, false,
+          'a registrar records a withdrawal');
+SELECT throws_ok($$SELECT sp.record_consent((SELECT head FROM pv_c), 'research', true, 'form', NULL, current_date - 1)$$,
+                 '22023', NULL, 'a consent that ended yesterday is refused');
+SELECT sp.update_person((SELECT child FROM pv_c), '{"consent": {"research": true}}', 'guardian signed the research form');
+SELECT results_eq($$SELECT purpose, in_force, source FROM sp.current_consent WHERE person_id = (SELECT child FROM pv_c)$$,
+                  $$VALUES ('research', true, 'correction')$$, 'a correction can record consent too');
+RESET ROLE;
+SELECT is(sp_internal.has_consent((SELECT head FROM pv_c), 'data_sharing'), false, 'after a withdrawal there is no consent');
+SET LOCAL ROLE pv_other_registrar;
+SELECT throws_ok($$SELECT sp.record_consent((SELECT head FROM pv_c), 'contact', true, 'form')$$, 'P0002', NULL,
+                 'a registrar of another area cannot record consent for this person (not found)');
+RESET ROLE;
+SELECT throws_ok($$UPDATE sp.consent SET granted = true WHERE person_id = (SELECT head FROM pv_c)$$, '23001', NULL,
+                 'consent records are append-only, even for a superuser');
 
 SELECT * FROM finish();
 ROLLBACK;
