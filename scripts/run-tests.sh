@@ -7,12 +7,16 @@ cd "$(dirname "$0")/.."
 
 status=0
 
+regress() {
+  rm -rf results regression.diffs regression.out
+  if ! make -s installcheck; then
+    status=1
+    [ -f regression.diffs ] && cat regression.diffs
+  fi
+}
+
 echo "== pg_regress (test/sql vs expected/)"
-rm -rf results regression.diffs regression.out
-if ! make -s installcheck; then
-  status=1
-  [ -f regression.diffs ] && cat regression.diffs
-fi
+regress
 
 echo "== pgTAP (test/pgtap)"
 db=sp_registry_tap
@@ -52,11 +56,7 @@ fi
 # test that leaves one behind (or any other trace outside its database) makes
 # the second run fail.
 echo "== pg_regress again, in the same cluster"
-rm -rf results regression.diffs regression.out
-if ! make -s installcheck; then
-  status=1
-  [ -f regression.diffs ] && cat regression.diffs
-fi
+regress
 
 # Last: it stops the server with -m immediate (six times) and starts it again.
 echo "== crash safety (test/crash.sh)"

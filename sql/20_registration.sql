@@ -136,9 +136,15 @@ AS $$
     JOIN sp.household h ON h.household_id = u.hid
     JOIN sp_internal.protect_identifiers(person_ids, members) pr ON pr.person_id = u.pid
     LEFT JOIN LATERAL sp.parse_birth_date(u.m ->> 'birth_date') d ON true
-    ORDER BY u.pid
+    ORDER BY u.pid;
+    -- their "consent" objects, if any (sql/19_consent.sql)
+    INSERT INTO sp.consent (person_id, purpose, granted, source)
+    SELECT u.pid, c.key, c.value::boolean, 'registration'
+    FROM unnest(person_ids, members) AS u (pid, m), jsonb_each(u.m -> 'consent') c
+    WHERE jsonb_typeof(u.m -> 'consent') = 'object' AND jsonb_typeof(c.value) = 'boolean'
+    ORDER BY u.pid, c.key;
 $$;
-COMMENT ON FUNCTION sp_internal.insert_members(bigint[], bigint[], jsonb[]) IS 'Inserts validated member objects under preallocated ids (arrays aligned by position).';
+COMMENT ON FUNCTION sp_internal.insert_members(bigint[], bigint[], jsonb[]) IS 'Inserts validated member objects under preallocated ids (arrays aligned by position), with the consents they carry.';
 
 CREATE TYPE sp_internal.batch_item AS (
     idx           integer,
@@ -285,11 +291,6 @@ BEGIN
                                        array_agg(m.m ORDER BY m.ord, i.idx))
     FROM unnest(items) i, jsonb_array_elements(i.doc -> 'members') WITH ORDINALITY AS m (m, ord)
     WHERE i.outcome = 'inserted'
-    HAVING count(*) > 0;
-    PERFORM sp_internal.record_member_consents(array_agg(i.person_ids[m.ord] ORDER BY m.ord, i.idx),
-                                               array_agg(m.m ORDER BY m.ord, i.idx), 'registration', NULL)
-    FROM unnest(items) i, jsonb_array_elements(i.doc -> 'members') WITH ORDINALITY AS m (m, ord)
-    WHERE i.outcome = 'inserted' AND m.m ? 'consent'
     HAVING count(*) > 0;
 
     -- every flag is kept in sp.registration_duplicate for review; the caller

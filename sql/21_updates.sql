@@ -288,7 +288,6 @@ BEGIN
     END IF;
     pid := nextval('sp.person_person_id_seq');
     PERFORM sp_internal.insert_members(ARRAY[add_member.household_id], ARRAY[pid], ARRAY[member]);
-    PERFORM sp_internal.record_member_consents(ARRAY[pid], ARRAY[member], 'registration of a new member', NULL);
     RETURN jsonb_build_object('household_id', add_member.household_id, 'person_id', pid);
 END
 $$;

@@ -242,7 +242,7 @@ GRANT INSERT (name, value), UPDATE (value), DELETE ON sp.privacy_setting TO sp_a
 GRANT INSERT (code, purpose, retention, identifying), UPDATE (purpose, retention, identifying), DELETE
     ON sp.variable_policy TO sp_admin;
 GRANT SELECT ON sp.retention_run TO sp_admin, sp_auditor;
--- Consent (sql/22_consent.sql): the roles that serve people record and read it.
+-- Consent (sql/19_consent.sql): the roles that serve people record and read it.
 GRANT SELECT ON sp.consent, sp.current_consent
     TO sp_registrar, sp_caseworker, sp_payment_officer, sp_grievance_officer, sp_auditor;
 GRANT EXECUTE ON FUNCTION sp.record_consent(bigint, text, boolean, text, text, date)
