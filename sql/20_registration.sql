@@ -184,12 +184,7 @@ BEGIN
     -- classified: replay, conflict, invalid, repeated within the batch, or new.
     -- Fingerprints under the active blind-index key; while a rotation
     -- re-keys them, a stored one may still be under the key being replaced.
-    WITH k AS MATERIALIZED (
-        SELECT b.key_id, b.key, o.key_id AS old_key_id, o.key AS old_key, e.key_id AS enc_key_id, e.key AS enc_key
-        FROM sp_internal.pii_key_current('blind_index') b CROSS JOIN sp_internal.pii_key_current('encryption') e
-        LEFT JOIN sp_internal.pii_key o ON o.purpose = 'blind_index' AND o.state = 'rotating'
-    ),
-    g AS MATERIALIZED (
+    WITH g AS MATERIALIZED (
         SELECT (e.i - 1)::integer AS idx, e.d,
                CASE WHEN jsonb_typeof(e.d -> 'submission_id') = 'string' AND sp_internal.is_uuid(e.d ->> 'submission_id')
                     THEN (e.d ->> 'submission_id')::uuid END AS sid,
@@ -197,11 +192,10 @@ BEGIN
         FROM jsonb_array_elements(batch) WITH ORDINALITY AS e (d, i)
     ),
     d AS MATERIALIZED (
-        SELECT g.idx, g.d, g.sid,
-               sp_internal.pii_hmac(g.digest, k.key_id, k.key) AS sha,
-               CASE WHEN k.old_key IS NOT NULL THEN sp_internal.pii_hmac(g.digest, k.old_key_id, k.old_key) END AS old_sha,
-               CASE WHEN g.sid IS NOT NULL THEN sp_internal.pii_encrypt_bytea(g.digest, k.enc_key_id, k.enc_key) END AS digest_enc
-        FROM g, k
+        SELECT g.idx, g.d, g.sid, p.fingerprint AS sha, p.old_fingerprint AS old_sha, p.digest_enc
+        FROM g JOIN sp_internal.protect_documents(ARRAY(SELECT g2.digest FROM g g2 ORDER BY g2.idx),
+                                                  ARRAY(SELECT g2.sid IS NOT NULL FROM g g2 ORDER BY g2.idx)) p
+          ON p.ord = g.idx + 1
     ),
     first_use AS (
         SELECT DISTINCT ON (d.sid) d.sid, d.idx AS first_idx, d.sha AS first_sha

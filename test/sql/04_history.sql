@@ -60,8 +60,11 @@ WHERE household_id = 3;
 -- nothing is ever deleted
 DELETE FROM sp.person WHERE person_id = 1;
 DELETE FROM sp.household WHERE household_id = 1;
--- nor truncated, which would skip the row triggers
+-- nor truncated, which would skip the row triggers (the list of tables the
+-- cascade reaches, in creation order, is not what this tests)
+SET client_min_messages = warning;
 TRUNCATE sp.person, sp.household CASCADE;
+RESET client_min_messages;
 TRUNCATE sp.person_history;
 SELECT count(*) > 0 AS persons_kept, (SELECT count(*) > 0 FROM sp.person_history) AS history_kept FROM sp.person;
 -- attributes the catalogue does not allow are refused even in a superuser's direct UPDATE
