@@ -108,12 +108,17 @@ CREATE FUNCTION sp_internal.stamp_update()
 AS $$
 BEGIN
     NEW.version := OLD.version + 1;
+    -- what sp.apply_retention removes is not a new survey of the record:
+    -- updated_at stays the age of the data (retention periods count from it)
+    IF sp_internal.setting_applying_retention() THEN
+        RETURN NEW;
+    END IF;
     NEW.updated_at := now();
     NEW.updated_by := sp_internal.caller();
     RETURN NEW;
 END
 $$;
-COMMENT ON FUNCTION sp_internal.stamp_update() IS 'Trigger: bumps version, updated_at and updated_by on every update.';
+COMMENT ON FUNCTION sp_internal.stamp_update() IS 'Trigger: bumps version, updated_at and updated_by on every update (sp.apply_retention''s changes bump the version only).';
 
 CREATE FUNCTION sp_internal.household_keep_history()
     RETURNS trigger

@@ -110,3 +110,23 @@ AS $$
     SELECT CASE WHEN n > 0 AND n < threshold THEN NULL ELSE n END
 $$;
 COMMENT ON FUNCTION sp_internal.small_cell(bigint, integer) IS 'NULL for a count between 1 and threshold - 1 (a small cell), the count otherwise; zero is shown.';
+
+-- Aggregates for readers without exact areas are not given below the
+-- de-identified level: with one level and the level above, a suppressed cell
+-- could be recovered by subtraction, and per-area counts below it locate rows.
+CREATE FUNCTION sp_internal.require_disclosable_level(level integer)
+    RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    shown integer := sp_internal.privacy_setting('deidentified_area_level');
+BEGIN
+    IF level > shown AND NOT sp_internal.reads_exact_areas() THEN
+        RAISE EXCEPTION 'aggregates below area level % are not available to role %', shown, sp_internal.caller()
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('Level %s was asked for; readers without access to exact household areas get level %s or above (privacy setting deidentified_area_level).', level, shown);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION sp_internal.require_disclosable_level(integer) IS 'Raises 42501 when a reader without exact household areas (an analyst) asks for aggregates below the de-identified level.';

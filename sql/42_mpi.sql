@@ -301,9 +301,13 @@ COMMENT ON FUNCTION sp.mpi_assess_households(text, text, text) IS 'Assesses ever
 CREATE FUNCTION sp.mpi_area_summary(model text, level integer DEFAULT 1)
     RETURNS TABLE (area_code text, area_name text, households bigint, persons bigint, poor_households bigint,
                    poor_persons bigint, excluded_households bigint, h float8, a float8, m0 float8)
-    LANGUAGE sql STABLE STRICT SECURITY DEFINER
+    LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
+#variable_conflict use_column
+BEGIN
+    PERFORM sp_internal.require_disclosable_level(mpi_area_summary.level);
+    RETURN QUERY
     WITH k AS (SELECT sp_internal.suppression_threshold() AS threshold),
     t AS (
         SELECT anc.ancestor_code, ar.name,
@@ -323,20 +327,32 @@ AS $$
         JOIN sp.admin_area ar ON ar.code = anc.ancestor_code
         WHERE c.model = mpi_area_summary.model
         GROUP BY anc.ancestor_code, ar.name
+    ),
+    -- a count is withheld when it or its complement (the non-poor, shown
+    -- totals minus it) is small; a ratio with the counts it would reveal: H
+    -- and M0 with the poor or all persons, A with the poor households
+    s AS (
+        SELECT t.*,
+               sp_internal.small_cell(t.households, k.threshold) IS NULL AS hh_small,
+               sp_internal.small_cell(t.persons, k.threshold) IS NULL AS p_small,
+               sp_internal.small_cell(t.poor_households, k.threshold) IS NULL
+                 OR sp_internal.small_cell(t.households - t.poor_households, k.threshold) IS NULL AS poor_hh_small,
+               sp_internal.small_cell(t.poor_persons, k.threshold) IS NULL
+                 OR sp_internal.small_cell(t.persons - t.poor_persons, k.threshold) IS NULL AS poor_p_small,
+               k.threshold
+        FROM t, k
     )
-    -- a ratio is withheld with the counts it would reveal: H and M0 with the
-    -- poor or all persons, A with the poor households
-    SELECT t.ancestor_code, t.name,
-           sp_internal.small_cell(t.households, k.threshold), sp_internal.small_cell(t.persons, k.threshold),
-           sp_internal.small_cell(t.poor_households, k.threshold), sp_internal.small_cell(t.poor_persons, k.threshold),
-           sp_internal.small_cell(t.excluded_households, k.threshold),
-           CASE WHEN sp_internal.small_cell(t.poor_persons, k.threshold) IS NULL
-                  OR sp_internal.small_cell(t.persons, k.threshold) IS NULL THEN NULL ELSE t.h END,
-           CASE WHEN sp_internal.small_cell(t.poor_households, k.threshold) IS NULL THEN NULL ELSE t.a END,
-           CASE WHEN sp_internal.small_cell(t.poor_persons, k.threshold) IS NULL
-                  OR sp_internal.small_cell(t.persons, k.threshold) IS NULL
-                  OR sp_internal.small_cell(t.poor_households, k.threshold) IS NULL THEN NULL ELSE t.m0 END
-    FROM t, k
-    ORDER BY t.ancestor_code
+    SELECT s.ancestor_code, s.name,
+           CASE WHEN s.hh_small THEN NULL ELSE s.households END,
+           CASE WHEN s.p_small THEN NULL ELSE s.persons END,
+           CASE WHEN s.poor_hh_small OR s.hh_small THEN NULL ELSE s.poor_households END,
+           CASE WHEN s.poor_p_small OR s.p_small THEN NULL ELSE s.poor_persons END,
+           sp_internal.small_cell(s.excluded_households, s.threshold),
+           CASE WHEN s.poor_p_small OR s.p_small THEN NULL ELSE s.h END,
+           CASE WHEN s.poor_hh_small OR s.hh_small THEN NULL ELSE s.a END,
+           CASE WHEN s.poor_p_small OR s.p_small OR s.poor_hh_small OR s.hh_small THEN NULL ELSE s.m0 END
+    FROM s
+    ORDER BY s.ancestor_code;
+END
 $$;
-COMMENT ON FUNCTION sp.mpi_area_summary(text, integer) IS 'Alkire-Foster aggregates per admin area of a level (households of the caller''s area scope only), from each household''s latest assessment under the active model version, weighted by persons: H (headcount ratio: share of persons in poor households), A (intensity: average deprivation score of the poor), M0 = H x A (adjusted headcount). Households excluded for missing data are counted apart. For callers who may not read the exact area of households (analysts), counts from 1 to min_cell_size - 1 are NULL, and so are the ratios they would reveal (small-cell suppression, sp.privacy_setting).';
+COMMENT ON FUNCTION sp.mpi_area_summary(text, integer) IS 'Alkire-Foster aggregates per admin area of a level (households of the caller''s area scope only), from each household''s latest assessment under the active model version, weighted by persons: H (headcount ratio: share of persons in poor households), A (intensity: average deprivation score of the poor), M0 = H x A (adjusted headcount). Households excluded for missing data are counted apart. For callers who may not read the exact area of households (analysts), counts from 1 to min_cell_size - 1 are NULL, and so are counts whose complement is that small (the non-poor) and the ratios they would reveal (small-cell suppression, sp.privacy_setting); levels below deidentified_area_level are refused (42501).';

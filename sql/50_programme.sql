@@ -919,9 +919,13 @@ COMMENT ON VIEW sp.enrolment_summary IS 'Enrolments by programme, household area
 CREATE FUNCTION sp.programme_summary(programme text, level integer DEFAULT 1)
     RETURNS TABLE (area_code text, area_name text, eligible bigint, waitlisted bigint, enrolled bigint,
                    suspended bigint, exited bigint, quota bigint)
-    LANGUAGE sql STABLE STRICT SECURITY DEFINER
+    LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
+#variable_conflict use_column
+BEGIN
+    PERFORM sp_internal.require_disclosable_level(programme_summary.level);
+    RETURN QUERY
     WITH k AS (SELECT sp_internal.suppression_threshold() AS threshold),
     t AS (
         SELECT anc.ancestor_code, ar.name,
@@ -944,9 +948,10 @@ AS $$
            sp_internal.small_cell(t.enrolled, k.threshold), sp_internal.small_cell(t.suspended, k.threshold),
            sp_internal.small_cell(t.exited, k.threshold), t.quota
     FROM t, k
-    ORDER BY t.ancestor_code
+    ORDER BY t.ancestor_code;
+END
 $$;
-COMMENT ON FUNCTION sp.programme_summary(text, integer) IS 'Units of a programme by state per admin area of a level (enrolments of the caller''s area scope only), with the quotas set in or below each area. For callers who may not read the exact area of households (analysts), counts from 1 to min_cell_size - 1 are NULL (small-cell suppression, sp.privacy_setting).';
+COMMENT ON FUNCTION sp.programme_summary(text, integer) IS 'Units of a programme by state per admin area of a level (enrolments of the caller''s area scope only), with the quotas set in or below each area. For callers who may not read the exact area of households (analysts), counts from 1 to min_cell_size - 1 are NULL (small-cell suppression, sp.privacy_setting), and levels below deidentified_area_level are refused (42501).';
 
 -- Person merges (sp.merge_persons) move the merged person's open person
 -- enrolments to the survivor, or exit them when the survivor has its own;

@@ -68,34 +68,46 @@ BEGIN
 
     -- 2. variables with a retention period: values not re-surveyed for that
     -- long leave the live rows and the history (a version's updated_at is
-    -- when its values were written)
+    -- when its values were written).  All are chosen before any is removed.
+    CREATE TEMP TABLE sp_ret_value (entity text, id bigint, code text, retention interval) ON COMMIT DROP;
     FOR v IN SELECT p.code, p.retention, x.entity FROM sp.variable_policy p JOIN sp.variable x USING (code)
              WHERE p.retention IS NOT NULL ORDER BY p.code LOOP
-        cutoff := now() - v.retention;
         IF v.entity = 'household' THEN
-            SELECT count(*) INTO n FROM sp.household h WHERE h.attributes ? v.code AND h.updated_at < cutoff;
+            INSERT INTO sp_ret_value SELECT 'household', h.household_id, v.code, v.retention FROM sp.household h
+            WHERE h.attributes ? v.code AND h.updated_at < now() - v.retention;
         ELSE
-            SELECT count(*) INTO n FROM sp.person p WHERE p.attributes ? v.code AND p.updated_at < cutoff;
+            INSERT INTO sp_ret_value SELECT 'person', p.person_id, v.code, v.retention FROM sp.person p
+            WHERE p.attributes ? v.code AND p.updated_at < now() - v.retention;
         END IF;
+        GET DIAGNOSTICS n = ROW_COUNT;
         vars := vars || jsonb_build_object(v.code, n);
-        CONTINUE WHEN dry_run;
-        previous := sp_internal.begin_change(format('retention: %s kept longer than %s', v.code, v.retention));
-        IF v.entity = 'household' THEN
-            UPDATE sp.household h SET attributes = h.attributes - v.code WHERE h.attributes ? v.code AND h.updated_at < cutoff;
-            PERFORM set_config('sp_registry.applying_retention', 'on', true);
-            UPDATE sp.household_history h SET attributes = h.attributes - v.code WHERE h.attributes ? v.code AND h.updated_at < cutoff;
-        ELSE
-            UPDATE sp.person p SET attributes = p.attributes - v.code WHERE p.attributes ? v.code AND p.updated_at < cutoff;
-            PERFORM set_config('sp_registry.applying_retention', 'on', true);
-            UPDATE sp.person_history p SET attributes = p.attributes - v.code WHERE p.attributes ? v.code AND p.updated_at < cutoff;
-        END IF;
-        PERFORM set_config('sp_registry.applying_retention', 'off', true);
-        PERFORM sp_internal.end_change(previous);
     END LOOP;
+    IF NOT dry_run THEN
+        -- the version goes up, updated_at stays (sp_internal.stamp_update), so
+        -- removing one value does not restart the clock of the others
+        PERFORM set_config('sp_registry.applying_retention', 'on', true);
+        FOR v IN SELECT DISTINCT r.code, r.retention, r.entity FROM sp_ret_value r ORDER BY r.code LOOP
+            previous := sp_internal.begin_change(format('retention: %s kept longer than %s', v.code, v.retention));
+            IF v.entity = 'household' THEN
+                UPDATE sp.household h SET attributes = h.attributes - v.code
+                WHERE h.household_id IN (SELECT r.id FROM sp_ret_value r WHERE r.entity = 'household' AND r.code = v.code);
+                UPDATE sp.household_history h SET attributes = h.attributes - v.code
+                WHERE h.attributes ? v.code AND h.updated_at < now() - v.retention;
+            ELSE
+                UPDATE sp.person p SET attributes = p.attributes - v.code
+                WHERE p.person_id IN (SELECT r.id FROM sp_ret_value r WHERE r.entity = 'person' AND r.code = v.code);
+                UPDATE sp.person_history p SET attributes = p.attributes - v.code
+                WHERE p.attributes ? v.code AND p.updated_at < now() - v.retention;
+            END IF;
+            PERFORM sp_internal.end_change(previous);
+        END LOOP;
+        PERFORM set_config('sp_registry.applying_retention', 'off', true);
+    END IF;
 
     -- 3. the closed records chosen in 1 (chosen before 2 touched any row)
     IF NOT dry_run THEN
         previous := sp_internal.begin_change('retention: record closed longer than its retention period, pseudonymised');
+        PERFORM set_config('sp_registry.applying_retention', 'on', true);
         UPDATE sp.person p
         SET given_name = NULL, family_name = NULL, other_names = NULL,
             birth_date = CASE WHEN p.birth_date IS NULL THEN NULL ELSE make_date(extract(year FROM p.birth_date)::integer, 1, 1) END,
@@ -108,7 +120,6 @@ BEGIN
         SET location = NULL, attributes = h.attributes - withheld_h, pseudonymised_at = now()
         WHERE h.household_id IN (SELECT r.household_id FROM sp_ret_household r);
         -- the versions kept in history (including the ones just written)
-        PERFORM set_config('sp_registry.applying_retention', 'on', true);
         UPDATE sp.person_history p
         SET given_name = NULL, family_name = NULL, other_names = NULL,
             birth_date = CASE WHEN p.birth_date IS NULL THEN NULL ELSE make_date(extract(year FROM p.birth_date)::integer, 1, 1) END,
@@ -119,6 +130,30 @@ BEGIN
         UPDATE sp.household_history h
         SET location = NULL, attributes = h.attributes - withheld_h
         WHERE h.household_id IN (SELECT r.household_id FROM sp_ret_household r);
+        -- free text that staff wrote about these records: reasons name people
+        -- and places ("Amina moved to her sister in the capital")
+        UPDATE sp.person_history p SET change_reason = 'removed by retention'
+        WHERE p.person_id IN (SELECT r.person_id FROM sp_ret_person r) AND p.change_reason NOT LIKE 'retention:%';
+        UPDATE sp.household_history h SET change_reason = 'removed by retention'
+        WHERE h.household_id IN (SELECT r.household_id FROM sp_ret_household r) AND h.change_reason NOT LIKE 'retention:%';
+        UPDATE sp.enrolment e SET reason = 'removed by retention'
+        WHERE (e.household_id IN (SELECT r.household_id FROM sp_ret_household r)
+               OR e.person_id IN (SELECT r.person_id FROM sp_ret_person r)) AND e.reason <> 'removed by retention';
+        UPDATE sp.enrolment_history e SET reason = 'removed by retention'
+        WHERE (e.household_id IN (SELECT r.household_id FROM sp_ret_household r)
+               OR e.person_id IN (SELECT r.person_id FROM sp_ret_person r)) AND e.reason <> 'removed by retention';
+        UPDATE sp.eligibility_review e SET reason = 'removed by retention'
+        WHERE (e.household_id IN (SELECT r.household_id FROM sp_ret_household r)
+               OR e.person_id IN (SELECT r.person_id FROM sp_ret_person r)) AND e.reason IS NOT NULL;
+        UPDATE sp.match_review m SET reason = 'removed by retention'
+        WHERE (m.person_id IN (SELECT r.person_id FROM sp_ret_person r)
+               OR m.other_person_id IN (SELECT r.person_id FROM sp_ret_person r)) AND m.reason IS NOT NULL;
+        UPDATE sp.person_merge m SET reason = 'removed by retention',
+               undo_reason = CASE WHEN m.undo_reason IS NOT NULL THEN 'removed by retention' END
+        WHERE m.survivor_id IN (SELECT r.person_id FROM sp_ret_person r)
+           OR m.merged_id IN (SELECT r.person_id FROM sp_ret_person r);
+        UPDATE sp.consent c SET reason = 'removed by retention'
+        WHERE c.person_id IN (SELECT r.person_id FROM sp_ret_person r) AND c.reason IS NOT NULL;
         PERFORM set_config('sp_registry.applying_retention', 'off', true);
         PERFORM sp_internal.end_change(previous);
     END IF;
@@ -144,6 +179,7 @@ BEGIN
     END IF;
     DROP TABLE sp_ret_household;
     DROP TABLE sp_ret_person;
+    DROP TABLE sp_ret_value;
     RETURN outcome;
 END
 $$;

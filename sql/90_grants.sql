@@ -167,7 +167,15 @@ GRANT EXECUTE ON FUNCTION sp.person_national_id(bigint, text), sp.person_phone(b
 -- registry's own dedup run and the review queue go through the API.
 GRANT SELECT ON sp.linkage_model, sp.linkage_training, sp.dedup_run, sp.person_cluster, sp.match_review,
                 sp.person_merge, sp.registration_duplicate
-    TO sp_registrar, sp_caseworker, sp_analyst, sp_auditor;
+    TO sp_registrar, sp_caseworker, sp_auditor;
+GRANT SELECT ON sp.linkage_model, sp.linkage_training, sp.dedup_run, sp.person_cluster, sp.registration_duplicate
+    TO sp_analyst;
+-- analysts: no free-text reasons (staff write names and places into them) and
+-- no staff names
+GRANT SELECT (review_id, run_id, person_id, other_person_id, match_probability, match_weight, status, decided_at)
+    ON sp.match_review TO sp_analyst;
+GRANT SELECT (merge_id, survivor_id, merged_id, merged_status, review_id, merged_at, undone_at)
+    ON sp.person_merge TO sp_analyst;
 -- training (sp.train_linkage_model) runs with the caller's rights on the source it is given
 GRANT UPDATE (params, trained_at) ON sp.linkage_model TO sp_admin;
 GRANT INSERT (model, source, right_source, params) ON sp.linkage_training TO sp_admin;
@@ -207,7 +215,24 @@ GRANT EXECUTE ON FUNCTION sp.mpi_area_summary(text, integer) TO sp_programme_off
 GRANT SELECT ON sp.programme, sp.programme_history, sp.programme_quota, sp.programme_quota_history,
                 sp.eligibility_run, sp.eligibility_decision, sp.eligibility_review, sp.enrolment,
                 sp.enrolment_history
-    TO sp_registrar, sp_caseworker, sp_programme_officer, sp_payment_officer, sp_grievance_officer, sp_analyst, sp_auditor;
+    TO sp_registrar, sp_caseworker, sp_programme_officer, sp_payment_officer, sp_grievance_officer, sp_auditor;
+-- Analysts: the columns that say nothing of a household's exact area or of
+-- the identifying variables a rule may test (failed conditions name area and
+-- variable conditions, quota areas and waitlist positions are per exact area,
+-- run summaries count per area, reasons are free text).
+GRANT SELECT ON sp.programme, sp.programme_history, sp.programme_quota, sp.programme_quota_history TO sp_analyst;
+GRANT SELECT (run_id, programme, kind, programme_version, rule, ranking, models, started_at)
+    ON sp.eligibility_run TO sp_analyst;
+GRANT SELECT (run_id, programme, household_id, person_id, eligible, rank_score, cutoff, borderline)
+    ON sp.eligibility_decision TO sp_analyst;
+GRANT SELECT (review_id, programme, household_id, person_id, run_id, kind, eligible, status, created_at, decided_at)
+    ON sp.eligibility_review TO sp_analyst;
+GRANT SELECT (enrolment_id, programme, household_id, person_id, state, rank_score, eligible_since, enrolled_at,
+              recertification_due, exited_at, exited_by_rule, run_id, version)
+    ON sp.enrolment TO sp_analyst;
+GRANT SELECT (history_id, enrolment_id, programme, household_id, person_id, from_state, to_state,
+              recertification_due, changed_at)
+    ON sp.enrolment_history TO sp_analyst;
 -- exact counts per ward: analysts read them through sp.programme_summary, which
 -- suppresses small cells
 GRANT SELECT ON sp.enrolment_summary

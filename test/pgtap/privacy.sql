@@ -3,7 +3,7 @@
 -- pseudonymisation of closed records and their history, per-variable
 -- retention, rejected documents, and what is held back or kept.
 BEGIN;
-SELECT plan(44);
+SELECT plan(53);
 
 SET LOCAL client_min_messages = warning;
 INSERT INTO sp.admin_area (code, parent_code, level, name) VALUES
@@ -59,6 +59,22 @@ SELECT is((SELECT count(*)::int FROM sp.household_deidentified WHERE household_s
           'member-derived variables are there');
 SELECT is((SELECT count(*)::int FROM sp.person_deidentified WHERE birth_year = 1980 AND sex = 'F'), 15,
           'de-identified persons keep birth year and sex');
+SELECT is((SELECT count(*)::int FROM sp.person_deidentified
+           WHERE age_years IS DISTINCT FROM extract(year FROM current_date)::int - birth_year), 0,
+          'the age shown is the age reached this year (from the birth year), not one that reveals the birth date');
+SET LOCAL enable_seqscan = off;
+SET LOCAL enable_hashjoin = off;
+SET LOCAL enable_mergejoin = off;
+SELECT ok((SELECT array_agg(household_id) = array_agg(household_id ORDER BY household_id) FROM (SELECT household_id FROM sp.household_deidentified) x)
+          AND (SELECT array_agg(person_id) = array_agg(person_id ORDER BY person_id) FROM (SELECT person_id FROM sp.person_deidentified) x),
+          'de-identified rows come in id order whatever the plan (an area-ordered scan would give the exact area back)');
+RESET enable_seqscan;
+RESET enable_hashjoin;
+RESET enable_mergejoin;
+SELECT throws_ok('SELECT quota_area FROM sp.enrolment', '42501', NULL, 'an analyst cannot read quota areas (exact areas) of enrolments');
+SELECT throws_ok('SELECT failed_conditions FROM sp.eligibility_decision', '42501', NULL,
+                 'nor the failed conditions of decisions (they name areas and identifying variables)');
+SELECT throws_ok('SELECT reason FROM sp.enrolment_history', '42501', NULL, 'nor the free-text reasons staff write');
 RESET ROLE;
 
 -- 9-12: who changes the privacy settings
@@ -89,6 +105,14 @@ INSERT INTO sp.programme (name, title, benefit_type, rule, ranking)
 VALUES ('pv_grant', 'Grant', 'cash', '{"all": [{"area": "PV"}, {"pmt": {"model": "pv_pmt", "below_cutoff": true}}]}', '{"pmt": "pv_pmt"}');
 SET LOCAL ROLE pv_officer;
 SELECT sp.determine_eligibility('pv_grant');
+RESET ROLE;
+SET LOCAL ROLE pv_analyst;
+SELECT throws_ok($$SELECT * FROM sp.programme_summary('pv_grant', 3)$$, '42501', 'aggregates below area level 2 are not available to role pv_analyst',
+                 'an analyst gets no aggregate below the de-identified level');
+RESET ROLE;
+-- the suppression tests below look at wards: the de-identified level is lowered to them
+INSERT INTO sp.privacy_setting (name, value) VALUES ('deidentified_area_level', 3);
+SET LOCAL ROLE pv_officer;
 SELECT results_eq($$SELECT area_code, eligible FROM sp.programme_summary('pv_grant', 3)$$,
                   $$VALUES ('PV010101', 12::bigint), ('PV010102', 3::bigint)$$,
                   'a programme officer (who reads exact household areas) sees exact counts');
@@ -104,8 +128,8 @@ SELECT sp.activate_mpi_model('pv_mpi', 1);
 SELECT sp.mpi_assess_households('pv_mpi', 'PV');
 SET LOCAL ROLE pv_analyst;
 SELECT results_eq($$SELECT area_code, households, poor_households, h IS NULL, a IS NULL, m0 IS NULL FROM sp.mpi_area_summary('pv_mpi', 3)$$,
-                  $$VALUES ('PV010101', 12::bigint, NULL::bigint, false, true, true), ('PV010102', NULL, NULL, true, true, true)$$,
-                  'MPI aggregates: small counts and the ratios that would reveal them are NULL for an analyst');
+                  $$VALUES ('PV010101', 12::bigint, NULL::bigint, true, true, true), ('PV010102', NULL, NULL, true, true, true)$$,
+                  'MPI aggregates: small counts, counts whose complement is small (4 non-poor of 12) and the ratios they reveal are NULL for an analyst');
 RESET ROLE;
 INSERT INTO sp.privacy_setting (name, value) VALUES ('min_cell_size', 3);
 SET LOCAL ROLE pv_analyst;
@@ -113,6 +137,7 @@ SELECT results_eq($$SELECT area_code, eligible FROM sp.programme_summary('pv_gra
                   $$VALUES ('PV010101', 12::bigint), ('PV010102', 3::bigint)$$,
                   'the threshold follows the privacy setting');
 RESET ROLE;
+DELETE FROM sp.privacy_setting WHERE name = 'deidentified_area_level';
 
 -- 17-20: retention needs a national administrator; nothing happens without a period
 SET LOCAL ROLE pv_analyst;
@@ -144,6 +169,8 @@ WHERE household_id IN (SELECT household_id FROM pv_hh WHERE i IN (13, 14)) OR st
 UPDATE sp.person SET updated_at = now() - interval '60 days'
 WHERE household_id IN (SELECT household_id FROM pv_hh WHERE i IN (2, 3)) AND relationship_to_head = 'head';
 UPDATE sp.person_history SET updated_at = now() - interval '90 days' WHERE admin_area_code LIKE 'PV%';
+-- household 5 was last surveyed 90 days ago: two of its variables are past retention at once
+UPDATE sp.household SET updated_at = now() - interval '90 days' WHERE household_id = (SELECT household_id FROM pv_hh WHERE i = 5);
 INSERT INTO sp.import_error (sqlstate, message, document, received_at)
 VALUES ('22007', 'old rejected document', '{"members": [{"given_name": "Old"}]}', now() - interval '400 days'),
        ('22007', 'new rejected document', '{"members": [{"given_name": "New"}]}', now());
@@ -155,12 +182,14 @@ GRANT SELECT ON pv_target TO PUBLIC;
 
 SET LOCAL ROLE pv_admin;
 INSERT INTO sp.privacy_setting (name, value) VALUES ('closed_record_retention_days', 30), ('import_error_retention_days', 365);
+UPDATE sp.variable_policy SET retention = '60 days' WHERE code = 'pv_clan';
+INSERT INTO sp.variable_policy (code, purpose, retention) VALUES ('rooms', 'PMT', '30 days');
 
 -- 21-22: a dry run counts and changes nothing
 SELECT is(sp.apply_retention(true) - 'closed_record_retention_days' - 'import_error_retention_days' - 'dry_run',
           '{"households_pseudonymised": 1, "persons_pseudonymised": 3, "households_held_by_open_enrolments": 1,
-            "persons_held_by_open_enrolments": 0, "variable_values_removed": {"pv_condition": 5}, "import_errors_deleted": 1}'::jsonb,
-          'a dry run counts: household 13 and its 2 members, the deceased head; household 14 held by its enrolment');
+            "persons_held_by_open_enrolments": 0, "variable_values_removed": {"pv_clan": 1, "pv_condition": 5, "rooms": 3}, "import_errors_deleted": 1}'::jsonb,
+          'a dry run counts: household 13 and its 2 members, the deceased head; household 14 held by its enrolment; stale values');
 RESET ROLE;
 SELECT is((SELECT count(*)::int FROM sp.person WHERE person_id IN (SELECT person_id FROM pv_target) AND given_name IS NOT NULL), 3,
           'and changes nothing');
@@ -184,8 +213,17 @@ SELECT is((SELECT count(*) FROM sp.find_person_by_national_id('PV-13', 'privacy 
           'a pseudonymised person is no longer found by national ID');
 SELECT results_eq($$SELECT location IS NULL, attributes ? 'pv_clan', attributes ? 'rooms', pseudonymised_at IS NOT NULL
                     FROM sp.household WHERE household_id IN (SELECT household_id FROM pv_hh WHERE i IN (13, 14)) ORDER BY household_id$$,
-                  $$VALUES (true, false, true, true), (false, true, true, false)$$,
-                  'the closed household loses its location and identifying attributes; the enrolled one is held');
+                  $$VALUES (true, false, false, true), (false, true, false, false)$$,
+                  'the closed household loses its location and identifying attributes; the enrolled one is held (and both lose stale rooms)');
+SELECT results_eq($$SELECT attributes ? 'rooms', attributes ? 'pv_clan', updated_at < now() - interval '80 days'
+                    FROM sp.household WHERE household_id = (SELECT household_id FROM pv_hh WHERE i = 5)$$,
+                  $$VALUES (false, false, true)$$,
+                  'two stale values of one household go in one run, and removing them does not make the record look freshly surveyed');
+SELECT is((SELECT count(*)::int FROM sp.person_history h WHERE h.person_id IN (SELECT person_id FROM pv_target)
+             AND h.change_reason NOT LIKE 'retention:%' AND h.change_reason <> 'removed by retention'), 0,
+          'the reasons staff wrote about pseudonymised persons are removed too');
+SELECT is((SELECT count(*)::int FROM sp.enrolment e WHERE e.household_id = (SELECT household_id FROM pv_hh WHERE i = 13)
+             AND e.reason <> 'removed by retention'), 0, 'and the reasons of their enrolments');
 SELECT is((SELECT count(*)::int FROM sp.person WHERE household_id = (SELECT household_id FROM pv_hh WHERE i = 14) AND given_name IS NOT NULL), 2,
           'members of a household with an open enrolment keep their names');
 
@@ -201,7 +239,8 @@ SELECT is((SELECT count(*)::int FROM sp.person_history h WHERE h.attributes ? 'p
 SELECT results_eq($$SELECT message FROM sp.import_error WHERE message LIKE '% rejected document'$$, $$VALUES ('new rejected document')$$,
                   'rejected documents older than their retention are deleted');
 SET LOCAL ROLE pv_admin;
-SELECT is((SELECT (r ->> 'persons_pseudonymised')::int + (r ->> 'import_errors_deleted')::int FROM sp.apply_retention() r)
+SELECT is((SELECT (r ->> 'persons_pseudonymised')::int + (r ->> 'import_errors_deleted')::int
+                  + (SELECT coalesce(sum(v::text::int), 0)::int FROM jsonb_each(r -> 'variable_values_removed') x (k, v)) FROM sp.apply_retention() r)
           + (SELECT count(*)::int FROM sp.audit_log WHERE action = 'retention' AND acting_role = 'pv_admin')
           + (SELECT count(*)::int FROM sp.retention_run WHERE run_by = 'pv_admin'), 2,
           'the run is in sp.retention_run and the audit log; running it again changes nothing');
