@@ -241,4 +241,19 @@ q -c "SELECT sp.person_national_id((SELECT person_id FROM sp.find_person_by_nati
                                   'demo: verify identity at pay point') AS decrypted"
 q -c "SELECT logged_at::time(0), login_role, action, person_ids, purpose FROM sp.audit_log ORDER BY log_id"
 
+say "An analyst sees de-identified records (district, birth year, no names or location) and suppressed small cells"
+q -c "SET client_min_messages = warning" -c "DROP ROLE IF EXISTS demo_analyst" -c "CREATE ROLE demo_analyst IN ROLE sp_analyst" >/dev/null
+q -Atc "SELECT sp.grant_area_scope('demo_analyst', 'SY01')" >/dev/null
+q -c "SET ROLE demo_analyst" -c "SELECT household_id, admin_area_code, household_size, head_female, attributes ->> 'rooms' AS rooms
+      FROM sp.household_deidentified LIMIT 3"
+q -c "SET ROLE demo_analyst" -c "SELECT * FROM sp.programme_summary('child_grant', 2) LIMIT 4"
+echo "(a count from 1 to 9 would show as NULL to an analyst; a programme officer sees exact counts; wards are refused to analysts:)"
+q -c "SET ROLE demo_analyst" -c "SELECT count(*) FROM sp.programme_summary('child_grant', 3)" 2>&1 | grep ERROR || true
+
+say "Consent and retention: a withdrawal is recorded; retention is set and tried as a dry run"
+q -c "SELECT purpose, granted, source FROM sp.record_consent(3, 'data_sharing', false, 'district office', 'asked not to share')"
+q -c "INSERT INTO sp.privacy_setting (name, value) VALUES ('closed_record_retention_days', 3650), ('import_error_retention_days', 90)"
+q -c "SELECT jsonb_pretty(sp.apply_retention(true)) AS retention_dry_run"
+q -c "DROP OWNED BY demo_analyst" -c "DROP ROLE demo_analyst" >/dev/null
+
 say "Done. The cluster is thrown away on exit."

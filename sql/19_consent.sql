@@ -85,6 +85,9 @@ BEGIN
         RAISE EXCEPTION 'valid_until % is in the past', valid_until USING ERRCODE = 'invalid_parameter_value';
     END IF;
     PERFORM sp_internal.person_household_in_scope(record_consent.person_id);
+    -- one consent record of a person at a time, so that the latest id is the
+    -- latest decision even when two offices record at once
+    PERFORM 1 FROM sp.person p WHERE p.person_id = record_consent.person_id FOR UPDATE;
     INSERT INTO sp.consent (person_id, purpose, granted, valid_until, source, reason)
     VALUES (record_consent.person_id, record_consent.purpose, record_consent.granted, record_consent.valid_until,
             btrim(record_consent.source), record_consent.reason)
