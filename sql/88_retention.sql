@@ -46,10 +46,13 @@ BEGIN
     -- or suspended (an enrolment enrolled or suspended: the case is not closed)
     IF closed_days IS NOT NULL THEN
         cutoff := now() - make_interval(days => closed_days);
+        -- locked as chosen: a household reactivated meanwhile by another session
+        -- is re-checked (and left alone) rather than pseudonymised
         INSERT INTO sp_ret_household
         SELECT h.household_id FROM sp.household h
         WHERE h.status IN ('inactive', 'merged') AND h.pseudonymised_at IS NULL AND h.updated_at < cutoff
-          AND NOT EXISTS (SELECT 1 FROM sp.enrolment e WHERE e.household_id = h.household_id AND e.state IN ('enrolled', 'suspended'));
+          AND NOT EXISTS (SELECT 1 FROM sp.enrolment e WHERE e.household_id = h.household_id AND e.state IN ('enrolled', 'suspended'))
+        FOR UPDATE OF h;
         SELECT count(*) INTO held_hh FROM sp.household h
         WHERE h.status IN ('inactive', 'merged') AND h.pseudonymised_at IS NULL AND h.updated_at < cutoff
           AND NOT EXISTS (SELECT 1 FROM sp_ret_household r WHERE r.household_id = h.household_id);
@@ -58,7 +61,8 @@ BEGIN
         WHERE p.pseudonymised_at IS NULL
           AND (p.household_id IN (SELECT r.household_id FROM sp_ret_household r)
                OR (p.status IN ('deceased', 'merged') AND p.updated_at < cutoff))
-          AND NOT EXISTS (SELECT 1 FROM sp.enrolment e WHERE e.person_id = p.person_id AND e.state IN ('enrolled', 'suspended'));
+          AND NOT EXISTS (SELECT 1 FROM sp.enrolment e WHERE e.person_id = p.person_id AND e.state IN ('enrolled', 'suspended'))
+        FOR UPDATE OF p;
         SELECT count(*) INTO held_p FROM sp.person p
         WHERE p.pseudonymised_at IS NULL AND p.status IN ('deceased', 'merged') AND p.updated_at < cutoff
           AND NOT EXISTS (SELECT 1 FROM sp_ret_person r WHERE r.person_id = p.person_id);

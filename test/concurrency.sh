@@ -2,7 +2,8 @@
 # Two sessions register the same submission_id at the same time: exactly one
 # household is created and both sessions get its ids.  Two sessions run
 # eligibility and enrolment of one programme at the same time: the runs are
-# serialised and no unit is enrolled twice.  Needs a running
+# serialised and no unit is enrolled twice.  A household reactivated while
+# retention runs is not pseudonymised.  Needs a running
 # cluster (PG* environment) and a database with the extension ($1).
 set -euo pipefail
 db="$1"
@@ -44,12 +45,28 @@ rm -f /tmp/sp_conc_[def].$$
 open=$(q -c "SELECT count(*) || '/' || count(DISTINCT household_id) || '/' || count(*) FILTER (WHERE state = 'enrolled')
              FROM sp.enrolment WHERE programme = 'cc_grant' AND state <> 'exited'")
 
+# retention meets a household that another session is reactivating
+rh=$(q -c "SELECT (sp.register_household('{\"admin_area_code\": \"CC\", \"members\": [{\"given_name\": \"Back\", \"relationship_to_head\": \"head\"}]}') ->> 'household_id')")
+q -c "SELECT sp.set_household_status($rh, 'inactive', 'left')" >/dev/null
+q -c "SET session_replication_role = replica" -c "UPDATE sp.household SET updated_at = now() - interval '60 days' WHERE household_id = $rh" \
+  -c "UPDATE sp.person SET updated_at = now() - interval '60 days' WHERE household_id = $rh"
+q -c "INSERT INTO sp.privacy_setting (name, value) VALUES ('closed_record_retention_days', 30)"
+q -c "BEGIN" -c "SELECT sp.set_household_status($rh, 'active', 'came back') IS NOT NULL" -c "SELECT pg_sleep(1.5)" -c "COMMIT" >/dev/null &
+sleep 0.5
+r=$(q -c "SELECT (sp.apply_retention() ->> 'households_pseudonymised') || '/' || (SELECT status || '/' || (pseudonymised_at IS NULL)
+        FROM sp.household WHERE household_id = $rh)")
+wait
+r2=$(q -c "SELECT status || '/' || (pseudonymised_at IS NULL) || '/' || (SELECT count(*) FROM sp.person WHERE household_id = $rh AND given_name IS NOT NULL)
+           FROM sp.household WHERE household_id = $rh")
+q -c "DELETE FROM sp.privacy_setting WHERE name = 'closed_record_retention_days'"
+
 fail=0
-echo "1..6"
+echo "1..7"
 if [ "$a" = "$b" ] && [ -n "$a" ]; then echo "ok 1 - both sessions get household $a"; else echo "not ok 1 - A got '$a', B got '$b'"; fail=1; fi
 if [ "$c" = '{"inserted": 0, "rejected": 0, "duplicates_skipped": 1}' ]; then echo "ok 2 - the concurrent batch skips it as a duplicate"; else echo "not ok 2 - batch said $c"; fail=1; fi
 if [ "$n" = 1 ]; then echo "ok 3 - one submission row"; else echo "not ok 3 - $n submission rows"; fail=1; fi
 if [ "$h" = 1 ]; then echo "ok 4 - one household"; else echo "not ok 4 - $h households"; fail=1; fi
 if [ "$d" = 20 ] && [ "$e" = 0 ]; then echo "ok 5 - the second eligibility run waits for the first and opens nothing twice"; else echo "not ok 5 - first run said '$d', second '$e'"; fail=1; fi
 if [ "$open" = "20/20/10" ] && [ "$f" = 10 ]; then echo "ok 6 - enrolment after both runs: 20 open, 10 enrolled within the quota"; else echo "not ok 6 - open/distinct/enrolled = $open, enrol said '$f'"; fail=1; fi
+if [ "$r2" = "active/true/1" ] && [ "${r%%/*}" = 0 ]; then echo "ok 7 - retention waits for a household being reactivated and leaves it alone"; else echo "not ok 7 - retention said '$r', household now '$r2'"; fail=1; fi
 exit $fail
