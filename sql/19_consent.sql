@@ -3,7 +3,9 @@
 -- record per person and purpose is in force.  No record means no consent
 -- (opt-in).  Functions that share data outside the registry (the DCI API,
 -- the integrated beneficiary registry, exports) must call
--- sp_internal.has_consent() for every person they would share.
+-- sp_internal.has_consent() for every person they would share.  A consent
+-- holds through its valid_until date in UTC, whatever time zone the session
+-- chose (a session could otherwise stretch an expired consent by a day).
 
 CREATE TABLE sp.consent (
     consent_id  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -24,18 +26,18 @@ CREATE TRIGGER consent_append_only BEFORE UPDATE OR DELETE ON sp.consent
 CREATE VIEW sp.current_consent AS
 SELECT DISTINCT ON (c.person_id, c.purpose)
        c.person_id, c.purpose,
-       c.granted AND (c.valid_until IS NULL OR c.valid_until >= current_date) AS in_force,
+       c.granted AND (c.valid_until IS NULL OR c.valid_until >= (now() AT TIME ZONE 'UTC')::date) AS in_force,
        c.granted, c.valid_until, c.source, c.recorded_at, c.recorded_by
 FROM sp.consent c
 ORDER BY c.person_id, c.purpose, c.consent_id DESC;
-COMMENT ON VIEW sp.current_consent IS 'The consent in force per person and purpose: in_force is true only for a granted consent not past its valid_until.';
+COMMENT ON VIEW sp.current_consent IS 'The consent in force per person and purpose: in_force is true only for a granted consent not past its valid_until (a date in UTC).';
 
 CREATE FUNCTION sp_internal.has_consent(person_id bigint, purpose text)
     RETURNS boolean
     LANGUAGE sql STABLE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT coalesce((SELECT c.granted AND (c.valid_until IS NULL OR c.valid_until >= current_date)
+    SELECT coalesce((SELECT c.granted AND (c.valid_until IS NULL OR c.valid_until >= (now() AT TIME ZONE 'UTC')::date)
                      FROM sp.consent c
                      WHERE c.person_id = has_consent.person_id AND c.purpose = has_consent.purpose
                      ORDER BY c.consent_id DESC LIMIT 1), false)
@@ -81,7 +83,7 @@ BEGIN
     IF length(reason) > 1000 THEN
         RAISE EXCEPTION 'reason longer than 1000 characters' USING ERRCODE = 'string_data_right_truncation';
     END IF;
-    IF valid_until < current_date THEN
+    IF valid_until < (now() AT TIME ZONE 'UTC')::date THEN
         RAISE EXCEPTION 'valid_until % is in the past', valid_until USING ERRCODE = 'invalid_parameter_value';
     END IF;
     PERFORM sp_internal.person_household_in_scope(record_consent.person_id);

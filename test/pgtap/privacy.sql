@@ -3,7 +3,7 @@
 -- pseudonymisation of closed records and their history, per-variable
 -- retention, rejected documents, and what is held back or kept.
 BEGIN;
-SELECT plan(53);
+SELECT plan(54);
 
 SET LOCAL client_min_messages = warning;
 INSERT INTO sp.admin_area (code, parent_code, level, name) VALUES
@@ -288,6 +288,11 @@ SELECT throws_ok($$SELECT sp.record_consent((SELECT head FROM pv_c), 'contact', 
 RESET ROLE;
 SELECT throws_ok($$UPDATE sp.consent SET granted = true WHERE person_id = (SELECT head FROM pv_c)$$, '23001', NULL,
                  'consent records are append-only, even for a superuser');
+SELECT sp.record_consent((SELECT child FROM pv_c), 'contact', true, 'form', NULL, (now() AT TIME ZONE 'UTC')::date);
+SET LOCAL TimeZone = 'Pacific/Kiritimati';
+SELECT ok(sp_internal.has_consent((SELECT child FROM pv_c), 'contact'),
+          'a consent valid until today (UTC) holds whatever time zone the session chose');
+RESET TimeZone;
 
 SELECT * FROM finish();
 ROLLBACK;
