@@ -179,6 +179,7 @@ AS $$
 DECLARE
     items sp_internal.batch_item[];
     claimed uuid[];
+    previous_role text;
 BEGIN
     -- Each document is parsed and fingerprinted once (MATERIALIZED), then
     -- classified: replay, conflict, invalid, repeated within the batch, or new.
@@ -251,6 +252,28 @@ BEGIN
     INTO items
     FROM (SELECT * FROM c ORDER BY c.idx) c;  -- ids are drawn in document order
 
+    -- References of the rows about to be inserted, checked once for the batch
+    -- instead of by a foreign-key trigger per row (the row triggers were most
+    -- of the remaining cost of registration).  The areas and relationship
+    -- types the batch uses are locked FOR KEY SHARE, as the foreign-key checks
+    -- would lock them, so that a concurrent delete waits and then fails; the
+    -- households, persons and the import batch are this call's own rows.
+    -- Validation checked the codes against the catalogue; checked again here
+    -- under the lock.
+    IF EXISTS (
+        SELECT 1 FROM (SELECT DISTINCT i.doc ->> 'admin_area_code' AS code FROM unnest(items) i WHERE i.outcome = 'inserted') c
+        WHERE NOT EXISTS (SELECT 1 FROM (SELECT a.code FROM sp.admin_area a WHERE a.code = c.code FOR KEY SHARE) k))
+       OR EXISTS (
+        SELECT 1 FROM (SELECT DISTINCT m.m ->> 'relationship_to_head' AS code
+                       FROM unnest(items) i, jsonb_array_elements(i.doc -> 'members') AS m (m)
+                       WHERE i.outcome = 'inserted') c
+        WHERE NOT EXISTS (SELECT 1 FROM (SELECT r.code FROM sp.relationship_type r WHERE r.code = c.code FOR KEY SHARE) k)) THEN
+        RAISE EXCEPTION 'an admin area or relationship type of the batch was removed while it was being registered'
+            USING ERRCODE = 'foreign_key_violation', DETAIL = 'Nothing was stored; send the batch again.';
+    END IF;
+    previous_role := current_setting('session_replication_role');
+    PERFORM set_config('session_replication_role', 'replica', true);
+
     -- Claim the submission ids first: a concurrent session registering the
     -- same id makes ours skip it (it waits for the other to finish).
     WITH claim AS (
@@ -286,6 +309,7 @@ BEGIN
     FROM unnest(items) i, jsonb_array_elements(i.doc -> 'members') WITH ORDINALITY AS m (m, ord)
     WHERE i.outcome = 'inserted'
     HAVING count(*) > 0;
+    PERFORM set_config('session_replication_role', previous_role, true);
 
     -- every flag is kept in sp.registration_duplicate for review; the caller
     -- is told only of registered persons in its own area scope (otherwise a

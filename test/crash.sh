@@ -108,10 +108,13 @@ persons_in_docs=$(q -c "SELECT sum(jsonb_array_length(d -> 'members')) FROM synt
 
 # arm <INSERT|UPDATE> <table> <nth row>: the next operation stops after
 # writing that row (row triggers fire at the end of their statement: the
-# statement's rows are written, the transaction is open)
+# statement's rows are written, the transaction is open).  ENABLE ALWAYS:
+# registration inserts run with session_replication_role = replica
+# (docs/dba-guide.md, "Triggers of your own").
 arm() {
   q -c "SELECT setval('crash_point.seen', 1, false)" \
-    -c "CREATE TRIGGER crash_point AFTER $1 ON $2 FOR EACH ROW EXECUTE FUNCTION crash_point.hold('$3')" >/dev/null
+    -c "CREATE TRIGGER crash_point AFTER $1 ON $2 FOR EACH ROW EXECUTE FUNCTION crash_point.hold('$3')" \
+    -c "ALTER TABLE $2 ENABLE ALWAYS TRIGGER crash_point" >/dev/null
   armed=$2
 }
 disarm() { q -c "DROP TRIGGER crash_point ON $armed" >/dev/null; }
