@@ -11,15 +11,20 @@
 -- area scope themselves and are security barriers, so that no function in a
 -- reader's query sees rows outside that scope.
 
--- The area shown: the household's area when at or above the level, else its
--- ancestor at the level (from the materialised path /SY/SY01/...).  Written
--- out in each view rather than in a function: a SQL function with a pinned
--- search_path is not inlined, and one call per row cost more than the rest
--- of the view.
+-- The area shown for each area: itself when at or above the level, else its
+-- ancestor at the level (from the materialised path /SY/SY01/...).  A view,
+-- not a function: a SQL function with a pinned search_path is not inlined,
+-- and one call per row cost more than the rest of the views using it.
+CREATE VIEW sp_internal.disclosed_area WITH (security_invoker = true) AS
+SELECT a.code,
+       CASE WHEN a.level <= (SELECT sp_internal.privacy_setting('deidentified_area_level')) THEN a.code
+            ELSE split_part(a.path, '/', (SELECT sp_internal.privacy_setting('deidentified_area_level')) + 2) END AS shown_code
+FROM sp.admin_area a;
+COMMENT ON VIEW sp_internal.disclosed_area IS 'Each admin area with the code de-identified views show for it: the area itself at or above the privacy setting deidentified_area_level, else its ancestor at that level.';
+
 CREATE VIEW sp.person_deidentified WITH (security_barrier) AS
 SELECT p.person_id, p.household_id,
-       CASE WHEN a.level <= (SELECT sp_internal.privacy_setting('deidentified_area_level')) THEN a.code
-            ELSE split_part(a.path, '/', (SELECT sp_internal.privacy_setting('deidentified_area_level')) + 2) END AS admin_area_code,
+       a.shown_code AS admin_area_code,
        extract(year FROM p.birth_date)::integer AS birth_year,
        -- the age reached this year, from the birth year alone: an age from the
        -- exact date would reveal it (the day it changes, or the session time
@@ -28,7 +33,7 @@ SELECT p.person_id, p.household_id,
        p.sex, p.relationship_to_head,
        p.attributes - (SELECT sp_internal.withheld_variables('person')) AS attributes,
        p.status
-FROM sp.person p JOIN sp.admin_area a ON a.code = p.admin_area_code
+FROM sp.person p JOIN sp_internal.disclosed_area a ON a.code = p.admin_area_code
 WHERE p.admin_area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code))
 -- in id order: in the order of a scan by area the rows of one exact area
 -- would come together, and row numbers would give the area back
@@ -38,8 +43,7 @@ COMMENT ON COLUMN sp.person_deidentified.admin_area_code IS 'The household''s ar
 
 CREATE VIEW sp.household_deidentified WITH (security_barrier) AS
 SELECT h.household_id,
-       CASE WHEN a.level <= (SELECT sp_internal.privacy_setting('deidentified_area_level')) THEN a.code
-            ELSE split_part(a.path, '/', (SELECT sp_internal.privacy_setting('deidentified_area_level')) + 2) END AS admin_area_code,
+       a.shown_code AS admin_area_code,
        h.status,
        extract(year FROM h.registered_at)::integer AS registered_year,
        -- member-derived variables that do not depend on exact birth dates; count
@@ -47,7 +51,7 @@ SELECT h.household_id,
        hp.urban, hp.household_size, hp.disabled_members, hp.share_disabled, hp.head_female, hp.head_education,
        h.attributes - (SELECT sp_internal.withheld_variables('household')) AS attributes
 FROM sp.household h
-JOIN sp.admin_area a ON a.code = h.admin_area_code
+JOIN sp_internal.disclosed_area a ON a.code = h.admin_area_code
 LEFT JOIN sp.household_profile hp ON hp.household_id = h.household_id
 WHERE h.admin_area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code))
 ORDER BY h.household_id;

@@ -53,6 +53,7 @@ BEGIN
         WHERE h.status IN ('inactive', 'merged') AND h.pseudonymised_at IS NULL AND h.updated_at < cutoff
           AND NOT EXISTS (SELECT 1 FROM sp.enrolment e WHERE e.household_id = h.household_id AND e.state IN ('enrolled', 'suspended'))
         FOR UPDATE OF h;
+        GET DIAGNOSTICS n_hh = ROW_COUNT;
         SELECT count(*) INTO held_hh FROM sp.household h
         WHERE h.status IN ('inactive', 'merged') AND h.pseudonymised_at IS NULL AND h.updated_at < cutoff
           AND NOT EXISTS (SELECT 1 FROM sp_ret_household r WHERE r.household_id = h.household_id);
@@ -63,11 +64,10 @@ BEGIN
                OR (p.status IN ('deceased', 'merged') AND p.updated_at < cutoff))
           AND NOT EXISTS (SELECT 1 FROM sp.enrolment e WHERE e.person_id = p.person_id AND e.state IN ('enrolled', 'suspended'))
         FOR UPDATE OF p;
+        GET DIAGNOSTICS n_p = ROW_COUNT;
         SELECT count(*) INTO held_p FROM sp.person p
         WHERE p.pseudonymised_at IS NULL AND p.status IN ('deceased', 'merged') AND p.updated_at < cutoff
           AND NOT EXISTS (SELECT 1 FROM sp_ret_person r WHERE r.person_id = p.person_id);
-        SELECT count(*) INTO n_hh FROM sp_ret_household;
-        SELECT count(*) INTO n_p FROM sp_ret_person;
     END IF;
 
     -- 2. variables with a retention period: values not re-surveyed for that
