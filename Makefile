@@ -58,6 +58,13 @@ UNIT_CFLAGS = -std=c11 -pedantic -O1 -g -Wall -Wextra -Werror -Isrc/core -Itest/
 test/unit/%.bin: test/unit/%.c test/unit/tap.h $(CORE_SRCS) $(wildcard src/core/*.h)
 	$(CC) $(UNIT_CFLAGS) -o $@ $< $(CORE_SRCS) $(ICU_LIBS) -lm
 
+# The registry-shaped test data generator (tools/README.md): a plain C program,
+# used by the linkage tests and benchmarks; built with the module, not installed.
+all: tools/registry_gen
+tools/registry_gen: tools/registry_gen.c
+	$(CC) -std=c11 -O2 -Wall -Wextra -Werror -pedantic -o $@ $< -lm
+EXTRA_CLEAN += tools/registry_gen
+
 .PHONY: deps unit-test test test-future demo bench regress-test pgtap-test role-matrix
 
 deps:

@@ -115,6 +115,39 @@ END
 $$;
 COMMENT ON FUNCTION sp.create_linkage_model(text, jsonb, text) IS 'Creates a linkage model from a spec (comparisons and blocking rules, see docs/linkage.md), validated first. Train it with sp.train_linkage_model.';
 
+-- How common each name was in the data a model was trained on, for scoring
+-- that reads only a few records (the duplicate check at registration): there,
+-- agreeing on a rare name still says more than agreeing on Mohamed.  Values
+-- are 64-bit hashes of the normalised value; values seen once are not kept.
+CREATE TABLE sp_internal.linkage_term_frequency (
+    model      text NOT NULL REFERENCES sp.linkage_model (name) ON UPDATE CASCADE,
+    comparison text NOT NULL,
+    value_hash bigint NOT NULL,
+    records    integer NOT NULL CHECK (records > 1),
+    PRIMARY KEY (model, comparison, value_hash)
+);
+COMMENT ON TABLE sp_internal.linkage_term_frequency IS 'Term frequencies of the last training of each linkage model: records per value (64-bit hash of the normalised value, values seen at least twice) of each comparison with tf_adjust. Replaced by every training; read by the duplicate check at registration.';
+
+CREATE FUNCTION sp_internal.store_term_frequencies(name text, tf jsonb)
+    RETURNS bigint
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    PERFORM sp_internal.require_national_scope('training a linkage model');
+    DELETE FROM sp_internal.linkage_term_frequency f WHERE f.model = store_term_frequencies.name;
+    INSERT INTO sp_internal.linkage_term_frequency (model, comparison, value_hash, records)
+    SELECT store_term_frequencies.name, c.key, (v.value ->> 0)::bigint, (v.value ->> 1)::int
+    FROM jsonb_each(coalesce(tf, '{}')) c, jsonb_array_elements(c.value) v;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION sp_internal.store_term_frequencies(text, jsonb) IS 'Replaces the stored term frequencies of a linkage model with those a training run returned ({"<comparison>": [[value_hash, records], ...]}). Called by sp.train_linkage_model; national scope required.';
+REVOKE ALL ON FUNCTION sp_internal.store_term_frequencies(text, jsonb) FROM PUBLIC;
+
 CREATE FUNCTION sp.train_linkage_model(name text, source regclass, right_source regclass DEFAULT NULL)
     RETURNS jsonb
     LANGUAGE plpgsql VOLATILE
@@ -130,6 +163,8 @@ BEGIN
     ELSE
         estimated := sp_internal.estimate_linkage_params(train_linkage_model.name, source, right_source);
     END IF;
+    PERFORM sp_internal.store_term_frequencies(train_linkage_model.name, estimated -> 'term_frequencies');
+    estimated := estimated - 'term_frequencies';
     UPDATE sp.linkage_model m SET params = estimated, trained_at = now()
     WHERE m.name = train_linkage_model.name;
     INSERT INTO sp.linkage_training (model, source, right_source, params)
@@ -158,29 +193,39 @@ COMMENT ON FUNCTION sp.explain_match(text, regclass, bigint, regclass, bigint) I
 -- The built-in model for persons.  It uses the conventional columns when the
 -- input has them and skips the others.
 INSERT INTO sp.linkage_model (name, builtin, description, spec) VALUES ('person', true,
-'Persons: names (with given/family swaps and transliteration), birth date, sex, national ID, phone, address, postcode and admin area - whichever the input has.',
+'Persons: names (with given/family swaps and transliteration), birth date, sex, national ID, phone, address, postcode and admin area - whichever the input has. Persons registered together (registration_group) and twins are kept apart; m is anchored on national ID agreement; locality and phone u are measured among people of one family name; common names are blocked with their district.',
 $${
   "comparisons": [
     {"name": "given_name", "column": "given_name", "method": "jaro_winkler", "thresholds": [0.92, 0.8],
-     "normalize": "name", "swap_with": "family_name", "tf_adjust": true},
+     "normalize": "name", "swap_with": "family_name", "tf_adjust": true, "phonetic": true},
     {"name": "family_name", "column": "family_name", "method": "jaro_winkler", "thresholds": [0.92, 0.8],
-     "normalize": "name", "tf_adjust": true},
+     "normalize": "name", "tf_adjust": true, "phonetic": true},
     {"name": "other_names", "column": "other_names", "method": "jaro_winkler", "thresholds": [0.9], "normalize": "name"},
     {"name": "birth_date", "column": "birth_date", "method": "date"},
     {"name": "sex", "column": "sex", "method": "exact", "normalize": "id", "depends_on": ["given_name"]},
     {"name": "national_id", "column": "national_id", "method": "damerau_levenshtein", "thresholds": [1, 2],
      "normalize": "id"},
-    {"name": "phone", "column": "phone", "method": "exact", "normalize": "digits"},
-    {"name": "address", "column": "address", "method": "jaro_winkler", "thresholds": [0.9, 0.75], "normalize": "name"},
-    {"name": "postcode", "column": "postcode", "method": "exact", "normalize": "id"},
-    {"name": "admin_area_code", "column": "admin_area_code", "method": "exact"}
+    {"name": "phone", "column": "phone", "method": "exact", "normalize": "digits", "u_within": "family_name"},
+    {"name": "address", "column": "address", "method": "jaro_winkler", "thresholds": [0.9, 0.75], "normalize": "name",
+     "u_within": "family_name"},
+    {"name": "postcode", "column": "postcode", "method": "exact", "normalize": "id", "u_within": "family_name"},
+    {"name": "admin_area_code", "column": "admin_area_code", "method": "exact", "u_within": "family_name"}
   ],
+  "evidence": [
+    {"name": "registered_together", "kind": "same_group", "column": "registration_group", "weight": -40},
+    {"name": "twins", "kind": "twins", "date": "birth_date", "family": "family_name", "given": "given_name", "weight": -15},
+    {"name": "names_swapped", "kind": "swapped_names", "weight": -4}
+  ],
+  "anchor": "national_id",
   "blocking": [
-    ["national_id"],
-    ["phone"],
-    ["name_keys(given_name, family_name)"],
-    ["name_key(family_name)", "year(birth_date)"],
-    ["name_key(given_name)", "birth_date"],
+    {"keys": ["national_id"], "max_block": 50},
+    {"keys": ["phone"], "max_block": 50},
+    {"keys": ["name_keys(given_name, family_name)"], "max_block": 200,
+     "refine": ["first(admin_area_code, 6)", "year(birth_date)"]},
+    {"keys": ["name_key(family_name)", "year(birth_date)"], "max_block": 200,
+     "refine": ["first(admin_area_code, 6)", "name_key(given_name)"]},
+    {"keys": ["name_key(given_name)", "birth_date"], "max_block": 200,
+     "refine": ["first(admin_area_code, 6)", "name_key(family_name)"]},
     ["birth_date", "postcode"],
     ["first(given_name, 2)", "first(family_name, 2)", "postcode"]
   ]

@@ -23,11 +23,32 @@ REVOKE ALL ON FUNCTION sp_internal.linkage_hash(text, bytea, bytea, integer) FRO
 -- protected: the blind indexes stand in for national ID and phone, so they
 -- compare exactly (a mistyped ID counts as different).  The first 64 bits
 -- of the HMAC are plenty to tell IDs apart and keep string comparisons short.
+-- A birth date as linkage reads it: only the part that is known, so that a
+-- year-only date (stored as 1 January) is compared as a year.
+CREATE FUNCTION sp_internal.birth_date_text(d date, prec text)
+    RETURNS text
+    LANGUAGE sql STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+RETURN CASE prec WHEN 'year' THEN to_char(d, 'YYYY') WHEN 'month' THEN to_char(d, 'YYYY-MM')
+                 ELSE to_char(d, 'YYYY-MM-DD') END;
+COMMENT ON FUNCTION sp_internal.birth_date_text(date, text) IS 'A birth date as text with only its known part (YYYY, YYYY-MM or YYYY-MM-DD by precision), for linkage.';
+
+-- Persons written by one registration (one household, one transaction) are
+-- different people: the model keeps them apart (evidence "registered_together").
+-- Members added to the household later are in other groups.
+CREATE FUNCTION sp_internal.registration_group(household_id bigint, registered_at timestamptz)
+    RETURNS text
+    LANGUAGE sql STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+RETURN household_id::text || ':' || (extract(epoch FROM registered_at) * 1000000)::bigint::text;
+COMMENT ON FUNCTION sp_internal.registration_group(bigint, timestamptz) IS 'Household and registration time of a person: equal for the members one registration wrote together, whatever the session''s time zone.';
+
 CREATE VIEW sp_internal.person_linkage_input WITH (security_barrier) AS
-SELECT p.person_id AS id, p.given_name, p.family_name, p.other_names, p.birth_date, p.sex,
+SELECT p.person_id AS id, p.given_name, p.family_name, p.other_names,
+       sp_internal.birth_date_text(p.birth_date, p.birth_date_precision) AS birth_date, p.sex,
        encode(substr(p.national_id_hash, 3, 8), 'hex') AS national_id,
        encode(substr(p.phone_hash, 3, 8), 'hex') AS phone,
-       p.admin_area_code
+       p.admin_area_code, sp_internal.registration_group(p.household_id, p.registered_at) AS registration_group
 FROM sp.person p
 WHERE p.status = 'active'
   AND p.admin_area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code));
@@ -38,10 +59,11 @@ COMMENT ON VIEW sp_internal.person_linkage_input IS 'Active persons as linkage i
 -- re-indexed), so the duplicate check scores a new registration against a
 -- person indexed under the old key as agreeing on the ID.  Owner only.
 CREATE VIEW sp_internal.person_linkage_input_rotating WITH (security_barrier) AS
-SELECT p.person_id AS id, p.given_name, p.family_name, p.other_names, p.birth_date, p.sex,
+SELECT p.person_id AS id, p.given_name, p.family_name, p.other_names,
+       sp_internal.birth_date_text(p.birth_date, p.birth_date_precision) AS birth_date, p.sex,
        encode(substr(sp_internal.linkage_hash('national_id', p.national_id_enc, p.national_id_hash, k.key_id), 3, 8), 'hex') AS national_id,
        encode(substr(sp_internal.linkage_hash('phone', p.phone_enc, p.phone_hash, k.key_id), 3, 8), 'hex') AS phone,
-       p.admin_area_code
+       p.admin_area_code, sp_internal.registration_group(p.household_id, p.registered_at) AS registration_group
 FROM sp.person p
 LEFT JOIN sp_internal.pii_key k ON k.purpose = 'blind_index' AND k.state = 'active'
 WHERE p.status = 'active'

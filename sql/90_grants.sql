@@ -21,6 +21,7 @@ SELECT pg_catalog.pg_extension_config_dump('sp.registration_submission', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.import_error', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.linkage_model', 'WHERE NOT builtin OR params IS NOT NULL');
 SELECT pg_catalog.pg_extension_config_dump('sp.linkage_training', '');
+SELECT pg_catalog.pg_extension_config_dump('sp_internal.linkage_term_frequency', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.dedup_run', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.person_cluster', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.match_review', '');
@@ -182,6 +183,7 @@ GRANT INSERT (model, source, right_source, params) ON sp.linkage_training TO sp_
 GRANT EXECUTE ON FUNCTION sp_internal.estimate_on_registry(text) TO sp_admin;  -- training on the registry, read as the owner
 GRANT EXECUTE ON FUNCTION sp.match_pairs(text, regclass, regclass, float8), sp.explain_match(text, regclass, bigint, regclass, bigint)
     TO sp_admin, sp_analyst;
+GRANT EXECUTE ON FUNCTION sp_internal.store_term_frequencies(text, jsonb) TO sp_admin;
 GRANT EXECUTE ON FUNCTION sp.create_linkage_model(text, jsonb, text), sp.train_linkage_model(text, regclass, regclass),
                           sp.deduplicate_persons(text, float8, float8)
     TO sp_admin;

@@ -52,7 +52,8 @@ SELECT sp.register_household('{"admin_area_code": "SY010101", "attributes": {"go
 SELECT sp.train_linkage_model('person', 'sp_internal.person_linkage_input');
 SELECT sp.register_household('{"admin_area_code": "SY010102", "members": [{"given_name": "Nyambura", "family_name": "Wanjiku",
   "birth_date": "1979-08-12", "sex": "F", "relationship_to_head": "head", "national_id": "sy 777 001"}]}');
-SELECT sp.deduplicate_persons('person', 0.9, 0.5);
+-- threshold 1: every model pair (the hand-made one at least) is queued for review
+SELECT sp.deduplicate_persons('person', 1, 0.5);
 SELECT sp.review_match((SELECT min(review_id) FROM sp.match_review WHERE status = 'pending'), 'reject', 'two people');
 -- upkeep with history
 SELECT sp.update_household((SELECT min(household_id) FROM sp.household), '{"attributes": {"rooms": 7}}', 'home visit');

@@ -2,6 +2,7 @@
  * sp_linkage.c - Fellegi-Sunter record linkage core.
  */
 #include "sp_linkage.h"
+#include "sp_date.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -28,25 +29,107 @@ sp_days_from_civil(int y, int m, int d)
 	return era * 146097 + (int32_t) doe - 719468;
 }
 
+/* Is this date possibly known only to the year: precision year, or 1 January of a full date? */
+static int
+year_only(sp_ymd a)
+{
+	return a.precision == SP_YMD_YEAR || (a.precision == SP_YMD_DAY && a.month == 1 && a.day == 1);
+}
+
 sp_date_level
 sp_compare_dates(sp_ymd a, sp_ymd b)
 {
+	int			years = a.year > b.year ? a.year - b.year : b.year - a.year;
 	int32_t		diff;
 
-	if (a.year == b.year && a.month == b.month && a.day == b.day)
+	if (a.precision == SP_YMD_DAY && b.precision == SP_YMD_DAY &&
+		a.year == b.year && a.month == b.month && a.day == b.day)
 		return SP_DATE_LEVEL_EXACT;
-	if (a.year == b.year && ((a.month == 1 && a.day == 1) || (b.month == 1 && b.day == 1)))
-		return SP_DATE_LEVEL_YEAR_ONLY;
-	if (a.year == b.year && a.month == b.day && a.day == b.month)
-		return SP_DATE_LEVEL_TRANSPOSED;
-	if (a.year == b.year && a.month == b.month)
-		return SP_DATE_LEVEL_SAME_MONTH;
+	if (years >= SP_DATE_FAR_YEARS)
+		return SP_DATE_LEVEL_FAR;
+	if (a.year == b.year)
+	{
+		if (year_only(a) || year_only(b))
+			return SP_DATE_LEVEL_YEAR_ONLY;
+		if (a.month == b.month)
+			return SP_DATE_LEVEL_SAME_MONTH;
+		if (a.precision == SP_YMD_DAY && b.precision == SP_YMD_DAY &&
+			a.month == b.day && a.day == b.month)
+			return SP_DATE_LEVEL_TRANSPOSED;
+		return SP_DATE_LEVEL_WITHIN_YEAR;
+	}
+	/* a partial date stands for any day of its year or month: compare years */
+	if (a.precision != SP_YMD_DAY || b.precision != SP_YMD_DAY)
+		return years <= 1 ? SP_DATE_LEVEL_WITHIN_YEAR : SP_DATE_LEVEL_ELSE;
 	diff = a.days - b.days;
 	if (diff < 0)
 		diff = -diff;
-	if (diff <= 366)
-		return SP_DATE_LEVEL_WITHIN_YEAR;
-	return SP_DATE_LEVEL_ELSE;
+	return diff <= 366 ? SP_DATE_LEVEL_WITHIN_YEAR : SP_DATE_LEVEL_ELSE;
+}
+
+int
+sp_parse_linkage_date(const char *s, size_t len, sp_ymd *out)
+{
+	char		canon[11];
+	char		digits[8];
+	size_t		n = 0,
+				groups = 0,
+				in_group = 0,
+				group_len[3] = {0, 0, 0};
+	sp_partial_date d;
+
+	while (len > 0 && (*s == ' ' || *s == '\t'))
+		s++, len--;
+	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+		len--;
+	for (size_t i = 0; i < len; i++)
+	{
+		char		c = s[i];
+
+		if (c >= '0' && c <= '9')
+		{
+			if (n == 8)
+				return -1;
+			if (in_group == 0)
+			{
+				if (groups == 3)
+					return -1;
+				groups++;
+			}
+			digits[n++] = c;
+			in_group++;
+			group_len[groups - 1]++;
+		}
+		else if ((c == '-' || c == '/' || c == ' ') && in_group > 0 && i + 1 < len)
+			in_group = 0;
+		else
+			return -1;
+	}
+	/* separated parts are 4, 2, 2 digits; unseparated ones 4, 6 or 8 digits */
+	if (groups > 1 && (group_len[0] != 4 || group_len[1] != 2 || (groups == 3 && group_len[2] != 2)))
+		return -1;
+	if (n != 4 && n != 6 && n != 8)
+		return -1;
+	memcpy(canon, digits, 4);
+	if (n >= 6)
+	{
+		canon[4] = '-';
+		memcpy(canon + 5, digits + 4, 2);
+	}
+	if (n == 8)
+	{
+		canon[7] = '-';
+		memcpy(canon + 8, digits + 6, 2);
+	}
+	if (sp_parse_partial_date(canon, n == 4 ? 4 : n == 6 ? 7 : 10, &d) != SP_DATE_OK)
+		return -1;
+	out->year = (int16_t) d.year;
+	out->month = (int8_t) d.month;
+	out->day = (int8_t) d.day;
+	out->precision = (int8_t) (d.precision == SP_PREC_DAY ? SP_YMD_DAY :
+							   d.precision == SP_PREC_MONTH ? SP_YMD_MONTH : SP_YMD_YEAR);
+	out->days = sp_days_from_civil(d.year, d.month, d.day);
+	return 0;
 }
 
 const char *
@@ -57,15 +140,17 @@ sp_date_level_name(sp_date_level level)
 		case SP_DATE_LEVEL_EXACT:
 			return "exact";
 		case SP_DATE_LEVEL_YEAR_ONLY:
-			return "same year, one side 1 January (year only)";
+			return "same year, one side known to the year only";
 		case SP_DATE_LEVEL_TRANSPOSED:
 			return "day and month transposed";
 		case SP_DATE_LEVEL_SAME_MONTH:
 			return "same year and month";
 		case SP_DATE_LEVEL_WITHIN_YEAR:
 			return "within one year";
+		case SP_DATE_LEVEL_FAR:
+			return "12 or more years apart";
 		default:
-			return "else";
+			return "1 to 12 years apart";
 	}
 }
 
@@ -225,6 +310,39 @@ sp_pattern_table_free(sp_pattern_table *t)
  * EM
  * ------------------------------------------------------------------------ */
 
+int
+sp_fs_cap_m(sp_fs_comparison *c, const double *m_max)
+{
+	int			capped = 0;
+
+	for (int round = 0; round < c->nlevels; round++)
+	{
+		double		excess = 0,
+					room = 0;
+		int			over = 0;
+
+		for (int l = 0; l < c->nlevels; l++)
+			if (c->m[l] > m_max[l])
+			{
+				excess += c->m[l] - m_max[l];
+				c->m[l] = m_max[l];
+				over++;
+			}
+		if (over == 0)
+			break;
+		capped += over;
+		for (int l = 0; l < c->nlevels; l++)
+			if (c->m[l] < m_max[l])
+				room += c->m[l];
+		if (room <= 0)
+			break;				/* every level at its cap: nowhere to put the rest */
+		for (int l = 0; l < c->nlevels; l++)
+			if (c->m[l] < m_max[l])
+				c->m[l] += excess * c->m[l] / room;
+	}
+	return capped;
+}
+
 sp_em_result
 sp_fs_em(sp_fs_model *model, const sp_pattern_table *patterns, int max_iterations, double tolerance)
 {
@@ -282,7 +400,7 @@ sp_fs_em(sp_fs_model *model, const sp_pattern_table *patterns, int max_iteration
 		{
 			sp_fs_comparison *cmp = &model->comparisons[c];
 
-			if (m_den[c] <= 0)
+			if (m_den[c] <= 0 || cmp->m_fixed)
 				continue;
 			for (int l = 0; l < cmp->nlevels; l++)
 			{

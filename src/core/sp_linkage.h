@@ -21,14 +21,26 @@
 /* Date comparison levels, most similar first. */
 typedef enum sp_date_level
 {
-	SP_DATE_LEVEL_EXACT = 0,		/* same day */
-	SP_DATE_LEVEL_YEAR_ONLY,		/* same year, and one side is 1 January (often "year only") */
+	SP_DATE_LEVEL_EXACT = 0,		/* same day, both known to the day */
+	SP_DATE_LEVEL_YEAR_ONLY,		/* same year, one side known to the year only (or 1 January) */
 	SP_DATE_LEVEL_TRANSPOSED,		/* day and month swapped: 1985-03-04 / 1985-04-03 */
 	SP_DATE_LEVEL_SAME_MONTH,		/* same year and month */
-	SP_DATE_LEVEL_WITHIN_YEAR,		/* at most 366 days apart */
-	SP_DATE_LEVEL_ELSE,
+	SP_DATE_LEVEL_WITHIN_YEAR,		/* at most 366 days apart (years at most 1 apart when one is partial) */
+	SP_DATE_LEVEL_ELSE,				/* more than a year but less than SP_DATE_FAR_YEARS apart */
+	SP_DATE_LEVEL_FAR,				/* SP_DATE_FAR_YEARS or more apart: a generation, not a typo */
 	SP_DATE_NLEVELS
 } sp_date_level;
+
+/* Birth years this far apart separate parents from children. */
+#define SP_DATE_FAR_YEARS 12
+
+/* How much of a date is known. */
+typedef enum sp_ymd_precision
+{
+	SP_YMD_DAY = 0,
+	SP_YMD_MONTH,				/* day unknown (stored as the 1st) */
+	SP_YMD_YEAR					/* month and day unknown (stored as 1 January) */
+} sp_ymd_precision;
 
 /* A date as days since 1970-01-01 plus its parts; year 0 marks "missing". */
 typedef struct sp_ymd
@@ -36,11 +48,20 @@ typedef struct sp_ymd
 	int16_t		year;
 	int8_t		month;
 	int8_t		day;
+	int8_t		precision;		/* sp_ymd_precision */
 	int32_t		days;
 } sp_ymd;
 
 int32_t		sp_days_from_civil(int y, int m, int d);
 sp_date_level sp_compare_dates(sp_ymd a, sp_ymd b);
+
+/*
+ * A date as linkage inputs give it in text: YYYY-MM-DD, YYYY-MM, YYYY, or
+ * the same with / or a space between the parts or with none (YYYYMMDD,
+ * YYYYMM), surrounding spaces allowed.  The date must exist (no 31 February)
+ * and its year be 1..9999.  Returns 0 and fills *out, or -1.
+ */
+int			sp_parse_linkage_date(const char *s, size_t len, sp_ymd *out);
 const char *sp_date_level_name(sp_date_level level);
 
 /* ------------------------------------------------------------------------
@@ -51,6 +72,7 @@ const char *sp_date_level_name(sp_date_level level);
 typedef struct sp_fs_comparison
 {
 	int			nlevels;
+	int			m_fixed;		/* EM leaves m as it is (estimated otherwise, e.g. from anchored pairs) */
 	double		m[SP_FS_MAX_LEVELS];
 	double		u[SP_FS_MAX_LEVELS];
 } sp_fs_comparison;
@@ -117,6 +139,13 @@ typedef struct sp_em_result
  */
 sp_em_result sp_fs_em(sp_fs_model *model, const sp_pattern_table *patterns,
 					  int max_iterations, double tolerance);
+
+/*
+ * Cap m of each level at m_max[level] (1 = no cap) and give what was cut to
+ * the levels below their caps, in proportion to their m; m still sums to
+ * 1.  Returns the number of levels that were capped.
+ */
+int			sp_fs_cap_m(sp_fs_comparison *c, const double *m_max);
 
 /*
  * Estimate only the share of matches among the patterns' pairs, m and u

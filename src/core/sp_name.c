@@ -71,6 +71,14 @@ transliterate(const char *in, size_t len, char **ascii, size_t *ascii_len, char 
 		free(src);
 		return st == U_INVALID_CHAR_FOUND ? SP_NAME_INVALID_UTF8 : icu_failure(st, errbuf, errlen);
 	}
+	/*
+	 * Arabic ta marbuta (ة, the feminine ending of Fatima, Halima, Safiya)
+	 * is pronounced as a vowel in names; ICU writes it "t".  As heh ("h")
+	 * it meets the Latin spellings (Safiya / صفية -> sfyh).
+	 */
+	for (int32_t i = 0; i < n16; i++)
+		if (src[i] == 0x0629)
+			src[i] = 0x0647;
 
 	/* Transliteration grows text (Щ -> Shch, 中 -> zhong); retry larger on overflow. */
 	for (capacity = n16 * 4 + 64;; capacity *= 4)
@@ -215,10 +223,11 @@ sp_normalize_name(const char *in, size_t len, char **out, size_t *out_len, char 
 	return SP_NAME_OK;
 }
 
+/* Vowels, and the semivowels w and y (and v, which w becomes): dropped from keys. */
 static int
 is_vowel(char c)
 {
-	return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u' || c == 'y';
+	return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u' || c == 'y' || c == 'v';
 }
 
 /* Key of one token t[0..len) into out; returns its length. */
@@ -265,6 +274,9 @@ token_key(const char *t, size_t len, char *out)
 			case 'w':
 				mapped[m++] = 'v';
 				break;
+			case 'j':
+				mapped[m++] = 'g';	/* Arabic jim and Ethiopic jä are written j or g */
+				break;
 			case 'y':
 				mapped[m++] = 'i';
 				break;
@@ -275,16 +287,29 @@ token_key(const char *t, size_t len, char *out)
 	if (m == 0)
 		return 0;
 
-	/* 2. a leading vowel is kept as 'a'; later vowels go; runs collapse */
-	out[n++] = is_vowel(mapped[0]) ? 'a' : mapped[0];
-	for (size_t i = 1; i < m; i++)
+	/*
+	 * 2. vowels go, a leading one too (Arabic script drops the initial ayn
+	 * and short vowels: عبدي is "bdy", Abdi must meet it); runs collapse.  A
+	 * token of vowels only keeps one 'a'.
+	 */
+	for (size_t i = 0; i < m; i++)
 	{
 		if (is_vowel(mapped[i]))
 			continue;
-		if (mapped[i] == out[n - 1])
+		if (n > 0 && mapped[i] == out[n - 1])
 			continue;
 		out[n++] = mapped[i];
 	}
+	if (n == 0)
+		out[n++] = 'a';
+	/* the Arabic "Abd al-" (Abdul, Abdel, عبدال) meets "Abdi": bdl -> bd */
+	for (size_t i = 0; i + 2 < n; i++)
+		if (out[i] == 'b' && out[i + 1] == 'd' && out[i + 2] == 'l')
+		{
+			memmove(out + i + 2, out + i + 3, n - i - 3);
+			n--;
+			break;
+		}
 	return n;
 }
 

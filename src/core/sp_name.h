@@ -37,9 +37,10 @@ sp_name_status sp_normalize_name(const char *in, size_t len, char **out, size_t 
  * Phonetic key of a normalised name (the output of sp_normalize_name),
  * token by token, tokens separated by one space.  Per token: digraphs
  * ph->f, kh->k, gh->g, sh->s, ch->k, th->t, dh->d, ck->k; c, q->k; x->ks;
- * z->s; w->v; y->i; other h dropped; a leading vowel becomes 'a'; later
- * vowels dropped; runs of one letter collapsed.  Mohammed, Muhamad and
- * Mahmoud share "md"; Odhiambo and Odhaimbo share "admb".
+ * z->s; w->v; y->i; other h dropped; vowels dropped, a leading one too
+ * (a token of vowels only is "a"); runs of one letter collapsed.
+ * Mohammed, Muhamad and Mahmoud share "md"; Odhiambo and Odhaimbo share
+ * "dmb"; Abdi and عبدي ("bdy") share "bd".
  * out must hold 2 * len + 1 bytes; returns the key length.
  */
 size_t		sp_name_key(const char *normalized, size_t len, char *out);

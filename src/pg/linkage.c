@@ -93,8 +93,12 @@ typedef struct Comparison
 	int			nlevels;
 	bool		present;		/* its column exists in the input */
 	bool		tf_adjust;		/* exact agreement weighted by how common the value is */
+	bool		phonetic;		/* a level "same phonetic key" before the lowest (names) */
 	int			ndepends;		/* comparisons this one is not independent of (sex on given name) */
 	int			depends_on[4];
+	double		m_max[SP_FS_MAX_LEVELS];	/* training caps m of a level ("different") at this */
+	int			nu_within;		/* u among pairs that agree on these columns (locality) */
+	int			u_within[2];
 } Comparison;
 
 typedef struct BlockPart
@@ -105,13 +109,44 @@ typedef struct BlockPart
 	int			n;
 } BlockPart;
 
+#define MAX_REFINE 3
+
 typedef struct BlockRule
 {
 	int			nparts;
 	BlockPart	parts[MAX_PARTS];
 	bool		present;
 	char	   *text;
+	int64		max_block;		/* 0: no limit; larger blocks are split by refine, then left out (reported) */
+	int			nrefine;
+	BlockPart	refine[MAX_REFINE];
 } BlockRule;
+
+/*
+ * Evidence that does not fit independent comparisons: facts about a pair
+ * that say "different people" however well the rest agrees.  Each has a
+ * fixed weight (log2 Bayes factor), shown by sp.explain_match.
+ */
+typedef enum
+{
+	EV_SAME_GROUP,				/* same value of a column: registered together in one household */
+	EV_TWINS,					/* same birth date and family name, different given names */
+	EV_SWAPPED					/* names agree only crosswise (given against family) */
+} EvidenceKind;
+
+#define MAX_EVIDENCE 8
+
+typedef struct Evidence
+{
+	char	   *name;
+	EvidenceKind kind;
+	int			column;			/* EV_SAME_GROUP */
+	int			date;			/* EV_TWINS: comparison indexes */
+	int			family;
+	int			given;
+	double		weight;
+	bool		present;
+} Evidence;
 
 typedef struct Column
 {
@@ -130,6 +165,9 @@ typedef struct Spec
 	BlockRule	rules[MAX_RULES];
 	int			ncolumns;
 	Column		columns[MAX_COLUMNS];
+	int			nevidence;
+	Evidence	evidence[MAX_EVIDENCE];
+	int			anchor;			/* comparison whose exact agreement anchors m in training, or -1 */
 } Spec;
 
 static void
@@ -268,6 +306,117 @@ parse_block_part(Spec *spec, const char *text, BlockPart *part, const char *fiel
 	part->column = column_index(spec, trim_spaces(col), field);
 }
 
+static int
+comparison_named(const Spec *spec, const char *name, const char *field)
+{
+	for (int c = 0; c < spec->ncomparisons; c++)
+		if (strcmp(spec->comparisons[c].name, name) == 0)
+			return c;
+	spec_error(field, "No comparison is named \"%s\".", name);
+	return -1;
+}
+
+static void
+parse_evidence(Spec *spec, JsonbValue *e, int i)
+{
+	Evidence   *ev = &spec->evidence[i];
+	char	   *field = psprintf("evidence[%d]", i);
+	JsonbValue	v;
+	char	   *kind;
+
+	if (e->type != jbvBinary || !JsonContainerIsObject(e->val.binary.data))
+		spec_error(field, "Each evidence rule is an object with \"name\", \"kind\" and \"weight\".", NULL);
+	if (!getKeyJsonValueFromContainer(e->val.binary.data, "name", 4, &v) || v.type != jbvString ||
+		v.val.string.len == 0 || v.val.string.len > 63)
+		spec_error(psprintf("%s.name", field), "An evidence rule needs a \"name\" of 1 to 63 characters.", NULL);
+	ev->name = json_string(&v);
+	for (int c = 0; c < spec->ncomparisons; c++)
+		if (strcmp(spec->comparisons[c].name, ev->name) == 0)
+			spec_error(psprintf("%s.name", field), "\"%s\" is already the name of a comparison.", ev->name);
+	for (int k = 0; k < i; k++)
+		if (strcmp(spec->evidence[k].name, ev->name) == 0)
+			spec_error(psprintf("%s.name", field), "Evidence name \"%s\" is used twice.", ev->name);
+	if (!getKeyJsonValueFromContainer(e->val.binary.data, "weight", 6, &v) || v.type != jbvNumeric ||
+		!isfinite(json_double(&v)) || json_double(&v) < -100 || json_double(&v) > 0)
+		spec_error(psprintf("%s.weight", field), "\"weight\" is a number of bits between -100 and 0 (evidence against a match).", NULL);
+	ev->weight = json_double(&v);
+	if (!getKeyJsonValueFromContainer(e->val.binary.data, "kind", 4, &v) || v.type != jbvString)
+		spec_error(psprintf("%s.kind", field), "\"kind\" is same_group, twins or swapped_names.", NULL);
+	kind = json_string(&v);
+	if (strcmp(kind, "same_group") == 0)
+	{
+		ev->kind = EV_SAME_GROUP;
+		if (!getKeyJsonValueFromContainer(e->val.binary.data, "column", 6, &v) || v.type != jbvString)
+			spec_error(psprintf("%s.column", field), "same_group needs the \"column\" that identifies the group.", NULL);
+		ev->column = column_index(spec, json_string(&v), psprintf("%s.column", field));
+	}
+	else if (strcmp(kind, "twins") == 0)
+	{
+		const char *keys[3] = {"date", "family", "given"};
+		int		   *dst[3] = {&ev->date, &ev->family, &ev->given};
+
+		ev->kind = EV_TWINS;
+		for (int k = 0; k < 3; k++)
+		{
+			if (!getKeyJsonValueFromContainer(e->val.binary.data, keys[k], strlen(keys[k]), &v) || v.type != jbvString)
+				spec_error(psprintf("%s.%s", field, keys[k]), "twins needs \"date\", \"family\" and \"given\": comparison names.", NULL);
+			*dst[k] = comparison_named(spec, json_string(&v), psprintf("%s.%s", field, keys[k]));
+		}
+		if (spec->comparisons[ev->date].method != M_DATE)
+			spec_error(psprintf("%s.date", field), "\"%s\" is not a date comparison.", spec->comparisons[ev->date].name);
+		for (int k = 1; k < 3; k++)
+			if (spec->comparisons[*dst[k]].method == M_DATE || spec->comparisons[*dst[k]].method == M_EXACT)
+				spec_error(psprintf("%s.%s", field, keys[k]), "\"%s\" must be a name comparison with similarity levels.",
+						   spec->comparisons[*dst[k]].name);
+	}
+	else if (strcmp(kind, "swapped_names") == 0)
+		ev->kind = EV_SWAPPED;
+	else
+		spec_error(psprintf("%s.kind", field), "Unknown kind \"%s\"; use same_group, twins or swapped_names.", kind);
+}
+
+/* {"keys": [...], "max_block": n, "refine": [...]}: returns the keys array */
+static JsonbValue *
+parse_rule_object(Spec *spec, JsonbValue *r, BlockRule *rule, int i)
+{
+	JsonbValue *keys = palloc(sizeof(JsonbValue));
+	JsonbValue	v;
+
+	if (!getKeyJsonValueFromContainer(r->val.binary.data, "keys", 4, keys))
+		spec_error(psprintf("blocking[%d].keys", i), "A blocking rule object needs \"keys\".", NULL);
+	if (getKeyJsonValueFromContainer(r->val.binary.data, "max_block", 9, &v))
+	{
+		double		x = json_double(&v);
+
+		if (!(x >= 2 && x <= 1e9) || x != floor(x))
+			spec_error(psprintf("blocking[%d].max_block", i), "\"max_block\" is a whole number of records from 2.", NULL);
+		rule->max_block = (int64) x;
+	}
+	if (getKeyJsonValueFromContainer(r->val.binary.data, "refine", 6, &v))
+	{
+		int			n;
+
+		if (rule->max_block == 0)
+			spec_error(psprintf("blocking[%d].refine", i), "\"refine\" splits blocks larger than \"max_block\", which is missing.", NULL);
+		if (v.type != jbvBinary || !JsonContainerIsArray(v.val.binary.data))
+			spec_error(psprintf("blocking[%d].refine", i), "\"refine\" is an array of keys.", NULL);
+		n = (int) JsonContainerSize(v.val.binary.data);
+		if (n < 1 || n > MAX_REFINE)
+			spec_error(psprintf("blocking[%d].refine", i), "\"refine\" has 1 to 3 keys.", NULL);
+		for (int k = 0; k < n; k++)
+		{
+			JsonbValue *p = getIthJsonbValueFromContainer(v.val.binary.data, k);
+			char	   *f = psprintf("blocking[%d].refine[%d]", i, k);
+
+			if (p->type != jbvString)
+				spec_error(f, "Blocking keys are strings.", NULL);
+			parse_block_part(spec, json_string(p), &rule->refine[k], f);
+		}
+		rule->nrefine = n;
+	}
+	return keys;
+}
+
 static void
 parse_spec(Jsonb *jb, Spec *spec)
 {
@@ -359,13 +508,22 @@ parse_spec(Jsonb *jb, Spec *spec)
 				cmp->thresholds[cmp->nthresholds++] = x;
 			}
 		}
+		cmp->phonetic = false;
+		if (getKeyJsonValueFromContainer(c->val.binary.data, "phonetic", 8, &v))
+		{
+			if (v.type != jbvBool)
+				spec_error(psprintf("%s.phonetic", field), "\"phonetic\" is true or false.", NULL);
+			cmp->phonetic = v.val.boolean;
+			if (cmp->phonetic && (cmp->method != M_JARO_WINKLER || norm != NORM_NAME))
+				spec_error(psprintf("%s.phonetic", field), "The phonetic level is for jaro_winkler comparisons of names (normalize \"name\").", NULL);
+		}
 		if ((cmp->method == M_EXACT || cmp->method == M_DATE) && cmp->nthresholds > 0)
 			spec_error(psprintf("%s.thresholds", field), "Methods exact and date take no thresholds.", NULL);
 		if ((cmp->method == M_JARO_WINKLER || cmp->method == M_LEVENSHTEIN || cmp->method == M_DAMERAU) &&
 			cmp->nthresholds == 0)
 			spec_error(psprintf("%s.thresholds", field), "Methods jaro_winkler, levenshtein and damerau_levenshtein need thresholds.", NULL);
 		cmp->nlevels = cmp->method == M_DATE ? SP_DATE_NLEVELS :
-			cmp->method == M_EXACT ? 2 : cmp->nthresholds + 2;
+			cmp->method == M_EXACT ? 2 : cmp->nthresholds + 2 + (cmp->phonetic ? 1 : 0);
 		cmp->swap_with = -1;
 		cmp->tf_adjust = false;
 		if (getKeyJsonValueFromContainer(c->val.binary.data, "tf_adjust", 9, &v))
@@ -375,6 +533,67 @@ parse_spec(Jsonb *jb, Spec *spec)
 			cmp->tf_adjust = v.val.boolean;
 			if (cmp->tf_adjust && cmp->method == M_DATE)
 				spec_error(psprintf("%s.tf_adjust", field), "Term frequency adjustment applies to text comparisons, not dates.", NULL);
+		}
+
+		/*
+		 * Guard rails: levels that mean "different" cannot be common among
+		 * matches, whatever unsupervised training makes of households.
+		 */
+		for (int l = 0; l < SP_FS_MAX_LEVELS; l++)
+			cmp->m_max[l] = 1.0;
+		if (cmp->method == M_DATE)
+		{
+			cmp->m_max[SP_DATE_LEVEL_ELSE] = 0.05;
+			cmp->m_max[SP_DATE_LEVEL_FAR] = 0.002;
+		}
+		else if (cmp->method != M_EXACT)
+			cmp->m_max[cmp->nlevels - 1] = 0.1;
+		if (getKeyJsonValueFromContainer(c->val.binary.data, "m_max", 5, &v))
+		{
+			if (v.type != jbvBinary || !JsonContainerIsArray(v.val.binary.data) ||
+				(int) JsonContainerSize(v.val.binary.data) != cmp->nlevels)
+				spec_error(psprintf("%s.m_max", field), "\"m_max\" is an array of one number (or null) per level: %s.",
+						   psprintf("%d levels", cmp->nlevels));
+			for (int l = 0; l < cmp->nlevels; l++)
+			{
+				JsonbValue *t = getIthJsonbValueFromContainer(v.val.binary.data, l);
+				double		x;
+
+				if (t->type == jbvNull)
+				{
+					cmp->m_max[l] = 1.0;
+					continue;
+				}
+				x = json_double(t);
+				if (!(x > 0 && x <= 1))
+					spec_error(psprintf("%s.m_max[%d]", field, l), "Caps are probabilities above 0 and at most 1.", NULL);
+				cmp->m_max[l] = x;
+			}
+		}
+
+		cmp->nu_within = 0;
+		if (getKeyJsonValueFromContainer(c->val.binary.data, "u_within", 8, &v))
+		{
+			if (v.type == jbvString)
+				cmp->u_within[cmp->nu_within++] = column_index(spec, json_string(&v), psprintf("%s.u_within", field));
+			else if (v.type == jbvBinary && JsonContainerIsArray(v.val.binary.data) &&
+					 JsonContainerSize(v.val.binary.data) >= 1 && JsonContainerSize(v.val.binary.data) <= 2)
+			{
+				for (int k = 0; k < (int) JsonContainerSize(v.val.binary.data); k++)
+				{
+					JsonbValue *t = getIthJsonbValueFromContainer(v.val.binary.data, k);
+
+					if (t->type != jbvString)
+						spec_error(psprintf("%s.u_within[%d]", field, k), "Columns are named by strings.", NULL);
+					cmp->u_within[cmp->nu_within++] = column_index(spec, json_string(t), psprintf("%s.u_within[%d]", field, k));
+				}
+			}
+			else
+				spec_error(psprintf("%s.u_within", field), "\"u_within\" is a column name or an array of one or two.", NULL);
+			for (int k = 0; k < cmp->nu_within; k++)
+				if (cmp->u_within[k] == cmp->column)
+					spec_error(psprintf("%s.u_within", field), "A comparison's u cannot be conditioned on its own column \"%s\".",
+							   spec->columns[cmp->column].name);
 		}
 	}
 	spec->ncomparisons = n;
@@ -438,6 +657,30 @@ parse_spec(Jsonb *jb, Spec *spec)
 		}
 	}
 
+	/* evidence: facts about a pair outside the independent comparisons */
+	spec->nevidence = 0;
+	if (getKeyJsonValueFromContainer(&jb->root, "evidence", 8, &arr))
+	{
+		if (arr.type != jbvBinary || !JsonContainerIsArray(arr.val.binary.data))
+			spec_error("evidence", "\"evidence\" is an array of objects.", NULL);
+		n = (int) JsonContainerSize(arr.val.binary.data);
+		if (n > MAX_EVIDENCE)
+			spec_error("evidence", "At most 8 evidence rules.", NULL);
+		for (int i = 0; i < n; i++)
+			parse_evidence(spec, getIthJsonbValueFromContainer(arr.val.binary.data, i), i);
+		spec->nevidence = n;
+	}
+
+	spec->anchor = -1;
+	if (getKeyJsonValueFromContainer(&jb->root, "anchor", 6, &v))
+	{
+		if (v.type != jbvString)
+			spec_error("anchor", "\"anchor\" names a comparison.", NULL);
+		spec->anchor = comparison_named(spec, json_string(&v), "anchor");
+		if (spec->comparisons[spec->anchor].method == M_DATE)
+			spec_error("anchor", "A date cannot anchor training: many people share one (\"%s\").", spec->comparisons[spec->anchor].name);
+	}
+
 	if (getKeyJsonValueFromContainer(&jb->root, "blocking", 8, &arr))
 	{
 		if (arr.type != jbvBinary || !JsonContainerIsArray(arr.val.binary.data))
@@ -452,8 +695,12 @@ parse_spec(Jsonb *jb, Spec *spec)
 			StringInfoData buf;
 			int			np;
 
+			rule->max_block = 0;
+			rule->nrefine = 0;
+			if (r->type == jbvBinary && JsonContainerIsObject(r->val.binary.data))
+				r = parse_rule_object(spec, r, rule, i);
 			if (r->type != jbvBinary || !JsonContainerIsArray(r->val.binary.data))
-				spec_error(psprintf("blocking[%d]", i), "A blocking rule is an array of keys.", NULL);
+				spec_error(psprintf("blocking[%d]", i), "A blocking rule is an array of keys, or an object with \"keys\".", NULL);
 			np = (int) JsonContainerSize(r->val.binary.data);
 			if (np < 1 || np > MAX_PARTS)
 				spec_error(psprintf("blocking[%d]", i), "A blocking rule has 1 to 4 keys.", NULL);
@@ -468,6 +715,9 @@ parse_spec(Jsonb *jb, Spec *spec)
 				appendStringInfo(&buf, "%s%s", k ? " + " : "", json_string(p));
 			}
 			rule->nparts = np;
+			if (rule->max_block > 0)
+				appendStringInfo(&buf, " (blocks over %lld split by %s)", (long long) rule->max_block,
+								 rule->nrefine > 0 ? "refine keys" : "nothing: left out");
 			rule->text = buf.data;
 		}
 		spec->nrules = n;
@@ -497,6 +747,8 @@ typedef struct Value
 	uint16		len;
 	bool		isnull;
 	sp_ymd		date;
+	uint32		key_offset;		/* names: the phonetic key of the whole name, spaces left out */
+	uint16		key_len;
 } Value;
 
 StaticAssertDecl(VALUE_MAX_BYTES <= PG_UINT16_MAX, "a stored value's length must fit Value.len");
@@ -655,6 +907,32 @@ prepare_text(Records *r, const char *s, Normalize norm, Value *out)
 					r->arena_used += k;
 				}
 				free(n);
+				out->key_len = 0;
+				if (nl > 0)
+				{
+					/*
+					 * The phonetic key of the whole name without its spaces
+					 * ("hay le", an Ethiopic transliteration, meets "haile";
+					 * "Abdi Rahman" meets "Abdirahman"), for blocking and the
+					 * phonetic level of name comparisons.
+					 */
+					char	   *joined = palloc(out->len + 1);
+					char	   *key = palloc(2 * (size_t) out->len + 2);
+					size_t		jl = 0,
+								kl;
+
+					for (size_t i = 0; i < out->len; i++)
+						if (r->arena[out->offset + i] != ' ')
+							joined[jl++] = r->arena[out->offset + i];
+					kl = sp_name_key(joined, jl, key);
+					arena_reserve(r, kl);
+					out->key_offset = (uint32) r->arena_used;
+					out->key_len = (uint16) kl;
+					memcpy(r->arena + r->arena_used, key, kl);
+					r->arena_used += kl;
+					pfree(joined);
+					pfree(key);
+				}
 				return nl > 0;
 			}
 		case NORM_ID:
@@ -705,48 +983,23 @@ prepare_text(Records *r, const char *s, Normalize norm, Value *out)
 	}
 }
 
-/* Dates given as text: YYYYMMDD, YYYY-MM-DD, YYYY-MM or YYYY (1st / 1 January). */
-static bool
-parse_text_date(const char *s, sp_ymd *out)
-{
-	char		digits[9];
-	size_t		n = 0;
-	int			y,
-				m = 1,
-				d = 1;
-
-	for (const char *p = s; *p && n < 9; p++)
-	{
-		if (*p >= '0' && *p <= '9')
-			digits[n++] = *p;
-		else if (*p != '-' && *p != ' ' && *p != '/')
-			return false;
-	}
-	if (n != 8 && n != 6 && n != 4)
-		return false;
-	y = (digits[0] - '0') * 1000 + (digits[1] - '0') * 100 + (digits[2] - '0') * 10 + (digits[3] - '0');
-	if (n >= 6)
-		m = (digits[4] - '0') * 10 + (digits[5] - '0');
-	if (n == 8)
-		d = (digits[6] - '0') * 10 + (digits[7] - '0');
-	if (y < 1 || m < 1 || m > 12 || d < 1 || d > 31)
-		return false;
-	out->year = (int16) y;
-	out->month = (int8) m;
-	out->day = (int8) d;
-	out->days = sp_days_from_civil(y, m, d);
-	return true;
-}
-
-/* sp_name_key of a prepared value (normalised first when the column is not); NULL when empty. */
+/*
+ * Phonetic key of a prepared name value (of its whole name, spaces left out;
+ * the column is normalised first when it is not a name column); NULL when
+ * empty.
+ */
 static char *
 value_name_key(const Spec *spec, const Records *r, int column, const Value *v)
 {
-	char	   *src = pnstrdup(r->arena + v->offset, v->len);
+	char	   *src;
+	char	   *joined;
 	char	   *key;
-	size_t		kl;
+	size_t		jl = 0,
+				kl;
 
-	if (spec->columns[column].normalize != NORM_NAME)
+	if (spec->columns[column].normalize == NORM_NAME)
+		return v->key_len > 0 ? pnstrdup(r->arena + v->key_offset, v->key_len) : NULL;
+	src = pnstrdup(r->arena + v->offset, v->len);
 	{
 		char	   *n;
 		size_t		nl;
@@ -758,9 +1011,14 @@ value_name_key(const Spec *spec, const Records *r, int column, const Value *v)
 		src = pnstrdup(n, nl);
 		free(n);
 	}
-	key = palloc(2 * strlen(src) + 1);
-	kl = sp_name_key(src, strlen(src), key);
+	joined = palloc(strlen(src) + 1);
+	for (const char *p = src; *p; p++)
+		if (*p != ' ')
+			joined[jl++] = *p;
+	key = palloc(2 * jl + 2);
+	kl = sp_name_key(joined, jl, key);
 	pfree(src);
+	pfree(joined);
 	if (kl == 0)
 	{
 		pfree(key);
@@ -780,6 +1038,75 @@ hash_bytes64(uint64 h, const char *s, size_t len)
 	return h;
 }
 
+/* Mix the key of one part of record i into *h; false when its value is missing. */
+static bool
+mix_part(const Spec *spec, const Records *r, int64 i, const BlockPart *part, int k, uint64 *h)
+{
+	const Value *v = &r->values[i * spec->ncolumns + part->column];
+
+	if (v->isnull)
+		return false;
+	*h = hash_bytes64(*h, (const char *) &k, sizeof(k));
+	switch (part->fn)
+	{
+		case KEY_VALUE:
+			if (spec->columns[part->column].is_date)
+				*h = hash_bytes64(*h, (const char *) &v->date.days, sizeof(v->date.days));
+			else
+				*h = hash_bytes64(*h, r->arena + v->offset, v->len);
+			break;
+		case KEY_YEAR:
+			if (!spec->columns[part->column].is_date)
+				return false;
+			*h = hash_bytes64(*h, (const char *) &v->date.year, sizeof(v->date.year));
+			break;
+		case KEY_FIRST:
+			{
+				size_t		bytes = sp_utf8_prefix(r->arena + v->offset, v->len, (size_t) part->n);
+
+				*h = hash_bytes64(*h, r->arena + v->offset, bytes);
+				break;
+			}
+		case KEY_NAME_KEY:
+			{
+				char	   *key = value_name_key(spec, r, part->column, v);
+
+				if (!key)
+					return false;
+				*h = hash_bytes64(*h, key, strlen(key));
+				pfree(key);
+				break;
+			}
+		case KEY_NAME_KEYS:
+			{
+				const Value *v2 = &r->values[i * spec->ncolumns + part->column2];
+				char	   *k1,
+						   *k2;
+
+				if (v2->isnull)
+					return false;
+				k1 = value_name_key(spec, r, part->column, v);
+				k2 = value_name_key(spec, r, part->column2, v2);
+				if (!k1 || !k2)
+					return false;
+				if (strcmp(k1, k2) > 0)
+				{
+					char	   *t = k1;
+
+					k1 = k2;
+					k2 = t;
+				}
+				*h = hash_bytes64(*h, k1, strlen(k1));
+				*h = hash_bytes64(*h, "|", 1);
+				*h = hash_bytes64(*h, k2, strlen(k2));
+				pfree(k1);
+				pfree(k2);
+				break;
+			}
+	}
+	return true;
+}
+
 /* Blocking key hash of record i for a rule; 0 when a part is missing. */
 static uint64
 rule_key(const Spec *spec, const Records *r, int64 i, const BlockRule *rule)
@@ -787,71 +1114,8 @@ rule_key(const Spec *spec, const Records *r, int64 i, const BlockRule *rule)
 	uint64		h = 1469598103934665603ULL;
 
 	for (int k = 0; k < rule->nparts; k++)
-	{
-		const BlockPart *part = &rule->parts[k];
-		const Value *v = &r->values[i * spec->ncolumns + part->column];
-
-		if (v->isnull)
+		if (!mix_part(spec, r, i, &rule->parts[k], k, &h))
 			return 0;
-		h = hash_bytes64(h, (const char *) &k, sizeof(k));
-		switch (part->fn)
-		{
-			case KEY_VALUE:
-				if (spec->columns[part->column].is_date)
-					h = hash_bytes64(h, (const char *) &v->date.days, sizeof(v->date.days));
-				else
-					h = hash_bytes64(h, r->arena + v->offset, v->len);
-				break;
-			case KEY_YEAR:
-				if (!spec->columns[part->column].is_date)
-					return 0;
-				h = hash_bytes64(h, (const char *) &v->date.year, sizeof(v->date.year));
-				break;
-			case KEY_FIRST:
-				{
-					size_t		bytes = sp_utf8_prefix(r->arena + v->offset, v->len, (size_t) part->n);
-
-					h = hash_bytes64(h, r->arena + v->offset, bytes);
-					break;
-				}
-			case KEY_NAME_KEY:
-				{
-					char	   *key = value_name_key(spec, r, part->column, v);
-
-					if (!key)
-						return 0;
-					h = hash_bytes64(h, key, strlen(key));
-					pfree(key);
-					break;
-				}
-			case KEY_NAME_KEYS:
-				{
-					const Value *v2 = &r->values[i * spec->ncolumns + part->column2];
-					char	   *k1,
-							   *k2;
-
-					if (v2->isnull)
-						return 0;
-					k1 = value_name_key(spec, r, part->column, v);
-					k2 = value_name_key(spec, r, part->column2, v2);
-					if (!k1 || !k2)
-						return 0;
-					if (strcmp(k1, k2) > 0)
-					{
-						char	   *t = k1;
-
-						k1 = k2;
-						k2 = t;
-					}
-					h = hash_bytes64(h, k1, strlen(k1));
-					h = hash_bytes64(h, "|", 1);
-					h = hash_bytes64(h, k2, strlen(k2));
-					pfree(k1);
-					pfree(k2);
-					break;
-				}
-		}
-	}
 	return h == 0 ? 1 : h;
 }
 
@@ -1001,12 +1265,13 @@ load_records(Spec *spec, Oid relid, Records *r, const char *which, ArrayType *on
 						v->date.month = (int8) m;
 						v->date.day = (int8) dd;
 						v->date.days = sp_days_from_civil(y, m, dd);
+						v->date.precision = SP_YMD_DAY;
 						v->isnull = false;
 					}
 					else
 					{
 						text = SPI_getvalue(tup, desc, col->attno);
-						v->isnull = !parse_text_date(text, &v->date);
+						v->isnull = sp_parse_linkage_date(text, strlen(text), &v->date) != 0;
 						pfree(text);
 					}
 				}
@@ -1030,6 +1295,15 @@ load_records(Spec *spec, Oid relid, Records *r, const char *which, ArrayType *on
 
 	for (int c = 0; c < spec->ncomparisons; c++)
 		spec->comparisons[c].present = spec->columns[spec->comparisons[c].column].present;
+	for (int e = 0; e < spec->nevidence; e++)
+	{
+		Evidence   *ev = &spec->evidence[e];
+
+		ev->present = ev->kind == EV_SAME_GROUP ? spec->columns[ev->column].present :
+			ev->kind == EV_SWAPPED ? true :
+			(spec->comparisons[ev->date].present && spec->comparisons[ev->family].present &&
+			 spec->comparisons[ev->given].present);
+	}
 	for (int k = 0; k < spec->nrules; k++)
 	{
 		spec->rules[k].present = true;
@@ -1177,6 +1451,10 @@ level_of(const Comparison *cmp, const Records *ra, const Value *va, const Record
 			for (int k = 0; k < cmp->nthresholds; k++)
 				if (s >= cmp->thresholds[k])
 					return k + 1;
+			if (cmp->phonetic)
+				return va->key_len > 0 && va->key_len == vb->key_len &&
+					memcmp(ra->arena + va->key_offset, rb->arena + vb->key_offset, va->key_len) == 0
+					? cmp->nthresholds + 1 : cmp->nthresholds + 2;
 			return cmp->nthresholds + 1;
 		}
 		else
@@ -1209,18 +1487,33 @@ level_of(const Comparison *cmp, const Records *ra, const Value *va, const Record
 	}
 }
 
+/* The values a comparison vector was computed from, for term frequencies. */
+typedef struct PairValues
+{
+	const Records *ra;
+	const Records *rb;
+	const Value *left[SP_FS_MAX_COMPARISONS];	/* in ra */
+	const Value *right[SP_FS_MAX_COMPARISONS];	/* in rb */
+	bool		swapped;		/* names compared crosswise (given against family) */
+} PairValues;
+
 /*
- * Comparison vector of records i (of ra) and j (of rb).  exact (may be NULL)
- * receives, for each comparison at level 0, the left value that agreed (for
- * term frequency adjustment); the left value lives in ra.
+ * Comparison vector of records i (of ra) and j (of rb).  pv (may be NULL)
+ * receives the values each comparison compared.
  */
 static void
 compare_records(const Spec *spec, const Records *ra, int64 i, const Records *rb, int64 j,
-				sp_gamma *gamma, const Value **exact, CmpWork *w)
+				sp_gamma *gamma, PairValues *pv, CmpWork *w)
 {
 	int			nc = spec->ncolumns;
 	bool		done[SP_FS_MAX_COMPARISONS] = {false};
 
+	if (pv)
+	{
+		pv->ra = ra;
+		pv->rb = rb;
+		pv->swapped = false;
+	}
 	for (int c = 0; c < spec->ncomparisons; c++)
 	{
 		const Comparison *cmp = &spec->comparisons[c];
@@ -1236,8 +1529,11 @@ compare_records(const Spec *spec, const Records *ra, int64 i, const Records *rb,
 		vb = &rb->values[j * nc + cmp->column];
 		if (!va->isnull && !vb->isnull)
 			gamma[c] = (sp_gamma) level_of(cmp, ra, va, rb, vb, w);
-		if (exact)
-			exact[c] = va;
+		if (pv)
+		{
+			pv->left[c] = va;
+			pv->right[c] = vb;
+		}
 
 		if (cmp->swap_with > c && spec->comparisons[cmp->swap_with].present)
 		{
@@ -1249,8 +1545,11 @@ compare_records(const Spec *spec, const Records *ra, int64 i, const Records *rb,
 
 			gamma[cmp->swap_with] = (sp_gamma) straight_other;
 			done[cmp->swap_with] = true;
-			if (exact)
-				exact[cmp->swap_with] = oa;
+			if (pv)
+			{
+				pv->left[cmp->swap_with] = oa;
+				pv->right[cmp->swap_with] = ob;
+			}
 			if (gamma[c] != 0 && !va->isnull && !vb->isnull && !oa->isnull && !ob->isnull)
 			{
 				int			s1 = level_of(cmp, ra, va, rb, ob, w);
@@ -1261,6 +1560,12 @@ compare_records(const Spec *spec, const Records *ra, int64 i, const Records *rb,
 					/* a's given name agrees with b's family name: the value is a's given name */
 					gamma[c] = (sp_gamma) s1;
 					gamma[cmp->swap_with] = (sp_gamma) s2;
+					if (pv)
+					{
+						pv->right[c] = ob;
+						pv->right[cmp->swap_with] = vb;
+						pv->swapped = true;
+					}
 				}
 			}
 		}
@@ -1363,6 +1668,133 @@ free_rule_keys(KeyedRecord *kr, const Records *ra, const Records *rb, bool dedup
 {
 	release_memory(sizeof(KeyedRecord) * (ra->n + (dedup ? 0 : rb->n)));
 	pfree(kr);
+}
+
+/* What splitting large blocks did to one rule. */
+typedef struct BlockStats
+{
+	int64		refined_blocks; /* blocks over max_block that were split */
+	int64		dropped_blocks; /* still over max_block after every refinement: left out */
+	int64		dropped_records;	/* records in those (or without a refine value) */
+	double		dropped_pairs;	/* candidate pairs not produced because of that */
+} BlockStats;
+
+static double
+block_pairs(const KeyedRecord *kr, int64 n, bool dedup)
+{
+	double		left = 0;
+
+	for (int64 x = 0; x < n; x++)
+		left += kr[x].side == 0;
+	return dedup ? left * (left - 1) / 2 : left * (n - left);
+}
+
+/*
+ * A block of n records (sorted by key) larger than the rule's max_block is
+ * split by the rule's next refine key (say the district of a common name);
+ * a block still too large after the last is left out, and counted.  Records
+ * get their final key in key; two records are a candidate pair of the rule
+ * exactly when their final keys are equal and not 0.
+ */
+static void
+refine_block(const Spec *spec, const Records *ra, const Records *rb, bool dedup, const BlockRule *rule,
+			 KeyedRecord *kr, int64 n, int level, BlockStats *st)
+{
+	int64		kept = 0;
+
+	if (n <= rule->max_block)
+		return;
+	if (level == rule->nrefine)
+	{
+		st->dropped_blocks++;
+		st->dropped_records += n;
+		st->dropped_pairs += block_pairs(kr, n, dedup);
+		for (int64 x = 0; x < n; x++)
+			kr[x].key = 0;
+		return;
+	}
+	st->refined_blocks++;
+	for (int64 x = 0; x < n; x++)
+	{
+		const Records *r = kr[x].side == 0 ? ra : rb;
+		uint64		h = kr[x].key;
+
+		if (!mix_part(spec, r, kr[x].idx, &rule->refine[level], 100 + level, &h))
+		{
+			/* no value to split by: this record's pairs in the block are lost */
+			st->dropped_records++;
+			kr[x].key = 0;
+			continue;
+		}
+		kr[x].key = h == 0 ? 1 : h;
+		kept++;
+	}
+	qsort(kr, n, sizeof(KeyedRecord), cmp_keyed);
+	{
+		/* records without a refine value (key 0) sort first */
+		int64		s = n - kept;
+		double		before = block_pairs(kr + s, kept, dedup);
+		double		full = block_pairs(kr, n, dedup);
+
+		for (int64 e; s < n; s = e)
+		{
+			e = s;
+			while (e < n && kr[e].key == kr[s].key)
+				e++;
+			refine_block(spec, ra, rb, dedup, rule, kr + s, e - s, level + 1, st);
+		}
+		st->dropped_pairs += full - before;
+	}
+}
+
+/* Final blocking keys of every rule with a max_block; stats[k] for rule k. */
+static void
+refine_keys(const Spec *spec, Records *ra, Records *rb, bool dedup, BlockStats *stats)
+{
+	memset(stats, 0, sizeof(BlockStats) * MAX_RULES);
+	for (int k = 0; k < spec->nrules; k++)
+	{
+		const BlockRule *rule = &spec->rules[k];
+		KeyedRecord *kr;
+		int64		m;
+
+		if (!rule->present || rule->max_block == 0)
+			continue;
+		kr = sorted_rule_keys(spec, ra, rb, dedup, k, &m);
+		for (int64 s = 0, e; s < m; s = e)
+		{
+			e = s;
+			while (e < m && kr[e].key == kr[s].key)
+				e++;
+			if (e - s > rule->max_block)
+			{
+				CHECK_FOR_INTERRUPTS();
+				refine_block(spec, ra, rb, dedup, rule, kr + s, e - s, 0, &stats[k]);
+			}
+		}
+		for (int64 x = 0; x < m; x++)
+		{
+			Records    *r = kr[x].side == 0 ? ra : rb;
+
+			r->keys[(int64) kr[x].idx * spec->nrules + k] = kr[x].key;
+		}
+		free_rule_keys(kr, ra, rb, dedup);
+	}
+}
+
+/* One NOTICE per rule that left candidate pairs out: never silently. */
+static void
+report_dropped(const Spec *spec, const BlockStats *stats, const char *what)
+{
+	for (int k = 0; k < spec->nrules; k++)
+		if (stats[k].dropped_records > 0)
+			ereport(NOTICE,
+					(errmsg("%s: blocking rule %d (%s) left out %.0f candidate pairs among %lld records",
+							what, k + 1, spec->rules[k].text, stats[k].dropped_pairs,
+							(long long) stats[k].dropped_records),
+					 errdetail("%lld blocks stayed larger than %lld records after every refine key, or records had no value to refine by. "
+							   "Other rules may still pair these records.",
+							   (long long) stats[k].dropped_blocks, (long long) spec->rules[k].max_block)));
 }
 
 /* Upper bound of candidate pairs (pairs repeated by several rules counted each time). */
@@ -1481,6 +1913,8 @@ typedef struct Model
 	sp_fs_model fs;
 	bool		trained;
 	TfTable		tf[SP_FS_MAX_COMPARISONS];	/* built for comparisons with tf_adjust */
+	int64		tf_records[SP_FS_MAX_COMPARISONS];	/* records of the stored term frequencies */
+	char	   *tf_source;		/* the relation they were counted in */
 } Model;
 
 static void
@@ -1494,36 +1928,109 @@ build_model_tf(Model *model, const Records *ra, const Records *rb, bool dedup)
 /*
  * Weight of comparison c at its level.  An exact agreement on a
  * term-frequency-adjusted comparison weighs log2(m / share of the value):
- * agreeing on a rare name says more than agreeing on a common one.
+ * agreeing on a rare name says more than agreeing on a common one.  A
+ * similar spelling of a common name (Mohamed / Mohammed) is discounted the
+ * same way: its u is scaled by how much more common the commoner of the two
+ * values is than the average agreement; a rare name's variants keep the
+ * level's plain weight.
  */
 static double
-comparison_weight(const Model *model, int c, int level, const Records *ra, const Value *exact, double *share)
+comparison_weight(const Model *model, int c, int level, const PairValues *pv, double *share)
 {
 	const sp_fs_comparison *fc = &model->fs.comparisons[c];
 
 	if (share)
 		*share = -1;
-	if (level == 0 && exact && model->spec.comparisons[c].tf_adjust && model->tf[c].terms)
+	if (level >= 0 && level < fc->nlevels - 1 && pv && model->spec.comparisons[c].tf_adjust && model->tf[c].terms)
 	{
-		double		tf = tf_share(&model->tf[c], ra, exact);
-		double		m = Max(Min(fc->m[0], 1 - 1e-6), 1e-6);
+		double		tf = tf_share(&model->tf[c], pv->ra, pv->left[c]);
+		double		m = Max(Min(fc->m[level], 1 - 1e-6), 1e-6);
 
-		if (share)
-			*share = tf;
-		return log2(m / tf);
+		if (level == 0)
+		{
+			if (share)
+				*share = tf;
+			return log2(m / tf);
+		}
+		else
+		{
+			double		tf_right = tf_share(&model->tf[c], pv->rb, pv->right[c]);
+			double		ratio = Max(tf, tf_right) / Max(fc->u[0], 1e-12);
+			double		u = Max(Min(fc->u[level] * Max(ratio, 1.0), 1 - 1e-6), 1e-12);
+
+			if (share && ratio > 1.0)
+				*share = Max(tf, tf_right);
+			return log2(m / u);
+		}
 	}
 	return sp_fs_level_weight(fc, level);
 }
 
 static double
-pair_weight(const Model *model, const sp_gamma *g, const Value **exact, const Records *ra)
+pair_weight(const Model *model, const sp_gamma *g, const PairValues *pv)
 {
 	double		prior = Max(Min(model->fs.prior, 1 - 1e-6), 1e-300);
 	double		w = log2(prior / (1 - prior));
 
 	for (int c = 0; c < model->spec.ncomparisons; c++)
-		w += comparison_weight(model, c, g[c], ra, exact[c], NULL);
+		w += comparison_weight(model, c, g[c], pv, NULL);
 	return w;
+}
+
+/*
+ * Weight of the evidence rules that apply to records i (of ra) and j (of
+ * rb) with comparison vector g; applies (may be NULL) receives which.  A
+ * group (household) is only meaningful within one relation.
+ */
+static double
+evidence_weight(const Spec *spec, const Records *ra, int64 i, const Records *rb, int64 j,
+				bool one_relation, const sp_gamma *g, bool swapped, bool *applies)
+{
+	double		w = 0;
+
+	for (int e = 0; e < spec->nevidence; e++)
+	{
+		const Evidence *ev = &spec->evidence[e];
+		bool		yes = false;
+
+		if (ev->present)
+		{
+			if (ev->kind == EV_SAME_GROUP)
+			{
+				const Value *va = &ra->values[i * spec->ncolumns + ev->column];
+				const Value *vb = &rb->values[j * spec->ncolumns + ev->column];
+
+				yes = one_relation && !va->isnull && !vb->isnull && va->len == vb->len &&
+					memcmp(ra->arena + va->offset, rb->arena + vb->offset, va->len) == 0;
+			}
+			else if (ev->kind == EV_SWAPPED)
+				yes = swapped;
+			else
+			{
+				int			family = g[ev->family];
+
+				/* twins have identifiers of their own: an exact anchor (national ID) says otherwise */
+				yes = g[ev->date] == SP_DATE_LEVEL_EXACT && family >= 0 &&
+					family < spec->comparisons[ev->family].nlevels - 1 &&
+					g[ev->given] == spec->comparisons[ev->given].nlevels - 1 &&
+					(spec->anchor < 0 || g[spec->anchor] != 0);
+			}
+		}
+		if (applies)
+			applies[e] = yes;
+		if (yes)
+			w += ev->weight;
+	}
+	return w;
+}
+
+/* Total match weight of a pair: prior, comparisons and evidence. */
+static double
+pair_total(const Model *model, const Records *ra, int64 i, const Records *rb, int64 j,
+		   const sp_gamma *g, const PairValues *pv)
+{
+	return pair_weight(model, g, pv) +
+		evidence_weight(&model->spec, ra, i, rb, j, ra->values == rb->values, g, pv->swapped, NULL);
 }
 
 /* A number for a message: as written, or in scientific notation when long. */
@@ -1665,6 +2172,97 @@ parse_params(Model *model, Jsonb *params)
 	}
 	model->fs.ncomparisons = model->spec.ncomparisons;
 	model->trained = true;
+
+	if (getKeyJsonValueFromContainer(&params->root, "tf_source", 9, &v) && v.type == jbvString)
+		model->tf_source = json_string(&v);
+	/* how many records the stored term frequencies were counted over (optional) */
+	if (getKeyJsonValueFromContainer(&params->root, "tf_records", 10, &v) &&
+		v.type == jbvBinary && JsonContainerIsObject(v.val.binary.data))
+		for (int c = 0; c < model->spec.ncomparisons; c++)
+		{
+			JsonbValue	n;
+			const char *cn = model->spec.comparisons[c].name;
+
+			if (getKeyJsonValueFromContainer(v.val.binary.data, cn, strlen(cn), &n) && n.type == jbvNumeric)
+			{
+				double		x = json_double(&n);
+
+				if (x >= 1 && x < 1e12)
+					model->tf_records[c] = (int64) x;
+			}
+		}
+}
+
+/*
+ * Term frequencies of the values of r from sp_internal.linkage_term_frequency
+ * (stored by training), for comparisons with tf_adjust; a comparison without
+ * stored counts keeps no table (plain m/u).
+ */
+static void
+load_stored_tf(Model *model, const Records *r, Oid relid)
+{
+	MemoryContext outer = CurrentMemoryContext;
+	char	   *rel = DatumGetCString(DirectFunctionCall1(regclassout, ObjectIdGetDatum(relid)));
+
+	/*
+	 * Only for the relation the model was trained on (the registry's view,
+	 * or its twin used while a blind-index rotation runs): counts from other
+	 * data would make every value they never saw look rare.
+	 */
+	if (!model->tf_source ||
+		!(strcmp(rel, model->tf_source) == 0 ||
+		  (strcmp(rel, "sp_internal.person_linkage_input_rotating") == 0 &&
+		   strcmp(model->tf_source, "sp_internal.person_linkage_input") == 0)))
+		return;
+
+	for (int c = 0; c < model->spec.ncomparisons; c++)
+	{
+		const Comparison *cmp = &model->spec.comparisons[c];
+		Datum	   *hashes;
+		int			nh = 0;
+		Oid			argtypes[3] = {TEXTOID, TEXTOID, INT8ARRAYOID};
+		Datum		args[3];
+		TfTable    *tf = &model->tf[c];
+
+		if (!cmp->tf_adjust || !cmp->present || model->tf_records[c] <= 0)
+			continue;
+		hashes = palloc(sizeof(Datum) * Max(r->n, 1));
+		for (int64 i = 0; i < r->n; i++)
+		{
+			const Value *v = &r->values[i * model->spec.ncolumns + cmp->column];
+
+			if (!v->isnull)
+				hashes[nh++] = Int64GetDatum((int64) value_hash(r, v));
+		}
+		args[0] = CStringGetTextDatum(model->name);
+		args[1] = CStringGetTextDatum(cmp->name);
+		args[2] = PointerGetDatum(construct_array(hashes, nh, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		if (SPI_execute_with_args("SELECT value_hash, records FROM sp_internal.linkage_term_frequency "
+								  "WHERE model OPERATOR(pg_catalog.=) $1 AND comparison OPERATOR(pg_catalog.=) $2 "
+								  "AND value_hash OPERATOR(pg_catalog.=) ANY ($3)",
+								  3, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "reading sp_internal.linkage_term_frequency failed");
+		{
+			MemoryContext spi = MemoryContextSwitchTo(outer);
+			uint64		n = SPI_processed;
+
+			tf->n = model->tf_records[c];
+			tf->distinct = (int64) n;
+			tf->terms = palloc(sizeof(TermFreq) * Max(n, 1));
+			for (uint64 k = 0; k < n; k++)
+			{
+				bool		isnull;
+
+				tf->terms[k].hash = (uint64) DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[k], SPI_tuptable->tupdesc, 1, &isnull));
+				tf->terms[k].count = (uint32) DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[k], SPI_tuptable->tupdesc, 2, &isnull));
+			}
+			qsort(tf->terms, n, sizeof(TermFreq), cmp_termfreq);
+			MemoryContextSwitchTo(spi);
+		}
+		SPI_finish();
+	}
 }
 
 static void
@@ -1757,10 +2355,17 @@ typedef struct TrainState
 	const Records *ra;
 	const Records *rb;
 	sp_pattern_table *by_rule;	/* one table per rule, its own columns left out */
+	sp_pattern_table *first_by_rule;	/* the same, pairs no earlier rule produced */
 	sp_pattern_table *all;		/* every candidate pair once */
 	bool		excluded[MAX_RULES][SP_FS_MAX_COMPARISONS];
 	double		keep;			/* sampling probability of a candidate pair */
 	CmpWork    *work;
+	bool		dedup;
+	double		evidence_pairs; /* left out: evidence says different people */
+	/* levels among anchored pairs (exact agreement on spec->anchor) */
+	double		anchor_pairs;
+	double		anchor_counts[SP_FS_MAX_COMPARISONS][SP_FS_MAX_LEVELS];
+	bool		anchor_excluded[SP_FS_MAX_COMPARISONS];
 } TrainState;
 
 /* Deterministic keep/skip decision for sampling pairs. */
@@ -1784,6 +2389,20 @@ train_pair(int64 i, int64 j, int rule, bool first, void *arg)
 	if (!keep_pair(i, j, st->keep))
 		return;
 	compare_records(st->spec, st->ra, i, st->rb, j, g, NULL, st->work);
+	/* pairs the evidence rules call different people teach nothing about matches */
+	if (evidence_weight(st->spec, st->ra, i, st->rb, j, st->dedup, g, false, NULL) < 0)
+	{
+		if (first)
+			st->evidence_pairs++;
+		return;
+	}
+	if (first && st->spec->anchor >= 0 && g[st->spec->anchor] == 0)
+	{
+		st->anchor_pairs++;
+		for (int c = 0; c < st->spec->ncomparisons; c++)
+			if (!st->anchor_excluded[c] && g[c] >= 0)
+				st->anchor_counts[c][g[c]]++;
+	}
 	if (first && sp_pattern_table_add(st->all, g, 1) < 0)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory counting comparison patterns")));
 	/* a rule's own keys say nothing about matches among the pairs it produces */
@@ -1791,6 +2410,8 @@ train_pair(int64 i, int64 j, int rule, bool first, void *arg)
 		if (st->excluded[rule][c])
 			g[c] = -1;
 	if (sp_pattern_table_add(&st->by_rule[rule], g, 1) < 0)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory counting comparison patterns")));
+	if (first && sp_pattern_table_add(&st->first_by_rule[rule], g, 1) < 0)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory counting comparison patterns")));
 }
 
@@ -1822,6 +2443,190 @@ rule_exclusions(const Spec *spec, int rule, bool *excluded)
 				excluded[c] = true;
 }
 
+/* Comparisons that agree by construction among pairs with exact agreement on the anchor. */
+static void
+anchor_exclusions(const Spec *spec, bool *excluded)
+{
+	for (int c = 0; c < spec->ncomparisons; c++)
+		excluded[c] = false;
+	if (spec->anchor < 0)
+		return;
+	excluded[spec->anchor] = true;
+	if (spec->comparisons[spec->anchor].swap_with >= 0)
+		excluded[spec->comparisons[spec->anchor].swap_with] = true;
+	for (int c = 0; c < spec->ncomparisons; c++)
+		for (int d = 0; d < spec->comparisons[c].ndepends; d++)
+			if (excluded[spec->comparisons[c].depends_on[d]])
+				excluded[c] = true;
+}
+
+#define U_WITHIN_SAMPLES 1000000
+
+/* Hash of the values of cols of record i; 0 when one is missing. */
+static uint64
+columns_key(const Spec *spec, const Records *r, int64 i, const int *cols, int ncols)
+{
+	uint64		h = 1469598103934665603ULL;
+
+	for (int k = 0; k < ncols; k++)
+	{
+		const Value *v = &r->values[i * spec->ncolumns + cols[k]];
+
+		if (v->isnull)
+			return 0;
+		if (spec->columns[cols[k]].is_date)
+			h = hash_bytes64(h, (const char *) &v->date.days, sizeof(v->date.days));
+		else
+			h = hash_bytes64(h, r->arena + v->offset, v->len);
+		h = hash_bytes64(h, "|", 1);
+	}
+	return h == 0 ? 1 : h;
+}
+
+/*
+ * Levels of every comparison among up to U_WITHIN_SAMPLES pairs drawn
+ * uniformly from the pairs of records that agree on cols (say, persons of
+ * one family name), leaving out pairs the evidence rules call different
+ * people.  This is u for comparisons like locality, whose agreement is
+ * common among same-name people who are not the same person (families live
+ * together) and rare among random pairs.  The draw is deterministic.
+ * Returns the number of such pairs.
+ */
+static double
+conditional_level_counts(const Spec *spec, const Records *ra, const Records *rb, bool dedup,
+						 const int *cols, int ncols, double counts[][SP_FS_MAX_LEVELS], CmpWork *work)
+{
+	int64		nl = ra->n,
+				nr = dedup ? 0 : rb->n;
+	KeyedRecord *kr = alloc_huge(sizeof(KeyedRecord) * (nl + nr), "conditional u");
+	int64		m = 0,
+				ngroups = 0;
+	int64	   *start;
+	int64	   *nleft;
+	double	   *cum;
+	double		total = 0;
+	uint64_t	rng = 20261130;
+	int64		samples;
+
+	for (int64 i = 0; i < nl; i++)
+	{
+		uint64		k = columns_key(spec, ra, i, cols, ncols);
+
+		if (k)
+			kr[m++] = (KeyedRecord) {k, (int32) i, 0};
+	}
+	for (int64 j = 0; j < nr; j++)
+	{
+		uint64		k = columns_key(spec, rb, j, cols, ncols);
+
+		if (k)
+			kr[m++] = (KeyedRecord) {k, (int32) j, 1};
+	}
+	qsort(kr, m, sizeof(KeyedRecord), cmp_keyed);
+	start = alloc_huge(sizeof(int64) * (m + 1), "conditional u");
+	nleft = alloc_huge(sizeof(int64) * (m + 1), "conditional u");
+	cum = alloc_huge(sizeof(double) * (m + 1), "conditional u");
+	for (int64 s = 0; s < m;)
+	{
+		int64		e = s,
+					l = 0;
+		double		pairs;
+
+		while (e < m && kr[e].key == kr[s].key)
+		{
+			if (kr[e].side == 0)
+				l++;
+			e++;
+		}
+		pairs = dedup ? (double) l * (l - 1) / 2 : (double) l * (e - s - l);
+		if (pairs > 0)
+		{
+			start[ngroups] = s;
+			nleft[ngroups] = l;
+			total += pairs;
+			cum[ngroups] = total;
+			ngroups++;
+		}
+		s = e;
+	}
+	start[ngroups] = m;
+	samples = (int64) Min(total, (double) U_WITHIN_SAMPLES);
+	for (int64 t = 0; t < samples; t++)
+	{
+		double		x = (double) (sp_random_next(&rng) >> 11) / 9007199254740992.0 * total;
+		int64		lo = 0,
+					hi = ngroups - 1,
+					g,
+					size,
+					a,
+					b;
+		sp_gamma	gamma[SP_FS_MAX_COMPARISONS];
+
+		if ((t & 4095) == 0)
+			CHECK_FOR_INTERRUPTS();
+		while (lo < hi)
+		{
+			int64		mid = (lo + hi) / 2;
+
+			if (cum[mid] > x)
+				hi = mid;
+			else
+				lo = mid + 1;
+		}
+		g = lo;
+		size = (g + 1 < ngroups ? start[g + 1] : m) - start[g];
+		if (dedup)
+		{
+			/* the group's records are all on the left: any two of them */
+			size = nleft[g];
+			a = (int64) (sp_random_next(&rng) % (uint64) size);
+			b = (int64) (sp_random_next(&rng) % (uint64) (size - 1));
+			if (b >= a)
+				b++;
+		}
+		else
+		{
+			a = (int64) (sp_random_next(&rng) % (uint64) nleft[g]);
+			b = nleft[g] + (int64) (sp_random_next(&rng) % (uint64) (size - nleft[g]));
+		}
+		a = kr[start[g] + a].idx;
+		b = kr[start[g] + b].idx;
+		compare_records(spec, ra, a, rb, b, gamma, NULL, work);
+		if (evidence_weight(spec, ra, a, rb, b, dedup, gamma, false, NULL) < 0)
+			continue;
+		for (int c = 0; c < spec->ncomparisons; c++)
+			if (gamma[c] >= 0)
+				counts[c][gamma[c]]++;
+	}
+	release_memory(sizeof(KeyedRecord) * (nl + nr) + (sizeof(int64) * 2 + sizeof(double)) * (m + 1));
+	pfree(kr);
+	pfree(start);
+	pfree(nleft);
+	pfree(cum);
+	return total;
+}
+
+static bool
+same_u_within(const Comparison *a, const Comparison *b)
+{
+	if (a->nu_within != b->nu_within)
+		return false;
+	for (int k = 0; k < a->nu_within; k++)
+		if (a->u_within[k] != b->u_within[k])
+			return false;
+	return true;
+}
+
+static char *
+quote_json_cstr(const char *str)
+{
+	StringInfoData b;
+
+	initStringInfo(&b);
+	escape_json(&b, str);
+	return b.data;
+}
+
 static Oid
 arg_regclass(FunctionCallInfo fcinfo, int n)
 {
@@ -1851,6 +2656,9 @@ sp_train_linkage_model(PG_FUNCTION_ARGS)
 	TrainState	st;
 	Progress	progress;
 	StringInfoData js;
+	StringInfoData u_within_js;
+	StringInfoData capped_js;
+	StringInfoData blocks_js;
 	/* results of the PG_TRY block live behind a pointer, safe from longjmp */
 	struct
 	{
@@ -1862,7 +2670,15 @@ sp_train_linkage_model(PG_FUNCTION_ARGS)
 		int			rules_converged;
 		int			iterations;
 		sp_pattern_table *by_rule;
+		sp_pattern_table *first_by_rule;
 		sp_pattern_table *all;
+		double		evidence_pairs;
+		double		anchor_pairs;
+		int			anchored;
+		bool		anchored_c[SP_FS_MAX_COMPARISONS];
+		BlockStats	stats[MAX_RULES];
+		double		matches;
+		int			share_unconverged;
 	}		   *res = palloc0(sizeof(*res));
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
@@ -1881,6 +2697,8 @@ sp_train_linkage_model(PG_FUNCTION_ARGS)
 	else
 		load_records(&model.spec, right, &rb, "right source", NULL);
 
+	refine_keys(&model.spec, &ra, &rb, dedup, res->stats);
+	report_dropped(&model.spec, res->stats, "training");
 	total_pairs = dedup ? (double) ra.n * (ra.n - 1) / 2 : (double) ra.n * rb.n;
 	if (total_pairs < 1)
 		ereport(ERROR,
@@ -1905,12 +2723,56 @@ sp_train_linkage_model(PG_FUNCTION_ARGS)
 			continue;
 		}
 		compare_records(&model.spec, &ra, i, &rb, j, g, NULL, work);
+		if (evidence_weight(&model.spec, &ra, i, &rb, j, dedup, g, false, NULL) < 0)
+			continue;
 		for (int c = 0; c < model.spec.ncomparisons; c++)
 			if (g[c] >= 0)
 			{
 				u_counts[c][g[c]]++;
 				u_total[c]++;
 			}
+	}
+
+	/* u conditioned on agreement on other columns (locality among same-name people) */
+	initStringInfo(&u_within_js);
+	for (int c = 0; c < model.spec.ncomparisons; c++)
+	{
+		Comparison *cmp = &model.spec.comparisons[c];
+		double		counts[SP_FS_MAX_COMPARISONS][SP_FS_MAX_LEVELS];
+		double		pairs;
+		bool		cols_present = cmp->present;
+		int			earlier = -1;
+
+		if (cmp->nu_within == 0)
+			continue;
+		for (int k = 0; k < cmp->nu_within; k++)
+			cols_present &= model.spec.columns[cmp->u_within[k]].present;
+		if (!cols_present)
+			continue;
+		for (int k = 0; k < c && earlier < 0; k++)
+			if (model.spec.comparisons[k].nu_within > 0 && same_u_within(&model.spec.comparisons[k], cmp))
+				earlier = k;
+		if (earlier >= 0)
+			continue;			/* done with the earlier comparison's sample */
+		memset(counts, 0, sizeof(counts));
+		pairs = conditional_level_counts(&model.spec, &ra, &rb, dedup, cmp->u_within, cmp->nu_within, counts, work);
+		for (int k = c; k < model.spec.ncomparisons; k++)
+		{
+			double		n = 0;
+
+			if (k != c && !(model.spec.comparisons[k].nu_within > 0 && same_u_within(&model.spec.comparisons[k], cmp)))
+				continue;
+			for (int l = 0; l < model.spec.comparisons[k].nlevels; l++)
+				n += counts[k][l];
+			if (n < 100)
+				continue;		/* too few pairs: random pairs it is */
+			for (int l = 0; l < model.spec.comparisons[k].nlevels; l++)
+				u_counts[k][l] = counts[k][l];
+			u_total[k] = n;
+			appendStringInfo(&u_within_js, "%s", u_within_js.len ? ", " : "");
+			escape_json(&u_within_js, model.spec.comparisons[k].name);
+			appendStringInfo(&u_within_js, ": {\"pairs\": %.0f, \"sampled\": %.0f}", pairs, n);
+		}
 	}
 
 	memset(&model.fs, 0, sizeof(model.fs));
@@ -1939,10 +2801,13 @@ sp_train_linkage_model(PG_FUNCTION_ARGS)
 	 * found.  Then the share of matches among all candidate pairs, m and u
 	 * fixed, gives the prior.
 	 */
+	initStringInfo(&capped_js);
 	res->by_rule = palloc0(sizeof(sp_pattern_table) * MAX_RULES);
+	res->first_by_rule = palloc0(sizeof(sp_pattern_table) * MAX_RULES);
 	res->all = palloc0(sizeof(sp_pattern_table));
 	for (int k = 0; k < model.spec.nrules; k++)
-		if (sp_pattern_table_init(&res->by_rule[k], model.spec.ncomparisons) < 0)
+		if (sp_pattern_table_init(&res->by_rule[k], model.spec.ncomparisons) < 0 ||
+			sp_pattern_table_init(&res->first_by_rule[k], model.spec.ncomparisons) < 0)
 			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
 	if (sp_pattern_table_init(res->all, model.spec.ncomparisons) < 0)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
@@ -1967,15 +2832,52 @@ sp_train_linkage_model(PG_FUNCTION_ARGS)
 		st.ra = &ra;
 		st.rb = &rb;
 		st.by_rule = res->by_rule;
+		st.first_by_rule = res->first_by_rule;
 		st.all = res->all;
 		st.work = work;
 		st.keep = Min(1.0, TRAIN_MAX_PAIRS / Max(progress.estimate, 1.0));
+		st.dedup = dedup;
+		st.evidence_pairs = 0;
+		st.anchor_pairs = 0;
+		memset(st.anchor_counts, 0, sizeof(st.anchor_counts));
+		anchor_exclusions(&model.spec, st.anchor_excluded);
 		for (int k = 0; k < model.spec.nrules; k++)
 			rule_exclusions(&model.spec, k, st.excluded[k]);
 		for_each_candidate(&model.spec, &ra, &rb, dedup, false, train_pair, &st, &progress);
 		res->candidates = (double) res->all->total / st.keep;
 		res->npatterns = res->all->npatterns;
 		res->keep = st.keep;
+		res->evidence_pairs = st.evidence_pairs / st.keep;
+		res->anchor_pairs = st.anchor_pairs / st.keep;
+
+		/*
+		 * m from anchored pairs: pairs that agree exactly on an independent
+		 * identifier (the national ID) are matches whatever their family
+		 * and village, so the levels of the other comparisons among them
+		 * are m without EM's confusion of "same family, same village" with
+		 * "same person".  Their bias: only people with the identifier are
+		 * in them (adults, where IDs are for adults); a comparison with
+		 * fewer than 30 anchored pairs is left to EM.  EM then estimates
+		 * the rest with these held fixed.
+		 */
+		if (model.spec.anchor >= 0)
+			for (int c = 0; c < model.spec.ncomparisons; c++)
+			{
+				double		n = 0;
+				sp_fs_comparison *fc = &start.comparisons[c];
+
+				if (st.anchor_excluded[c] || !model.spec.comparisons[c].present)
+					continue;
+				for (int l = 0; l < fc->nlevels; l++)
+					n += st.anchor_counts[c][l];
+				if (n < 30)
+					continue;
+				for (int l = 0; l < fc->nlevels; l++)
+					fc->m[l] = (st.anchor_counts[c][l] + 1.0) / (n + fc->nlevels);
+				fc->m_fixed = 1;
+				res->anchored_c[c] = true;
+				res->anchored++;
+			}
 
 		memset(m_sum, 0, sizeof(m_sum));
 		memset(w_sum, 0, sizeof(w_sum));
@@ -1987,7 +2889,7 @@ sp_train_linkage_model(PG_FUNCTION_ARGS)
 
 			if (res->by_rule[k].total == 0)
 				continue;
-			ek = sp_fs_em(&mk, &res->by_rule[k], 200, 1e-6);
+			ek = sp_fs_em(&mk, &res->by_rule[k], 2000, 1e-6);
 			res->rules_trained++;
 			if (ek.converged)
 				res->rules_converged++;
@@ -2005,15 +2907,50 @@ sp_train_linkage_model(PG_FUNCTION_ARGS)
 			}
 		}
 		for (int c = 0; c < model.spec.ncomparisons; c++)
-			if (w_sum[c] > 0)
+		{
+			if (res->anchored_c[c])
+				model.fs.comparisons[c] = start.comparisons[c];
+			else if (w_sum[c] > 0)
 				for (int l = 0; l < model.fs.comparisons[c].nlevels; l++)
 					model.fs.comparisons[c].m[l] = m_sum[c][l] / w_sum[c];
-		res->em = sp_fs_em_share(&model.fs, res->all, 200, 1e-7);
+			model.fs.comparisons[c].m_fixed = 0;
+			/* guard rails on the levels that mean "different" */
+			if (sp_fs_cap_m(&model.fs.comparisons[c], model.spec.comparisons[c].m_max) > 0)
+			{
+				appendStringInfo(&capped_js, "%s", capped_js.len ? ", " : "");
+				escape_json(&capped_js, model.spec.comparisons[c].name);
+			}
+		}
+		/*
+		 * The prior, rule by rule: the share of matches among the pairs a
+		 * rule produces first, its own keys left out (they agree by
+		 * construction, and their u, measured among random pairs, would
+		 * make every pair of a name block look like a match).  The matches
+		 * of all rules, divided by all pairs, are the prior.
+		 */
+		res->matches = 0;
+		for (int k = 0; k < model.spec.nrules; k++)
+		{
+			sp_em_result ek;
+
+			if (res->first_by_rule[k].total == 0)
+				continue;
+			ek = sp_fs_em_share(&model.fs, &res->first_by_rule[k], 2000, 1e-7);
+			res->matches += ek.prior * (double) res->first_by_rule[k].total;
+			res->em.iterations = Max(res->em.iterations, ek.iterations);
+			if (!ek.converged)
+				res->share_unconverged++;
+		}
+		res->em.converged = res->share_unconverged == 0;
+		res->em.prior = res->all->total > 0 ? res->matches / (double) res->all->total : 0;
 	}
 	PG_FINALLY();
 	{
 		for (int k = 0; k < model.spec.nrules; k++)
+		{
 			sp_pattern_table_free(&res->by_rule[k]);
+			sp_pattern_table_free(&res->first_by_rule[k]);
+		}
 		sp_pattern_table_free(res->all);
 	}
 	PG_END_TRY();
@@ -2021,6 +2958,17 @@ sp_train_linkage_model(PG_FUNCTION_ARGS)
 	/* the prior is for any pair, not just blocked ones */
 	model.fs.prior = Min(Max(res->em.prior * res->candidates / total_pairs, 1e-12), 1 - 1e-6);
 
+	initStringInfo(&blocks_js);
+	for (int k = 0; k < model.spec.nrules; k++)
+	{
+		if (model.spec.rules[k].max_block == 0 || !model.spec.rules[k].present)
+			continue;
+		appendStringInfo(&blocks_js, "%s{\"rule\": %d, \"refined_blocks\": %lld, \"blocks_left_out\": %lld, "
+						 "\"records_left_out\": %lld, \"pairs_left_out\": %.0f}",
+						 blocks_js.len ? ", " : "", k + 1, (long long) res->stats[k].refined_blocks,
+						 (long long) res->stats[k].dropped_blocks, (long long) res->stats[k].dropped_records,
+						 res->stats[k].dropped_pairs);
+	}
 	initStringInfo(&js);
 	appendStringInfo(&js, "{\"prior\": %.17g, \"comparisons\": {", model.fs.prior);
 	for (int c = 0; c < model.spec.ncomparisons; c++)
@@ -2042,12 +2990,66 @@ sp_train_linkage_model(PG_FUNCTION_ARGS)
 	appendStringInfo(&js, "}, \"training\": {\"records\": %lld, \"right_records\": %lld, \"u_sample_pairs\": %lld, "
 					 "\"candidate_pairs\": %.0f, \"pairs_sampled_share\": %.6g, \"patterns\": %zu, "
 					 "\"rules_trained\": %d, \"rules_converged\": %d, \"em_iterations\": %d, "
-					 "\"em_converged\": %s, \"match_share_in_blocks\": %.6g}}",
+					 "\"em_converged\": %s, \"match_share_in_blocks\": %.6g, "
+					 "\"pairs_left_out_by_evidence\": %.0f, \"anchor\": %s, \"anchored_pairs\": %.0f, "
+					 "\"comparisons_anchored\": %d, \"u_within\": {%s}, \"m_capped\": [%s], \"blocks\": [%s]}}",
 					 (long long) ra.n, (long long) (dedup ? 0 : rb.n), (long long) samples, res->candidates,
 					 res->keep, res->npatterns, res->rules_trained, res->rules_converged,
 					 Max(res->iterations, res->em.iterations),
 					 (res->rules_converged == res->rules_trained && res->em.converged) ? "true" : "false",
-					 res->em.prior);
+					 res->em.prior, res->evidence_pairs,
+					 model.spec.anchor >= 0 ? quote_json_cstr(model.spec.comparisons[model.spec.anchor].name) : "null",
+					 res->anchor_pairs, res->anchored, u_within_js.data, capped_js.data, blocks_js.data);
+
+	/*
+	 * Term frequencies of the training data, for scoring that reads only a
+	 * few records (the duplicate check at registration): how many records
+	 * had each value seen at least twice, and how many had a value at all.
+	 * sp.train_linkage_model moves them into sp_internal.linkage_term_frequency.
+	 */
+	{
+		bool		any = false;
+
+		js.len--;				/* reopen the root object */
+		js.data[js.len] = '\0';
+		/* the counts describe this relation: scoring another one does not use them */
+		appendStringInfoString(&js, ", \"tf_source\": ");
+		escape_json(&js, dedup ? DatumGetCString(DirectFunctionCall1(regclassout, ObjectIdGetDatum(left))) : "");
+		appendStringInfoString(&js, ", \"tf_records\": {");
+		for (int c = 0; c < model.spec.ncomparisons; c++)
+			if (model.spec.comparisons[c].tf_adjust && model.spec.comparisons[c].present)
+			{
+				build_tf(&model.spec, model.spec.comparisons[c].column, &ra, &rb, dedup, &model.tf[c]);
+				appendStringInfoString(&js, any ? ", " : "");
+				escape_json(&js, model.spec.comparisons[c].name);
+				appendStringInfo(&js, ": %lld", (long long) model.tf[c].n);
+				any = true;
+			}
+		appendStringInfoString(&js, "}, \"term_frequencies\": {");
+		any = false;
+		for (int c = 0; c < model.spec.ncomparisons; c++)
+		{
+			const TfTable *tf = &model.tf[c];
+			bool		first = true;
+
+			if (!(model.spec.comparisons[c].tf_adjust && model.spec.comparisons[c].present))
+				continue;
+			appendStringInfoString(&js, any ? ", " : "");
+			escape_json(&js, model.spec.comparisons[c].name);
+			appendStringInfoString(&js, ": [");
+			for (int64 t = 0; t < tf->distinct; t++)
+			{
+				if (tf->terms[t].count < 2)
+					continue;
+				appendStringInfo(&js, "%s[%lld, %u]", first ? "" : ", ",
+								 (long long) (int64) tf->terms[t].hash, tf->terms[t].count);
+				first = false;
+			}
+			appendStringInfoChar(&js, ']');
+			any = true;
+		}
+		appendStringInfoString(&js, "}}");
+	}
 
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(js.data)));
 }
@@ -2074,7 +3076,7 @@ match_pair(int64 i, int64 j, int rule, bool first, void *arg)
 {
 	MatchState *st = arg;
 	sp_gamma	g[SP_FS_MAX_COMPARISONS];
-	const Value *exact[SP_FS_MAX_COMPARISONS];
+	PairValues	pv;
 	double		w,
 				p;
 	Datum		values[4];
@@ -2082,8 +3084,8 @@ match_pair(int64 i, int64 j, int rule, bool first, void *arg)
 	int64		li = st->ra->ids[i],
 				rj = st->rb->ids[j];
 
-	compare_records(&st->model->spec, st->ra, i, st->rb, j, g, exact, st->work);
-	w = pair_weight(st->model, g, exact, st->ra);
+	compare_records(&st->model->spec, st->ra, i, st->rb, j, g, &pv, st->work);
+	w = pair_total(st->model, st->ra, i, st->rb, j, g, &pv);
 	p = sp_fs_probability(w);
 	if (p < st->min_probability)
 		return;
@@ -2118,6 +3120,7 @@ sp_match_pairs(PG_FUNCTION_ARGS)
 	bool		dedup;
 	MatchState	st;
 	Progress	progress;
+	BlockStats	stats[MAX_RULES];
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -2139,6 +3142,8 @@ sp_match_pairs(PG_FUNCTION_ARGS)
 	else
 		load_records(&model.spec, right, &rb, "right", NULL);
 
+	refine_keys(&model.spec, &ra, &rb, dedup, stats);
+	report_dropped(&model.spec, stats, "match_pairs");
 	build_model_tf(&model, &ra, &rb, dedup);
 	st.model = &model;
 	st.ra = &ra;
@@ -2180,6 +3185,8 @@ level_label(const Comparison *cmp, int level)
 		return "exact";
 	if (level == cmp->nlevels - 1)
 		return "else";
+	if (cmp->phonetic && level == cmp->nlevels - 2)
+		return "same phonetic key (sp.name_key), spaces left out";
 	if (cmp->method == M_JARO_WINKLER)
 		return psprintf("jaro_winkler >= %g", cmp->thresholds[level - 1]);
 	return psprintf("%s <= %g", cmp->method == M_LEVENSHTEIN ? "levenshtein" : "damerau_levenshtein",
@@ -2240,7 +3247,8 @@ sp_explain_match(PG_FUNCTION_ARGS)
 	int64		i = 0,
 				j = 0;
 	sp_gamma	g[SP_FS_MAX_COMPARISONS];
-	const Value *exact[SP_FS_MAX_COMPARISONS];
+	PairValues	pv;
+	bool		applies[MAX_EVIDENCE];
 	CmpWork    *work = palloc0(sizeof(CmpWork));
 	double		total;
 	Datum		values[3];
@@ -2284,8 +3292,10 @@ sp_explain_match(PG_FUNCTION_ARGS)
 		load_one(&model.spec, rrel, PG_GETARG_INT64(4), &rb, "right");
 	}
 
-	compare_records(&model.spec, &ra, i, &rb, j, g, exact, work);
-	total = pair_weight(&model, g, exact, &ra);
+	compare_records(&model.spec, &ra, i, &rb, j, g, &pv, work);
+	total = pair_weight(&model, g, &pv);
+	/* within one relation, its groups (households) mean something */
+	total += evidence_weight(&model.spec, &ra, i, &rb, j, lrel == rrel, g, pv.swapped, applies);
 
 	values[0] = CStringGetTextDatum("prior");
 	values[1] = CStringGetTextDatum(psprintf("probability %.3g that two records match", model.fs.prior));
@@ -2295,13 +3305,28 @@ sp_explain_match(PG_FUNCTION_ARGS)
 	{
 		const Comparison *cmp = &model.spec.comparisons[c];
 		double		share;
-		double		w = comparison_weight(&model, c, g[c], &ra, exact[c], &share);
+		double		w = comparison_weight(&model, c, g[c], &pv, &share);
 
 		values[0] = CStringGetTextDatum(cmp->name);
-		values[1] = CStringGetTextDatum(share >= 0
-										? psprintf("exact (value shared by %.3g%% of records)", 100 * share)
-										: level_label(cmp, g[c]));
+		values[1] = CStringGetTextDatum(share < 0 ? level_label(cmp, g[c]) :
+										g[c] == 0 ? psprintf("exact (value shared by %.3g%% of records)", 100 * share) :
+										psprintf("%s (the commoner value shared by %.3g%% of records)",
+												 level_label(cmp, g[c]), 100 * share));
 		values[2] = Float8GetDatum(w);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	for (int e = 0; e < model.spec.nevidence; e++)
+	{
+		const Evidence *ev = &model.spec.evidence[e];
+
+		if (!ev->present)
+			continue;
+		values[0] = CStringGetTextDatum(ev->name);
+		values[1] = CStringGetTextDatum(!applies[e] ? "does not apply" :
+										ev->kind == EV_SAME_GROUP ? "applies: registered together in one group (household)" :
+										ev->kind == EV_SWAPPED ? "applies: the names agree only crosswise (given against family)" :
+										"applies: same birth date and family name, different given names (twins?)");
+		values[2] = Float8GetDatum(applies[e] ? ev->weight : 0.0);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	values[0] = CStringGetTextDatum("total");
@@ -2522,6 +3547,8 @@ sp_score_pairs(PG_FUNCTION_ARGS)
 	load_records(&model.spec, PG_GETARG_OID(1), &r, "input",
 				 construct_array(d, 2 * nl, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 
+	load_stored_tf(&model, &r, PG_GETARG_OID(1));
+
 	/* id -> record index */
 	sorted = palloc(sizeof(int64) * Max(r.n, 1));
 	order = palloc(sizeof(int64) * Max(r.n, 1));
@@ -2543,15 +3570,15 @@ sp_score_pairs(PG_FUNCTION_ARGS)
 		int64		i = index_of_id(&r, sorted, order, left[k]);
 		int64		j = index_of_id(&r, sorted, order, right[k]);
 		sp_gamma	g[SP_FS_MAX_COMPARISONS];
-		const Value *exact[SP_FS_MAX_COMPARISONS];
+		PairValues	pv;
 		double		w;
 		Datum		values[4];
 		bool		nulls[4] = {false, false, false, false};
 
 		if (i < 0 || j < 0 || i == j)
 			continue;
-		compare_records(&model.spec, &r, i, &r, j, g, exact, work);
-		w = pair_weight(&model, g, exact, &r);
+		compare_records(&model.spec, &r, i, &r, j, g, &pv, work);
+		w = pair_total(&model, &r, i, &r, j, g, &pv);
 		values[0] = Int64GetDatum(left[k]);
 		values[1] = Int64GetDatum(right[k]);
 		values[2] = Float8GetDatum(w);

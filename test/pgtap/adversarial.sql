@@ -184,6 +184,7 @@ SELECT set_eq('SELECT name, roles FROM function_matrix', $$VALUES
     ('sp_internal.has_national_scope()', 'admin analyst auditor caseworker grievance_officer integration payment_officer pii_reader programme_officer registrar'),
     ('sp_internal.estimate_linkage_params(text,regclass,regclass)', 'admin'),
     ('sp_internal.estimate_on_registry(text)', 'admin'),
+    ('sp_internal.store_term_frequencies(text,jsonb)', 'admin'),
     ('sp_internal.is_uuid(text)', 'admin analyst auditor caseworker grievance_officer integration payment_officer pii_reader programme_officer registrar'),
     ('sp_internal.read_pii(bigint,text,text)', 'pii_reader'),
     ('sp_internal.validate_linkage_spec(jsonb)', 'admin'),

@@ -43,6 +43,9 @@ SELECT cluster_id, array_agg(person_id ORDER BY person_id) AS members
 FROM sp_internal.clusters(ARRAY[5, 3, 10, 7], ARRAY[3, 1, 11, 10]) GROUP BY 1 ORDER BY 1;
 SELECT * FROM sp_internal.clusters(ARRAY[1, 2], ARRAY[3]);
 
+-- a run with threshold 1 queues every model pair below certainty for review
+SELECT (r ->> 'queued_for_review')::int > 0 AS queued FROM sp.deduplicate_persons('person', 1, 0.5) r;
+
 -- a review decision needs a reason; accepting merges, and the merge is undone exactly
 CREATE TEMP TABLE before AS SELECT * FROM sp.person;
 SELECT review_id AS rid, person_id AS keep_id, other_person_id AS dup_id FROM sp.match_review

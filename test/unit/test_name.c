@@ -90,7 +90,7 @@ main(void)
 	is_str(key("Mohammed"), "md", "Mohammed");
 	same_key("Mohammed", "Muhamad", "Mohammed and Muhamad share a key");
 	same_key("Mohamed", "Mahmoud", "Mohamed and Mahmoud share a key");
-	is_str(key("Odhiambo"), "admb", "Odhiambo");
+	is_str(key("Odhiambo"), "dmb", "Odhiambo");
 	same_key("Odhiambo", "Odhaimbo", "vowel transposition shares a key");
 	same_key("Otieno", "Otiyeno", "y as a vowel");
 	same_key("Wanjiru", "Vanjiru", "w and v");
@@ -109,9 +109,19 @@ main(void)
 		b = key("Odhiambo");
 		ok(strcmp(a, b) != 0, "different names differ (%s / %s)", a, b);
 	}
-	is_str(key("Mary Anne"), "mr an", "one key per token");
+	is_str(key("Mary Anne"), "mr n", "one key per token");
 	is_str(key("h"), "", "a token of silent letters disappears");
-	is_str(key("Alex"), "alks", "x becomes ks");
+	is_str(key("Alex"), "lks", "x becomes ks");
+	same_key("Abdi", "عبدي", "Latin and Arabic spellings share a key (initial ayn and vowels dropped)");
+	same_key("Hassan", "حسن", "Hassan and Arabic script");
+	same_key("Omar", "Umar", "leading vowels dropped");
+	is_str(key("Aya"), "a", "a name of vowels keeps one a");
+	same_key("Safiya", "صفية", "Arabic ta marbuta is a vowel ending, not t");
+	is_str(norm("فاطمة"), "fatmh", "ta marbuta transliterated as h");
+	same_key("Abdirahman", "عبدالرحمن", "Abd al- meets Abdi-");
+	same_key("Abdulkadir", "Abdikadir", "Abdul- meets Abdi-");
+	same_key("Moussa", "موسى", "waw as a vowel");
+	same_key("Jamal", "Gamal", "j and g");
 
 	return done_testing();
 }
