@@ -205,11 +205,11 @@ $${
     {"name": "sex", "column": "sex", "method": "exact", "normalize": "id", "depends_on": ["given_name"]},
     {"name": "national_id", "column": "national_id", "method": "damerau_levenshtein", "thresholds": [1, 2],
      "normalize": "id"},
-    {"name": "phone", "column": "phone", "method": "exact", "normalize": "digits", "u_within": "family_name"},
+    {"name": "phone", "column": "phone", "method": "exact", "normalize": "digits", "u_within": ["given_name", "family_name"]},
     {"name": "address", "column": "address", "method": "jaro_winkler", "thresholds": [0.9, 0.75], "normalize": "name",
-     "u_within": "family_name"},
-    {"name": "postcode", "column": "postcode", "method": "exact", "normalize": "id", "u_within": "family_name"},
-    {"name": "admin_area_code", "column": "admin_area_code", "method": "exact", "u_within": "family_name"}
+     "u_within": ["given_name", "family_name"]},
+    {"name": "postcode", "column": "postcode", "method": "exact", "normalize": "id", "u_within": ["given_name", "family_name"]},
+    {"name": "admin_area_code", "column": "admin_area_code", "method": "exact", "u_within": ["given_name", "family_name"]}
   ],
   "evidence": [
     {"name": "registered_together", "kind": "same_group", "column": "registration_group", "weight": -40},
@@ -217,6 +217,7 @@ $${
     {"name": "names_swapped", "kind": "swapped_names", "weight": -4}
   ],
   "anchor": "national_id",
+  "anchor_m_from": ["given_name", "family_name", "birth_date"],
   "blocking": [
     {"keys": ["national_id"], "max_block": 50},
     {"keys": ["phone"], "max_block": 50},

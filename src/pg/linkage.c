@@ -168,6 +168,8 @@ typedef struct Spec
 	int			nevidence;
 	Evidence	evidence[MAX_EVIDENCE];
 	int			anchor;			/* comparison whose exact agreement anchors m in training, or -1 */
+	int			nanchor_m_from;	/* comparisons whose joint exact agreement anchors the anchor's own m */
+	int			anchor_m_from[4];
 } Spec;
 
 static void
@@ -681,6 +683,30 @@ parse_spec(Jsonb *jb, Spec *spec)
 			spec_error("anchor", "A date cannot anchor training: many people share one (\"%s\").", spec->comparisons[spec->anchor].name);
 	}
 
+	spec->nanchor_m_from = 0;
+	if (getKeyJsonValueFromContainer(&jb->root, "anchor_m_from", 13, &v))
+	{
+		int			na;
+
+		if (spec->anchor < 0)
+			spec_error("anchor_m_from", "\"anchor_m_from\" needs an \"anchor\".", NULL);
+		if (v.type != jbvBinary || !JsonContainerIsArray(v.val.binary.data) ||
+			(na = (int) JsonContainerSize(v.val.binary.data)) < 1 || na > 4)
+			spec_error("anchor_m_from", "\"anchor_m_from\" is an array of 1 to 4 comparison names.", NULL);
+		for (int k = 0; k < na; k++)
+		{
+			JsonbValue *t = getIthJsonbValueFromContainer(v.val.binary.data, k);
+			int			c;
+
+			if (t->type != jbvString)
+				spec_error(psprintf("anchor_m_from[%d]", k), "Comparisons are named by strings.", NULL);
+			c = comparison_named(spec, json_string(t), psprintf("anchor_m_from[%d]", k));
+			if (c == spec->anchor)
+				spec_error(psprintf("anchor_m_from[%d]", k), "The anchor cannot anchor itself.", NULL);
+			spec->anchor_m_from[spec->nanchor_m_from++] = c;
+		}
+	}
+
 	if (getKeyJsonValueFromContainer(&jb->root, "blocking", 8, &arr))
 	{
 		if (arr.type != jbvBinary || !JsonContainerIsArray(arr.val.binary.data))
@@ -762,6 +788,7 @@ typedef struct Records
 	size_t		arena_used;
 	size_t		arena_size;
 	uint64	   *keys;			/* n * nrules, 0 = missing */
+	uint8	   *refine_level;	/* n * nrules: refine keys in the key (NULL: none anywhere) */
 	/* while loading: where values come from, for messages */
 	const char *which;
 	Oid			relid;
@@ -1134,6 +1161,7 @@ load_records(Spec *spec, Oid relid, Records *r, const char *which, ArrayType *on
 	MemoryContext outer = CurrentMemoryContext;
 	bool		has_id = false;
 
+	memset(r, 0, sizeof(*r));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
@@ -1216,6 +1244,7 @@ load_records(Spec *spec, Oid relid, Records *r, const char *which, ArrayType *on
 		r->which = which;
 		r->relid = relid;
 		r->truncated = 0;
+		r->refine_level = NULL;
 
 		for (uint64 i = 0; i < n; i++)
 		{
@@ -1581,6 +1610,7 @@ typedef struct KeyedRecord
 	uint64		key;
 	int32		idx;
 	int8		side;			/* 0 left, 1 right */
+	uint8		level;			/* refine keys mixed into key (refine_keys) */
 } KeyedRecord;
 
 static int
@@ -1654,10 +1684,10 @@ sorted_rule_keys(const Spec *spec, const Records *ra, const Records *rb, bool de
 
 	for (int64 i = 0; i < nl; i++)
 		if (ra->keys[i * spec->nrules + k])
-			kr[m++] = (KeyedRecord) {ra->keys[i * spec->nrules + k], (int32) i, 0};
+			kr[m++] = (KeyedRecord) {ra->keys[i * spec->nrules + k], (int32) i, 0, 0};
 	for (int64 j = 0; j < nr; j++)
 		if (rb->keys[j * spec->nrules + k])
-			kr[m++] = (KeyedRecord) {rb->keys[j * spec->nrules + k], (int32) j, 1};
+			kr[m++] = (KeyedRecord) {rb->keys[j * spec->nrules + k], (int32) j, 1, 0};
 	qsort(kr, m, sizeof(KeyedRecord), cmp_keyed);
 	*count = m;
 	return kr;
@@ -1727,6 +1757,7 @@ refine_block(const Spec *spec, const Records *ra, const Records *rb, bool dedup,
 			continue;
 		}
 		kr[x].key = h == 0 ? 1 : h;
+		kr[x].level = (uint8) (level + 1);
 		kept++;
 	}
 	qsort(kr, n, sizeof(KeyedRecord), cmp_keyed);
@@ -1777,6 +1808,12 @@ refine_keys(const Spec *spec, Records *ra, Records *rb, bool dedup, BlockStats *
 			Records    *r = kr[x].side == 0 ? ra : rb;
 
 			r->keys[(int64) kr[x].idx * spec->nrules + k] = kr[x].key;
+			if (kr[x].level > 0)
+			{
+				if (!r->refine_level)
+					r->refine_level = alloc_huge((size_t) r->n * spec->nrules, "refined blocking keys");
+				r->refine_level[(int64) kr[x].idx * spec->nrules + k] = kr[x].level;
+			}
 		}
 		free_rule_keys(kr, ra, rb, dedup);
 	}
@@ -2358,6 +2395,7 @@ typedef struct TrainState
 	sp_pattern_table *first_by_rule;	/* the same, pairs no earlier rule produced */
 	sp_pattern_table *all;		/* every candidate pair once */
 	bool		excluded[MAX_RULES][SP_FS_MAX_COMPARISONS];
+	bool		refine_excluded[MAX_RULES][MAX_REFINE][SP_FS_MAX_COMPARISONS];
 	double		keep;			/* sampling probability of a candidate pair */
 	CmpWork    *work;
 	bool		dedup;
@@ -2366,6 +2404,9 @@ typedef struct TrainState
 	double		anchor_pairs;
 	double		anchor_counts[SP_FS_MAX_COMPARISONS][SP_FS_MAX_LEVELS];
 	bool		anchor_excluded[SP_FS_MAX_COMPARISONS];
+	/* levels of the anchor among pairs agreeing exactly on spec->anchor_m_from */
+	double		anchor2_pairs;
+	double		anchor2_counts[SP_FS_MAX_LEVELS];
 } TrainState;
 
 /* Deterministic keep/skip decision for sampling pairs. */
@@ -2396,6 +2437,18 @@ train_pair(int64 i, int64 j, int rule, bool first, void *arg)
 			st->evidence_pairs++;
 		return;
 	}
+	if (first && st->spec->nanchor_m_from > 0 && g[st->spec->anchor] >= 0)
+	{
+		bool		all_exact = true;
+
+		for (int k = 0; k < st->spec->nanchor_m_from; k++)
+			all_exact &= g[st->spec->anchor_m_from[k]] == 0;
+		if (all_exact)
+		{
+			st->anchor2_pairs++;
+			st->anchor2_counts[g[st->spec->anchor]]++;
+		}
+	}
 	if (first && st->spec->anchor >= 0 && g[st->spec->anchor] == 0)
 	{
 		st->anchor_pairs++;
@@ -2409,10 +2462,43 @@ train_pair(int64 i, int64 j, int rule, bool first, void *arg)
 	for (int c = 0; c < st->spec->ncomparisons; c++)
 		if (st->excluded[rule][c])
 			g[c] = -1;
+	/* nor do the refine keys of a block that was split (common names: district, year) */
+	if (st->ra->refine_level)
+	{
+		int			level = st->ra->refine_level[i * st->spec->nrules + rule];
+
+		for (int p = 0; p < level; p++)
+			for (int c = 0; c < st->spec->ncomparisons; c++)
+				if (st->refine_excluded[rule][p][c])
+					g[c] = -1;
+	}
 	if (sp_pattern_table_add(&st->by_rule[rule], g, 1) < 0)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory counting comparison patterns")));
 	if (first && sp_pattern_table_add(&st->first_by_rule[rule], g, 1) < 0)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory counting comparison patterns")));
+}
+
+/* Comparisons whose columns one blocking key uses (with their swap partners and dependants). */
+static void
+part_exclusions(const Spec *spec, const BlockPart *part, bool *excluded)
+{
+	for (int c = 0; c < spec->ncomparisons; c++)
+		excluded[c] = false;
+	for (int c = 0; c < spec->ncomparisons; c++)
+	{
+		const Comparison *cmp = &spec->comparisons[c];
+
+		if (cmp->column == part->column || (part->fn == KEY_NAME_KEYS && cmp->column == part->column2))
+		{
+			excluded[c] = true;
+			if (cmp->swap_with >= 0)
+				excluded[cmp->swap_with] = true;
+		}
+	}
+	for (int c = 0; c < spec->ncomparisons; c++)
+		for (int d = 0; d < spec->comparisons[c].ndepends; d++)
+			if (excluded[spec->comparisons[c].depends_on[d]])
+				excluded[c] = true;
 }
 
 /* Comparisons whose columns a rule blocks on (with their swap partners). */
@@ -2513,14 +2599,14 @@ conditional_level_counts(const Spec *spec, const Records *ra, const Records *rb,
 		uint64		k = columns_key(spec, ra, i, cols, ncols);
 
 		if (k)
-			kr[m++] = (KeyedRecord) {k, (int32) i, 0};
+			kr[m++] = (KeyedRecord) {k, (int32) i, 0, 0};
 	}
 	for (int64 j = 0; j < nr; j++)
 	{
 		uint64		k = columns_key(spec, rb, j, cols, ncols);
 
 		if (k)
-			kr[m++] = (KeyedRecord) {k, (int32) j, 1};
+			kr[m++] = (KeyedRecord) {k, (int32) j, 1, 0};
 	}
 	qsort(kr, m, sizeof(KeyedRecord), cmp_keyed);
 	start = alloc_huge(sizeof(int64) * (m + 1), "conditional u");
@@ -2679,6 +2765,7 @@ sp_train_linkage_model(PG_FUNCTION_ARGS)
 		BlockStats	stats[MAX_RULES];
 		double		matches;
 		int			share_unconverged;
+		double		anchor2_pairs;
 	}		   *res = palloc0(sizeof(*res));
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
@@ -2840,9 +2927,15 @@ sp_train_linkage_model(PG_FUNCTION_ARGS)
 		st.evidence_pairs = 0;
 		st.anchor_pairs = 0;
 		memset(st.anchor_counts, 0, sizeof(st.anchor_counts));
+		st.anchor2_pairs = 0;
+		memset(st.anchor2_counts, 0, sizeof(st.anchor2_counts));
 		anchor_exclusions(&model.spec, st.anchor_excluded);
 		for (int k = 0; k < model.spec.nrules; k++)
+		{
 			rule_exclusions(&model.spec, k, st.excluded[k]);
+			for (int p = 0; p < model.spec.rules[k].nrefine; p++)
+				part_exclusions(&model.spec, &model.spec.rules[k].refine[p], st.refine_excluded[k][p]);
+		}
 		for_each_candidate(&model.spec, &ra, &rb, dedup, false, train_pair, &st, &progress);
 		res->candidates = (double) res->all->total / st.keep;
 		res->npatterns = res->all->npatterns;
@@ -2878,6 +2971,23 @@ sp_train_linkage_model(PG_FUNCTION_ARGS)
 				res->anchored_c[c] = true;
 				res->anchored++;
 			}
+
+		/*
+		 * The anchor's own m, from pairs that agree exactly on every
+		 * comparison of anchor_m_from (names and full birth date): how often
+		 * such pairs, matches but for rare namesakes, disagree on the ID.
+		 */
+		if (model.spec.anchor >= 0 && st.anchor2_pairs >= 30)
+		{
+			sp_fs_comparison *fc = &start.comparisons[model.spec.anchor];
+
+			for (int l = 0; l < fc->nlevels; l++)
+				fc->m[l] = (st.anchor2_counts[l] + 1.0) / (st.anchor2_pairs + fc->nlevels);
+			fc->m_fixed = 1;
+			res->anchored_c[model.spec.anchor] = true;
+			res->anchored++;
+		}
+		res->anchor2_pairs = st.anchor2_pairs / st.keep;
 
 		memset(m_sum, 0, sizeof(m_sum));
 		memset(w_sum, 0, sizeof(w_sum));
@@ -2992,14 +3102,14 @@ sp_train_linkage_model(PG_FUNCTION_ARGS)
 					 "\"rules_trained\": %d, \"rules_converged\": %d, \"em_iterations\": %d, "
 					 "\"em_converged\": %s, \"match_share_in_blocks\": %.6g, "
 					 "\"pairs_left_out_by_evidence\": %.0f, \"anchor\": %s, \"anchored_pairs\": %.0f, "
-					 "\"comparisons_anchored\": %d, \"u_within\": {%s}, \"m_capped\": [%s], \"blocks\": [%s]}}",
+					 "\"comparisons_anchored\": %d, \"anchor_m_pairs\": %.0f, \"u_within\": {%s}, \"m_capped\": [%s], \"blocks\": [%s]}}",
 					 (long long) ra.n, (long long) (dedup ? 0 : rb.n), (long long) samples, res->candidates,
 					 res->keep, res->npatterns, res->rules_trained, res->rules_converged,
 					 Max(res->iterations, res->em.iterations),
 					 (res->rules_converged == res->rules_trained && res->em.converged) ? "true" : "false",
 					 res->em.prior, res->evidence_pairs,
 					 model.spec.anchor >= 0 ? quote_json_cstr(model.spec.comparisons[model.spec.anchor].name) : "null",
-					 res->anchor_pairs, res->anchored, u_within_js.data, capped_js.data, blocks_js.data);
+					 res->anchor_pairs, res->anchored, res->anchor2_pairs, u_within_js.data, capped_js.data, blocks_js.data);
 
 	/*
 	 * Term frequencies of the training data, for scoring that reads only a
@@ -3556,7 +3666,7 @@ sp_score_pairs(PG_FUNCTION_ARGS)
 		KeyedRecord *kr = palloc(sizeof(KeyedRecord) * Max(r.n, 1));
 
 		for (int64 i = 0; i < r.n; i++)
-			kr[i] = (KeyedRecord) {(uint64) r.ids[i] ^ ((uint64) 1 << 63), (int32) i, 0};
+			kr[i] = (KeyedRecord) {(uint64) r.ids[i] ^ ((uint64) 1 << 63), (int32) i, 0, 0};
 		qsort(kr, r.n, sizeof(KeyedRecord), cmp_keyed);
 		for (int64 i = 0; i < r.n; i++)
 		{
