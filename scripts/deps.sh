@@ -19,6 +19,7 @@ packages=(
   perl
   bc
   jq
+  nodejs
 )
 
 missing=()
@@ -26,6 +27,10 @@ for p in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
   [ "$status" = "install ok installed" ] || missing+=("$p")
 done
+
+# npm (make bench: the DuckDB peer): Debian's package, unless the installed
+# node already brings its own (NodeSource builds do, and conflict with it)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 

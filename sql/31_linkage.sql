@@ -88,11 +88,12 @@ COMMENT ON FUNCTION sp_internal.linkage_model_check() IS 'BEFORE INSERT OR UPDAT
 CREATE TRIGGER linkage_model_check BEFORE INSERT OR UPDATE OF spec, params ON sp.linkage_model
     FOR EACH ROW EXECUTE FUNCTION sp_internal.linkage_model_check();
 
-CREATE FUNCTION sp_internal.estimate_linkage_params(name text, source regclass, right_source regclass)
+CREATE FUNCTION sp_internal.estimate_linkage_params(name text, source regclass, right_source regclass,
+                                                    labels regclass DEFAULT NULL, label_source regclass DEFAULT NULL)
     RETURNS jsonb
     AS 'MODULE_PATHNAME', 'sp_train_linkage_model'
     LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION sp_internal.estimate_linkage_params(text, regclass, regclass) IS 'Unsupervised estimation: u from up to 1,000,000 random pairs, m and the match share by EM over blocked pairs.';
+COMMENT ON FUNCTION sp_internal.estimate_linkage_params(text, regclass, regclass, regclass, regclass) IS 'Estimation: u from up to 1,000,000 random pairs (or pairs of one family, u_within), m from anchored and labelled pairs and by EM over blocked pairs, the prior rule by rule. labels: a relation of (left_id, right_id, is_match) whose records are read from label_source (default: source).';
 
 CREATE FUNCTION sp.create_linkage_model(name text, spec jsonb, description text DEFAULT NULL)
     RETURNS void
@@ -148,7 +149,8 @@ $$;
 COMMENT ON FUNCTION sp_internal.store_term_frequencies(text, jsonb) IS 'Replaces the stored term frequencies of a linkage model with those a training run returned ({"<comparison>": [[value_hash, records], ...]}). Called by sp.train_linkage_model; national scope required.';
 REVOKE ALL ON FUNCTION sp_internal.store_term_frequencies(text, jsonb) FROM PUBLIC;
 
-CREATE FUNCTION sp.train_linkage_model(name text, source regclass, right_source regclass DEFAULT NULL)
+CREATE FUNCTION sp.train_linkage_model(name text, source regclass, right_source regclass DEFAULT NULL,
+                                       labels regclass DEFAULT NULL)
     RETURNS jsonb
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
@@ -158,10 +160,16 @@ DECLARE
 BEGIN
     PERFORM 1 FROM sp.linkage_model m WHERE m.name = train_linkage_model.name FOR UPDATE;
     IF source = 'sp_internal.person_linkage_input'::regclass AND right_source IS NULL THEN
-        -- the registry itself: read as the owner, since no role may read that view
+        -- the registry itself: read as the owner, since no role may read that view;
+        -- its reviewers' decisions (sp.match_review) are its labels
+        IF labels IS NOT NULL THEN
+            RAISE EXCEPTION 'the registry is trained on its reviewers'' decisions, not on labels passed in'
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Decide pending pairs with sp.review_match; the next training uses them.';
+        END IF;
         estimated := sp_internal.estimate_on_registry(train_linkage_model.name);
     ELSE
-        estimated := sp_internal.estimate_linkage_params(train_linkage_model.name, source, right_source);
+        estimated := sp_internal.estimate_linkage_params(train_linkage_model.name, source, right_source, labels);
     END IF;
     PERFORM sp_internal.store_term_frequencies(train_linkage_model.name, estimated -> 'term_frequencies');
     estimated := estimated - 'term_frequencies';
@@ -172,8 +180,8 @@ BEGIN
     RETURN estimated;
 END
 $$;
-COMMENT ON FUNCTION sp.train_linkage_model(text, regclass, regclass) IS
-'Trains a model without labels on a relation (deduplication) or two (linkage): u from random pairs, m and the prior by expectation-maximisation over blocked pairs. Inputs have id bigint plus the columns the spec names (absent ones are skipped). Returns the parameters with convergence information; keeps the run in sp.linkage_training.';
+COMMENT ON FUNCTION sp.train_linkage_model(text, regclass, regclass, regclass) IS
+'Trains a model on a relation (deduplication) or two (linkage): u from random pairs, m from pairs anchored on the spec''s anchor (national ID) and from labelled matches, the rest by expectation-maximisation over blocked pairs, the prior rule by rule. labels: a relation (left_id, right_id, is_match boolean) of pairs people decided; on the registry (sp_internal.person_linkage_input) the reviewers'' decisions in sp.match_review are used instead. Inputs have id bigint plus the columns the spec names (absent ones are skipped). Returns the parameters with training facts; keeps the run in sp.linkage_training.';
 
 CREATE FUNCTION sp.match_pairs(model text, left_rel regclass, right_rel regclass DEFAULT NULL,
                                min_probability float8 DEFAULT 0)
@@ -182,6 +190,13 @@ CREATE FUNCTION sp.match_pairs(model text, left_rel regclass, right_rel regclass
     LANGUAGE C STABLE ROWS 10000;
 COMMENT ON FUNCTION sp.match_pairs(text, regclass, regclass, float8) IS
 'Scores the candidate pairs of the model''s blocking rules, each pair once: left_rel against itself (left_id < right_id) when right_rel is NULL, else left_rel against right_rel. match_weight is log2 of the posterior odds; pairs below min_probability are not returned.';
+
+CREATE FUNCTION sp.linkage_candidates(model text, left_rel regclass, right_rel regclass DEFAULT NULL)
+    RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'sp_linkage_candidates'
+    LANGUAGE C STABLE;
+COMMENT ON FUNCTION sp.linkage_candidates(text, regclass, regclass) IS
+'What the model''s blocking rules would produce, without scoring anything: candidate pairs (each once, counted for the first rule that produces it), pairs per record, and per rule the largest block and the pairs that splitting large blocks left out. For sizing rules before a country-wide run.';
 
 CREATE FUNCTION sp.explain_match(model text, left_rel regclass, left_id bigint, right_rel regclass, right_id bigint)
     RETURNS TABLE (comparison text, level text, weight float8)

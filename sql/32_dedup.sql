@@ -71,10 +71,25 @@ WHERE p.status = 'active'
 COMMENT ON VIEW sp_internal.person_linkage_input_rotating IS 'sp_internal.person_linkage_input with every blind index under the active key, recomputed from the decrypted value for persons a running rotation has not re-indexed yet. For the duplicate check during a rotation; owner only.';
 REVOKE ALL ON sp_internal.person_linkage_input_rotating FROM PUBLIC;
 
+-- Records of reviewed pairs, whatever became of them (a merged person is no
+-- longer active, but the pair still teaches what a match looks like).  Owner only.
+CREATE VIEW sp_internal.person_linkage_labelled WITH (security_barrier) AS
+SELECT p.person_id AS id, p.given_name, p.family_name, p.other_names,
+       sp_internal.birth_date_text(p.birth_date, p.birth_date_precision) AS birth_date, p.sex,
+       encode(substr(p.national_id_hash, 3, 8), 'hex') AS national_id,
+       encode(substr(p.phone_hash, 3, 8), 'hex') AS phone,
+       p.admin_area_code, sp_internal.registration_group(p.household_id, p.registered_at) AS registration_group
+FROM sp.person p
+WHERE p.admin_area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code));
+COMMENT ON VIEW sp_internal.person_linkage_labelled IS 'sp_internal.person_linkage_input without the status filter: the records of pairs reviewers decided, merged ones included, for training. Owner only.';
+REVOKE ALL ON sp_internal.person_linkage_labelled FROM PUBLIC;
+
 -- Training the registry's own model reads the view as the owner: the view
 -- carries 64 bits of each blind index, which no role may read (with them, a
 -- decoy registration would let a reader join on a guessed ID without an
--- audited lookup).  sp.train_linkage_model comes here for this view.
+-- audited lookup).  sp.train_linkage_model comes here for this view.  The
+-- reviewers' decisions are its labels: accepted pairs are matches, rejected
+-- ones (and undone merges, whose review is rejected) are not.
 CREATE FUNCTION sp_internal.estimate_on_registry(name text)
     RETURNS jsonb
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -82,10 +97,12 @@ CREATE FUNCTION sp_internal.estimate_on_registry(name text)
 AS $$
 BEGIN
     PERFORM sp_internal.require_national_scope('training a linkage model on the registry');
-    RETURN sp_internal.estimate_linkage_params(name, 'sp_internal.person_linkage_input'::regclass, NULL);
+    RETURN sp_internal.estimate_linkage_params(name, 'sp_internal.person_linkage_input'::regclass, NULL,
+                                               'sp_internal.review_labels'::regclass,
+                                               'sp_internal.person_linkage_labelled'::regclass);
 END
 $$;
-COMMENT ON FUNCTION sp_internal.estimate_on_registry(text) IS 'Linkage parameters estimated on the registry''s active persons (sp_internal.person_linkage_input), read as the owner; national scope required. Called by sp.train_linkage_model.';
+COMMENT ON FUNCTION sp_internal.estimate_on_registry(text) IS 'Linkage parameters estimated on the registry''s active persons (sp_internal.person_linkage_input), read as the owner, with the reviewers'' decisions as labels; national scope required. Called by sp.train_linkage_model.';
 REVOKE ALL ON FUNCTION sp_internal.estimate_on_registry(text) FROM PUBLIC;
 
 CREATE TABLE sp.dedup_run (
@@ -127,6 +144,16 @@ CREATE TABLE sp.match_review (
 CREATE UNIQUE INDEX match_review_open_pair_idx ON sp.match_review (person_id, other_person_id) WHERE status = 'pending';
 CREATE INDEX match_review_pair_idx ON sp.match_review (person_id, other_person_id);
 COMMENT ON TABLE sp.match_review IS 'Possible duplicates for a person to decide: accept (merge) or reject, with who, when and why. A rejected pair is not proposed again.';
+
+-- The reviewers' decisions as training labels: the latest decision on each pair.
+CREATE VIEW sp_internal.review_labels WITH (security_invoker) AS
+SELECT DISTINCT ON (r.person_id, r.other_person_id)
+       r.person_id AS left_id, r.other_person_id AS right_id, r.status = 'accepted' AS is_match
+FROM sp.match_review r
+WHERE r.status IN ('accepted', 'rejected')
+ORDER BY r.person_id, r.other_person_id, r.decided_at DESC, r.review_id DESC;
+COMMENT ON VIEW sp_internal.review_labels IS 'Decided reviews as linkage labels (left_id, right_id, is_match): the latest decision on each pair; an undone merge counts as rejected. Read by the registry''s training.';
+REVOKE ALL ON sp_internal.review_labels FROM PUBLIC;
 
 CREATE TABLE sp.person_merge (
     merge_id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

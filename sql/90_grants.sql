@@ -181,13 +181,14 @@ GRANT SELECT (merge_id, survivor_id, merged_id, merged_status, review_id, merged
 GRANT UPDATE (params, trained_at) ON sp.linkage_model TO sp_admin;
 GRANT INSERT (model, source, right_source, params) ON sp.linkage_training TO sp_admin;
 GRANT EXECUTE ON FUNCTION sp_internal.estimate_on_registry(text) TO sp_admin;  -- training on the registry, read as the owner
-GRANT EXECUTE ON FUNCTION sp.match_pairs(text, regclass, regclass, float8), sp.explain_match(text, regclass, bigint, regclass, bigint)
+GRANT EXECUTE ON FUNCTION sp.match_pairs(text, regclass, regclass, float8), sp.explain_match(text, regclass, bigint, regclass, bigint),
+                          sp.linkage_candidates(text, regclass, regclass)
     TO sp_admin, sp_analyst;
 GRANT EXECUTE ON FUNCTION sp_internal.store_term_frequencies(text, jsonb) TO sp_admin;
-GRANT EXECUTE ON FUNCTION sp.create_linkage_model(text, jsonb, text), sp.train_linkage_model(text, regclass, regclass),
+GRANT EXECUTE ON FUNCTION sp.create_linkage_model(text, jsonb, text), sp.train_linkage_model(text, regclass, regclass, regclass),
                           sp.deduplicate_persons(text, float8, float8)
     TO sp_admin;
-GRANT EXECUTE ON FUNCTION sp_internal.validate_linkage_spec(jsonb), sp_internal.estimate_linkage_params(text, regclass, regclass)
+GRANT EXECUTE ON FUNCTION sp_internal.validate_linkage_spec(jsonb), sp_internal.estimate_linkage_params(text, regclass, regclass, regclass, regclass)
     TO sp_admin;
 GRANT EXECUTE ON FUNCTION sp.review_match(bigint, text, text), sp.merge_persons(bigint, bigint, text, bigint),
                           sp.unmerge_person(bigint, text)

@@ -97,6 +97,8 @@ typedef struct Comparison
 	int			ndepends;		/* comparisons this one is not independent of (sex on given name) */
 	int			depends_on[4];
 	double		m_max[SP_FS_MAX_LEVELS];	/* training caps m of a level ("different") at this */
+	double		m_max_effective[SP_FS_MAX_LEVELS];	/* the caps of the last training, labels considered */
+	bool		m_max_used_labels;
 	int			nu_within;		/* u among pairs that agree on these columns (locality) */
 	int			u_within[2];
 } Comparison;
@@ -2713,6 +2715,155 @@ quote_json_cstr(const char *str)
 	return b.data;
 }
 
+/* Labelled pairs (reviewers' decisions): comparison vectors and verdicts. */
+typedef struct Labels
+{
+	int64		n;
+	int64		matches;
+	int64		non_matches;
+	int64		skipped;		/* a record of the pair is not in the relation */
+	sp_gamma   *gammas;			/* n * SP_FS_MAX_COMPARISONS */
+	double	   *evidence;		/* weight of the evidence rules per pair */
+	bool	   *is_match;
+} Labels;
+
+/* Index of id in r (ids ascending, as load_records orders them), or -1. */
+static int64
+record_index(const Records *r, int64 id)
+{
+	int64		lo = 0,
+				hi = r->n - 1;
+
+	while (lo <= hi)
+	{
+		int64		mid = lo + (hi - lo) / 2;
+
+		if (r->ids[mid] == id)
+			return mid;
+		if (r->ids[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
+
+/*
+ * Read labelled pairs (left_id, right_id, is_match) and compare their
+ * records, read by id from left_src (and right_src when linking two
+ * relations).  Called before the training data is loaded: loading sets
+ * which spec columns are present, and the training data must have the last
+ * word.
+ */
+static void
+load_labels(Spec *spec, Oid labels, Oid left_src, Oid right_src, bool dedup, Labels *out, CmpWork *w)
+{
+	MemoryContext outer = CurrentMemoryContext;
+	int64	   *lid,
+			   *rid;
+	bool	   *verdict;
+	uint64		n;
+	Records		rl,
+				rr;
+	Datum	   *dl,
+			   *dr;
+	int64		ndl = 0,
+				ndr = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	{
+		Oid			argtypes[1] = {OIDOID};
+		Datum		args[1] = {ObjectIdGetDatum(labels)};
+		bool		isnull;
+
+		if (SPI_execute_with_args("SELECT count(*) FROM pg_catalog.pg_attribute WHERE attrelid OPERATOR(pg_catalog.=) $1 "
+								  "AND attname OPERATOR(pg_catalog.=) ANY ('{left_id,right_id,is_match}') AND NOT attisdropped",
+								  1, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "reading the columns of the labels failed");
+		if (DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) != 3)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("labels relation %s needs the columns left_id, right_id and is_match", get_rel_name(labels)),
+					 errdetail("Each row is a pair someone decided: the ids of its two records and whether they are the same person.")));
+	}
+	{
+		char	   *sql = psprintf("SELECT left_id::bigint, right_id::bigint, is_match::boolean FROM %s",
+								   DatumGetCString(DirectFunctionCall1(regclassout, ObjectIdGetDatum(labels))));
+
+		if (SPI_execute(sql, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "reading the labels failed");
+	}
+	n = SPI_processed;
+	{
+		MemoryContext spi = MemoryContextSwitchTo(outer);
+
+		lid = alloc_huge(sizeof(int64) * Max(n, 1), "labels");
+		rid = alloc_huge(sizeof(int64) * Max(n, 1), "labels");
+		verdict = alloc_huge(sizeof(bool) * Max(n, 1), "labels");
+		for (uint64 k = 0; k < n; k++)
+		{
+			bool		n1,
+						n2,
+						n3;
+
+			lid[k] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[k], SPI_tuptable->tupdesc, 1, &n1));
+			rid[k] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[k], SPI_tuptable->tupdesc, 2, &n2));
+			verdict[k] = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[k], SPI_tuptable->tupdesc, 3, &n3));
+			if (n1 || n2 || n3)
+				ereport(ERROR,
+						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						 errmsg("labels relation %s has a NULL left_id, right_id or is_match", get_rel_name(labels)),
+						 errdetail("Every labelled pair names two records and says whether they are the same person.")));
+		}
+		MemoryContextSwitchTo(spi);
+	}
+	SPI_finish();
+
+	dl = palloc(sizeof(Datum) * 2 * Max(n, 1));
+	dr = palloc(sizeof(Datum) * Max(n, 1));
+	for (uint64 k = 0; k < n; k++)
+	{
+		dl[ndl++] = Int64GetDatum(lid[k]);
+		if (dedup)
+			dl[ndl++] = Int64GetDatum(rid[k]);
+		else
+			dr[ndr++] = Int64GetDatum(rid[k]);
+	}
+	load_records(spec, left_src, &rl, "labelled", construct_array(dl, (int) ndl, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	if (dedup)
+		rr = rl;
+	else
+		load_records(spec, right_src, &rr, "labelled right",
+					 construct_array(dr, (int) ndr, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+
+	out->gammas = alloc_huge(sizeof(sp_gamma) * SP_FS_MAX_COMPARISONS * Max(n, 1), "labels");
+	out->evidence = alloc_huge(sizeof(double) * Max(n, 1), "labels");
+	out->is_match = alloc_huge(sizeof(bool) * Max(n, 1), "labels");
+	for (uint64 k = 0; k < n; k++)
+	{
+		int64		i = record_index(&rl, lid[k]),
+					j = record_index(&rr, rid[k]);
+		sp_gamma   *g = out->gammas + out->n * SP_FS_MAX_COMPARISONS;
+		PairValues	pv;
+
+		if (i < 0 || j < 0 || (dedup && i == j))
+		{
+			out->skipped++;
+			continue;
+		}
+		compare_records(spec, &rl, i, &rr, j, g, &pv, w);
+		out->evidence[out->n] = evidence_weight(spec, &rl, i, &rr, j, dedup, g, pv.swapped, NULL);
+		out->is_match[out->n] = verdict[k];
+		if (verdict[k])
+			out->matches++;
+		else
+			out->non_matches++;
+		out->n++;
+	}
+}
+
 static Oid
 arg_regclass(FunctionCallInfo fcinfo, int n)
 {
@@ -2745,6 +2896,13 @@ sp_train_linkage_model(PG_FUNCTION_ARGS)
 	StringInfoData u_within_js;
 	StringInfoData capped_js;
 	StringInfoData blocks_js;
+	Oid			labels_rel,
+				label_source;
+	Labels		labels;
+	double		label_m[SP_FS_MAX_COMPARISONS][SP_FS_MAX_LEVELS];
+	double		label_n[SP_FS_MAX_COMPARISONS];
+	int64		label_fn = 0,
+				label_fp = 0;
 	/* results of the PG_TRY block live behind a pointer, safe from longjmp */
 	struct
 	{
@@ -2775,9 +2933,15 @@ sp_train_linkage_model(PG_FUNCTION_ARGS)
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	left = PG_GETARG_OID(1);
 	right = arg_regclass(fcinfo, 2);
+	labels_rel = PG_NARGS() > 3 ? arg_regclass(fcinfo, 3) : InvalidOid;
+	label_source = PG_NARGS() > 4 ? arg_regclass(fcinfo, 4) : InvalidOid;
 	dedup = !OidIsValid(right);
+	memset(&labels, 0, sizeof(labels));
 
 	load_model(name, &model);
+	if (OidIsValid(labels_rel))
+		load_labels(&model.spec, labels_rel, OidIsValid(label_source) ? label_source : left,
+					right, dedup, &labels, work);
 	load_records(&model.spec, left, &ra, "source", NULL);
 	if (dedup)
 		rb = ra;
@@ -2953,20 +3117,36 @@ sp_train_linkage_model(PG_FUNCTION_ARGS)
 		 * fewer than 30 anchored pairs is left to EM.  EM then estimates
 		 * the rest with these held fixed.
 		 */
-		if (model.spec.anchor >= 0)
+		/* reviewers' accepted pairs are matches too, whatever their identifiers */
+		memset(label_m, 0, sizeof(label_m));
+		memset(label_n, 0, sizeof(label_n));
+		for (int64 k = 0; k < labels.n; k++)
+			if (labels.is_match[k])
+				for (int c = 0; c < model.spec.ncomparisons; c++)
+				{
+					sp_gamma	g = labels.gammas[k * SP_FS_MAX_COMPARISONS + c];
+
+					if (g >= 0)
+					{
+						label_m[c][g]++;
+						label_n[c]++;
+					}
+				}
+		if (model.spec.anchor >= 0 || labels.matches > 0)
 			for (int c = 0; c < model.spec.ncomparisons; c++)
 			{
-				double		n = 0;
+				double		n = label_n[c];
 				sp_fs_comparison *fc = &start.comparisons[c];
+				bool		anchored = model.spec.anchor >= 0 && !st.anchor_excluded[c];
 
-				if (st.anchor_excluded[c] || !model.spec.comparisons[c].present)
+				if (!model.spec.comparisons[c].present || c == model.spec.anchor)
 					continue;
-				for (int l = 0; l < fc->nlevels; l++)
+				for (int l = 0; l < fc->nlevels && anchored; l++)
 					n += st.anchor_counts[c][l];
 				if (n < 30)
 					continue;
 				for (int l = 0; l < fc->nlevels; l++)
-					fc->m[l] = (st.anchor_counts[c][l] + 1.0) / (n + fc->nlevels);
+					fc->m[l] = ((anchored ? st.anchor_counts[c][l] : 0) + label_m[c][l] + 1.0) / (n + fc->nlevels);
 				fc->m_fixed = 1;
 				res->anchored_c[c] = true;
 				res->anchored++;
@@ -2977,12 +3157,13 @@ sp_train_linkage_model(PG_FUNCTION_ARGS)
 		 * comparison of anchor_m_from (names and full birth date): how often
 		 * such pairs, matches but for rare namesakes, disagree on the ID.
 		 */
-		if (model.spec.anchor >= 0 && st.anchor2_pairs >= 30)
+		if (model.spec.anchor >= 0 && st.anchor2_pairs + label_n[model.spec.anchor] >= 30)
 		{
 			sp_fs_comparison *fc = &start.comparisons[model.spec.anchor];
+			double		n = st.anchor2_pairs + label_n[model.spec.anchor];
 
 			for (int l = 0; l < fc->nlevels; l++)
-				fc->m[l] = (st.anchor2_counts[l] + 1.0) / (st.anchor2_pairs + fc->nlevels);
+				fc->m[l] = (st.anchor2_counts[l] + label_m[model.spec.anchor][l] + 1.0) / (n + fc->nlevels);
 			fc->m_fixed = 1;
 			res->anchored_c[model.spec.anchor] = true;
 			res->anchored++;
@@ -3024,8 +3205,21 @@ sp_train_linkage_model(PG_FUNCTION_ARGS)
 				for (int l = 0; l < model.fs.comparisons[c].nlevels; l++)
 					model.fs.comparisons[c].m[l] = m_sum[c][l] / w_sum[c];
 			model.fs.comparisons[c].m_fixed = 0;
-			/* guard rails on the levels that mean "different" */
-			if (sp_fs_cap_m(&model.fs.comparisons[c], model.spec.comparisons[c].m_max) > 0)
+			/*
+			 * Guard rails on the levels that mean "different", unless 30 or
+			 * more labelled matches show such a level is that common.
+			 */
+			{
+				double		caps[SP_FS_MAX_LEVELS];
+
+				memcpy(caps, model.spec.comparisons[c].m_max, sizeof(caps));
+				if (label_n[c] >= 30)
+					for (int l = 0; l < model.fs.comparisons[c].nlevels; l++)
+						caps[l] = Max(caps[l], (label_m[c][l] + 1.0) / (label_n[c] + model.fs.comparisons[c].nlevels));
+				model.spec.comparisons[c].m_max_used_labels = label_n[c] >= 30;
+				memcpy(model.spec.comparisons[c].m_max_effective, caps, sizeof(caps));
+			}
+			if (sp_fs_cap_m(&model.fs.comparisons[c], model.spec.comparisons[c].m_max_effective) > 0)
 			{
 				appendStringInfo(&capped_js, "%s", capped_js.len ? ", " : "");
 				escape_json(&capped_js, model.spec.comparisons[c].name);
@@ -3068,6 +3262,17 @@ sp_train_linkage_model(PG_FUNCTION_ARGS)
 	/* the prior is for any pair, not just blocked ones */
 	model.fs.prior = Min(Max(res->em.prior * res->candidates / total_pairs, 1e-12), 1 - 1e-6);
 
+	/* how the new model scores the reviewers' decisions (plain m/u, no term frequencies) */
+	for (int64 k = 0; k < labels.n; k++)
+	{
+		double		w = pair_weight(&model, labels.gammas + k * SP_FS_MAX_COMPARISONS, NULL) + labels.evidence[k];
+
+		if (labels.is_match[k] && w < 0)
+			label_fn++;
+		else if (!labels.is_match[k] && w >= 0)
+			label_fp++;
+	}
+
 	initStringInfo(&blocks_js);
 	for (int k = 0; k < model.spec.nrules; k++)
 	{
@@ -3102,14 +3307,18 @@ sp_train_linkage_model(PG_FUNCTION_ARGS)
 					 "\"rules_trained\": %d, \"rules_converged\": %d, \"em_iterations\": %d, "
 					 "\"em_converged\": %s, \"match_share_in_blocks\": %.6g, "
 					 "\"pairs_left_out_by_evidence\": %.0f, \"anchor\": %s, \"anchored_pairs\": %.0f, "
-					 "\"comparisons_anchored\": %d, \"anchor_m_pairs\": %.0f, \"u_within\": {%s}, \"m_capped\": [%s], \"blocks\": [%s]}}",
+					 "\"comparisons_anchored\": %d, \"anchor_m_pairs\": %.0f, \"u_within\": {%s}, \"m_capped\": [%s], \"blocks\": [%s], "
+					 "\"labels\": {\"matches\": %lld, \"non_matches\": %lld, \"skipped\": %lld, "
+					 "\"matches_scored_below_half\": %lld, \"non_matches_scored_at_or_above_half\": %lld}}}",
 					 (long long) ra.n, (long long) (dedup ? 0 : rb.n), (long long) samples, res->candidates,
 					 res->keep, res->npatterns, res->rules_trained, res->rules_converged,
 					 Max(res->iterations, res->em.iterations),
 					 (res->rules_converged == res->rules_trained && res->em.converged) ? "true" : "false",
 					 res->em.prior, res->evidence_pairs,
 					 model.spec.anchor >= 0 ? quote_json_cstr(model.spec.comparisons[model.spec.anchor].name) : "null",
-					 res->anchor_pairs, res->anchored, res->anchor2_pairs, u_within_js.data, capped_js.data, blocks_js.data);
+					 res->anchor_pairs, res->anchored, res->anchor2_pairs, u_within_js.data, capped_js.data, blocks_js.data,
+					 (long long) labels.matches, (long long) labels.non_matches, (long long) labels.skipped,
+					 (long long) label_fn, (long long) label_fp);
 
 	/*
 	 * Term frequencies of the training data, for scoring that reads only a
@@ -3444,6 +3653,107 @@ sp_explain_match(PG_FUNCTION_ARGS)
 	values[2] = Float8GetDatum(total);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	return (Datum) 0;
+}
+
+/* ------------------------------------------------------------------------
+ * sp.linkage_candidates(model text, left_rel regclass, right_rel regclass DEFAULT NULL)
+ *   RETURNS jsonb
+ *
+ * What the blocking rules would produce, without scoring: candidate pairs
+ * (each once) per rule and per record, the largest block, what splitting
+ * did.  For sizing rules before running them on a whole registry.
+ * ------------------------------------------------------------------------ */
+
+PG_FUNCTION_INFO_V1(sp_linkage_candidates);
+
+typedef struct CountState
+{
+	double		per_rule[MAX_RULES];
+} CountState;
+
+static void
+count_pair(int64 i, int64 j, int rule, bool first, void *arg)
+{
+	((CountState *) arg)->per_rule[rule]++;
+}
+
+Datum
+sp_linkage_candidates(PG_FUNCTION_ARGS)
+{
+	Model		model;
+	Records		ra,
+				rb;
+	Oid			right;
+	bool		dedup;
+	CountState	cs;
+	Progress	progress;
+	BlockStats	stats[MAX_RULES];
+	StringInfoData js;
+	double		total = 0;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("model name and left relation are required")));
+	right = arg_regclass(fcinfo, 2);
+	dedup = !OidIsValid(right);
+	load_model(text_to_cstring(PG_GETARG_TEXT_PP(0)), &model);
+	load_records(&model.spec, PG_GETARG_OID(1), &ra, "left", NULL);
+	if (dedup)
+		rb = ra;
+	else
+		load_records(&model.spec, right, &rb, "right", NULL);
+	refine_keys(&model.spec, &ra, &rb, dedup, stats);
+
+	memset(&cs, 0, sizeof(cs));
+	INSTR_TIME_SET_CURRENT(progress.start);
+	progress.last = progress.start;
+	progress.estimate = estimate_pairs(&model.spec, &ra, &rb, dedup);
+	progress.done = 0;
+	progress.what = "linkage_candidates";
+	if (progress.estimate > (double) linkage_max_pairs_millions * 1e6)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("blocking rules produce about %.0f candidate pairs, more than sp_registry.linkage_max_pairs_millions (%d million)",
+						progress.estimate, linkage_max_pairs_millions),
+				 errhint("Make the blocking rules more selective (add a key), or raise the limit.")));
+	for_each_candidate(&model.spec, &ra, &rb, dedup, true, count_pair, &cs, &progress);
+
+	initStringInfo(&js);
+	appendStringInfoString(&js, "{\"rules\": [");
+	for (int k = 0; k < model.spec.nrules; k++)
+	{
+		KeyedRecord *kr;
+		int64		m,
+					largest = 0;
+
+		total += cs.per_rule[k];
+		if (model.spec.rules[k].present)
+		{
+			kr = sorted_rule_keys(&model.spec, &ra, &rb, dedup, k, &m);
+			for (int64 s = 0, e; s < m; s = e)
+			{
+				e = s;
+				while (e < m && kr[e].key == kr[s].key)
+					e++;
+				largest = Max(largest, e - s);
+			}
+			free_rule_keys(kr, &ra, &rb, dedup);
+		}
+		appendStringInfo(&js, "%s{\"rule\": %d, \"keys\": ", k ? ", " : "", k + 1);
+		escape_json(&js, model.spec.rules[k].text);
+		appendStringInfo(&js, ", \"present\": %s, \"new_pairs\": %.0f, \"largest_block\": %lld, "
+						 "\"refined_blocks\": %lld, \"blocks_left_out\": %lld, \"records_left_out\": %lld, "
+						 "\"pairs_left_out\": %.0f}",
+						 model.spec.rules[k].present ? "true" : "false", cs.per_rule[k], (long long) largest,
+						 (long long) stats[k].refined_blocks, (long long) stats[k].dropped_blocks,
+						 (long long) stats[k].dropped_records, stats[k].dropped_pairs);
+	}
+	appendStringInfo(&js, "], \"records\": %lld, \"right_records\": %lld, \"candidate_pairs\": %.0f, "
+					 "\"pairs_per_record\": %.4g}",
+					 (long long) ra.n, (long long) (dedup ? 0 : rb.n), total,
+					 total / Max((double) (ra.n + (dedup ? 0 : rb.n)), 1.0));
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(js.data)));
 }
 
 /* Settings, registered from _PG_init. */

@@ -140,6 +140,7 @@ SELECT set_eq('SELECT name, roles FROM function_matrix', $$VALUES
     ('sp.jaro_winkler(text,text)', 'admin analyst auditor caseworker grievance_officer integration payment_officer pii_reader programme_officer registrar'),
     ('sp.levenshtein(text,text)', 'admin analyst auditor caseworker grievance_officer integration payment_officer pii_reader programme_officer registrar'),
     ('sp.match_pairs(text,regclass,regclass,double precision)', 'admin analyst'),
+    ('sp.linkage_candidates(text,regclass,regclass)', 'admin analyst'),
     ('sp.merge_persons(bigint,bigint,text,bigint)', 'admin caseworker registrar'),
     ('sp.mpi_area_summary(text,integer)', 'admin analyst programme_officer'),
     ('sp.mpi_assess_households(text,text,text)', 'admin'),
@@ -168,7 +169,7 @@ SELECT set_eq('SELECT name, roles FROM function_matrix', $$VALUES
     ('sp.set_enrolment_state(bigint,text,text)', 'admin caseworker programme_officer'),
     ('sp.set_household_status(bigint,text,text)', 'admin caseworker registrar'),
     ('sp.set_person_status(bigint,text,text)', 'admin caseworker registrar'),
-    ('sp.train_linkage_model(text,regclass,regclass)', 'admin'),
+    ('sp.train_linkage_model(text,regclass,regclass,regclass)', 'admin'),
     ('sp.unmerge_person(bigint,text)', 'admin caseworker registrar'),
     ('sp.update_household(bigint,jsonb,text,integer)', 'admin caseworker registrar'),
     ('sp.update_person(bigint,jsonb,text,integer)', 'admin caseworker registrar'),
@@ -182,7 +183,7 @@ SELECT set_eq('SELECT name, roles FROM function_matrix', $$VALUES
     ('sp_internal.privacy_setting(text)', 'admin analyst auditor caseworker grievance_officer integration payment_officer pii_reader programme_officer registrar'),
     ('sp_internal.withheld_variables(text)', 'admin analyst auditor caseworker grievance_officer integration payment_officer pii_reader programme_officer registrar'),
     ('sp_internal.has_national_scope()', 'admin analyst auditor caseworker grievance_officer integration payment_officer pii_reader programme_officer registrar'),
-    ('sp_internal.estimate_linkage_params(text,regclass,regclass)', 'admin'),
+    ('sp_internal.estimate_linkage_params(text,regclass,regclass,regclass,regclass)', 'admin'),
     ('sp_internal.estimate_on_registry(text)', 'admin'),
     ('sp_internal.store_term_frequencies(text,jsonb)', 'admin'),
     ('sp_internal.is_uuid(text)', 'admin analyst auditor caseworker grievance_officer integration payment_officer pii_reader programme_officer registrar'),
@@ -251,7 +252,8 @@ SELECT set_eq($$
 $$, $$VALUES ('sp.admin_area_ancestor', false, false), ('sp.household_profile', true, true),
              ('sp.household_deidentified', true, true),
              ('sp.my_area_scope', true, true), ('sp.person_deidentified', true, true),
-             ('sp_internal.person_linkage_input', true, true), ('sp_internal.person_linkage_input_rotating', true, true)$$,
+             ('sp_internal.person_linkage_input', true, true), ('sp_internal.person_linkage_input_rotating', true, true),
+             ('sp_internal.person_linkage_labelled', true, true)$$,
    'views run with the reader''s rights, except the scoped security-barrier views (and the area tree)');
 
 SELECT is_empty($$

@@ -74,6 +74,7 @@ INSERT INTO target VALUES
     ('deduplicate_persons', 'adv_national', $$SELECT sp.deduplicate_persons({P})$$),
     ('match_pairs', 'adv_analyst', $$SELECT count(*) FROM sp.match_pairs({P}, 'adv_lab.linkage_input')$$),
     ('explain_match', 'adv_analyst', $$SELECT count(*) FROM sp.explain_match({P}, 'adv_lab.linkage_input', {p1}, 'adv_lab.linkage_input', {p4})$$),
+    ('linkage_candidates', 'adv_analyst', $$SELECT sp.linkage_candidates({P}, 'adv_lab.linkage_input')$$),
     ('create_pmt_model', 'adv_national', $$SELECT sp.create_pmt_model({P}, '{"intercept": 0, "terms": [{"variable": "rooms", "coefficient": 1}]}', {P})$$),
     ('create_pmt_model spec', 'adv_national', $$SELECT sp.create_pmt_model('xa_pmt', jsonb_build_object('intercept', 0, 'terms', jsonb_build_array(jsonb_build_object('variable', {P}, 'coefficient', 1, {P}, {P}))), 'x')$$),
     ('activate_pmt_model', 'adv_national', $$SELECT sp.activate_pmt_model({P}, 1)$$),

@@ -91,3 +91,8 @@ SELECT r - 'batch_id' - 'errors' AS batch_with_a_duplicate FROM sp.import_regist
   {"submission_id": "00000000-0000-4000-8000-00000000d001", "admin_area_code": "SY020102",
    "members": [{"given_name": "Nyambura", "family_name": "Wanjiku", "birth_date": "1979-08-12", "sex": "F",
                 "relationship_to_head": "head"}]}]$$) r;
+
+-- the reviewers' decisions are the registry's labels: the merge accepted above
+-- and undone is a rejected pair now, and the next training reads it
+SELECT (t -> 'labels' ->> 'non_matches')::int >= 1 AS reviews_used, (t -> 'labels' ->> 'skipped')::int AS skipped
+FROM (SELECT sp.train_linkage_model('person', 'sp_internal.person_linkage_input') -> 'training' AS t) s;

@@ -107,3 +107,58 @@ SELECT count(*) AS pairs_differing FROM (
     UNION ALL
     (SELECT left_id, right_id, match_weight FROM sp.match_pairs('registry_shuffled', 'shuffled_input', NULL, 0.5)
      EXCEPT SELECT left_id, right_id, match_weight FROM found)) d;
+
+-- blocking that scales: what the rules produce, without scoring, equals what
+-- match_pairs scores
+SELECT (c ->> 'records')::int AS records, (c ->> 'candidate_pairs')::bigint = (SELECT count(*) FROM sp.match_pairs('registry', 'gen_input')) AS counts_agree,
+       (c ->> 'pairs_per_record')::float8 < 50 AS bounded, jsonb_array_length(c -> 'rules') AS rules
+FROM sp.linkage_candidates('registry', 'gen_input') c;
+
+-- a block larger than max_block is split by the refine keys; a part still too
+-- large is left out, and that is reported, never silent (no training needed)
+SELECT sp.create_linkage_model('tiny_blocks', '{"comparisons": [{"name": "family_name", "column": "family_name", "method": "exact"}],
+  "blocking": [{"keys": ["family_name"], "max_block": 3, "refine": ["admin_area_code"]}]}');
+CREATE TEMP TABLE fam (id bigint, family_name text, admin_area_code text);
+INSERT INTO fam VALUES (1, 'Ali', 'A'), (2, 'Ali', 'A'), (3, 'Ali', 'B'), (4, 'Ali', 'B'), (5, 'Ali', 'B'), (6, 'Ali', 'B'),
+                       (7, 'Omar', 'A'), (8, 'Omar', 'A'), (9, 'Omar', NULL);
+SELECT (r -> 'rules' -> 0) - 'keys' AS rule, r ->> 'candidate_pairs' AS pairs FROM sp.linkage_candidates('tiny_blocks', 'fam') r;
+-- refine needs max_block, max_block a whole number, an object rule its keys; evidence, anchor, u_within, m_max and phonetic are checked
+SELECT sp.create_linkage_model('bad', '{"comparisons": [{"name": "a", "column": "a", "method": "exact"}], "blocking": [{"keys": ["a"], "refine": ["b"]}]}');
+SELECT sp.create_linkage_model('bad', '{"comparisons": [{"name": "a", "column": "a", "method": "exact"}], "blocking": [{"keys": ["a"], "max_block": 1.5}]}');
+SELECT sp.create_linkage_model('bad', '{"comparisons": [{"name": "a", "column": "a", "method": "exact"}], "blocking": [{"max_block": 10}]}');
+SELECT sp.create_linkage_model('bad', '{"comparisons": [{"name": "a", "column": "a", "method": "exact"}], "blocking": [["a"]],
+  "evidence": [{"name": "x", "kind": "same_group", "column": "g", "weight": 5}]}');
+SELECT sp.create_linkage_model('bad', '{"comparisons": [{"name": "a", "column": "a", "method": "exact"}], "blocking": [["a"]],
+  "evidence": [{"name": "x", "kind": "twins", "date": "a", "family": "a", "given": "a", "weight": -5}]}');
+SELECT sp.create_linkage_model('bad', '{"comparisons": [{"name": "a", "column": "a", "method": "exact"}], "blocking": [["a"]], "anchor": "nope"}');
+SELECT sp.create_linkage_model('bad', '{"comparisons": [{"name": "a", "column": "a", "method": "exact", "u_within": "a"}], "blocking": [["a"]]}');
+SELECT sp.create_linkage_model('bad', '{"comparisons": [{"name": "a", "column": "a", "method": "exact", "m_max": [1]}], "blocking": [["a"]]}');
+SELECT sp.create_linkage_model('bad', '{"comparisons": [{"name": "a", "column": "a", "method": "exact", "phonetic": true}], "blocking": [["a"]]}');
+SELECT count(*) AS bad_models_stored FROM sp.linkage_model WHERE name = 'bad';
+
+-- labelled training: pairs people decided feed the model.  40 re-registrations
+-- whose birth years were typed 20 years off are labelled matches: with them,
+-- "12 or more years apart" is no longer capped as rare; without, it is.
+CREATE TEMP TABLE gen_l AS SELECT * FROM gen;
+INSERT INTO gen_l (id, entity, household, submission, given_name, family_name, birth_date, sex, national_id, phone, admin_area_code)
+SELECT 910000 + g.id, g.entity, -g.id, -g.id, g.given_name, g.family_name,
+       (left(g.birth_date, 4)::int - 20)::text || substr(g.birth_date, 5), g.sex, g.national_id, g.phone, g.admin_area_code
+FROM gen g WHERE g.id IN (SELECT id FROM gen WHERE birth_precision = 'day' AND left(birth_date, 4)::int > 1960 ORDER BY id LIMIT 40);
+CREATE TEMP VIEW gen_l_input AS
+SELECT id, given_name, family_name, birth_date, sex, national_id, phone, admin_area_code, submission::text AS registration_group
+FROM gen_l;
+CREATE TEMP TABLE labels AS
+SELECT id - 910000 AS left_id, id AS right_id, true AS is_match FROM gen_l WHERE id > 910000
+UNION ALL SELECT 900001, 900002, false   -- the twins: two people
+UNION ALL SELECT 900009, 999999, true;   -- a record that is not there: skipped, counted
+SELECT sp.create_linkage_model('registry_labelled', (SELECT spec FROM sp.linkage_model WHERE name = 'person'));
+SELECT t -> 'labels' AS labels
+FROM (SELECT sp.train_linkage_model('registry_labelled', 'gen_l_input', NULL, 'labels') -> 'training' AS t) s;
+SELECT name, (params #>> '{comparisons,birth_date,m,6}')::float8 > 0.002 AS generation_apart_allowed
+FROM sp.linkage_model WHERE name IN ('registry', 'registry_labelled') ORDER BY name;
+-- labels need their three columns, without NULLs; the registry is trained on its reviews instead
+CREATE TEMP TABLE bad_labels (left_id bigint, right_id bigint);
+SELECT sp.train_linkage_model('registry_labelled', 'gen_l_input', NULL, 'bad_labels');
+INSERT INTO labels VALUES (1, NULL, true);
+SELECT sp.train_linkage_model('registry_labelled', 'gen_l_input', NULL, 'labels');
+SELECT sp.train_linkage_model('person', 'sp_internal.person_linkage_input', NULL, 'labels');
