@@ -235,6 +235,7 @@ $${
   "anchor_m_from": ["given_name", "family_name", "birth_date"],
   "blocking": [
     {"keys": ["national_id"], "max_block": 50},
+    {"keys": ["sorted(national_id)"], "max_block": 50, "refine": ["year(birth_date)"]},
     {"keys": ["phone"], "max_block": 50},
     {"keys": ["name_keys(given_name, family_name)"], "max_block": 200,
      "refine": ["first(admin_area_code, 6)", "year(birth_date)"]},

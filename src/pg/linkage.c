@@ -74,7 +74,8 @@ typedef enum
 	KEY_NAME_KEY,				/* sp_name_key of the normalised name */
 	KEY_YEAR,					/* year of a date */
 	KEY_FIRST,					/* first n characters of the normalised value */
-	KEY_NAME_KEYS				/* name keys of two columns, in either order (swapped names) */
+	KEY_NAME_KEYS,				/* name keys of two columns, in either order (swapped names) */
+	KEY_SORTED					/* the value's characters sorted: meets transposed digits of an ID */
 } KeyFn;
 
 #define MAX_COLUMNS 32
@@ -273,9 +274,11 @@ parse_block_part(Spec *spec, const char *text, BlockPart *part, const char *fiel
 		return;
 	}
 	if (text[strlen(text) - 1] != ')')
-		spec_error(field, "Blocking key \"%s\" must look like col, name_key(col), name_keys(col1, col2), year(col) or first(col, n).", text);
+		spec_error(field, "Blocking key \"%s\" must look like col, name_key(col), name_keys(col1, col2), year(col), first(col, n) or sorted(col).", text);
 	if (strncmp(text, "name_keys(", 10) == 0)
 		part->fn = KEY_NAME_KEYS;
+	else if (strncmp(text, "sorted(", 7) == 0)
+		part->fn = KEY_SORTED;
 	else if (strncmp(text, "name_key(", 9) == 0)
 		part->fn = KEY_NAME_KEY;
 	else if (strncmp(text, "year(", 5) == 0)
@@ -283,7 +286,7 @@ parse_block_part(Spec *spec, const char *text, BlockPart *part, const char *fiel
 	else if (strncmp(text, "first(", 6) == 0)
 		part->fn = KEY_FIRST;
 	else
-		spec_error(field, "Unknown blocking function in \"%s\"; use name_key, name_keys, year or first.", text);
+		spec_error(field, "Unknown blocking function in \"%s\"; use name_key, name_keys, year, first or sorted.", text);
 	col = pnstrdup(open + 1, strlen(open + 1) - 1);
 	if (part->fn == KEY_NAME_KEYS)
 	{
@@ -1084,6 +1087,22 @@ mix_part(const Spec *spec, const Records *r, int64 i, const BlockPart *part, int
 			else
 				*h = hash_bytes64(*h, r->arena + v->offset, v->len);
 			break;
+		case KEY_SORTED:
+			{
+				unsigned char counts[256];
+				int			n[256];
+
+				if (spec->columns[part->column].is_date)
+					return false;
+				memset(n, 0, sizeof(n));
+				for (size_t b = 0; b < v->len; b++)
+					n[(unsigned char) r->arena[v->offset + b]]++;
+				/* the byte histogram: equal for any reordering of the value */
+				for (int b = 0; b < 256; b++)
+					counts[b] = (unsigned char) Min(n[b], 255);
+				*h = hash_bytes64(*h, (const char *) counts, sizeof(counts));
+				break;
+			}
 		case KEY_YEAR:
 			if (!spec->columns[part->column].is_date)
 				return false;
@@ -2048,11 +2067,15 @@ evidence_weight(const Spec *spec, const Records *ra, int64 i, const Records *rb,
 			{
 				int			family = g[ev->family];
 
-				/* twins have identifiers of their own: an exact anchor (national ID) says otherwise */
+				/*
+				 * Twins have identifiers of their own: an anchor (national
+				 * ID) that agrees, even with a typo, says otherwise.
+				 */
 				yes = g[ev->date] == SP_DATE_LEVEL_EXACT && family >= 0 &&
 					family < spec->comparisons[ev->family].nlevels - 1 &&
 					g[ev->given] == spec->comparisons[ev->given].nlevels - 1 &&
-					(spec->anchor < 0 || g[spec->anchor] != 0);
+					(spec->anchor < 0 || g[spec->anchor] < 0 ||
+					 g[spec->anchor] == spec->comparisons[spec->anchor].nlevels - 1);
 			}
 		}
 		if (applies)
@@ -3213,6 +3236,10 @@ sp_train_linkage_model(PG_FUNCTION_ARGS)
 				double		caps[SP_FS_MAX_LEVELS];
 
 				memcpy(caps, model.spec.comparisons[c].m_max, sizeof(caps));
+				/* m counted among anchored or labelled matches is data about matches: not capped */
+				if (res->anchored_c[c])
+					for (int l = 0; l < model.fs.comparisons[c].nlevels; l++)
+						caps[l] = 1.0;
 				if (label_n[c] >= 30)
 					for (int l = 0; l < model.fs.comparisons[c].nlevels; l++)
 						caps[l] = Max(caps[l], (label_m[c][l] + 1.0) / (label_n[c] + model.fs.comparisons[c].nlevels));
