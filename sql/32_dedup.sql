@@ -178,7 +178,7 @@ CREATE FUNCTION sp_internal.clusters(left_ids bigint[], right_ids bigint[])
 COMMENT ON FUNCTION sp_internal.clusters(bigint[], bigint[]) IS 'Connected components (union-find in C) of the pairs (left_ids[i], right_ids[i]); cluster_id is the smallest id of each component.';
 
 CREATE FUNCTION sp.deduplicate_persons(model text DEFAULT 'person', threshold float8 DEFAULT 0.9,
-                                       review_threshold float8 DEFAULT 0.5)
+                                       review_threshold float8 DEFAULT 0.5, target_precision float8 DEFAULT NULL)
     RETURNS jsonb
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
@@ -190,8 +190,17 @@ DECLARE
     n_clusters bigint;
     n_clustered bigint;
     n_review bigint;
+    est_precision float8;
+    reviewed jsonb;
     outcome jsonb;
 BEGIN
+    IF target_precision IS NOT NULL THEN
+        IF NOT (target_precision > 0 AND target_precision < 1) THEN
+            RAISE EXCEPTION 'target_precision must lie between 0 and 1, got %', target_precision
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        threshold := 1;         -- chosen below, once the pairs are scored
+    END IF;
     IF threshold IS NULL OR review_threshold IS NULL OR NOT (review_threshold > 0 AND review_threshold <= threshold AND threshold <= 1) THEN
         RAISE EXCEPTION 'thresholds must satisfy 0 < review_threshold <= threshold <= 1'
             USING ERRCODE = 'invalid_parameter_value',
@@ -226,6 +235,27 @@ BEGIN
     WHERE NOT EXISTS (SELECT 1 FROM sp_dedup_pairs e WHERE e.left_id = m.left_id AND e.right_id = m.right_id);
     GET DIAGNOSTICS n_pairs = ROW_COUNT;
 
+    -- 2b. a threshold set by precision: the lowest at which the model's pairs at
+    -- or above it are expected to be right target_precision of the time (their
+    -- mean probability); below it lies the review band
+    IF target_precision IS NOT NULL THEN
+        SELECT min(s.p) INTO threshold
+        FROM (SELECT d.match_probability AS p,
+                     avg(d.match_probability) OVER (ORDER BY d.match_probability DESC, d.left_id, d.right_id) AS precision_above
+              FROM sp_dedup_pairs d WHERE d.match_weight IS NOT NULL) s
+        WHERE s.precision_above >= target_precision;
+        threshold := greatest(coalesce(threshold, 1), review_threshold);
+        UPDATE sp.dedup_run r SET threshold = deduplicate_persons.threshold WHERE r.run_id = rid;
+    END IF;
+    SELECT avg(d.match_probability) INTO est_precision
+    FROM sp_dedup_pairs d WHERE d.match_weight IS NOT NULL AND d.match_probability >= threshold;
+    -- what reviewers decided about pairs the model puts at or above the threshold
+    SELECT jsonb_build_object('decided', count(*), 'accepted', count(*) FILTER (WHERE l.is_match),
+                              'precision', round((avg(l.is_match::int))::numeric, 4))
+    INTO reviewed
+    FROM sp_internal.review_labels l JOIN sp_dedup_pairs d ON d.left_id = l.left_id AND d.right_id = l.right_id
+    WHERE d.match_probability >= threshold;
+
     -- 3. confident pairs become clusters
     INSERT INTO sp.person_cluster (run_id, cluster_id, person_id)
     SELECT rid, c.cluster_id, c.person_id
@@ -247,14 +277,17 @@ BEGIN
 
     outcome := jsonb_build_object('run_id', rid, 'exact_id_pairs', n_exact, 'model_pairs', n_pairs,
                                  'clusters', n_clusters, 'persons_in_clusters', n_clustered,
-                                 'queued_for_review', n_review);
+                                 'queued_for_review', n_review, 'threshold', threshold,
+                                 'review_band', jsonb_build_array(review_threshold, threshold),
+                                 'estimated_precision_at_threshold', round(est_precision::numeric, 6),
+                                 'reviewed_at_or_above_threshold', reviewed);
     UPDATE sp.dedup_run SET finished_at = clock_timestamp(), result = outcome WHERE run_id = rid;
     DROP TABLE sp_dedup_pairs;
     RETURN outcome;
 END
 $$;
-COMMENT ON FUNCTION sp.deduplicate_persons(text, float8, float8) IS
-'Finds duplicate registrations among active persons: exact national-ID matches (blind index) first, then the linkage model. Pairs at or above threshold are grouped into sp.person_cluster; pairs between review_threshold and threshold go to sp.match_review for a person to decide (pairs already pending or rejected are not queued again). Never deletes or merges anyone by itself. Returns the counts; the run is kept in sp.dedup_run.';
+COMMENT ON FUNCTION sp.deduplicate_persons(text, float8, float8, float8) IS
+'Finds duplicate registrations among active persons: exact national-ID matches (blind index) first, then the linkage model. Pairs at or above threshold are grouped into sp.person_cluster; pairs between review_threshold and threshold go to sp.match_review for a person to decide (pairs already pending or rejected are not queued again). With target_precision, the threshold is the lowest at which the model''s pairs at or above it have a mean probability of at least target_precision. Never deletes or merges anyone by itself. Returns the counts, the threshold, its estimated precision and what reviewers decided above it; the run is kept in sp.dedup_run.';
 
 CREATE FUNCTION sp.merge_persons(survivor_id bigint, merged_id bigint, reason text, review_id bigint DEFAULT NULL)
     RETURNS jsonb

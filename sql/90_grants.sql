@@ -186,7 +186,7 @@ GRANT EXECUTE ON FUNCTION sp.match_pairs(text, regclass, regclass, float8), sp.e
     TO sp_admin, sp_analyst;
 GRANT EXECUTE ON FUNCTION sp_internal.store_term_frequencies(text, jsonb) TO sp_admin;
 GRANT EXECUTE ON FUNCTION sp.create_linkage_model(text, jsonb, text), sp.train_linkage_model(text, regclass, regclass, regclass),
-                          sp.deduplicate_persons(text, float8, float8)
+                          sp.deduplicate_persons(text, float8, float8, float8)
     TO sp_admin;
 GRANT EXECUTE ON FUNCTION sp_internal.validate_linkage_spec(jsonb), sp_internal.estimate_linkage_params(text, regclass, regclass, regclass, regclass)
     TO sp_admin;

@@ -129,7 +129,7 @@ SELECT set_eq('SELECT name, roles FROM function_matrix', $$VALUES
     ('sp.create_mpi_model(text,jsonb,text,date)', 'admin'),
     ('sp.create_pmt_model(text,jsonb,text,date)', 'admin'),
     ('sp.damerau_levenshtein(text,text)', 'admin analyst auditor caseworker grievance_officer integration payment_officer pii_reader programme_officer registrar'),
-    ('sp.deduplicate_persons(text,double precision,double precision)', 'admin'),
+    ('sp.deduplicate_persons(text,double precision,double precision,double precision)', 'admin'),
     ('sp.determine_eligibility(text)', 'admin programme_officer'),
     ('sp.enrol(text)', 'admin programme_officer'),
     ('sp.explain_match(text,regclass,bigint,regclass,bigint)', 'admin analyst'),

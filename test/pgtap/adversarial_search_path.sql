@@ -137,7 +137,7 @@ RESET ROLE;
 SELECT is_empty($$
     SELECT c.fn, o FROM adv_lab.calls c, LATERAL adv_lab.outcome(c.role, NULL, c.sql) o
     WHERE c.fn IN ('sp.determine_eligibility(text)', 'sp.enrol(text)', 'sp.recertify(text)',
-                   'sp.score_households(text,text)', 'sp.deduplicate_persons(text,double precision,double precision)')
+                   'sp.score_households(text,text)', 'sp.deduplicate_persons(text,double precision,double precision,double precision)')
       AND o NOT LIKE 'ok:%' AND o NOT LIKE '42P07:relation "sp\_%" already exists'
 $$, 'temporary tables planted under the names of the registry''s work tables are replaced or refused, never written');
 

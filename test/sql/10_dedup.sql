@@ -96,3 +96,13 @@ SELECT r - 'batch_id' - 'errors' AS batch_with_a_duplicate FROM sp.import_regist
 -- and undone is a rejected pair now, and the next training reads it
 SELECT (t -> 'labels' ->> 'non_matches')::int >= 1 AS reviews_used, (t -> 'labels' ->> 'skipped')::int AS skipped
 FROM (SELECT sp.train_linkage_model('person', 'sp_internal.person_linkage_input') -> 'training' AS t) s;
+
+-- the cluster threshold set by precision: the lowest at which the model expects
+-- 99 % of its pairs to be right; the review band lies below it
+SELECT sp.deduplicate_persons('person', NULL, 0.5, 0.99) AS r \gset
+SELECT (r ->> 'threshold')::float8 BETWEEN 0.5 AND 1 AS threshold_chosen,
+       (r ->> 'estimated_precision_at_threshold')::float8 >= 0.99 AS precise_enough,
+       r -> 'review_band' ->> 1 = r ->> 'threshold' AS band_ends_there,
+       (SELECT d.threshold FROM sp.dedup_run d WHERE d.run_id = (r ->> 'run_id')::bigint) = (r ->> 'threshold')::float8 AS run_recorded
+FROM (SELECT :'r'::jsonb AS r) s;
+SELECT sp.deduplicate_persons('person', NULL, 0.5, 1.5);
