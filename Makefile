@@ -55,7 +55,7 @@ UNIT_SRCS = $(sort $(wildcard test/unit/test_*.c))
 UNIT_BINS = $(UNIT_SRCS:.c=.bin)
 UNIT_CFLAGS = -std=c11 -pedantic -O1 -g -Wall -Wextra -Werror -Isrc/core -Itest/unit
 
-test/unit/%.bin: test/unit/%.c test/unit/tap.h $(CORE_SRCS) $(wildcard src/core/*.h)
+test/unit/%.bin: test/unit/%.c $(wildcard test/unit/*.h) $(CORE_SRCS) $(wildcard src/core/*.h)
 	$(CC) $(UNIT_CFLAGS) -o $@ $< $(CORE_SRCS) $(ICU_LIBS) -lm
 
 # The registry-shaped test data generator (tools/README.md): a plain C program,

@@ -1,0 +1,46 @@
+/*
+ * sp_score.h - the match weight of a pair of records under a model: the
+ * prior, each comparison's level weight (adjusted by term frequencies),
+ * and the evidence rules.
+ *
+ * Pure C (no postgres.h), unit-tested in test/unit.
+ */
+#ifndef SP_SCORE_H
+#define SP_SCORE_H
+
+#include "sp_records.h"
+#include "sp_tf.h"
+
+/* A model: its spec, m/u and prior, and what term frequencies it uses. */
+typedef struct sp_link_model
+{
+	char	   *name;
+	sp_link_spec spec;
+	sp_fs_model fs;
+	bool		trained;
+	sp_tf_table	tf[SP_FS_MAX_COMPARISONS];	/* built for comparisons with tf_adjust */
+	int64_t		tf_records[SP_FS_MAX_COMPARISONS];	/* records of the stored term frequencies */
+	char	   *tf_source;		/* the relation they were counted in */
+} sp_link_model;
+
+/*
+ * Weight of comparison c at its level.  An exact agreement on a
+ * term-frequency-adjusted comparison weighs log2(m / share of the value):
+ * agreeing on a rare name says more than agreeing on a common one.  A
+ * similar spelling of a common name (Mohamed / Mohammed) is discounted the
+ * same way: its u is scaled by how much more common the commoner of the two
+ * values is than the average agreement; a rare name's variants keep the
+ * level's plain weight.  pv may be NULL (no term frequencies); share (may
+ * be NULL) receives the share used, or -1.
+ */
+double		sp_comparison_weight(const sp_link_model *model, int c, int level, const sp_pair_values *pv,
+								 double *share);
+
+/* log2 prior odds plus the comparisons' weights. */
+double		sp_pair_weight(const sp_link_model *model, const sp_gamma *g, const sp_pair_values *pv);
+
+/* Total match weight of a pair: prior, comparisons and evidence. */
+double		sp_pair_total(const sp_link_model *model, const sp_records *ra, int64_t i, const sp_records *rb,
+						  int64_t j, const sp_gamma *g, const sp_pair_values *pv);
+
+#endif							/* SP_SCORE_H */

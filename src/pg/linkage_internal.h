@@ -1,0 +1,89 @@
+/*
+ * linkage_internal.h - shared declarations of the record linkage glue.
+ *
+ * The engine is in src/core (sp_records, sp_blocking, sp_tf, sp_score,
+ * sp_sample, sp_linkage); these files give it what only PostgreSQL has:
+ *
+ *   linkage.c           settings, the memory limit, progress, the engine's
+ *                       environment (palloc, interrupts), blocking and
+ *                       candidate pairs with their NOTICEs
+ *   linkage_spec.c      specs and params from JSON, models from sp.linkage_model
+ *   linkage_records.c   records read with SPI and prepared, term frequencies
+ *   linkage_train.c     sp.train_linkage_model, labels
+ *   linkage_match.c     sp.match_pairs, sp_internal.score_pairs, sp.linkage_candidates
+ *   linkage_explain.c   sp.explain_match
+ *   linkage_clusters.c  sp_internal.clusters
+ *
+ * Memory is bounded by sp_registry.linkage_memory_mb; long loops check for
+ * interrupts and report progress every few seconds.
+ */
+#ifndef LINKAGE_INTERNAL_H
+#define LINKAGE_INTERNAL_H
+
+#include "fmgr.h"
+#include "portability/instr_time.h"
+#include "utils/array.h"
+#include "utils/jsonb.h"
+
+#include "sp_blocking.h"
+#include "sp_records.h"
+#include "sp_sample.h"
+#include "sp_score.h"
+#include "sp_tf.h"
+
+/* linkage.c: memory counted against sp_registry.linkage_memory_mb, per call */
+void		linkage_reset_memory(void);
+void		linkage_check_memory(size_t bytes, const char *what);
+void		linkage_release_memory(size_t bytes);
+void	   *linkage_alloc_huge(size_t bytes, const char *what);
+
+/* palloc'd memory (counted), scratch work space, CHECK_FOR_INTERRUPTS */
+extern const sp_link_env linkage_env;
+
+/* Raises "out of memory" for a failed status of the engine. */
+void		linkage_check(int status);
+sp_cmp_work *linkage_new_work(void);
+
+/* Progress of a long loop over candidate pairs. */
+typedef struct Progress
+{
+	instr_time	start;
+	instr_time	last;
+	double		estimate;
+	double		done;
+	const char *what;
+} Progress;
+
+/*
+ * Estimates the candidate pairs; refuses to start beyond
+ * sp_registry.linkage_max_pairs_millions.
+ */
+void		linkage_start_progress(Progress *progress, const char *what, const sp_link_spec *spec,
+								   const sp_records *ra, const sp_records *rb, bool dedup);
+
+/* Blocking: final keys (blocks split), with a NOTICE per rule that left pairs out. */
+void		linkage_refine_keys(const sp_link_spec *spec, sp_records *ra, sp_records *rb, bool dedup,
+								sp_block_stats *stats);
+void		linkage_report_dropped(const sp_link_spec *spec, const sp_block_stats *stats, const char *what);
+
+/* Every candidate pair, with interrupts checked and progress reported. */
+void		linkage_for_each_candidate(const sp_link_spec *spec, const sp_records *ra, const sp_records *rb,
+									   bool dedup, bool once, sp_pair_fn pair, void *arg, Progress *progress);
+
+Oid			linkage_arg_regclass(FunctionCallInfo fcinfo, int n);
+int64	   *linkage_int8_array(ArrayType *a, int *n, const char *which);
+
+/* linkage_spec.c */
+void		linkage_parse_spec(Jsonb *jb, sp_link_spec *spec);
+void		linkage_load_model(const char *name, sp_link_model *model);
+
+/* linkage_records.c */
+void		linkage_load_records(sp_link_spec *spec, Oid relid, sp_records *r, const char *which,
+								 ArrayType *only_ids);
+void		linkage_load_one(sp_link_spec *spec, Oid relid, int64 id, sp_records *r, const char *which);
+int64		linkage_find_id(const sp_records *r, int64 id, Oid relid, const char *which);
+int64		linkage_record_index(const sp_records *r, int64 id);
+void		linkage_build_tf(sp_link_model *model, const sp_records *ra, const sp_records *rb, bool dedup);
+void		linkage_load_stored_tf(sp_link_model *model, const sp_records *r, Oid relid);
+
+#endif							/* LINKAGE_INTERNAL_H */

@@ -1,0 +1,326 @@
+/*
+ * linkage_match.c - scoring candidate pairs: sp.match_pairs (every
+ * candidate pair of the blocking rules, each once), sp_internal.score_pairs
+ * (given pairs of a few records, for the duplicate check at registration)
+ * and sp.linkage_candidates (what blocking would produce, without scoring).
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/tuplestore.h"
+
+#include "linkage_internal.h"
+
+PG_FUNCTION_INFO_V1(sp_match_pairs);
+
+/* ------------------------------------------------------------------------
+ * Scoring
+ * ------------------------------------------------------------------------ */
+
+typedef struct MatchState
+{
+	const sp_link_model *model;
+	const sp_records *ra;
+	const sp_records *rb;
+	bool		dedup;
+	double		min_probability;
+	sp_cmp_work *work;
+	Tuplestorestate *store;
+	TupleDesc	desc;
+	int64		emitted;
+} MatchState;
+
+static void
+match_pair(int64 i, int64 j, int rule, bool first, void *arg)
+{
+	MatchState *st = arg;
+	sp_gamma	g[SP_FS_MAX_COMPARISONS];
+	sp_pair_values pv;
+	double		w,
+				p;
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
+	int64		li = st->ra->ids[i],
+				rj = st->rb->ids[j];
+
+	linkage_check(sp_compare_records(&st->model->spec, st->ra, i, st->rb, j, g, &pv, st->work));
+	w = sp_pair_total(st->model, st->ra, i, st->rb, j, g, &pv);
+	p = sp_fs_probability(w);
+	if (p < st->min_probability)
+		return;
+	if (st->dedup && li > rj)
+	{
+		int64		t = li;
+
+		li = rj;
+		rj = t;
+	}
+	values[0] = Int64GetDatum(li);
+	values[1] = Int64GetDatum(rj);
+	values[2] = Float8GetDatum(w);
+	values[3] = Float8GetDatum(p);
+	tuplestore_putvalues(st->store, st->desc, values, nulls);
+	st->emitted++;
+}
+
+/*
+ * sp.match_pairs(model text, left_rel regclass, right_rel regclass DEFAULT NULL,
+ *                min_probability float8 DEFAULT 0)
+ *   RETURNS TABLE (left_id bigint, right_id bigint, match_weight float8, match_probability float8)
+ */
+Datum
+sp_match_pairs(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	sp_link_model model;
+	sp_records	ra,
+				rb;
+	Oid			right;
+	bool		dedup;
+	MatchState	st;
+	Progress	progress;
+	sp_block_stats stats[SP_LINK_MAX_RULES];
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("model name and left relation are required")));
+	right = linkage_arg_regclass(fcinfo, 2);
+	dedup = !OidIsValid(right);
+
+	InitMaterializedSRF(fcinfo, 0);
+	linkage_load_model(text_to_cstring(PG_GETARG_TEXT_PP(0)), &model);
+	if (!model.trained)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("linkage model \"%s\" has not been trained", model.name),
+				 errhint("Run sp.train_linkage_model('%s', <relation>) first.", model.name)));
+	linkage_load_records(&model.spec, PG_GETARG_OID(1), &ra, "left", NULL);
+	if (dedup)
+		rb = ra;
+	else
+		linkage_load_records(&model.spec, right, &rb, "right", NULL);
+
+	linkage_refine_keys(&model.spec, &ra, &rb, dedup, stats);
+	linkage_report_dropped(&model.spec, stats, "match_pairs");
+	linkage_build_tf(&model, &ra, &rb, dedup);
+	st.model = &model;
+	st.ra = &ra;
+	st.rb = &rb;
+	st.dedup = dedup;
+	st.min_probability = PG_ARGISNULL(3) ? 0.0 : PG_GETARG_FLOAT8(3);
+	st.work = linkage_new_work();
+	st.store = rsinfo->setResult;
+	st.desc = rsinfo->setDesc;
+	st.emitted = 0;
+
+	linkage_start_progress(&progress, "match_pairs", &model.spec, &ra, &rb, dedup);
+	linkage_for_each_candidate(&model.spec, &ra, &rb, dedup, true, match_pair, &st, &progress);
+	return (Datum) 0;
+}
+
+/* ------------------------------------------------------------------------
+ * sp_internal.score_pairs(model text, rel regclass, left_ids bigint[], right_ids bigint[])
+ *   RETURNS TABLE (left_id bigint, right_id bigint, match_weight float8, match_probability float8)
+ *
+ * Scores given pairs of one relation, for checks of a few new records
+ * against candidates found by index lookups.  Only those records are read,
+ * so term frequencies are unknown and exact agreement weighs its plain m/u.
+ * ------------------------------------------------------------------------ */
+
+PG_FUNCTION_INFO_V1(sp_score_pairs);
+
+static int64
+index_of_id(const sp_records *r, const int64 *sorted_ids, const int64 *order, int64 id)
+{
+	int64		lo = 0,
+				hi = r->n - 1;
+
+	while (lo <= hi)
+	{
+		int64		mid = (lo + hi) / 2;
+
+		if (sorted_ids[mid] == id)
+			return order[mid];
+		if (sorted_ids[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
+
+Datum
+sp_score_pairs(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	sp_link_model model;
+	sp_records	r;
+	int			nl,
+				nr;
+	int64	   *left,
+			   *right,
+			   *all,
+			   *sorted,
+			   *order;
+	Datum	   *d;
+	sp_cmp_work *work = linkage_new_work();
+
+	for (int k = 0; k < 4; k++)
+		if (PG_ARGISNULL(k))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("every argument of sp_internal.score_pairs is required")));
+	left = linkage_int8_array(PG_GETARG_ARRAYTYPE_P(2), &nl, "left_ids");
+	right = linkage_int8_array(PG_GETARG_ARRAYTYPE_P(3), &nr, "right_ids");
+	if (nl != nr)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("left_ids and right_ids must have the same length, got %d and %d", nl, nr)));
+	InitMaterializedSRF(fcinfo, 0);
+	if (nl == 0)
+		return (Datum) 0;
+	linkage_load_model(text_to_cstring(PG_GETARG_TEXT_PP(0)), &model);
+	if (!model.trained)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("linkage model \"%s\" has not been trained", model.name)));
+
+	all = palloc(sizeof(int64) * 2 * nl);
+	memcpy(all, left, sizeof(int64) * nl);
+	memcpy(all + nl, right, sizeof(int64) * nl);
+	d = palloc(sizeof(Datum) * 2 * nl);
+	for (int i = 0; i < 2 * nl; i++)
+		d[i] = Int64GetDatum(all[i]);
+	linkage_load_records(&model.spec, PG_GETARG_OID(1), &r, "input",
+						 construct_array(d, 2 * nl, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+
+	linkage_load_stored_tf(&model, &r, PG_GETARG_OID(1));
+
+	/* id -> record index */
+	sorted = palloc(sizeof(int64) * Max(r.n, 1));
+	order = palloc(sizeof(int64) * Max(r.n, 1));
+	{
+		sp_keyed_record *kr = palloc(sizeof(sp_keyed_record) * Max(r.n, 1));
+
+		for (int64 i = 0; i < r.n; i++)
+			kr[i] = (sp_keyed_record) {(uint64) r.ids[i] ^ ((uint64) 1 << 63), (int32) i, 0, 0};
+		qsort(kr, r.n, sizeof(sp_keyed_record), sp_keyed_record_cmp);
+		for (int64 i = 0; i < r.n; i++)
+		{
+			sorted[i] = r.ids[kr[i].idx];
+			order[i] = kr[i].idx;
+		}
+	}
+
+	for (int k = 0; k < nl; k++)
+	{
+		int64		i = index_of_id(&r, sorted, order, left[k]);
+		int64		j = index_of_id(&r, sorted, order, right[k]);
+		sp_gamma	g[SP_FS_MAX_COMPARISONS];
+		sp_pair_values pv;
+		double		w;
+		Datum		values[4];
+		bool		nulls[4] = {false, false, false, false};
+
+		if (i < 0 || j < 0 || i == j)
+			continue;
+		linkage_check(sp_compare_records(&model.spec, &r, i, &r, j, g, &pv, work));
+		w = sp_pair_total(&model, &r, i, &r, j, g, &pv);
+		values[0] = Int64GetDatum(left[k]);
+		values[1] = Int64GetDatum(right[k]);
+		values[2] = Float8GetDatum(w);
+		values[3] = Float8GetDatum(sp_fs_probability(w));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/* ------------------------------------------------------------------------
+ * sp.linkage_candidates(model text, left_rel regclass, right_rel regclass DEFAULT NULL)
+ *   RETURNS jsonb
+ *
+ * What the blocking rules would produce, without scoring: candidate pairs
+ * (each once) per rule and per record, the largest block, what splitting
+ * did.  For sizing rules before running them on a whole registry.
+ * ------------------------------------------------------------------------ */
+
+PG_FUNCTION_INFO_V1(sp_linkage_candidates);
+
+typedef struct CountState
+{
+	double		per_rule[SP_LINK_MAX_RULES];
+} CountState;
+
+static void
+count_pair(int64 i, int64 j, int rule, bool first, void *arg)
+{
+	((CountState *) arg)->per_rule[rule]++;
+}
+
+Datum
+sp_linkage_candidates(PG_FUNCTION_ARGS)
+{
+	sp_link_model model;
+	sp_records	ra,
+				rb;
+	Oid			right;
+	bool		dedup;
+	CountState	cs;
+	Progress	progress;
+	sp_block_stats stats[SP_LINK_MAX_RULES];
+	StringInfoData js;
+	double		total = 0;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("model name and left relation are required")));
+	right = linkage_arg_regclass(fcinfo, 2);
+	dedup = !OidIsValid(right);
+	linkage_load_model(text_to_cstring(PG_GETARG_TEXT_PP(0)), &model);
+	linkage_load_records(&model.spec, PG_GETARG_OID(1), &ra, "left", NULL);
+	if (dedup)
+		rb = ra;
+	else
+		linkage_load_records(&model.spec, right, &rb, "right", NULL);
+	linkage_refine_keys(&model.spec, &ra, &rb, dedup, stats);
+
+	memset(&cs, 0, sizeof(cs));
+	linkage_start_progress(&progress, "linkage_candidates", &model.spec, &ra, &rb, dedup);
+	linkage_for_each_candidate(&model.spec, &ra, &rb, dedup, true, count_pair, &cs, &progress);
+
+	initStringInfo(&js);
+	appendStringInfoString(&js, "{\"rules\": [");
+	for (int k = 0; k < model.spec.nrules; k++)
+	{
+		int64		largest = 0;
+
+		total += cs.per_rule[k];
+		if (model.spec.rules[k].present)
+		{
+			largest = sp_largest_block(&model.spec, &ra, &rb, dedup, k, &linkage_env);
+			linkage_check(largest < 0 ? SP_LINK_NO_MEMORY : SP_LINK_OK);
+		}
+		appendStringInfo(&js, "%s{\"rule\": %d, \"keys\": ", k ? ", " : "", k + 1);
+		escape_json(&js, model.spec.rules[k].text);
+		appendStringInfo(&js, ", \"present\": %s, \"new_pairs\": %.0f, \"largest_block\": %lld, "
+						 "\"refined_blocks\": %lld, \"blocks_left_out\": %lld, \"records_left_out\": %lld, "
+						 "\"pairs_left_out\": %.0f}",
+						 model.spec.rules[k].present ? "true" : "false", cs.per_rule[k], (long long) largest,
+						 (long long) stats[k].refined_blocks, (long long) stats[k].dropped_blocks,
+						 (long long) stats[k].dropped_records, stats[k].dropped_pairs);
+	}
+	appendStringInfo(&js, "], \"records\": %lld, \"right_records\": %lld, \"candidate_pairs\": %.0f, "
+					 "\"pairs_per_record\": %.4g}",
+					 (long long) ra.n, (long long) (dedup ? 0 : rb.n), total,
+					 total / Max((double) (ra.n + (dedup ? 0 : rb.n)), 1.0));
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(js.data)));
+}
+
