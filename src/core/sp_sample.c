@@ -58,7 +58,8 @@ sp_pair_groups_build(sp_pair_groups *g, const sp_keyed_record *kr, int64_t m, bo
 	g->total = 0;
 	g->dedup = dedup;
 	g->start = env->alloc(sizeof(int64_t) * (m + 1), "conditional u", env->ctx);
-	g->nleft = g->start ? env->alloc(sizeof(int64_t) * (m + 1), "conditional u", env->ctx) : NULL;
+	g->size = g->start ? env->alloc(sizeof(int64_t) * (m + 1), "conditional u", env->ctx) : NULL;
+	g->nleft = g->size ? env->alloc(sizeof(int64_t) * (m + 1), "conditional u", env->ctx) : NULL;
 	g->cum = g->nleft ? env->alloc(sizeof(double) * (m + 1), "conditional u", env->ctx) : NULL;
 	if (!g->cum)
 	{
@@ -81,6 +82,7 @@ sp_pair_groups_build(sp_pair_groups *g, const sp_keyed_record *kr, int64_t m, bo
 		if (pairs > 0)
 		{
 			g->start[g->ngroups] = s;
+			g->size[g->ngroups] = e - s;
 			g->nleft[g->ngroups] = l;
 			g->total += pairs;
 			g->cum[g->ngroups] = g->total;
@@ -111,19 +113,10 @@ sp_pair_groups_draw(const sp_pair_groups *g, uint64_t *rng, int64_t *a, int64_t 
 			lo = mid + 1;
 	}
 	k = lo;
-	/*
-	 * NB: up to the next group that has pairs (or the end), so when linking
-	 * two relations this takes in the blocks without pairs that follow the
-	 * group (keys of one side only), and the right record can be drawn from
-	 * them: another key, or a left record read as a right one.  Kept as it
-	 * was when this moved to src/core (a refactoring must not change trained
-	 * models); test_sample.c marks it TODO.
-	 */
-	size = (k + 1 < g->ngroups ? g->start[k + 1] : g->m) - g->start[k];
+	size = g->size[k];
 	if (g->dedup)
 	{
 		/* the group's records are all on the left: any two of them */
-		size = g->nleft[k];
 		*a = (int64_t) (sp_random_next(rng) % (uint64_t) size);
 		*b = (int64_t) (sp_random_next(rng) % (uint64_t) (size - 1));
 		if (*b >= *a)
@@ -143,11 +136,13 @@ sp_pair_groups_free(sp_pair_groups *g, const sp_link_env *env)
 {
 	if (g->start)
 		env->release(g->start, sizeof(int64_t) * (g->m + 1), env->ctx);
+	if (g->size)
+		env->release(g->size, sizeof(int64_t) * (g->m + 1), env->ctx);
 	if (g->nleft)
 		env->release(g->nleft, sizeof(int64_t) * (g->m + 1), env->ctx);
 	if (g->cum)
 		env->release(g->cum, sizeof(double) * (g->m + 1), env->ctx);
-	g->start = g->nleft = NULL;
+	g->start = g->size = g->nleft = NULL;
 	g->cum = NULL;
 }
 

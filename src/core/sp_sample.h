@@ -41,6 +41,7 @@ typedef struct sp_pair_groups
 	int64_t		m;				/* keyed records */
 	int64_t		ngroups;
 	int64_t    *start;			/* first record of each group; start[ngroups] = m */
+	int64_t    *size;			/* its records */
 	int64_t    *nleft;			/* its records of the left side */
 	double	   *cum;			/* pairs of the groups up to and including this one */
 	double		total;			/* pairs of all groups */
@@ -53,8 +54,7 @@ int			sp_pair_groups_build(sp_pair_groups *g, const sp_keyed_record *kr, int64_t
 
 /*
  * One pair drawn with rng (g->total > 0): positions *a (left side) and *b
- * in the keyed records.  Linking two relations, *b may lie outside the
- * group (the NB in sp_sample.c).
+ * in the keyed records.
  */
 void		sp_pair_groups_draw(const sp_pair_groups *g, uint64_t *rng, int64_t *a, int64_t *b);
 void		sp_pair_groups_free(sp_pair_groups *g, const sp_link_env *env);
