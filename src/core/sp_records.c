@@ -263,6 +263,25 @@ sp_level_of(const sp_link_comparison *cmp, const sp_records *ra, const sp_value 
 }
 
 int
+sp_compare_one(const sp_link_spec *spec, int c, const sp_records *ra, int64_t i, const sp_records *rb, int64_t j,
+			   sp_cmp_work *w)
+{
+	const sp_link_comparison *cmp = &spec->comparisons[c];
+	const sp_value *va,
+			   *vb;
+	int			level;
+
+	if (!cmp->present)
+		return -1;
+	va = &ra->values[i * spec->ncolumns + cmp->column];
+	vb = &rb->values[j * spec->ncolumns + cmp->column];
+	if (va->isnull || vb->isnull)
+		return -1;
+	level = level_of(cmp, ra, va, rb, vb, w);
+	return level < 0 ? SP_LINK_NO_MEMORY - 1 : level;
+}
+
+int
 sp_compare_records(const sp_link_spec *spec, const sp_records *ra, int64_t i, const sp_records *rb, int64_t j,
 				   sp_gamma *gamma, sp_pair_values *pv, sp_cmp_work *w)
 {

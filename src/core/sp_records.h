@@ -311,6 +311,14 @@ int			sp_compare_records(const sp_link_spec *spec, const sp_records *ra, int64_t
 							   sp_cmp_work *w);
 
 /*
+ * The straight level of comparison c alone (no swap with another
+ * comparison): -1 when a value is missing or the column absent, else the
+ * level, or SP_LINK_NO_MEMORY - 1 when the work space could not grow.
+ */
+int			sp_compare_one(const sp_link_spec *spec, int c, const sp_records *ra, int64_t i,
+						   const sp_records *rb, int64_t j, sp_cmp_work *w);
+
+/*
  * Weight of the evidence rules that apply to records i (of ra) and j (of
  * rb) with comparison vector g; applies (may be NULL) receives which.  A
  * group (household) is only meaningful within one relation.

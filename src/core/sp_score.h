@@ -43,4 +43,24 @@ double		sp_pair_weight(const sp_link_model *model, const sp_gamma *g, const sp_p
 double		sp_pair_total(const sp_link_model *model, const sp_records *ra, int64_t i, const sp_records *rb,
 						  int64_t j, const sp_gamma *g, const sp_pair_values *pv);
 
+/*
+ * An upper bound of sp_pair_total for records i and j, computed without the
+ * expensive comparisons: name comparisons (jaro_winkler, and any comparison
+ * swapped with another) count at the most they could weigh given the left
+ * record's value (its term frequency), the others at their actual level;
+ * evidence rules only subtract, so they are left out.  A pair whose bound
+ * is below what a caller keeps need not be compared at all.  Returns
+ * SP_LINK_NO_MEMORY - 1 in *status when the work space could not grow.
+ */
+double		sp_pair_bound(const sp_link_model *model, const sp_records *ra, int64_t i, const sp_records *rb,
+						  int64_t j, const double *best_i, sp_cmp_work *w, int *status);
+
+/*
+ * The most comparison c can weigh when the left record's value is v (term
+ * frequencies applied): what sp_pair_bound counts for name comparisons.
+ * best_i of sp_pair_bound may hold it for each comparison of record i,
+ * computed once per record (NULL: computed per pair).
+ */
+double		sp_best_weight(const sp_link_model *model, int c, const sp_records *ra, const sp_value *v);
+
 #endif							/* SP_SCORE_H */

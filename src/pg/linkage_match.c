@@ -6,9 +6,12 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
@@ -30,6 +33,9 @@ typedef struct MatchState
 	const sp_records *rb;
 	bool		dedup;
 	double		min_probability;
+	double		min_weight;		/* weight below which a pair cannot reach min_probability, or -inf */
+	int64		pruned;			/* pairs ruled out by their weight bound */
+	double	   *best;			/* per left record and comparison: sp_best_weight, for the bound */
 	sp_cmp_work *work;
 	Tuplestorestate *store;
 	TupleDesc	desc;
@@ -49,6 +55,25 @@ match_pair(int64 i, int64 j, int rule, bool first, void *arg)
 	int64		li = st->ra->ids[i],
 				rj = st->rb->ids[j];
 
+	/*
+	 * Most candidate pairs (namesakes of common names) are ruled out by
+	 * their birth date, sex, IDs and area alone: skip the name comparisons
+	 * when even the best they could weigh would not reach min_probability.
+	 */
+	if (st->min_weight > -INFINITY)
+	{
+		int			status;
+		double		bound = sp_pair_bound(st->model, st->ra, i, st->rb, j,
+										  st->best + i * st->model->spec.ncomparisons, st->work, &status);
+
+		if (status != SP_LINK_OK)
+			linkage_check(SP_LINK_NO_MEMORY);
+		if (bound < st->min_weight)
+		{
+			st->pruned++;
+			return;
+		}
+	}
 	linkage_check(sp_compare_records(&st->model->spec, st->ra, i, st->rb, j, g, &pv, st->work));
 	w = sp_pair_total(st->model, st->ra, i, st->rb, j, g, &pv);
 	p = sp_fs_probability(w);
@@ -115,6 +140,30 @@ sp_match_pairs(PG_FUNCTION_ARGS)
 	st.rb = &rb;
 	st.dedup = dedup;
 	st.min_probability = PG_ARGISNULL(3) ? 0.0 : PG_GETARG_FLOAT8(3);
+	st.min_weight = -INFINITY;
+	if (st.min_probability > 0 && st.min_probability < 1)
+		st.min_weight = log2(st.min_probability / (1 - st.min_probability)) - 1e-6;	/* margin for rounding */
+	st.pruned = 0;
+	st.best = NULL;
+	if (st.min_weight > -INFINITY)
+	{
+		/* the most each name of each left record could weigh, once per record */
+		int			nc = model.spec.ncomparisons;
+
+		st.best = linkage_alloc_huge(sizeof(double) * Max(ra.n, 1) * nc, "weight bounds");
+		for (int64 i = 0; i < ra.n; i++)
+		{
+			if ((i & 1023) == 0)
+				CHECK_FOR_INTERRUPTS();
+			for (int c = 0; c < nc; c++)
+			{
+				const sp_value *v = &ra.values[i * model.spec.ncolumns + model.spec.comparisons[c].column];
+
+				st.best[i * nc + c] = model.spec.comparisons[c].present && !v->isnull
+					? sp_best_weight(&model, c, &ra, v) : 0;
+			}
+		}
+	}
 	st.work = linkage_new_work();
 	st.store = rsinfo->setResult;
 	st.desc = rsinfo->setDesc;

@@ -90,6 +90,31 @@ main(void)
 	sp_compare_records(s, &r, 0, &r, 2, g, &pv, &w);
 	ok(sp_pair_total(model, &r, 0, &r, 2, g, &pv) == sp_pair_weight(model, g, &pv), "not together: no evidence");
 
+	/* the bound match_pairs prunes with is never below the total */
+	{
+		int			below = 0,
+					status;
+		double		b_common,
+					b_rare;
+
+		for (int i = 0; i < 12; i++)
+			for (int j = i + 1; j < 12; j++)
+			{
+				double		total;
+
+				sp_compare_records(s, &r, i, &r, j, g, &pv, &w);
+				total = sp_pair_total(model, &r, i, &r, j, g, &pv);
+				if (sp_pair_bound(model, &r, i, &r, j, NULL, &w, &status) < total - 1e-9 || status != SP_LINK_OK)
+					below++;
+			}
+		is_int(below, 0, "bound >= total for every pair of the 12 records");
+		b_common = sp_pair_bound(model, &r, 2, &r, 3, NULL, &w, &status);
+		b_rare = sp_pair_bound(model, &r, 8, &r, 9, NULL, &w, &status);
+		ok(b_common < b_rare, "a common name bounds lower than a rare one (%g < %g)", b_common, b_rare);
+		sp_compare_records(s, &r, 8, &r, 9, g, &pv, &w);
+		ok(fabs(b_rare - sp_pair_total(model, &r, 8, &r, 9, g, &pv)) < 1e-9, "exact rare name: the bound is the total");
+	}
+
 	free(model->tf[given].terms);
 	free(model);
 	sp_cmp_work_free(&w);
