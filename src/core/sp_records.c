@@ -102,26 +102,17 @@ sp_rule_exclusions(const sp_link_spec *spec, int rule, bool *excluded)
 {
 	const sp_block_rule *r = &spec->rules[rule];
 
+	/* the union of its keys' exclusions (dependants included by each) */
 	for (int c = 0; c < spec->ncomparisons; c++)
 		excluded[c] = false;
 	for (int p = 0; p < r->nparts; p++)
-		for (int c = 0; c < spec->ncomparisons; c++)
-		{
-			const sp_link_comparison *cmp = &spec->comparisons[c];
+	{
+		bool		by_part[SP_FS_MAX_COMPARISONS];
 
-			if (cmp->column == r->parts[p].column ||
-				(r->parts[p].fn == SP_KEY_NAME_KEYS && cmp->column == r->parts[p].column2))
-			{
-				excluded[c] = true;
-				if (cmp->swap_with >= 0)
-					excluded[cmp->swap_with] = true;
-			}
-		}
-	/* a comparison that depends on an excluded one agrees by construction too */
-	for (int c = 0; c < spec->ncomparisons; c++)
-		for (int d = 0; d < spec->comparisons[c].ndepends; d++)
-			if (excluded[spec->comparisons[c].depends_on[d]])
-				excluded[c] = true;
+		sp_part_exclusions(spec, &r->parts[p], by_part);
+		for (int c = 0; c < spec->ncomparisons; c++)
+			excluded[c] |= by_part[c];
+	}
 }
 
 /* Comparisons that agree by construction among pairs with exact agreement on the anchor. */

@@ -163,6 +163,18 @@ linkage_start_progress(Progress *progress, const char *what, const sp_link_spec 
  * ------------------------------------------------------------------------ */
 
 void
+linkage_load_sides(sp_link_spec *spec, Oid left, Oid right, bool dedup, const char *left_which,
+				   const char *right_which, sp_records *ra, sp_records *rb, sp_block_stats *stats)
+{
+	linkage_load_records(spec, left, ra, left_which, NULL);
+	if (dedup)
+		*rb = *ra;
+	else
+		linkage_load_records(spec, right, rb, right_which, NULL);
+	linkage_refine_keys(spec, ra, rb, dedup, stats);
+}
+
+void
 linkage_refine_keys(const sp_link_spec *spec, sp_records *ra, sp_records *rb, bool dedup, sp_block_stats *stats)
 {
 	linkage_check(sp_refine_keys(spec, ra, rb, dedup, &linkage_env, stats));

@@ -80,6 +80,14 @@ void		linkage_load_model(const char *name, sp_link_model *model);
 /* linkage_records.c */
 void		linkage_load_records(sp_link_spec *spec, Oid relid, sp_records *r, const char *which,
 								 ArrayType *only_ids);
+
+/*
+ * The records of a call: the left relation, and the right one unless
+ * deduplicating (then rb shares ra); then the final blocking keys, what
+ * splitting blocks left out in stats.
+ */
+void		linkage_load_sides(sp_link_spec *spec, Oid left, Oid right, bool dedup, const char *left_which,
+							   const char *right_which, sp_records *ra, sp_records *rb, sp_block_stats *stats);
 void		linkage_load_one(sp_link_spec *spec, Oid relid, int64 id, sp_records *r, const char *which);
 int64		linkage_find_id(const sp_records *r, int64 id, Oid relid, const char *which);
 int64		linkage_record_index(const sp_records *r, int64 id);

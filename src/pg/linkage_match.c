@@ -126,13 +126,7 @@ sp_match_pairs(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("linkage model \"%s\" has not been trained", model.name),
 				 errhint("Run sp.train_linkage_model('%s', <relation>) first.", model.name)));
-	linkage_load_records(&model.spec, PG_GETARG_OID(1), &ra, "left", NULL);
-	if (dedup)
-		rb = ra;
-	else
-		linkage_load_records(&model.spec, right, &rb, "right", NULL);
-
-	linkage_refine_keys(&model.spec, &ra, &rb, dedup, stats);
+	linkage_load_sides(&model.spec, PG_GETARG_OID(1), right, dedup, "left", "right", &ra, &rb, stats);
 	linkage_report_dropped(&model.spec, stats, "match_pairs");
 	linkage_build_tf(&model, &ra, &rb, dedup);
 	st.model = &model;
@@ -334,12 +328,7 @@ sp_linkage_candidates(PG_FUNCTION_ARGS)
 	right = linkage_arg_regclass(fcinfo, 2);
 	dedup = !OidIsValid(right);
 	linkage_load_model(text_to_cstring(PG_GETARG_TEXT_PP(0)), &model);
-	linkage_load_records(&model.spec, PG_GETARG_OID(1), &ra, "left", NULL);
-	if (dedup)
-		rb = ra;
-	else
-		linkage_load_records(&model.spec, right, &rb, "right", NULL);
-	linkage_refine_keys(&model.spec, &ra, &rb, dedup, stats);
+	linkage_load_sides(&model.spec, PG_GETARG_OID(1), right, dedup, "left", "right", &ra, &rb, stats);
 
 	memset(&cs, 0, sizeof(cs));
 	linkage_start_progress(&progress, "linkage_candidates", &model.spec, &ra, &rb, dedup);

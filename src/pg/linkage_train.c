@@ -326,13 +326,7 @@ sp_train_linkage_model(PG_FUNCTION_ARGS)
 	if (OidIsValid(labels_rel))
 		load_labels(&model.spec, labels_rel, OidIsValid(label_source) ? label_source : left,
 					right, dedup, &labels, work);
-	linkage_load_records(&model.spec, left, &ra, "source", NULL);
-	if (dedup)
-		rb = ra;
-	else
-		linkage_load_records(&model.spec, right, &rb, "right source", NULL);
-
-	linkage_refine_keys(&model.spec, &ra, &rb, dedup, res->stats);
+	linkage_load_sides(&model.spec, left, right, dedup, "source", "right source", &ra, &rb, res->stats);
 	linkage_report_dropped(&model.spec, res->stats, "training");
 	total_pairs = dedup ? (double) ra.n * (ra.n - 1) / 2 : (double) ra.n * rb.n;
 	if (total_pairs < 1)
