@@ -229,7 +229,8 @@ $${
   "evidence": [
     {"name": "registered_together", "kind": "same_group", "column": "registration_group", "weight": -40},
     {"name": "twins", "kind": "twins", "date": "birth_date", "family": "family_name", "given": "given_name", "weight": -15},
-    {"name": "names_swapped", "kind": "swapped_names", "weight": -4}
+    {"name": "names_swapped", "kind": "swapped_names", "weight": -4},
+    {"name": "household", "kind": "household", "column": "registration_group"}
   ],
   "anchor": "national_id",
   "anchor_m_from": ["given_name", "family_name", "birth_date"],

@@ -54,7 +54,7 @@ sp_link_spec_set_present(sp_link_spec *spec)
 	{
 		sp_evidence *ev = &spec->evidence[e];
 
-		ev->present = ev->kind == SP_EV_SAME_GROUP ? spec->columns[ev->column].present :
+		ev->present = (ev->kind == SP_EV_SAME_GROUP || ev->kind == SP_EV_HOUSEHOLD) ? spec->columns[ev->column].present :
 			ev->kind == SP_EV_SWAPPED ? true :
 			(spec->comparisons[ev->date].present && spec->comparisons[ev->family].present &&
 			 spec->comparisons[ev->given].present);
@@ -379,6 +379,8 @@ sp_evidence_weight(const sp_link_spec *spec, const sp_records *ra, int64_t i, co
 				yes = one_relation && !va->isnull && !vb->isnull && va->len == vb->len &&
 					memcmp(ra->arena + va->offset, rb->arena + vb->offset, va->len) == 0;
 			}
+			else if (ev->kind == SP_EV_HOUSEHOLD)
+				yes = false;	/* weighed by the caller, with the other members of both groups */
 			else if (ev->kind == SP_EV_SWAPPED)
 				yes = swapped;
 			else

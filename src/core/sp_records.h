@@ -144,14 +144,15 @@ typedef enum sp_evidence_kind
 {
 	SP_EV_SAME_GROUP,			/* same value of a column: registered together in one household */
 	SP_EV_TWINS,				/* same birth date and family name, different given names */
-	SP_EV_SWAPPED				/* names agree only crosswise (given against family) */
+	SP_EV_SWAPPED,				/* names agree only crosswise (given against family) */
+	SP_EV_HOUSEHOLD				/* household context (sp_household.h): weight estimated by training */
 } sp_evidence_kind;
 
 typedef struct sp_evidence
 {
 	char	   *name;
 	sp_evidence_kind kind;
-	int			column;			/* SP_EV_SAME_GROUP */
+	int			column;			/* SP_EV_SAME_GROUP, SP_EV_HOUSEHOLD */
 	int			date;			/* SP_EV_TWINS: comparison indexes */
 	int			family;
 	int			given;

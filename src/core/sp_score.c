@@ -151,3 +151,20 @@ sp_pair_total(const sp_link_model *model, const sp_records *ra, int64_t i, const
 	return sp_pair_weight(model, g, pv) +
 		sp_evidence_weight(&model->spec, ra, i, rb, j, ra->values == rb->values, g, pv->swapped, NULL);
 }
+
+double
+sp_hh_context_weight(const sp_link_model *model, const sp_gamma *g, double evidence)
+{
+	double		share = max2(min2(model->hh_share, 1 - 1e-6), 1e-6);
+	double		w = log2(share / (1 - share)) + evidence;
+
+	for (int c = 0; c < model->spec.ncomparisons; c++)
+	{
+		const sp_fs_comparison *fc = &model->fs.comparisons[c];
+
+		if (g[c] < 0 || g[c] >= fc->nlevels)
+			continue;
+		w += log2(max2(min2(fc->m[g[c]], 1 - 1e-6), 1e-6) / max2(min2(model->hh_u_context[c][g[c]], 1 - 1e-6), 1e-6));
+	}
+	return w;
+}

@@ -21,6 +21,12 @@ typedef struct sp_link_model
 	sp_tf_table	tf[SP_FS_MAX_COMPARISONS];	/* built for comparisons with tf_adjust */
 	int64_t		tf_records[SP_FS_MAX_COMPARISONS];	/* records of the stored term frequencies */
 	char	   *tf_source;		/* the relation they were counted in */
+	/* household context (sp_household.h): m and u of its levels, when trained */
+	bool		hh_enabled;
+	double		hh_m[3];
+	double		hh_u[3];
+	double		hh_share;		/* share of matches among LINKED pairs */
+	double		hh_u_context[SP_FS_MAX_COMPARISONS][SP_FS_MAX_LEVELS];	/* u among other members of re-registered households */
 } sp_link_model;
 
 /*
@@ -62,5 +68,15 @@ double		sp_pair_bound(const sp_link_model *model, const sp_records *ra, int64_t 
  * computed once per record (NULL: computed per pair).
  */
 double		sp_best_weight(const sp_link_model *model, int c, const sp_records *ra, const sp_value *v);
+
+/*
+ * Weight of a LINKED pair (sp_household.h), scored among the members of its
+ * two households: log2 odds of hh_share, then each comparison with m of
+ * the model and u among other members' pairs of re-registered households
+ * (who share a family name, a village and a phone whoever is compared),
+ * then evidence (weighed by the caller, as in sp_pair_total).  No term
+ * frequencies: within a household a common name is no commoner.
+ */
+double		sp_hh_context_weight(const sp_link_model *model, const sp_gamma *g, double evidence);
 
 #endif							/* SP_SCORE_H */

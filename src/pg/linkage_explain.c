@@ -39,6 +39,76 @@ level_label(const sp_link_comparison *cmp, int level)
 					cmp->thresholds[level - 1]);
 }
 
+
+/* ------------------------------------------------------------------------
+ * The household level of one pair, as sp.match_pairs finds it
+ * ------------------------------------------------------------------------ */
+
+typedef struct ExplainCell
+{
+	PairScorer	scorer;			/* first: linkage_pair_weight reads it through the same pointer */
+	int64		i;
+	int64		j;
+	bool		dedup;
+	int			level;			/* of the pair explained, -1 until seen */
+	int64		confident;		/* confident cells of the two groups */
+	double		confident_weight;
+} ExplainCell;
+
+static void
+explain_cell(int64_t i, int64_t j, double w, sp_hh_level level, bool assigned, void *arg)
+{
+	ExplainCell *e = arg;
+
+	(void) assigned;
+	if (w >= e->confident_weight)
+		e->confident++;
+	if ((i == e->i && j == e->j) || (e->dedup && i == e->j && j == e->i))
+		e->level = level;
+}
+
+/*
+ * The pair's two groups are weighed whole, as in the second pass of
+ * sp.match_pairs, which examines the groups a confident candidate pair
+ * joins; here the pair itself names them.
+ */
+static sp_hh_level
+explain_household(const sp_link_model *model, int column, const sp_records *ra, int64 i, const sp_records *rb,
+				  int64 j, bool dedup, sp_cmp_work *work, const char **why)
+{
+	sp_groups	ga,
+				gb;
+	sp_hh_pair	link = {i, j};
+	sp_hh_stats stats;
+	ExplainCell e = {{model, ra, rb, work}, i, j, dedup, -1, 0, log2(0.9 / 0.1)};
+
+	linkage_build_groups(&model->spec, column, ra, rb, dedup, &ga, &gb);
+	if (sp_hh_plain_level(&ga, i, &gb, j) == SP_HH_ALONE)
+	{
+		*why = "a record has no other member in its household (registration group)";
+		return SP_HH_ALONE;
+	}
+	if (dedup && ga.group_of[i] == ga.group_of[j])
+	{
+		*why = "registered together, not two registrations of one household";
+		return SP_HH_UNLINKED;
+	}
+	linkage_check(sp_household_cells(&ga, &gb, dedup, &link, 1, e.confident_weight, linkage_pair_weight,
+									 explain_cell, &e, &stats, &linkage_env));
+	if (stats.group_pairs_too_large > 0)
+	{
+		*why = psprintf("the two households have more than %d pairs of members: not weighed whole",
+						SP_HH_MAX_CELLS);
+		return SP_HH_UNLINKED;
+	}
+	if (e.level == SP_HH_LINKED)
+		*why = "each the other's best match between the two households, and another pair of their members matches with probability 0.9 or more";
+	else if (e.confident == 0 || (e.confident == 1 && sp_fs_probability(linkage_pair_weight(i, j, &e.scorer)) >= 0.9))
+		*why = "no other pair of members of the two households matches with probability 0.9 or more";
+	else
+		*why = "another member of one household matches one of these records better";
+	return e.level < 0 ? SP_HH_UNLINKED : (sp_hh_level) e.level;
+}
 /*
  * sp.explain_match(model text, left_rel regclass, left_id bigint, right_rel regclass, right_id bigint)
  *   RETURNS TABLE (comparison text, level text, weight float8)
@@ -65,6 +135,7 @@ sp_explain_match(PG_FUNCTION_ARGS)
 	bool		need_tf = false;
 	Oid			lrel,
 				rrel;
+	int			hh_column;
 
 	for (int k = 0; k < 5; k++)
 		if (PG_ARGISNULL(k))
@@ -81,6 +152,9 @@ sp_explain_match(PG_FUNCTION_ARGS)
 				 errmsg("linkage model \"%s\" has not been trained", model.name)));
 	for (int c = 0; c < model.spec.ncomparisons; c++)
 		need_tf |= model.spec.comparisons[c].tf_adjust;
+	/* the household level needs the other members of both records' groups */
+	for (int e = 0; e < model.spec.nevidence; e++)
+		need_tf |= model.hh_enabled && model.spec.evidence[e].kind == SP_EV_HOUSEHOLD;
 
 	if (need_tf)
 	{
@@ -101,6 +175,8 @@ sp_explain_match(PG_FUNCTION_ARGS)
 		linkage_load_one(&model.spec, rrel, PG_GETARG_INT64(4), &rb, "right");
 	}
 
+	/* once the records are read, the spec knows which columns the input has */
+	hh_column = model.hh_enabled ? linkage_household_column(&model.spec) : -1;
 	linkage_check(sp_compare_records(&model.spec, &ra, i, &rb, j, g, &pv, work));
 	total = sp_pair_weight(&model, g, &pv);
 	/* within one relation, its groups (households) mean something */
@@ -128,8 +204,8 @@ sp_explain_match(PG_FUNCTION_ARGS)
 	{
 		const sp_evidence *ev = &model.spec.evidence[e];
 
-		if (!ev->present)
-			continue;
+		if (!ev->present || ev->kind == SP_EV_HOUSEHOLD)
+			continue;		/* the household has its own row */
 		values[0] = CStringGetTextDatum(ev->name);
 		values[1] = CStringGetTextDatum(!applies[e] ? "does not apply" :
 										ev->kind == SP_EV_SAME_GROUP ? "applies: registered together in one group (household)" :
@@ -137,6 +213,19 @@ sp_explain_match(PG_FUNCTION_ARGS)
 										"applies: same birth date and family name, different given names (twins?)");
 		values[2] = Float8GetDatum(applies[e] ? ev->weight : 0.0);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	if (hh_column >= 0)
+	{
+		const char *why;
+		sp_hh_level level = explain_household(&model, hh_column, &ra, i, &rb, j, lrel == rrel, work, &why);
+		PairScorer	scorer = {&model, &ra, &rb, work};
+		double		hw = linkage_household_total(&scorer, i, j, total, level) - total;
+
+		values[0] = CStringGetTextDatum("household");
+		values[1] = CStringGetTextDatum(psprintf("%s: %s", sp_hh_level_name(level), why));
+		values[2] = Float8GetDatum(hw);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		total += hw;
 	}
 	values[0] = CStringGetTextDatum("total");
 	values[1] = CStringGetTextDatum(psprintf("match probability %.6f", sp_fs_probability(total)));

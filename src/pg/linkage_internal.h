@@ -13,6 +13,7 @@
  *   linkage_match.c     sp.match_pairs, sp_internal.score_pairs, sp.linkage_candidates
  *   linkage_explain.c   sp.explain_match
  *   linkage_clusters.c  sp_internal.clusters
+ *   linkage_household.c household context: groups, level weights
  *
  * Memory is bounded by sp_registry.linkage_memory_mb; long loops check for
  * interrupts and report progress every few seconds.
@@ -21,11 +22,13 @@
 #define LINKAGE_INTERNAL_H
 
 #include "fmgr.h"
+#include "lib/stringinfo.h"
 #include "portability/instr_time.h"
 #include "utils/array.h"
 #include "utils/jsonb.h"
 
 #include "sp_blocking.h"
+#include "sp_household.h"
 #include "sp_records.h"
 #include "sp_sample.h"
 #include "sp_score.h"
@@ -93,5 +96,44 @@ int64		linkage_find_id(const sp_records *r, int64 id, Oid relid, const char *whi
 int64		linkage_record_index(const sp_records *r, int64 id);
 void		linkage_build_tf(sp_link_model *model, const sp_records *ra, const sp_records *rb, bool dedup);
 void		linkage_load_stored_tf(sp_link_model *model, const sp_records *r, Oid relid);
+
+/*
+ * linkage_household.c: household context.  The column of the spec's
+ * household evidence when it can be used (present in the input), else -1;
+ * the weight of a level under the model (0 when not trained for it).
+ */
+int			linkage_household_column(const sp_link_spec *spec);
+double		linkage_household_weight(const sp_link_model *model, sp_hh_level level);
+
+/* Weight of records i and j without household context (prior, comparisons, evidence). */
+typedef struct PairScorer
+{
+	const sp_link_model *model;
+	const sp_records *ra;
+	const sp_records *rb;
+	sp_cmp_work *work;
+} PairScorer;
+double		linkage_pair_weight(int64_t i, int64_t j, void *scorer);
+
+/*
+ * Weight of records i and j at a household level: base (linkage_pair_weight)
+ * plus the level's weight, or for LINKED the pair scored among the
+ * members of its two households (sp_hh_context_weight).
+ */
+double		linkage_household_total(const PairScorer *s, int64_t i, int64_t j, double base, sp_hh_level level);
+
+/*
+ * Groups of both sides by column (in dedup gb is ga).  The caller frees
+ * nothing: memory goes with the call's context.
+ */
+void		linkage_build_groups(const sp_link_spec *spec, int column, const sp_records *ra, const sp_records *rb,
+								 bool dedup, sp_groups *ga, sp_groups *gb);
+
+/* sp_best_weight of every comparison of every left record (for sp_pair_bound) */
+double	   *linkage_best_weights(const sp_link_model *model, const sp_records *ra);
+
+/* Training: estimates the household levels, appended to js as ", \"household\": {...}" */
+void		linkage_household_train(sp_link_model *model, const sp_records *ra, const sp_records *rb, bool dedup,
+									double total_pairs, StringInfo js);
 
 #endif							/* LINKAGE_INTERNAL_H */

@@ -8,7 +8,9 @@
 
 #include <math.h>
 
+#include "access/tupdesc.h"
 #include "catalog/pg_type.h"
+#include "executor/tuptable.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -40,7 +42,38 @@ typedef struct MatchState
 	Tuplestorestate *store;
 	TupleDesc	desc;
 	int64		emitted;
+	/* household context: pairs kept for a second pass, confident pairs */
+	bool		household;
+	double		keep_weight;	/* pairs at or above it are kept (min_weight less what a level can add) */
+	double		confident;		/* weight of probability 0.9 */
+	TupleDesc	keep_desc;
+	Tuplestorestate *kept;
+	sp_hh_pair *links;
+	int64		nlinks;
+	int64		links_size;
 } MatchState;
+
+/* One result row; in dedup the smaller id first. */
+static void
+emit_pair(MatchState *st, int64 li, int64 rj, double w, double p)
+{
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
+
+	if (st->dedup && li > rj)
+	{
+		int64		t = li;
+
+		li = rj;
+		rj = t;
+	}
+	values[0] = Int64GetDatum(li);
+	values[1] = Int64GetDatum(rj);
+	values[2] = Float8GetDatum(w);
+	values[3] = Float8GetDatum(p);
+	tuplestore_putvalues(st->store, st->desc, values, nulls);
+	st->emitted++;
+}
 
 static void
 match_pair(int64 i, int64 j, int rule, bool first, void *arg)
@@ -76,22 +109,157 @@ match_pair(int64 i, int64 j, int rule, bool first, void *arg)
 	}
 	linkage_check(sp_compare_records(&st->model->spec, st->ra, i, st->rb, j, g, &pv, st->work));
 	w = sp_pair_total(st->model, st->ra, i, st->rb, j, g, &pv);
+	if (st->household)
+	{
+		/* kept for the second pass, which adds the household level */
+		if (w >= st->confident)
+		{
+			if (st->nlinks == st->links_size)
+			{
+				int64		grown = Max(st->links_size * 2, 1024);
+
+				linkage_check_memory(sizeof(sp_hh_pair) * (grown - st->links_size), "household links");
+				st->links = st->links ? repalloc_huge(st->links, sizeof(sp_hh_pair) * grown)
+					: palloc_extended(sizeof(sp_hh_pair) * grown, MCXT_ALLOC_HUGE);
+				st->links_size = grown;
+			}
+			st->links[st->nlinks].i = i;
+			st->links[st->nlinks].j = j;
+			st->nlinks++;
+		}
+		if (w >= st->keep_weight)
+		{
+			values[0] = Int64GetDatum(i);
+			values[1] = Int64GetDatum(j);
+			values[2] = Float8GetDatum(w);
+			tuplestore_putvalues(st->kept, st->keep_desc, values, nulls);
+		}
+		return;
+	}
 	p = sp_fs_probability(w);
 	if (p < st->min_probability)
 		return;
-	if (st->dedup && li > rj)
-	{
-		int64		t = li;
+	emit_pair(st, li, rj, w, p);
+}
 
-		li = rj;
-		rj = t;
+/* ------------------------------------------------------------------------
+ * Household context: a second pass over the kept pairs
+ * ------------------------------------------------------------------------ */
+
+typedef struct HhCell
+{
+	int64		i;				/* record indexes; in dedup i < j */
+	int64		j;
+	double		w;				/* with the household level's weight */
+	bool		used;
+} HhCell;
+
+typedef struct HhCells
+{
+	PairScorer	scorer;		/* first: linkage_pair_weight reads it through the same pointer */
+	MatchState *st;
+	HhCell	   *cells;
+	int64		n;
+	int64		size;
+} HhCells;
+
+static void
+collect_cell(int64_t i, int64_t j, double w, sp_hh_level level, bool assigned, void *arg)
+{
+	HhCells    *c = arg;
+
+	(void) assigned;
+	if (c->n == c->size)
+	{
+		int64		grown = Max(c->size * 2, 4096);
+
+		linkage_check_memory(sizeof(HhCell) * (grown - c->size), "household pairs");
+		c->cells = c->cells ? repalloc_huge(c->cells, sizeof(HhCell) * grown)
+			: palloc_extended(sizeof(HhCell) * grown, MCXT_ALLOC_HUGE);
+		c->size = grown;
 	}
-	values[0] = Int64GetDatum(li);
-	values[1] = Int64GetDatum(rj);
-	values[2] = Float8GetDatum(w);
-	values[3] = Float8GetDatum(p);
-	tuplestore_putvalues(st->store, st->desc, values, nulls);
-	st->emitted++;
+	if (c->st->dedup && i > j)
+	{
+		int64_t		t = i;
+
+		i = j;
+		j = t;
+	}
+	c->cells[c->n].i = i;
+	c->cells[c->n].j = j;
+	c->cells[c->n].w = linkage_household_total(&c->scorer, i, j, w, level);
+	c->cells[c->n].used = false;
+	c->n++;
+}
+
+static int
+hh_cell_cmp(const void *a, const void *b)
+{
+	const HhCell *x = a,
+			   *y = b;
+
+	if (x->i != y->i)
+		return x->i < y->i ? -1 : 1;
+	return x->j < y->j ? -1 : x->j > y->j ? 1 : 0;
+}
+
+/*
+ * The kept pairs with their household level: pairs of groups joined by a
+ * confident pair are weighed whole (every member against every member,
+ * pairs blocking never proposed included); other pairs take the level of
+ * their groups' sizes.
+ */
+static void
+household_pass(MatchState *st, const sp_groups *ga, const sp_groups *gb, sp_hh_stats *stats)
+{
+	HhCells		c = {{st->model, st->ra, st->rb, st->work}, st, NULL, 0, 0};
+	TupleTableSlot *slot;
+	double		plain[SP_HH_LEVELS];
+
+	for (int l = 0; l < SP_HH_LEVELS; l++)
+		plain[l] = linkage_household_weight(st->model, (sp_hh_level) l);
+	linkage_check(sp_household_cells(ga, gb, st->dedup, st->links, st->nlinks, st->confident,
+									 linkage_pair_weight, collect_cell, &c, stats, &linkage_env));
+	if (c.n > 1)
+		qsort(c.cells, c.n, sizeof(HhCell), hh_cell_cmp);
+
+	slot = MakeSingleTupleTableSlot(st->keep_desc, &TTSOpsMinimalTuple);
+	tuplestore_rescan(st->kept);
+	while (tuplestore_gettupleslot(st->kept, true, false, slot))
+	{
+		bool		isnull;
+		HhCell		key;
+		HhCell	   *found;
+		double		w;
+
+		key.i = DatumGetInt64(slot_getattr(slot, 1, &isnull));
+		key.j = DatumGetInt64(slot_getattr(slot, 2, &isnull));
+		w = DatumGetFloat8(slot_getattr(slot, 3, &isnull));
+		if (st->dedup && key.i > key.j)
+		{
+			int64		t = key.i;
+
+			key.i = key.j;
+			key.j = t;
+		}
+		found = c.n > 0 ? bsearch(&key, c.cells, c.n, sizeof(HhCell), hh_cell_cmp) : NULL;
+		if (found)
+		{
+			w = found->w;
+			found->used = true;
+		}
+		else
+			w += plain[sp_hh_plain_level(ga, key.i, gb, key.j)];
+		if (sp_fs_probability(w) >= st->min_probability)
+			emit_pair(st, st->ra->ids[key.i], st->rb->ids[key.j], w, sp_fs_probability(w));
+		CHECK_FOR_INTERRUPTS();
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	/* pairs of the examined groups that blocking did not propose, or proposed below what was kept */
+	for (int64 k = 0; k < c.n; k++)
+		if (!c.cells[k].used && sp_fs_probability(c.cells[k].w) >= st->min_probability)
+			emit_pair(st, st->ra->ids[c.cells[k].i], st->rb->ids[c.cells[k].j], c.cells[k].w,
+					  sp_fs_probability(c.cells[k].w));
 }
 
 /*
@@ -111,6 +279,7 @@ sp_match_pairs(PG_FUNCTION_ARGS)
 	MatchState	st;
 	Progress	progress;
 	sp_block_stats stats[SP_LINK_MAX_RULES];
+	int			hh_column;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -142,29 +311,59 @@ sp_match_pairs(PG_FUNCTION_ARGS)
 	if (st.min_weight > -INFINITY)
 	{
 		/* the most each name of each left record could weigh, once per record */
-		int			nc = model.spec.ncomparisons;
-
-		st.best = linkage_alloc_huge(sizeof(double) * Max(ra.n, 1) * nc, "weight bounds");
-		for (int64 i = 0; i < ra.n; i++)
-		{
-			if ((i & 1023) == 0)
-				CHECK_FOR_INTERRUPTS();
-			for (int c = 0; c < nc; c++)
-			{
-				const sp_value *v = &ra.values[i * model.spec.ncolumns + model.spec.comparisons[c].column];
-
-				st.best[i * nc + c] = model.spec.comparisons[c].present && !v->isnull
-					? sp_best_weight(&model, c, &ra, v) : 0;
-			}
-		}
+		st.best = linkage_best_weights(&model, &ra);
 	}
 	st.work = linkage_new_work();
 	st.store = rsinfo->setResult;
 	st.desc = rsinfo->setDesc;
 	st.emitted = 0;
 
+	/*
+	 * Household context: candidate pairs are kept with their weight, the
+	 * confident ones noted; then pairs of groups those join are weighed
+	 * whole, and every kept pair gets its household level.  A pair is kept
+	 * when its level could still lift it to min_probability, and the
+	 * weight bound prunes below that (or below "confident", if lower).
+	 */
+	hh_column = linkage_household_column(&model.spec);
+	st.household = model.hh_enabled && hh_column >= 0;
+	st.links = NULL;
+	st.nlinks = st.links_size = 0;
+	if (st.household)
+	{
+		double		lift = 0;
+
+		for (int l = 0; l < SP_HH_LEVELS; l++)
+			if (l != SP_HH_LINKED)	/* linked pairs are weighed again in the second pass */
+				lift = Max(lift, linkage_household_weight(&model, (sp_hh_level) l));
+		st.confident = log2(0.9 / 0.1);
+		st.keep_weight = st.min_weight - lift;
+		st.min_weight = Min(st.keep_weight, st.confident);
+		st.keep_desc = CreateTemplateTupleDesc(3);
+		TupleDescInitEntry(st.keep_desc, (AttrNumber) 1, "i", INT8OID, -1, 0);
+		TupleDescInitEntry(st.keep_desc, (AttrNumber) 2, "j", INT8OID, -1, 0);
+		TupleDescInitEntry(st.keep_desc, (AttrNumber) 3, "w", FLOAT8OID, -1, 0);
+		st.kept = tuplestore_begin_heap(false, false, work_mem);
+	}
+
 	linkage_start_progress(&progress, "match_pairs", &model.spec, &ra, &rb, dedup);
 	linkage_for_each_candidate(&model.spec, &ra, &rb, dedup, true, match_pair, &st, &progress);
+	if (st.household)
+	{
+		sp_groups	ga,
+					gb;
+		sp_hh_stats hh;
+
+		linkage_build_groups(&model.spec, hh_column, &ra, &rb, dedup, &ga, &gb);
+		household_pass(&st, &ga, &gb, &hh);
+		tuplestore_end(st.kept);
+		if (hh.group_pairs_too_large > 0)
+			ereport(NOTICE,
+					(errmsg("match_pairs: %lld pairs of households were too large to weigh whole",
+							(long long) hh.group_pairs_too_large),
+					 errdetail("Their members' pairs keep the plain household level; at most %d member pairs are weighed per pair of households.",
+							   SP_HH_MAX_CELLS)));
+	}
 	return (Datum) 0;
 }
 

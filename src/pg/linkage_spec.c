@@ -197,12 +197,29 @@ parse_evidence(sp_link_spec *spec, JsonbValue *e, int i)
 	for (int k = 0; k < i; k++)
 		if (strcmp(spec->evidence[k].name, ev->name) == 0)
 			spec_error(psprintf("%s.name", field), "Evidence name \"%s\" is used twice.", ev->name);
+
+	/* household context: its weights are estimated by training, not given */
+	if (getKeyJsonValueFromContainer(e->val.binary.data, "kind", 4, &v) && v.type == jbvString &&
+		strcmp(json_string(&v), "household") == 0)
+	{
+		ev->kind = SP_EV_HOUSEHOLD;
+		if (getKeyJsonValueFromContainer(e->val.binary.data, "weight", 6, &v))
+			spec_error(psprintf("%s.weight", field), "household evidence has no \"weight\": training estimates the weight of each of its levels.", NULL);
+		if (!getKeyJsonValueFromContainer(e->val.binary.data, "column", 6, &v) || v.type != jbvString)
+			spec_error(psprintf("%s.column", field), "household needs the \"column\" that identifies the group registered together.", NULL);
+		ev->column = column_index(spec, json_string(&v), psprintf("%s.column", field));
+		for (int k = 0; k < i; k++)
+			if (spec->evidence[k].kind == SP_EV_HOUSEHOLD)
+				spec_error(field, "A spec has at most one household evidence rule.", NULL);
+		ev->weight = 0;
+		return;
+	}
 	if (!getKeyJsonValueFromContainer(e->val.binary.data, "weight", 6, &v) || v.type != jbvNumeric ||
 		!isfinite(json_double(&v)) || json_double(&v) < -100 || json_double(&v) > 0)
 		spec_error(psprintf("%s.weight", field), "\"weight\" is a number of bits between -100 and 0 (evidence against a match).", NULL);
 	ev->weight = json_double(&v);
 	if (!getKeyJsonValueFromContainer(e->val.binary.data, "kind", 4, &v) || v.type != jbvString)
-		spec_error(psprintf("%s.kind", field), "\"kind\" is same_group, twins or swapped_names.", NULL);
+		spec_error(psprintf("%s.kind", field), "\"kind\" is same_group, twins, swapped_names or household.", NULL);
 	kind = json_string(&v);
 	if (strcmp(kind, "same_group") == 0)
 	{
@@ -233,7 +250,7 @@ parse_evidence(sp_link_spec *spec, JsonbValue *e, int i)
 	else if (strcmp(kind, "swapped_names") == 0)
 		ev->kind = SP_EV_SWAPPED;
 	else
-		spec_error(psprintf("%s.kind", field), "Unknown kind \"%s\"; use same_group, twins or swapped_names.", kind);
+		spec_error(psprintf("%s.kind", field), "Unknown kind \"%s\"; use same_group, twins, swapped_names or household.", kind);
 }
 
 /* {"keys": [...], "max_block": n, "refine": [...]}: returns the keys array */
@@ -754,6 +771,60 @@ parse_params(sp_link_model *model, Jsonb *params)
 	}
 	model->fs.ncomparisons = model->spec.ncomparisons;
 	model->trained = true;
+
+	/*
+	 * Household context (optional): m and u of its levels (linked,
+	 * unlinked, alone), written by training when the spec has household
+	 * evidence and the data had enough anchored pairs to estimate them.
+	 */
+	model->hh_enabled = false;
+	if (getKeyJsonValueFromContainer(&params->root, "household", 9, &v) &&
+		v.type == jbvBinary && JsonContainerIsObject(v.val.binary.data))
+	{
+		JsonbValue	arr;
+		bool		have_m = getKeyJsonValueFromContainer(v.val.binary.data, "m", 1, &arr);
+
+		if (have_m)
+		{
+			for (int which = 0; which < 2; which++)
+			{
+				const char *key = which == 0 ? "m" : "u";
+				double	   *dst = which == 0 ? model->hh_m : model->hh_u;
+				char	   *path = psprintf("params.household.%s", key);
+
+				if (!getKeyJsonValueFromContainer(v.val.binary.data, key, 1, &arr) || arr.type != jbvBinary ||
+					!JsonContainerIsArray(arr.val.binary.data) || JsonContainerSize(arr.val.binary.data) != SP_HH_LEVELS)
+					params_error(model->name, path, "Expected an array of 3 probabilities (linked, unlinked, alone).");
+				for (int l = 0; l < SP_HH_LEVELS; l++)
+					dst[l] = params_probability(getIthJsonbValueFromContainer(arr.val.binary.data, l), model->name,
+												psprintf("%s[%d]", path, l), true);
+			}
+			if (!getKeyJsonValueFromContainer(v.val.binary.data, "linked_match_share", 18, &arr))
+				params_error(model->name, "params.household.linked_match_share",
+							 "The share of matches among linked pairs is missing.");
+			model->hh_share = params_probability(&arr, model->name, "params.household.linked_match_share", true);
+			if (!getKeyJsonValueFromContainer(v.val.binary.data, "u_context", 9, &arr) || arr.type != jbvBinary ||
+				!JsonContainerIsObject(arr.val.binary.data))
+				params_error(model->name, "params.household.u_context",
+							 "Expected an object with, for every comparison, u among other members of linked households.");
+			for (int c = 0; c < model->spec.ncomparisons; c++)
+			{
+				const char *cn = model->spec.comparisons[c].name;
+				char	   *path = psprintf("params.household.u_context.%s", cn);
+				JsonbValue	one;
+
+				if (!getKeyJsonValueFromContainer(arr.val.binary.data, cn, strlen(cn), &one) || one.type != jbvBinary ||
+					!JsonContainerIsArray(one.val.binary.data) ||
+					(int) JsonContainerSize(one.val.binary.data) != model->spec.comparisons[c].nlevels)
+					params_error(model->name, path, psprintf("Expected an array of %d probabilities.",
+															 model->spec.comparisons[c].nlevels));
+				for (int l = 0; l < model->spec.comparisons[c].nlevels; l++)
+					model->hh_u_context[c][l] = params_probability(getIthJsonbValueFromContainer(one.val.binary.data, l),
+																   model->name, psprintf("%s[%d]", path, l), true);
+			}
+			model->hh_enabled = true;
+		}
+	}
 
 	if (getKeyJsonValueFromContainer(&params->root, "tf_source", 9, &v) && v.type == jbvString)
 		model->tf_source = json_string(&v);

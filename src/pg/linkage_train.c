@@ -720,7 +720,10 @@ sp_train_linkage_model(PG_FUNCTION_ARGS)
 			appendStringInfoChar(&js, ']');
 			any = true;
 		}
-		appendStringInfoString(&js, "}}");
+		appendStringInfoChar(&js, '}');
+		/* household context, scored with the model just trained */
+		linkage_household_train(&model, &ra, &rb, dedup, total_pairs, &js);
+		appendStringInfoChar(&js, '}');
 	}
 
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(js.data)));
