@@ -115,6 +115,80 @@ pair_cmp(const void *a, const void *b)
 	return x->j < y->j ? -1 : x->j > y->j ? 1 : 0;
 }
 
+/*
+ * The pairs training estimates the household levels on: candidate pairs
+ * with a record of a sampled group (or, without a group, a sampled record),
+ * gathered while training reads every candidate pair anyway.  Groups are
+ * drawn by the hash of their value, so the sample does not depend on the
+ * order of the rows; about HH_SAMPLE_PAIRS pairs are kept.  A pair of groups
+ * is in the sample with all its candidate pairs or not at all.
+ */
+#define HH_SAMPLE_PAIRS 3000000.0
+
+struct HhSample
+{
+	sp_groups	ga;
+	sp_groups	gb;
+	bool		dedup;
+	double		side;			/* chance that one group is drawn */
+	double		share;			/* chance that a pair of groups is: 1 - (1 - side)^2 */
+	uint8_t    *drawn_a;		/* per record */
+	uint8_t    *drawn_b;
+	PairList	pairs;
+};
+
+static uint8_t *
+draw(const sp_link_spec *spec, int column, const sp_records *r, const sp_groups *g, double side)
+{
+	uint8_t    *drawn = linkage_alloc_huge(Max(r->n, 1), "household sample");
+	uint64_t	limit = side >= 1 ? UINT64_MAX : (uint64_t) (side * 18446744073709551615.0);
+
+	for (int64 i = 0; i < r->n; i++)
+	{
+		const sp_value *v = &r->values[i * spec->ncolumns + column];
+		uint64_t	h;
+
+		if (g->group_of[i] >= 0)
+			h = sp_value_hash(r, v);
+		else
+			h = sp_fnv64(SP_FNV64_OFFSET, (const char *) &r->ids[i], sizeof(int64));
+		/* one more round of mixing: FNV's high bits are weak for short values */
+		h ^= h >> 33;
+		h *= 0xff51afd7ed558ccdULL;
+		h ^= h >> 33;
+		drawn[i] = side >= 1 || h <= limit;
+	}
+	return drawn;
+}
+
+HhSample *
+linkage_household_sample_start(const sp_link_model *model, const sp_records *ra, const sp_records *rb, bool dedup,
+							   double candidates)
+{
+	int			column = linkage_household_column(&model->spec);
+	HhSample   *s;
+	double		q;
+
+	if (column < 0)
+		return NULL;
+	s = palloc0(sizeof(HhSample));
+	s->dedup = dedup;
+	linkage_build_groups(&model->spec, column, ra, rb, dedup, &s->ga, &s->gb);
+	q = Min(1.0, HH_SAMPLE_PAIRS / Max(candidates, 1.0));
+	s->share = q;
+	s->side = q >= 1 ? 1.0 : 1 - sqrt(1 - q);
+	s->drawn_a = draw(&model->spec, column, ra, &s->ga, s->side);
+	s->drawn_b = dedup ? s->drawn_a : draw(&model->spec, column, rb, &s->gb, s->side);
+	return s;
+}
+
+void
+linkage_household_sample_pair(HhSample *s, int64 i, int64 j)
+{
+	if (s->drawn_a[i] || s->drawn_b[j])
+		pair_list_add(&s->pairs, i, j);
+}
+
 typedef struct HhTrain
 {
 	PairScorer	scorer;			/* first: linkage_pair_weight reads it through the same pointer */
@@ -233,15 +307,13 @@ records_in_groups(const sp_groups *g)
  * context.
  */
 void
-linkage_household_train(sp_link_model *model, const sp_records *ra, const sp_records *rb, bool dedup,
-						double total_pairs, StringInfo js)
+linkage_household_train(sp_link_model *model, HhSample *sample, const sp_records *ra, const sp_records *rb,
+						bool dedup, double total_pairs, StringInfo js)
 {
-	int			column = linkage_household_column(&model->spec);
 	HhTrain		t;
 	sp_groups	ga,
 				gb;
 	sp_hh_stats stats;
-	Progress	progress;
 	double		counts[SP_HH_LEVELS] = {0, 0, 0};
 	double		anchored = 0,
 				share,
@@ -253,8 +325,10 @@ linkage_household_train(sp_link_model *model, const sp_records *ra, const sp_rec
 	int64		ma,
 				mb;
 
-	if (column < 0)
+	if (sample == NULL)
 		return;
+	ga = sample->ga;
+	gb = sample->gb;
 
 	memset(&t, 0, sizeof(t));
 	t.scorer.model = model;
@@ -271,10 +345,12 @@ linkage_household_train(sp_link_model *model, const sp_records *ra, const sp_rec
 	/* the model must be usable for scoring: household weights not yet */
 	model->hh_enabled = false;
 	t.best = linkage_best_weights(model, ra);
-	linkage_start_progress(&progress, "train_linkage_model (households)", &model->spec, ra, rb, dedup);
-	linkage_for_each_candidate(&model->spec, ra, rb, dedup, true, train_candidate, &t, &progress);
-
-	linkage_build_groups(&model->spec, column, ra, rb, dedup, &ga, &gb);
+	for (int64 k = 0; k < sample->pairs.n; k++)
+	{
+		if ((k & 4095) == 0)
+			CHECK_FOR_INTERRUPTS();
+		train_candidate(sample->pairs.p[k].i, sample->pairs.p[k].j, 0, true, &t);
+	}
 	linkage_check(sp_household_cells(&ga, &gb, dedup, t.links.p, t.links.n, t.confident, linkage_pair_weight,
 									 train_cell, &t, &stats, &linkage_env));
 	if (t.linked.n > 1)
@@ -332,7 +408,8 @@ linkage_household_train(sp_link_model *model, const sp_records *ra, const sp_rec
 						 : "fewer than 30 pairs of other members of linked households: u among them cannot be estimated");
 	else
 	{
-		u[SP_HH_LINKED] = Max((double) t.linked.n * (1 - share), 1.0) / Max(total_pairs, 1);
+		/* the sample holds a pair of groups with probability sample->share */
+		u[SP_HH_LINKED] = Max((double) t.linked.n / sample->share * (1 - share), 1.0) / Max(total_pairs, 1);
 		u[SP_HH_UNLINKED] = Max(p_multi - u[SP_HH_LINKED], 1e-9);
 		u[SP_HH_ALONE] = Max(1 - p_multi, 1e-9);
 		for (int l = 0; l < SP_HH_LEVELS; l++)
@@ -363,10 +440,10 @@ linkage_household_train(sp_link_model *model, const sp_records *ra, const sp_rec
 	appendStringInfo(js, "\"anchored_pairs\": %.0f, \"anchored_levels\": [%.0f, %.0f, %.0f], "
 					 "\"confident_pairs\": %lld, \"group_pairs\": %lld, \"group_pairs_too_large\": %lld, "
 					 "\"member_pairs\": %lld, \"other_member_pairs\": %lld, \"linked_pairs\": %lld, \"linked_match_share\": %.17g, "
-					 "\"records_with_others\": %.6g}",
+					 "\"records_with_others\": %.6g, \"sampled_share\": %.6g}",
 					 anchored, counts[0], counts[1], counts[2], (long long) t.links.n,
 					 (long long) stats.group_pairs, (long long) stats.group_pairs_too_large,
-					 (long long) stats.cells, (long long) t.others, (long long) t.linked.n, share, p_multi);
+					 (long long) stats.cells, (long long) t.others, (long long) t.linked.n, share, p_multi, sample->share);
 }
 
 double

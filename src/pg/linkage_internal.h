@@ -132,8 +132,17 @@ void		linkage_build_groups(const sp_link_spec *spec, int column, const sp_record
 /* sp_best_weight of every comparison of every left record (for sp_pair_bound) */
 double	   *linkage_best_weights(const sp_link_model *model, const sp_records *ra);
 
-/* Training: estimates the household levels, appended to js as ", \"household\": {...}" */
-void		linkage_household_train(sp_link_model *model, const sp_records *ra, const sp_records *rb, bool dedup,
-									double total_pairs, StringInfo js);
+/*
+ * Training: the household levels are estimated on a sample of pairs of
+ * groups, gathered from the candidate pairs of training's first pass
+ * (sample_start returns NULL when the spec has no household evidence or
+ * the input lacks its column), then appended to js as ", \"household\": {...}".
+ */
+typedef struct HhSample HhSample;
+HhSample   *linkage_household_sample_start(const sp_link_model *model, const sp_records *ra, const sp_records *rb,
+											bool dedup, double candidates);
+void		linkage_household_sample_pair(HhSample *s, int64_t i, int64_t j);
+void		linkage_household_train(sp_link_model *model, HhSample *sample, const sp_records *ra,
+									const sp_records *rb, bool dedup, double total_pairs, StringInfo js);
 
 #endif							/* LINKAGE_INTERNAL_H */

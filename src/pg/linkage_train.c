@@ -47,6 +47,7 @@ typedef struct TrainState
 	/* levels of the anchor among pairs agreeing exactly on spec->anchor_m_from */
 	double		anchor2_pairs;
 	double		anchor2_counts[SP_FS_MAX_LEVELS];
+	HhSample   *households;		/* pairs of groups for the household levels, or NULL */
 } TrainState;
 
 static void
@@ -55,6 +56,8 @@ train_pair(int64 i, int64 j, int rule, bool first, void *arg)
 	TrainState *st = arg;
 	sp_gamma	g[SP_FS_MAX_COMPARISONS];
 
+	if (first && st->households)
+		linkage_household_sample_pair(st->households, i, j);
 	if (!sp_keep_pair(i, j, st->keep))
 		return;
 	linkage_check(sp_compare_records(st->spec, st->ra, i, st->rb, j, g, NULL, st->work));
@@ -420,6 +423,7 @@ sp_train_linkage_model(PG_FUNCTION_ARGS)
 			ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
 	if (sp_pattern_table_init(res->all, model.spec.ncomparisons) < 0)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	st.households = NULL;
 	PG_TRY();
 	{
 		double		m_sum[SP_FS_MAX_COMPARISONS][SP_FS_MAX_LEVELS];
@@ -435,6 +439,7 @@ sp_train_linkage_model(PG_FUNCTION_ARGS)
 		st.all = res->all;
 		st.work = work;
 		st.keep = Min(1.0, TRAIN_MAX_PAIRS / Max(progress.estimate, 1.0));
+		st.households = linkage_household_sample_start(&model, &ra, &rb, dedup, progress.estimate);
 		st.dedup = dedup;
 		st.evidence_pairs = 0;
 		st.anchor_pairs = 0;
@@ -722,7 +727,7 @@ sp_train_linkage_model(PG_FUNCTION_ARGS)
 		}
 		appendStringInfoChar(&js, '}');
 		/* household context, scored with the model just trained */
-		linkage_household_train(&model, &ra, &rb, dedup, total_pairs, &js);
+		linkage_household_train(&model, st.households, &ra, &rb, dedup, total_pairs, &js);
 		appendStringInfoChar(&js, '}');
 	}
 
