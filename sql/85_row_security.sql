@@ -136,3 +136,19 @@ ALTER VIEW sp.current_consent SET (security_invoker = true);
 ALTER TABLE sp.audit_log ENABLE ROW LEVEL SECURITY;
 CREATE POLICY audit_log_national_or_own ON sp.audit_log FOR SELECT
     USING ((SELECT sp_internal.has_national_scope()) OR acting_role = sp_internal.caller());
+
+-- Payments (sql/60_payments.sql): who was paid what is household data.
+ALTER TABLE sp.payment ENABLE ROW LEVEL SECURITY;
+CREATE POLICY payment_in_scope ON sp.payment FOR SELECT
+    USING ((SELECT sp_internal.has_national_scope())
+           OR household_id IN (SELECT h.household_id FROM sp.household h));
+
+ALTER TABLE sp.payment_history ENABLE ROW LEVEL SECURITY;
+CREATE POLICY payment_history_in_scope ON sp.payment_history FOR SELECT
+    USING ((SELECT sp_internal.has_national_scope())
+           OR household_id IN (SELECT h.household_id FROM sp.household h));
+
+ALTER TABLE sp.payment_exclusion ENABLE ROW LEVEL SECURITY;
+CREATE POLICY payment_exclusion_in_scope ON sp.payment_exclusion FOR SELECT
+    USING ((SELECT sp_internal.has_national_scope())
+           OR household_id IN (SELECT h.household_id FROM sp.household h));

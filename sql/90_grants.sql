@@ -61,6 +61,19 @@ SELECT pg_catalog.pg_extension_config_dump('sp.eligibility_run_run_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.eligibility_review_review_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.enrolment_enrolment_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.enrolment_history_history_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.payment_provider', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.programme_entitlement', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.programme_entitlement_history', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.payment_cycle', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.payment_cycle_history', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.payment', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.payment_history', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.payment_exclusion', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.programme_entitlement_history_history_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.payment_cycle_cycle_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.payment_cycle_history_history_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.payment_payment_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.payment_history_history_id_seq', '');
 
 -- Least privilege.  Nothing is granted to PUBLIC.  Roles read tables (rows
 -- filtered by area scope, sql/85_row_security.sql; columns by the grants
@@ -252,6 +265,21 @@ GRANT EXECUTE ON FUNCTION sp.programme_summary(text, integer) TO sp_programme_of
 GRANT EXECUTE ON FUNCTION sp.set_enrolment_state(bigint, text, text), sp.open_enrolment(text, bigint, bigint, text),
                           sp.review_eligibility(bigint, text, text)
     TO sp_caseworker, sp_programme_officer;
+
+-- Payments (sql/60_payments.sql): providers are national configuration
+-- (administrators); what a programme pays is set by programme officers; payment
+-- officers run cycles, and approve only lists they did not generate.
+GRANT SELECT ON sp.payment_provider, sp.programme_entitlement, sp.programme_entitlement_history
+    TO sp_admin, sp_programme_officer, sp_payment_officer, sp_grievance_officer, sp_auditor;
+GRANT INSERT (name, title, fa_type, payer_fa, currency, batch_size, active, description),
+      UPDATE (title, payer_fa, batch_size, active, description)
+    ON sp.payment_provider TO sp_admin;
+GRANT SELECT ON sp.payment_cycle, sp.payment_cycle_history, sp.payment, sp.payment_history, sp.payment_exclusion
+    TO sp_programme_officer, sp_payment_officer, sp_grievance_officer, sp_auditor;
+GRANT EXECUTE ON FUNCTION sp.set_entitlement(text, jsonb, text, text) TO sp_programme_officer;
+GRANT EXECUTE ON FUNCTION sp.create_payment_cycle(text, date, date), sp.generate_payment_list(bigint),
+                          sp.approve_payment_cycle(bigint, text), sp.cancel_payment(bigint, text)
+    TO sp_payment_officer;
 
 -- Areas, catalogue and scopes: administrators.
 GRANT INSERT (code, parent_code, level, name, valid_from, valid_to, geom),

@@ -3,7 +3,8 @@
 # household is created and both sessions get its ids.  Two sessions run
 # eligibility and enrolment of one programme at the same time: the runs are
 # serialised and no unit is enrolled twice.  A household reactivated while
-# retention runs is not pseudonymised.  Needs a running
+# retention runs is not pseudonymised.  Two sessions generate one payment
+# list at once: no beneficiary is paid twice.  Needs a running
 # cluster (PG* environment) and a database with the extension ($1).
 set -euo pipefail
 db="$1"
@@ -29,7 +30,8 @@ h=$(q -c "SELECT count(*) FROM sp.household WHERE admin_area_code = 'CC'")
 
 # two eligibility runs and an enrolment of one programme at once
 q -c "SELECT sp.register_household(('{\"admin_area_code\": \"CC\", \"attributes\": {\"rooms\": ' || i || '},
-        \"members\": [{\"given_name\": \"E' || i || '\", \"relationship_to_head\": \"head\"}]}')::jsonb) FROM generate_series(1, 30) i" >/dev/null
+        \"members\": [{\"given_name\": \"E' || i || '\", \"relationship_to_head\": \"head\", \"phone\": \"07000000' || lpad(i::text, 2, '0') || '\"}]}')::jsonb)
+      FROM generate_series(1, 30) i" >/dev/null
 q -c "SELECT sp.create_pmt_model('cc_rooms', '{\"intercept\": 0, \"terms\": [{\"variable\": \"rooms\", \"coefficient\": 1}], \"cutoffs\": [{\"value\": 20}]}')" \
   -c "SELECT sp.activate_pmt_model('cc_rooms', 1)" -c "SELECT sp.score_households('cc_rooms', 'CC')" >/dev/null
 q -c "INSERT INTO sp.programme (name, title, benefit_type, rule, ranking) VALUES ('cc_grant', 'Race', 'cash',
@@ -60,8 +62,21 @@ r2=$(q -c "SELECT status || '/' || (pseudonymised_at IS NULL) || '/' || (SELECT 
            FROM sp.household WHERE household_id = $rh")
 q -c "DELETE FROM sp.privacy_setting WHERE name = 'closed_record_retention_days'"
 
+# two sessions generate the payment list of one cycle at once: no second payment
+q -c "INSERT INTO sp.payment_provider (name, title, fa_type, payer_fa, currency) VALUES ('cc-pay', 'CC Pay', 'mobile', 'account:1@cc-pay', 'CCX')" \
+  -c "SELECT sp.set_entitlement('cc_grant', '{\"currency\": \"CCX\", \"components\": [{\"kind\": \"flat\", \"amount\": 10}]}', 'cc-pay', 'race')" >/dev/null
+cy=$(q -c "SELECT cycle_id FROM sp.create_payment_cycle('cc_grant', '2026-01-01', '2026-01-31')")
+q -c "BEGIN" -c "SELECT sp.generate_payment_list($cy) ->> 'created'" -c "SELECT pg_sleep(1.5)" -c "COMMIT" > /tmp/sp_conc_g.$$ 2>&1 &
+sleep 0.5
+h2=$(q -c "SELECT sp.generate_payment_list($cy) ->> 'created'" 2>&1)
+wait
+g1=$(cat /tmp/sp_conc_g.$$); rm -f /tmp/sp_conc_g.$$
+paid=$(q -c "SELECT count(*) || '/' || count(DISTINCT enrolment_id) FROM sp.payment WHERE cycle_id = $cy")
+# every enrolled unit is paid once or left out with a reason (the first household has no phone)
+covered=$(q -c "SELECT (SELECT count(*) FROM sp.payment WHERE cycle_id = $cy) + (SELECT count(*) FROM sp.payment_exclusion WHERE cycle_id = $cy)")
+
 fail=0
-echo "1..7"
+echo "1..8"
 if [ "$a" = "$b" ] && [ -n "$a" ]; then echo "ok 1 - both sessions get household $a"; else echo "not ok 1 - A got '$a', B got '$b'"; fail=1; fi
 if [ "$c" = '{"inserted": 0, "rejected": 0, "duplicates_skipped": 1}' ]; then echo "ok 2 - the concurrent batch skips it as a duplicate"; else echo "not ok 2 - batch said $c"; fail=1; fi
 if [ "$n" = 1 ]; then echo "ok 3 - one submission row"; else echo "not ok 3 - $n submission rows"; fail=1; fi
@@ -69,4 +84,5 @@ if [ "$h" = 1 ]; then echo "ok 4 - one household"; else echo "not ok 4 - $h hous
 if [ "$d" = 20 ] && [ "$e" = 0 ]; then echo "ok 5 - the second eligibility run waits for the first and opens nothing twice"; else echo "not ok 5 - first run said '$d', second '$e'"; fail=1; fi
 if [ "$open" = "20/20/10" ] && [ "$f" = 10 ]; then echo "ok 6 - enrolment after both runs: 20 open, 10 enrolled within the quota"; else echo "not ok 6 - open/distinct/enrolled = $open, enrol said '$f'"; fail=1; fi
 if [ "$r2" = "active/true/1" ] && [ "${r%%/*}" = 0 ]; then echo "ok 7 - retention waits for a household being reactivated and leaves it alone"; else echo "not ok 7 - retention said '$r', household now '$r2'"; fail=1; fi
+if [ "$paid" = "$g1/$g1" ] && [ "$h2" = 0 ] && [ "$covered" = 10 ]; then echo "ok 8 - two sessions generating one payment list: $g1 payments, none twice"; else echo "not ok 8 - first said '$g1', second '$h2', payments/enrolments $paid, paid or left out $covered of 10"; fail=1; fi
 exit $fail

@@ -37,7 +37,7 @@ GROUP BY s.role, c.oid;
 SELECT is_empty($$
     SELECT role, relation, o FROM leak_probe, LATERAL adv_lab.outcome(role, NULL, probe) o WHERE o <> 'ok:0'
 $$, 'no XA01 role sees an XA02 row in any table or view, on any key it can read');
-SELECT cmp_ok((SELECT count(DISTINCT relation)::int FROM leak_probe), '=', 28,
+SELECT cmp_ok((SELECT count(DISTINCT relation)::int FROM leak_probe), '=', 31,
               'the probe covers every table and view of household and person data');
 SELECT is(adv_lab.outcome('adv_registrar', NULL, format(
               'SELECT array_agg(household_id ORDER BY household_id) FROM sp.household')),
@@ -182,14 +182,16 @@ INSERT INTO probe_pair VALUES
     ('open_enrolment (person)', 'adv_caseworker', format('SELECT sp.open_enrolment(''xa_grant'', %s, %s, ''attack'')', :h5, :p2),
                                                   format('SELECT sp.open_enrolment(''xa_grant'', %s, %s, ''attack'')', :h5, :nx)),
     ('review_eligibility', 'adv_caseworker', format('SELECT sp.review_eligibility(%s, ''exclude'', ''attack'')', :er2),
-                                             format('SELECT sp.review_eligibility(%s, ''exclude'', ''attack'')', :nx));
+                                             format('SELECT sp.review_eligibility(%s, ''exclude'', ''attack'')', :nx)),
+    ('cancel_payment', 'adv_payment_officer', format('SELECT sp.cancel_payment(%s, ''attack'')', :pay2),
+                                              format('SELECT sp.cancel_payment(%s, ''attack'')', :nx));
 SELECT is_empty($$
     SELECT what, a, b FROM probe_pair,
            LATERAL (SELECT regexp_replace(adv_lab.outcome(run_as, NULL, xa02), '\d+', 'N', 'g') AS a,
                            regexp_replace(adv_lab.outcome(run_as, NULL, missing), '\d+', 'N', 'g') AS b) o
     WHERE a IS DISTINCT FROM b OR a LIKE 'ok:%'
 $$, 'reads and changes of an XA02 household, person, review or enrolment fail exactly like those of a missing one');
-SELECT cmp_ok((SELECT count(*)::int FROM probe_pair), '=', 18, '(every API function that takes an id is probed)');
+SELECT cmp_ok((SELECT count(*)::int FROM probe_pair), '=', 19, '(every API function that takes an id is probed)');
 
 -- 14-15: registration in, and moves to, an area outside the scope
 CREATE TEMP TABLE outside (n serial, r text, q text);
@@ -214,8 +216,11 @@ SELECT results_eq($$
         ('adv_admin', 'SELECT sp.mpi_assess_households(''xa_mpi'')'),
         ('adv_programme_officer', 'SELECT sp.determine_eligibility(''xa_grant'')'),
         ('adv_programme_officer', 'SELECT sp.enrol(''xa_grant'')'),
-        ('adv_programme_officer', 'SELECT sp.recertify(''xa_grant'')')) v (r, q)
-$$, $$VALUES ('42501'), ('42501'), ('42501'), ('42501'), ('42501'), ('42501')$$,
+        ('adv_programme_officer', 'SELECT sp.recertify(''xa_grant'')'),
+        ('adv_payment_officer', 'SELECT sp.create_payment_cycle(''xa_grant'', ''2027-01-01'', ''2027-01-31'')'),
+        ('adv_payment_officer', adv_lab.expand('SELECT sp.generate_payment_list({cy})')),
+        ('adv_payment_officer', adv_lab.expand('SELECT sp.approve_payment_cycle({cy}, ''attack'')'))) v (r, q)
+$$, $$VALUES ('42501'), ('42501'), ('42501'), ('42501'), ('42501'), ('42501'), ('42501'), ('42501'), ('42501')$$,
    'runs over the whole country need national scope');
 
 -- 16-18: aggregates count the caller's scope only

@@ -1,0 +1,763 @@
+-- Payments (issue 12, first part): payment providers, entitlement rules per
+-- programme, payment cycles approved by a second person, the payment list
+-- (one payment per beneficiary and cycle: a constraint), and payment states
+-- with their history.  Export to providers (G2P Connect disburse, CSV) and
+-- reconciliation build on these tables.
+
+CREATE TABLE sp.payment_provider (
+    name        text PRIMARY KEY CHECK (name ~ '^[a-z][a-z0-9.-]{0,62}$'),
+    title       text NOT NULL CHECK (btrim(title) <> ''),
+    fa_type     text NOT NULL CHECK (fa_type IN ('mobile')),
+    payer_fa    text NOT NULL CHECK (payer_fa ~ '^[a-zA-Z0-9.:_-]+@[a-zA-Z0-9.-]+$' AND length(payer_fa) <= 200),
+    currency    text NOT NULL CHECK (currency ~ '^[A-Z]{3}$'),
+    batch_size  integer NOT NULL DEFAULT 1000 CHECK (batch_size BETWEEN 1 AND 100000),
+    active      boolean NOT NULL DEFAULT true,
+    description text,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    created_by  text NOT NULL DEFAULT sp_internal.caller()
+);
+COMMENT ON TABLE sp.payment_provider IS 'Payment service providers (mobile money, banks) that pay beneficiaries: the kind of financial address they pay to (mobile: the recipient''s phone, as type:id@provider in G2P Connect), the programme''s account with them (payer_fa), the currency they pay in and how many payments go in one request. National configuration.';
+COMMENT ON COLUMN sp.payment_provider.fa_type IS 'Kind of payee financial address: mobile (mobile:<phone>@<provider>, the phone of the recipient, decrypted only when a payment file is exported). Bank accounts and vouchers need payment accounts the registry does not hold yet.';
+COMMENT ON COLUMN sp.payment_provider.payer_fa IS 'The paying account, as G2P Connect''s cdpi_FinancialAddress (type:id@provider).';
+CREATE TRIGGER payment_provider_national BEFORE INSERT OR UPDATE OR DELETE ON sp.payment_provider
+    FOR EACH ROW EXECUTE FUNCTION sp_internal.national_configuration('changing a payment provider');
+
+-- ------------------------------------------------------------------------
+-- Entitlement rules
+-- ------------------------------------------------------------------------
+
+CREATE FUNCTION sp_internal.entitlement_error(field text, detail text)
+    RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RAISE EXCEPTION 'invalid entitlement rule at "%"', field
+        USING ERRCODE = 'invalid_parameter_value', DETAIL = detail;
+END
+$$;
+COMMENT ON FUNCTION sp_internal.entitlement_error(text, text) IS 'Raises 22023 "invalid entitlement rule at <field>" with the detail.';
+
+-- An amount of a rule: a number >= 0 with at most two decimals.
+CREATE FUNCTION sp_internal.entitlement_amount_field(rule jsonb, field text, path text, required boolean)
+    RETURNS numeric
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v jsonb := rule -> field;
+    x numeric;
+BEGIN
+    IF v IS NULL OR jsonb_typeof(v) = 'null' THEN
+        IF required THEN
+            PERFORM sp_internal.entitlement_error(path, format('"%s" is required: an amount (a number with at most two decimals).', field));
+        END IF;
+        RETURN NULL;
+    END IF;
+    IF jsonb_typeof(v) <> 'number' THEN
+        PERFORM sp_internal.entitlement_error(path, format('Expected an amount (a number), got %s.', left(v::text, 40)));
+    END IF;
+    x := v::text::numeric;
+    IF x < 0 OR x > 1e12 THEN
+        PERFORM sp_internal.entitlement_error(path, format('An amount is between 0 and 10^12, got %s.', x));
+    END IF;
+    IF x <> round(x, 2) THEN
+        PERFORM sp_internal.entitlement_error(path, format('An amount has at most two decimals, got %s.', x));
+    END IF;
+    RETURN x;
+END
+$$;
+COMMENT ON FUNCTION sp_internal.entitlement_amount_field(jsonb, text, text, boolean) IS 'Reads and checks an amount of an entitlement rule (>= 0, at most two decimals), naming the field at fault.';
+
+CREATE FUNCTION sp_internal.entitlement_count_field(rule jsonb, field text, path text, lo integer, hi integer)
+    RETURNS integer
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v jsonb := rule -> field;
+BEGIN
+    IF v IS NULL OR jsonb_typeof(v) = 'null' THEN
+        RETURN NULL;
+    END IF;
+    IF jsonb_typeof(v) <> 'number' OR v::text::numeric <> trunc(v::text::numeric)
+       OR v::text::numeric < lo OR v::text::numeric > hi THEN
+        PERFORM sp_internal.entitlement_error(path, format('Expected a whole number from %s to %s, got %s.', lo, hi, left(v::text, 40)));
+    END IF;
+    RETURN v::text::integer;
+END
+$$;
+COMMENT ON FUNCTION sp_internal.entitlement_count_field(jsonb, text, text, integer, integer) IS 'Reads and checks a whole number of an entitlement rule, naming the field at fault.';
+
+CREATE FUNCTION sp_internal.validate_entitlement(rule jsonb, target_unit text)
+    RETURNS jsonb
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c jsonb;
+    i integer := 0;
+    kind text;
+    key text;
+    floor_ numeric;
+    cap numeric;
+    step numeric;
+BEGIN
+    IF rule IS NULL OR jsonb_typeof(rule) <> 'object' THEN
+        PERFORM sp_internal.entitlement_error('rule', 'An entitlement rule is an object with "currency" and "components".');
+    END IF;
+    FOR key IN SELECT jsonb_object_keys(rule) LOOP
+        IF key NOT IN ('currency', 'components', 'floor', 'cap', 'rounding') THEN
+            PERFORM sp_internal.entitlement_error(key, 'Unknown key; a rule has currency, components, floor, cap and rounding.');
+        END IF;
+    END LOOP;
+    IF jsonb_typeof(rule -> 'currency') IS DISTINCT FROM 'string' OR (rule ->> 'currency') !~ '^[A-Z]{3}$' THEN
+        PERFORM sp_internal.entitlement_error('currency', 'An ISO 4217 code of three capital letters, such as KES or SOS.');
+    END IF;
+    IF jsonb_typeof(rule -> 'components') IS DISTINCT FROM 'array' OR jsonb_array_length(rule -> 'components') = 0 THEN
+        PERFORM sp_internal.entitlement_error('components', 'A non-empty array of components (flat, per_member, per_child).');
+    END IF;
+    FOR c IN SELECT e FROM jsonb_array_elements(rule -> 'components') e LOOP
+        IF jsonb_typeof(c) <> 'object' THEN
+            PERFORM sp_internal.entitlement_error(format('components[%s]', i), 'Each component is an object with "kind" and "amount".');
+        END IF;
+        kind := c ->> 'kind';
+        IF kind IS NULL OR kind NOT IN ('flat', 'per_member', 'per_child') THEN
+            PERFORM sp_internal.entitlement_error(format('components[%s].kind', i), 'One of flat, per_member, per_child.');
+        END IF;
+        FOR key IN SELECT jsonb_object_keys(c) LOOP
+            IF key NOT IN ('kind', 'amount', 'max', 'under_age') OR (key = 'under_age' AND kind <> 'per_child')
+               OR (key = 'max' AND kind = 'flat') THEN
+                PERFORM sp_internal.entitlement_error(format('components[%s].%s', i, key),
+                    'flat has an amount; per_member an amount and an optional max (members counted); per_child an amount, under_age and an optional max.');
+            END IF;
+        END LOOP;
+        PERFORM sp_internal.entitlement_amount_field(c, 'amount', format('components[%s].amount', i), true);
+        PERFORM sp_internal.entitlement_count_field(c, 'max', format('components[%s].max', i), 1, 100);
+        IF kind = 'per_child' AND sp_internal.entitlement_count_field(c, 'under_age', format('components[%s].under_age', i), 1, 25) IS NULL THEN
+            PERFORM sp_internal.entitlement_error(format('components[%s].under_age', i), 'per_child counts members younger than under_age years (1 to 25).');
+        END IF;
+        IF kind <> 'flat' AND target_unit = 'person' THEN
+            PERFORM sp_internal.entitlement_error(format('components[%s].kind', i),
+                'The programme pays persons: only flat amounts apply (members and children are counted for households).');
+        END IF;
+        i := i + 1;
+    END LOOP;
+    floor_ := sp_internal.entitlement_amount_field(rule, 'floor', 'floor', false);
+    cap := sp_internal.entitlement_amount_field(rule, 'cap', 'cap', false);
+    IF floor_ IS NOT NULL AND cap IS NOT NULL AND floor_ > cap THEN
+        PERFORM sp_internal.entitlement_error('floor', format('The floor (%s) is above the cap (%s).', floor_, cap));
+    END IF;
+    step := sp_internal.entitlement_amount_field(rule, 'rounding', 'rounding', false);
+    IF step = 0 THEN
+        PERFORM sp_internal.entitlement_error('rounding', 'Amounts are rounded to a multiple of rounding (0.01, 1, 50, ...); 0 is not one.');
+    END IF;
+    RETURN rule;
+END
+$$;
+COMMENT ON FUNCTION sp_internal.validate_entitlement(jsonb, text) IS 'Checks an entitlement rule (docs/payments.md) for a programme of the given target unit; raises 22023 naming the field at fault.';
+
+-- The amount of a rule for a unit: members and the ages of its members at the
+-- start of the period (NULL: birth date unknown, never counted as a child).
+CREATE FUNCTION sp_internal.entitlement_amount(rule jsonb, members integer, ages integer[])
+    RETURNS numeric
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH parts AS (
+        SELECT sum(CASE c ->> 'kind'
+                       WHEN 'flat' THEN (c ->> 'amount')::numeric
+                       WHEN 'per_member' THEN (c ->> 'amount')::numeric
+                            * least(coalesce(members, 0), coalesce((c ->> 'max')::integer, 2147483647))
+                       WHEN 'per_child' THEN (c ->> 'amount')::numeric
+                            * least((SELECT count(*) FROM unnest(ages) a WHERE a < (c ->> 'under_age')::integer),
+                                    coalesce((c ->> 'max')::integer, 2147483647))
+                   END) AS total
+        FROM jsonb_array_elements(rule -> 'components') c),
+    bounded AS (
+        SELECT CASE WHEN rule ? 'cap' THEN least(floored, (rule ->> 'cap')::numeric) ELSE floored END AS amount
+        FROM (SELECT CASE WHEN rule ? 'floor' THEN greatest(coalesce(total, 0), (rule ->> 'floor')::numeric)
+                          ELSE coalesce(total, 0) END AS floored
+              FROM parts) f)
+    SELECT CASE WHEN rule ? 'rounding'
+                THEN round(amount / (rule ->> 'rounding')::numeric) * (rule ->> 'rounding')::numeric
+                ELSE round(amount, 2) END
+    FROM bounded
+$$;
+COMMENT ON FUNCTION sp_internal.entitlement_amount(jsonb, integer, integer[]) IS 'What a validated entitlement rule pays a unit with this many members of these ages (years; NULL unknown): the components summed (per_member and per_child up to their max), then the floor and the cap, then rounded half up to a multiple of rounding (default 0.01).';
+
+CREATE TABLE sp.programme_entitlement (
+    programme  text PRIMARY KEY REFERENCES sp.programme (name),
+    rule       jsonb NOT NULL,
+    provider   text NOT NULL REFERENCES sp.payment_provider (name),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    updated_by text NOT NULL DEFAULT sp_internal.caller(),
+    version    integer NOT NULL DEFAULT 1
+);
+COMMENT ON TABLE sp.programme_entitlement IS 'What each programme pays (a validated entitlement rule: currency, components, floor, cap, rounding) and through which provider. Set with sp.set_entitlement; earlier versions are in sp.programme_entitlement_history.';
+
+CREATE TABLE sp.programme_entitlement_history (
+    history_id    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    programme     text NOT NULL,
+    rule          jsonb NOT NULL,
+    provider      text NOT NULL,
+    version       integer NOT NULL,
+    changed_at    timestamptz NOT NULL DEFAULT now(),
+    changed_by    text NOT NULL DEFAULT sp_internal.caller(),
+    change_reason text NOT NULL
+);
+CREATE INDEX programme_entitlement_history_idx ON sp.programme_entitlement_history (programme, version);
+COMMENT ON TABLE sp.programme_entitlement_history IS 'Every version of every entitlement rule, with who set it, when and why. Append-only.';
+CREATE TRIGGER programme_entitlement_history_append_only BEFORE UPDATE OR DELETE ON sp.programme_entitlement_history
+    FOR EACH ROW EXECUTE FUNCTION sp_internal.history_is_append_only();
+CREATE TRIGGER programme_entitlement_no_delete BEFORE DELETE ON sp.programme_entitlement
+    FOR EACH ROW EXECUTE FUNCTION sp_internal.forbid_delete();
+
+CREATE FUNCTION sp.set_entitlement(programme text, rule jsonb, provider text, reason text)
+    RETURNS sp.programme_entitlement
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    unit text;
+    cur text;
+    x sp.programme_entitlement;
+BEGIN
+    PERFORM sp_internal.require_reason(reason, 'Every change of what a programme pays records why.');
+    PERFORM sp_internal.require_national_scope('Setting what a programme pays');
+    SELECT g.target_unit INTO unit FROM sp.programme g WHERE g.name = set_entitlement.programme;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'programme "%" does not exist', left(programme, 64) USING ERRCODE = 'no_data_found';
+    END IF;
+    SELECT p.currency INTO cur FROM sp.payment_provider p WHERE p.name = set_entitlement.provider AND p.active;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'payment provider "%" does not exist or is not active', left(provider, 64)
+            USING ERRCODE = 'no_data_found', COLUMN = 'provider';
+    END IF;
+    PERFORM sp_internal.validate_entitlement(rule, unit);
+    IF rule ->> 'currency' <> cur THEN
+        PERFORM sp_internal.entitlement_error('currency', format('Provider "%s" pays in %s, the rule in %s.', provider, cur, rule ->> 'currency'));
+    END IF;
+    INSERT INTO sp.programme_entitlement AS e (programme, rule, provider)
+    VALUES (set_entitlement.programme, set_entitlement.rule, set_entitlement.provider)
+    ON CONFLICT ON CONSTRAINT programme_entitlement_pkey DO UPDATE
+        SET rule = excluded.rule, provider = excluded.provider, updated_at = now(),
+            updated_by = sp_internal.caller(), version = e.version + 1
+    RETURNING * INTO x;
+    INSERT INTO sp.programme_entitlement_history (programme, rule, provider, version, change_reason)
+    VALUES (x.programme, x.rule, x.provider, x.version, reason);
+    RETURN x;
+END
+$$;
+COMMENT ON FUNCTION sp.set_entitlement(text, jsonb, text, text) IS 'Sets what a programme pays: a validated entitlement rule (refused with 22023 naming the field at fault), paid through an active provider of the same currency. Needs national scope and a reason; every version is kept.';
+
+-- ------------------------------------------------------------------------
+-- Payment cycles
+-- ------------------------------------------------------------------------
+
+CREATE TABLE sp.payment_cycle (
+    cycle_id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    programme           text NOT NULL REFERENCES sp.programme (name),
+    period_start        date NOT NULL,
+    period_end          date NOT NULL,
+    status              text NOT NULL DEFAULT 'draft' CHECK (status IN ('draft', 'approved', 'sent', 'closed')),
+    rule                jsonb,
+    rule_version        integer,
+    provider            text REFERENCES sp.payment_provider (name),
+    currency            text,
+    payments            integer NOT NULL DEFAULT 0,
+    total_amount        numeric(16, 2) NOT NULL DEFAULT 0,
+    created_at          timestamptz NOT NULL DEFAULT now(),
+    created_by          text NOT NULL DEFAULT sp_internal.caller(),
+    generated_at        timestamptz,
+    generated_by        text,
+    approved_at         timestamptz,
+    approved_by         text,
+    sent_at             timestamptz,
+    closed_at           timestamptz,
+    updated_at          timestamptz NOT NULL DEFAULT now(),
+    version             integer NOT NULL DEFAULT 1,
+    CHECK (period_end >= period_start),
+    CHECK (status = 'draft' OR (generated_by IS NOT NULL AND approved_by IS NOT NULL AND approved_by <> generated_by)),
+    UNIQUE (programme, period_start)
+);
+COMMENT ON TABLE sp.payment_cycle IS 'One payment round of a programme for a period: draft (payment list generated, possibly again) -> approved (by a second person, never the one who generated the list) -> sent -> closed. Keeps the entitlement rule it was generated with. Every change is in sp.payment_cycle_history.';
+
+CREATE TABLE sp.payment_cycle_history (
+    history_id  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    cycle_id    bigint NOT NULL REFERENCES sp.payment_cycle (cycle_id),
+    from_status text,
+    to_status   text NOT NULL,
+    payments    integer NOT NULL,
+    total_amount numeric(16, 2) NOT NULL,
+    detail      text,
+    changed_at  timestamptz NOT NULL DEFAULT now(),
+    changed_by  text NOT NULL DEFAULT sp_internal.caller()
+);
+CREATE INDEX payment_cycle_history_idx ON sp.payment_cycle_history (cycle_id, history_id);
+COMMENT ON TABLE sp.payment_cycle_history IS 'Every change of every payment cycle (creation, each generation of its list, approval, sending, closing) with who and when. Append-only.';
+CREATE TRIGGER payment_cycle_history_append_only BEFORE UPDATE OR DELETE ON sp.payment_cycle_history
+    FOR EACH ROW EXECUTE FUNCTION sp_internal.history_is_append_only();
+
+CREATE FUNCTION sp_internal.payment_cycle_guard()
+    RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_OP = 'INSERT' AND sp_internal.loading_rows(TG_RELID) THEN
+        RETURN NEW;
+    END IF;
+    IF TG_OP = 'INSERT' THEN
+        IF NEW.status <> 'draft' THEN
+            RAISE EXCEPTION 'a new payment cycle starts as draft' USING ERRCODE = 'check_violation', COLUMN = 'status';
+        END IF;
+        RETURN NEW;
+    END IF;
+    IF NEW.programme <> OLD.programme OR NEW.period_start <> OLD.period_start OR NEW.period_end <> OLD.period_end THEN
+        RAISE EXCEPTION 'payment cycle % cannot change its programme or period', OLD.cycle_id
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    IF NEW.status <> OLD.status AND NOT (
+           (OLD.status = 'draft' AND NEW.status = 'approved')
+        OR (OLD.status = 'approved' AND NEW.status = 'sent')
+        OR (OLD.status = 'sent' AND NEW.status = 'closed')) THEN
+        RAISE EXCEPTION 'payment cycle % cannot go from % to %', OLD.cycle_id, OLD.status, NEW.status
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'Allowed: draft -> approved (by a second person) -> sent -> closed.';
+    END IF;
+    NEW.version := OLD.version + 1;
+    NEW.updated_at := now();
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION sp_internal.payment_cycle_guard() IS 'Trigger: a payment cycle keeps its programme and period; its status goes draft -> approved -> sent -> closed.';
+CREATE TRIGGER payment_cycle_guard BEFORE INSERT OR UPDATE ON sp.payment_cycle
+    FOR EACH ROW EXECUTE FUNCTION sp_internal.payment_cycle_guard();
+CREATE TRIGGER payment_cycle_no_delete BEFORE DELETE ON sp.payment_cycle
+    FOR EACH ROW EXECUTE FUNCTION sp_internal.forbid_delete();
+
+CREATE FUNCTION sp_internal.payment_cycle_log()
+    RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_OP = 'INSERT' AND sp_internal.loading_rows(TG_RELID) THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO sp.payment_cycle_history (cycle_id, from_status, to_status, payments, total_amount, detail)
+    VALUES (NEW.cycle_id, CASE WHEN TG_OP = 'UPDATE' THEN OLD.status END, NEW.status, NEW.payments, NEW.total_amount,
+            CASE WHEN TG_OP = 'INSERT' THEN 'created'
+                 WHEN NEW.status <> OLD.status THEN NEW.status
+                 WHEN NEW.generated_at IS DISTINCT FROM OLD.generated_at THEN 'payment list generated'
+                 ELSE 'updated' END);
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION sp_internal.payment_cycle_log() IS 'Trigger: records every change of a payment cycle in sp.payment_cycle_history.';
+CREATE TRIGGER payment_cycle_log AFTER INSERT OR UPDATE ON sp.payment_cycle
+    FOR EACH ROW EXECUTE FUNCTION sp_internal.payment_cycle_log();
+
+-- ------------------------------------------------------------------------
+-- Payments
+-- ------------------------------------------------------------------------
+
+CREATE TABLE sp.payment (
+    payment_id     bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    cycle_id       bigint NOT NULL REFERENCES sp.payment_cycle (cycle_id),
+    programme      text NOT NULL REFERENCES sp.programme (name),
+    enrolment_id   bigint NOT NULL REFERENCES sp.enrolment (enrolment_id),
+    household_id   bigint NOT NULL REFERENCES sp.household (household_id),
+    unit_person_id bigint REFERENCES sp.person (person_id),
+    recipient_id   bigint NOT NULL REFERENCES sp.person (person_id),
+    provider       text NOT NULL REFERENCES sp.payment_provider (name),
+    amount         numeric(14, 2) NOT NULL CHECK (amount > 0),
+    currency       text NOT NULL CHECK (currency ~ '^[A-Z]{3}$'),
+    reference_id   text NOT NULL UNIQUE,
+    status         text NOT NULL DEFAULT 'created'
+                   CHECK (status IN ('created', 'approved', 'sent', 'paid', 'failed', 'reissued', 'reversed', 'cancelled')),
+    status_reason  text,
+    reissue_of     bigint UNIQUE REFERENCES sp.payment (payment_id),
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    created_by     text NOT NULL DEFAULT sp_internal.caller(),
+    updated_at     timestamptz NOT NULL DEFAULT now(),
+    updated_by     text NOT NULL DEFAULT sp_internal.caller(),
+    version        integer NOT NULL DEFAULT 1
+);
+-- paid once per cycle: per enrolment, and per unit (a household, or a person
+-- for person programmes) whatever enrolments point at it after merges; a
+-- cancelled payment pays nothing and does not count
+CREATE UNIQUE INDEX payment_cycle_enrolment_idx ON sp.payment (cycle_id, enrolment_id)
+    WHERE reissue_of IS NULL AND status <> 'cancelled';
+CREATE UNIQUE INDEX payment_cycle_household_idx ON sp.payment (cycle_id, household_id)
+    WHERE unit_person_id IS NULL AND reissue_of IS NULL AND status <> 'cancelled';
+CREATE UNIQUE INDEX payment_cycle_person_idx ON sp.payment (cycle_id, unit_person_id)
+    WHERE unit_person_id IS NOT NULL AND reissue_of IS NULL AND status <> 'cancelled';
+CREATE INDEX payment_household_idx ON sp.payment (household_id);
+CREATE INDEX payment_cycle_status_idx ON sp.payment (cycle_id, status);
+COMMENT ON TABLE sp.payment IS 'One payment to one beneficiary in one cycle: amount, currency, provider, the person who receives it and a reference_id that identifies it to the provider. A unit is paid once per cycle (unique indexes, not a check in code). Status: created -> approved -> sent -> paid | failed; failed -> reissued (a new payment in a later cycle) or cancelled; paid -> reversed; created or approved -> cancelled. Every change is in sp.payment_history; rows are never deleted.';
+COMMENT ON COLUMN sp.payment.unit_person_id IS 'For programmes that enrol persons: the person paid for (NULL for household programmes).';
+COMMENT ON COLUMN sp.payment.recipient_id IS 'Who receives the money: the household''s head, or the enrolled person.';
+COMMENT ON COLUMN sp.payment.reference_id IS 'G2P Connect reference_id: programme, cycle and payment_id; what a provider''s statement is matched by.';
+
+CREATE TABLE sp.payment_history (
+    history_id    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    payment_id    bigint NOT NULL REFERENCES sp.payment (payment_id),
+    cycle_id      bigint NOT NULL,
+    household_id  bigint NOT NULL,
+    from_status   text,
+    to_status     text NOT NULL,
+    amount        numeric(14, 2) NOT NULL,
+    reason        text,
+    changed_at    timestamptz NOT NULL DEFAULT now(),
+    changed_by    text NOT NULL DEFAULT sp_internal.caller()
+);
+CREATE INDEX payment_history_payment_idx ON sp.payment_history (payment_id, history_id);
+CREATE INDEX payment_history_household_idx ON sp.payment_history (household_id);
+COMMENT ON TABLE sp.payment_history IS 'Every payment created and every status change, with the reason, who and when. Append-only.';
+CREATE TRIGGER payment_history_append_only BEFORE UPDATE OR DELETE ON sp.payment_history
+    FOR EACH ROW EXECUTE FUNCTION sp_internal.history_is_append_only();
+
+CREATE TABLE sp.payment_exclusion (
+    cycle_id     bigint NOT NULL REFERENCES sp.payment_cycle (cycle_id),
+    enrolment_id bigint NOT NULL REFERENCES sp.enrolment (enrolment_id),
+    household_id bigint NOT NULL REFERENCES sp.household (household_id),
+    person_id    bigint REFERENCES sp.person (person_id),
+    reason       text NOT NULL,
+    recorded_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (cycle_id, enrolment_id)
+);
+CREATE INDEX payment_exclusion_household_idx ON sp.payment_exclusion (household_id);
+COMMENT ON TABLE sp.payment_exclusion IS 'Beneficiaries of a programme left out of a cycle''s payment list, with the reason (suspended, exited, deceased, merged into another record, no one to receive, no phone to pay to, nothing due): so that a family can be told why it was not paid. Generating the list again updates the reason.';
+CREATE TRIGGER payment_exclusion_no_delete BEFORE DELETE ON sp.payment_exclusion
+    FOR EACH ROW EXECUTE FUNCTION sp_internal.forbid_delete();
+
+CREATE FUNCTION sp_internal.payment_transition_allowed(from_status text, to_status text)
+    RETURNS boolean
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE from_status
+        WHEN 'created'  THEN to_status IN ('approved', 'cancelled')
+        WHEN 'approved' THEN to_status IN ('sent', 'cancelled')
+        WHEN 'sent'     THEN to_status IN ('paid', 'failed')
+        WHEN 'paid'     THEN to_status = 'reversed'
+        WHEN 'failed'   THEN to_status IN ('reissued', 'cancelled')
+        ELSE false
+    END
+$$;
+COMMENT ON FUNCTION sp_internal.payment_transition_allowed(text, text) IS 'The payment lifecycle: created -> approved | cancelled; approved -> sent | cancelled; sent -> paid | failed; paid -> reversed; failed -> reissued | cancelled; reissued, reversed and cancelled are final.';
+
+CREATE FUNCTION sp_internal.payment_guard()
+    RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_OP = 'INSERT' AND sp_internal.loading_rows(TG_RELID) THEN
+        RETURN NEW;
+    END IF;
+    IF TG_OP = 'INSERT' THEN
+        IF NEW.status <> 'created' THEN
+            RAISE EXCEPTION 'a new payment starts as created' USING ERRCODE = 'check_violation', COLUMN = 'status';
+        END IF;
+        RETURN NEW;
+    END IF;
+    IF NEW.amount <> OLD.amount OR NEW.currency <> OLD.currency OR NEW.recipient_id <> OLD.recipient_id
+       OR NEW.cycle_id <> OLD.cycle_id OR NEW.reference_id <> OLD.reference_id OR NEW.provider <> OLD.provider
+       OR NEW.household_id <> OLD.household_id OR NEW.enrolment_id <> OLD.enrolment_id THEN
+        RAISE EXCEPTION 'payment % cannot change what, to whom or in which cycle it pays', OLD.payment_id
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Cancel it and generate the cycle''s list again.';
+    END IF;
+    IF NEW.payment_id <> OLD.payment_id THEN
+        RAISE EXCEPTION 'payment % cannot change its id', OLD.payment_id USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    IF NEW.status <> OLD.status AND NOT sp_internal.payment_transition_allowed(OLD.status, NEW.status) THEN
+        RAISE EXCEPTION 'payment % cannot go from % to %', OLD.payment_id, OLD.status, NEW.status
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'Allowed: created -> approved | cancelled; approved -> sent | cancelled; sent -> paid | failed; paid -> reversed; failed -> reissued | cancelled.';
+    END IF;
+    -- a reason belongs to the change it explains
+    IF NEW.status <> OLD.status AND NEW.status_reason IS NOT DISTINCT FROM OLD.status_reason THEN
+        NEW.status_reason := NULL;
+    END IF;
+    NEW.version := OLD.version + 1;
+    NEW.updated_at := now();
+    NEW.updated_by := sp_internal.caller();
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION sp_internal.payment_guard() IS 'Trigger: enforces the payment lifecycle; amount, currency, recipient, provider, cycle and reference never change.';
+CREATE TRIGGER payment_guard BEFORE INSERT OR UPDATE ON sp.payment
+    FOR EACH ROW EXECUTE FUNCTION sp_internal.payment_guard();
+CREATE TRIGGER payment_no_delete BEFORE DELETE ON sp.payment
+    FOR EACH ROW EXECUTE FUNCTION sp_internal.forbid_delete();
+
+-- History per statement: a cycle creates and approves a million payments at once.
+CREATE FUNCTION sp_internal.payment_log()
+    RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_OP = 'INSERT' AND sp_internal.loading_rows(TG_RELID) THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO sp.payment_history (payment_id, cycle_id, household_id, from_status, to_status, amount, reason)
+        SELECT n.payment_id, n.cycle_id, n.household_id, NULL, n.status, n.amount, n.status_reason
+        FROM new_rows n ORDER BY n.payment_id;
+    ELSE
+        INSERT INTO sp.payment_history (payment_id, cycle_id, household_id, from_status, to_status, amount, reason)
+        SELECT n.payment_id, n.cycle_id, n.household_id, o.status, n.status, n.amount, n.status_reason
+        FROM new_rows n JOIN old_rows o ON o.payment_id = n.payment_id
+        WHERE n.status <> o.status
+        ORDER BY n.payment_id;
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION sp_internal.payment_log() IS 'Statement trigger: records every new payment and every status change in sp.payment_history.';
+CREATE TRIGGER payment_log_insert AFTER INSERT ON sp.payment REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sp_internal.payment_log();
+CREATE TRIGGER payment_log_update AFTER UPDATE ON sp.payment REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sp_internal.payment_log();
+
+-- ------------------------------------------------------------------------
+-- The API
+-- ------------------------------------------------------------------------
+
+CREATE FUNCTION sp.create_payment_cycle(programme text, period_start date, period_end date)
+    RETURNS sp.payment_cycle
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    x sp.payment_cycle;
+BEGIN
+    PERFORM sp_internal.require_national_scope('Creating a payment cycle');
+    IF period_start IS NULL OR period_end IS NULL OR period_end < period_start THEN
+        RAISE EXCEPTION 'a payment cycle needs a period: period_start on or before period_end'
+            USING ERRCODE = 'invalid_parameter_value', COLUMN = 'period_end';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM sp.programme g WHERE g.name = create_payment_cycle.programme) THEN
+        RAISE EXCEPTION 'programme "%" does not exist', left(programme, 64) USING ERRCODE = 'no_data_found';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM sp.programme_entitlement e WHERE e.programme = create_payment_cycle.programme) THEN
+        RAISE EXCEPTION 'programme "%" has no entitlement rule', programme
+            USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'Set one with sp.set_entitlement.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM sp.payment_cycle c WHERE c.programme = create_payment_cycle.programme
+               AND daterange(c.period_start, c.period_end, '[]') && daterange(create_payment_cycle.period_start, create_payment_cycle.period_end, '[]')) THEN
+        RAISE EXCEPTION 'programme "%" already has a payment cycle overlapping % to %', programme,
+                        to_char(period_start, 'YYYY-MM-DD'), to_char(period_end, 'YYYY-MM-DD')
+            USING ERRCODE = 'unique_violation', COLUMN = 'period_start';
+    END IF;
+    INSERT INTO sp.payment_cycle (programme, period_start, period_end)
+    VALUES (create_payment_cycle.programme, create_payment_cycle.period_start, create_payment_cycle.period_end)
+    RETURNING * INTO x;
+    RETURN x;
+END
+$$;
+COMMENT ON FUNCTION sp.create_payment_cycle(text, date, date) IS 'Opens a payment cycle (draft) of a programme for a period that overlaps none of its other cycles. Needs national scope and an entitlement rule.';
+
+CREATE FUNCTION sp.generate_payment_list(cycle_id bigint)
+    RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    c sp.payment_cycle;
+    e sp.programme_entitlement;
+    prov sp.payment_provider;
+    unit text;
+    created integer;
+    present integer;
+    excluded jsonb;
+BEGIN
+    PERFORM sp_internal.require_national_scope('Generating a payment list');
+    -- one generation of a cycle at a time: a second session waits here, then
+    -- finds the payments the first one made
+    SELECT * INTO c FROM sp.payment_cycle pc WHERE pc.cycle_id = generate_payment_list.cycle_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'payment cycle % does not exist', cycle_id USING ERRCODE = 'no_data_found';
+    END IF;
+    IF c.status <> 'draft' THEN
+        RAISE EXCEPTION 'payment cycle % is %: its list can only be generated while it is a draft', cycle_id, c.status
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    SELECT * INTO e FROM sp.programme_entitlement pe WHERE pe.programme = c.programme;
+    SELECT * INTO prov FROM sp.payment_provider p WHERE p.name = e.provider;
+    IF NOT prov.active THEN
+        RAISE EXCEPTION 'payment provider "%" is not active', prov.name USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    SELECT g.target_unit INTO unit FROM sp.programme g WHERE g.name = c.programme;
+    IF c.rule IS NOT NULL AND (c.rule IS DISTINCT FROM e.rule OR c.provider IS DISTINCT FROM e.provider)
+       AND EXISTS (SELECT 1 FROM sp.payment p WHERE p.cycle_id = c.cycle_id AND p.status <> 'cancelled') THEN
+        RAISE EXCEPTION 'the entitlement rule of "%" changed since the list of cycle % was generated', c.programme, cycle_id
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Cancel the cycle''s payments with sp.cancel_payment, or pay this cycle by the rule it was generated with.';
+    END IF;
+
+    -- every enrolment of the programme that could be paid for the period, with
+    -- its recipient and amount, or why it is left out
+    -- a fresh table: one of that name left in the session (by anyone) is not reused
+    IF to_regclass('pg_temp.sp_payment_candidates') IS NOT NULL THEN
+        DROP TABLE pg_temp.sp_payment_candidates;
+    END IF;
+    CREATE TEMP TABLE sp_payment_candidates (
+        enrolment_id bigint, household_id bigint, unit_person_id bigint, recipient_id bigint,
+        amount numeric, reason text) ON COMMIT DROP;
+    INSERT INTO pg_temp.sp_payment_candidates
+    SELECT en.enrolment_id, en.household_id, en.person_id, r.person_id,
+           sp_internal.entitlement_amount(e.rule, m.members, m.ages),
+           CASE WHEN en.state = 'suspended' THEN 'suspended'
+                WHEN en.state = 'exited' THEN 'exited on ' || to_char(en.exited_at, 'YYYY-MM-DD')
+                WHEN h.status = 'merged' THEN 'household merged into ' || h.merged_into
+                WHEN h.status <> 'active' THEN 'household ' || h.status
+                WHEN up.status = 'deceased' THEN 'deceased'
+                WHEN up.status = 'merged' THEN 'person merged into ' || up.merged_into
+                WHEN r.person_id IS NULL THEN 'no one to receive the payment (no active head)'
+                WHEN prov.fa_type = 'mobile' AND r.phone_enc IS NULL THEN 'no phone to pay to'
+                WHEN sp_internal.entitlement_amount(e.rule, m.members, m.ages) <= 0 THEN 'nothing due'
+           END
+    FROM sp.enrolment en
+    JOIN sp.household h ON h.household_id = en.household_id
+    LEFT JOIN sp.person up ON up.person_id = en.person_id
+    LEFT JOIN LATERAL (
+        SELECT p.person_id, p.phone_enc FROM sp.person p
+        WHERE (en.person_id IS NOT NULL AND p.person_id = en.person_id AND p.status = 'active')
+           OR (en.person_id IS NULL AND p.household_id = en.household_id AND p.relationship_to_head = 'head' AND p.status = 'active')
+        LIMIT 1) r ON true
+    LEFT JOIN LATERAL (
+        SELECT count(*)::integer AS members,
+               array_agg(extract(year FROM age(c.period_start, p.birth_date))::integer) AS ages
+        FROM sp.person p WHERE p.household_id = en.household_id AND p.status = 'active') m ON true
+    WHERE en.programme = c.programme
+      AND (en.state IN ('enrolled', 'suspended')
+           OR (en.state = 'exited' AND en.enrolled_at IS NOT NULL AND en.exited_at >= c.period_start));
+
+    -- generated again: payments not yet approved follow the registry (a
+    -- beneficiary now left out, a new amount or recipient: cancelled, with why)
+    UPDATE sp.payment p
+    SET status = 'cancelled',
+        status_reason = CASE WHEN k.reason IS NOT NULL THEN 'left out when the list was generated again: ' || k.reason
+                             ELSE 'replaced when the list was generated again (amount or recipient changed)' END
+    FROM pg_temp.sp_payment_candidates k
+    WHERE p.cycle_id = c.cycle_id AND p.status = 'created' AND p.enrolment_id = k.enrolment_id
+      AND (k.reason IS NOT NULL OR p.amount <> k.amount OR p.recipient_id <> k.recipient_id);
+    UPDATE sp.payment p
+    SET status = 'cancelled', status_reason = 'left out when the list was generated again: no longer a beneficiary'
+    WHERE p.cycle_id = c.cycle_id AND p.status = 'created'
+      AND NOT EXISTS (SELECT 1 FROM pg_temp.sp_payment_candidates k WHERE k.enrolment_id = p.enrolment_id);
+
+    -- the payments: at most one per enrolment and per unit (the unique
+    -- indexes decide, also against a concurrent generation)
+    INSERT INTO sp.payment (payment_id, cycle_id, programme, enrolment_id, household_id, unit_person_id, recipient_id,
+                            provider, amount, currency, reference_id)
+    SELECT n.id, c.cycle_id, c.programme, n.enrolment_id, n.household_id, n.unit_person_id, n.recipient_id, prov.name,
+           n.amount, e.rule ->> 'currency', format('%s-%s-%s', c.programme, c.cycle_id, n.id)
+    FROM (SELECT nextval(pg_get_serial_sequence('sp.payment', 'payment_id')) AS id, k.*
+          FROM (SELECT * FROM pg_temp.sp_payment_candidates k
+                WHERE k.reason IS NULL
+                  AND NOT EXISTS (SELECT 1 FROM sp.payment p WHERE p.cycle_id = c.cycle_id AND p.enrolment_id = k.enrolment_id
+                                  AND p.status <> 'cancelled' AND p.reissue_of IS NULL)
+                ORDER BY k.enrolment_id) k) n
+    ON CONFLICT DO NOTHING;
+    GET DIAGNOSTICS created = ROW_COUNT;
+
+    INSERT INTO sp.payment_exclusion AS x (cycle_id, enrolment_id, household_id, person_id, reason)
+    SELECT c.cycle_id, k.enrolment_id, k.household_id, k.unit_person_id, k.reason
+    FROM pg_temp.sp_payment_candidates k
+    WHERE k.reason IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM sp.payment p WHERE p.cycle_id = c.cycle_id AND p.enrolment_id = k.enrolment_id
+                      AND p.status <> 'cancelled')
+    ON CONFLICT (cycle_id, enrolment_id) DO UPDATE SET reason = excluded.reason, recorded_at = now();
+
+    SELECT count(*) FILTER (WHERE p.status <> 'cancelled') INTO present FROM sp.payment p WHERE p.cycle_id = c.cycle_id;
+    SELECT coalesce(jsonb_object_agg(reason, n), '{}') INTO excluded
+    FROM (SELECT split_part(split_part(k.reason, ' on ', 1), ' into ', 1) AS reason, count(*) AS n
+          FROM pg_temp.sp_payment_candidates k WHERE k.reason IS NOT NULL GROUP BY 1) s;
+
+    UPDATE sp.payment_cycle pc
+    SET rule = e.rule, rule_version = e.version, provider = e.provider, currency = e.rule ->> 'currency',
+        generated_at = now(), generated_by = sp_internal.caller(),
+        payments = present,
+        total_amount = (SELECT coalesce(sum(p.amount), 0) FROM sp.payment p
+                        WHERE p.cycle_id = c.cycle_id AND p.status <> 'cancelled')
+    WHERE pc.cycle_id = c.cycle_id
+    RETURNING * INTO c;
+    RETURN jsonb_build_object('cycle_id', c.cycle_id, 'programme', c.programme, 'created', created,
+                              'payments', c.payments, 'total_amount', c.total_amount, 'currency', c.currency,
+                              'excluded', excluded);
+END
+$$;
+COMMENT ON FUNCTION sp.generate_payment_list(bigint) IS 'Creates the payments of a draft cycle: one per enrolled beneficiary (at most one per enrolment and per unit, by unique indexes: running it again, or from two sessions at once, creates none twice), the amount by the programme''s entitlement rule, paid to the household''s head or the enrolled person through the programme''s provider. Suspended, exited, deceased, merged-away beneficiaries and those without a recipient or a phone are left out with the reason in sp.payment_exclusion. Returns counts, the total and the reasons.';
+
+CREATE FUNCTION sp.approve_payment_cycle(cycle_id bigint, reason text)
+    RETURNS sp.payment_cycle
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    c sp.payment_cycle;
+BEGIN
+    PERFORM sp_internal.require_reason(reason, 'Approving a payment list records why it is right to pay it.');
+    PERFORM sp_internal.require_national_scope('Approving a payment cycle');
+    SELECT * INTO c FROM sp.payment_cycle pc WHERE pc.cycle_id = approve_payment_cycle.cycle_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'payment cycle % does not exist', cycle_id USING ERRCODE = 'no_data_found';
+    END IF;
+    IF c.status <> 'draft' OR c.generated_at IS NULL THEN
+        RAISE EXCEPTION 'payment cycle % cannot be approved: it is % %', cycle_id, c.status,
+                        CASE WHEN c.generated_at IS NULL THEN 'and its list was never generated' ELSE '' END
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    IF c.generated_by = sp_internal.caller() THEN
+        RAISE EXCEPTION 'payment cycle % was generated by %, who cannot also approve it', cycle_id, c.generated_by
+            USING ERRCODE = 'insufficient_privilege', DETAIL = 'A second person approves every payment list (four eyes).';
+    END IF;
+    UPDATE sp.payment p SET status = 'approved', status_reason = 'cycle approved: ' || reason
+    WHERE p.cycle_id = c.cycle_id AND p.status = 'created';
+    UPDATE sp.payment_cycle pc SET status = 'approved', approved_at = now(), approved_by = sp_internal.caller()
+    WHERE pc.cycle_id = c.cycle_id
+    RETURNING * INTO c;
+    RETURN c;
+END
+$$;
+COMMENT ON FUNCTION sp.approve_payment_cycle(bigint, text) IS 'Approves a generated draft cycle and its payments, with a reason. Refused (42501) to the person who generated the list: four eyes.';
+
+CREATE FUNCTION sp.cancel_payment(payment_id bigint, reason text)
+    RETURNS sp.payment
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    x sp.payment;
+BEGIN
+    PERFORM sp_internal.require_reason(reason, 'Cancelling a payment records why.');
+    SELECT * INTO x FROM sp.payment p WHERE p.payment_id = cancel_payment.payment_id FOR UPDATE;
+    IF NOT FOUND OR NOT sp_internal.household_in_scope(x.household_id) THEN
+        PERFORM sp_internal.raise_not_found('payment', cancel_payment.payment_id);
+    END IF;
+    IF x.status NOT IN ('created', 'approved', 'failed') THEN
+        RAISE EXCEPTION 'payment % is % and cannot be cancelled', x.payment_id, x.status
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'Payments are cancelled before they are sent, or after they failed; a paid one is reversed.';
+    END IF;
+    UPDATE sp.payment p SET status = 'cancelled', status_reason = reason
+    WHERE p.payment_id = cancel_payment.payment_id
+    RETURNING * INTO x;
+    UPDATE sp.payment_cycle pc
+    SET payments = (SELECT count(*) FROM sp.payment p WHERE p.cycle_id = x.cycle_id AND p.status <> 'cancelled'),
+        total_amount = (SELECT coalesce(sum(p.amount), 0) FROM sp.payment p WHERE p.cycle_id = x.cycle_id AND p.status <> 'cancelled')
+    WHERE pc.cycle_id = x.cycle_id;
+    RETURN x;
+END
+$$;
+COMMENT ON FUNCTION sp.cancel_payment(bigint, text) IS 'Cancels a payment not yet sent (created or approved) or a failed one, with a reason; the cycle''s count and total follow. Other states are refused (55000).';
