@@ -627,18 +627,29 @@ BEGIN
     FROM sp.enrolment en
     JOIN sp.household h ON h.household_id = en.household_id
     LEFT JOIN sp.person up ON up.person_id = en.person_id
+    -- the recipient: the enrolled person, or the household's active head (each
+    -- branch an index probe: the primary key, the one-head-per-household index)
     LEFT JOIN LATERAL (
         SELECT p.person_id, p.phone_enc FROM sp.person p
-        WHERE (en.person_id IS NOT NULL AND p.person_id = en.person_id AND p.status = 'active')
-           OR (en.person_id IS NULL AND p.household_id = en.household_id AND p.relationship_to_head = 'head' AND p.status = 'active')
+        WHERE en.person_id IS NOT NULL AND p.person_id = en.person_id AND p.status = 'active'
+        UNION ALL
+        SELECT p.person_id, p.phone_enc FROM sp.person p
+        WHERE en.person_id IS NULL AND p.household_id = en.household_id AND p.relationship_to_head = 'head'
+          AND p.status = 'active'
         LIMIT 1) r ON true
+    -- members and their ages (the status is filtered in the aggregates: as a
+    -- condition it can draw the planner to a partial index over all persons)
     LEFT JOIN LATERAL (
-        SELECT count(*)::integer AS members,
-               array_agg(extract(year FROM age(c.period_start, p.birth_date))::integer) AS ages
-        FROM sp.person p WHERE p.household_id = en.household_id AND p.status = 'active') m ON true
+        SELECT (count(*) FILTER (WHERE p.status = 'active'))::integer AS members,
+               array_agg(extract(year FROM age(c.period_start, p.birth_date))::integer) FILTER (WHERE p.status = 'active') AS ages
+        FROM sp.person p WHERE p.household_id = en.household_id) m ON true
     WHERE en.programme = c.programme
       AND (en.state IN ('enrolled', 'suspended')
            OR (en.state = 'exited' AND en.enrolled_at IS NOT NULL AND en.exited_at >= c.period_start));
+
+    -- probed by enrolment below, whatever the planner thinks of sp.payment's size
+    CREATE INDEX ON pg_temp.sp_payment_candidates (enrolment_id);
+    ANALYZE pg_temp.sp_payment_candidates;
 
     -- generated again: payments not yet approved follow the registry (a
     -- beneficiary now left out, a new amount or recipient: cancelled, with why)
