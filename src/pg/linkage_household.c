@@ -80,15 +80,8 @@ linkage_best_weights(const sp_link_model *model, const sp_records *ra)
  * Training: m and u of the household levels
  * ------------------------------------------------------------------------ */
 
-typedef struct PairList
-{
-	sp_hh_pair *p;
-	int64		n;
-	int64		size;
-} PairList;
-
-static void
-pair_list_add(PairList *l, int64 i, int64 j)
+void
+linkage_pair_list_add(PairList *l, int64 i, int64 j)
 {
 	if (l->n == l->size)
 	{
@@ -186,7 +179,7 @@ void
 linkage_household_sample_pair(HhSample *s, int64 i, int64 j)
 {
 	if (s->drawn_a[i] || s->drawn_b[j])
-		pair_list_add(&s->pairs, i, j);
+		linkage_pair_list_add(&s->pairs, i, j);
 }
 
 typedef struct HhTrain
@@ -222,7 +215,7 @@ train_candidate(int64 i, int64 j, int rule, bool first, void *arg)
 
 		if (!va->isnull && !vb->isnull && va->len == vb->len &&
 			memcmp(t->scorer.ra->arena + va->offset, t->scorer.rb->arena + vb->offset, va->len) == 0)
-			pair_list_add(&t->anchored, i, j);
+			linkage_pair_list_add(&t->anchored, i, j);
 	}
 	if (sp_pair_bound(t->scorer.model, t->scorer.ra, i, t->scorer.rb, j,
 					  t->best + i * spec->ncomparisons, t->scorer.work, &status) < t->confident)
@@ -232,7 +225,7 @@ train_candidate(int64 i, int64 j, int rule, bool first, void *arg)
 		return;
 	}
 	if (linkage_pair_weight(i, j, &t->scorer) >= t->confident)
-		pair_list_add(&t->links, i, j);
+		linkage_pair_list_add(&t->links, i, j);
 }
 
 static void
@@ -262,9 +255,9 @@ train_cell(int64_t i, int64_t j, double w, sp_hh_level level, bool assigned, voi
 	if (sp_pattern_table_add(&t->patterns, g, 1.0) != 0)
 		linkage_check(SP_LINK_NO_MEMORY);
 	if (t->dedup && i > j)
-		pair_list_add(&t->linked, j, i);
+		linkage_pair_list_add(&t->linked, j, i);
 	else
-		pair_list_add(&t->linked, i, j);
+		linkage_pair_list_add(&t->linked, i, j);
 }
 
 static int64

@@ -105,6 +105,15 @@ void		linkage_load_stored_tf(sp_link_model *model, const sp_records *r, Oid reli
 int			linkage_household_column(const sp_link_spec *spec);
 double		linkage_household_weight(const sp_link_model *model, sp_hh_level level);
 
+/* A growing list of record pairs, counted against the memory limit. */
+typedef struct PairList
+{
+	sp_hh_pair *p;
+	int64		n;
+	int64		size;
+} PairList;
+void		linkage_pair_list_add(PairList *l, int64 i, int64 j);
+
 /* Weight of records i and j without household context (prior, comparisons, evidence). */
 typedef struct PairScorer
 {

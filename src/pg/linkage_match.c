@@ -48,9 +48,7 @@ typedef struct MatchState
 	double		confident;		/* weight of probability 0.9 */
 	TupleDesc	keep_desc;
 	Tuplestorestate *kept;
-	sp_hh_pair *links;
-	int64		nlinks;
-	int64		links_size;
+	PairList	links;			/* confident pairs: they join the groups examined whole */
 } MatchState;
 
 /* One result row; in dedup the smaller id first. */
@@ -113,20 +111,7 @@ match_pair(int64 i, int64 j, int rule, bool first, void *arg)
 	{
 		/* kept for the second pass, which adds the household level */
 		if (w >= st->confident)
-		{
-			if (st->nlinks == st->links_size)
-			{
-				int64		grown = Max(st->links_size * 2, 1024);
-
-				linkage_check_memory(sizeof(sp_hh_pair) * (grown - st->links_size), "household links");
-				st->links = st->links ? repalloc_huge(st->links, sizeof(sp_hh_pair) * grown)
-					: palloc_extended(sizeof(sp_hh_pair) * grown, MCXT_ALLOC_HUGE);
-				st->links_size = grown;
-			}
-			st->links[st->nlinks].i = i;
-			st->links[st->nlinks].j = j;
-			st->nlinks++;
-		}
+			linkage_pair_list_add(&st->links, i, j);
 		if (w >= st->keep_weight)
 		{
 			values[0] = Int64GetDatum(i);
@@ -218,7 +203,7 @@ household_pass(MatchState *st, const sp_groups *ga, const sp_groups *gb, sp_hh_s
 
 	for (int l = 0; l < SP_HH_LEVELS; l++)
 		plain[l] = linkage_household_weight(st->model, (sp_hh_level) l);
-	linkage_check(sp_household_cells(ga, gb, st->dedup, st->links, st->nlinks, st->confident,
+	linkage_check(sp_household_cells(ga, gb, st->dedup, st->links.p, st->links.n, st->confident,
 									 linkage_pair_weight, collect_cell, &c, stats, &linkage_env));
 	if (c.n > 1)
 		qsort(c.cells, c.n, sizeof(HhCell), hh_cell_cmp);
@@ -327,8 +312,7 @@ sp_match_pairs(PG_FUNCTION_ARGS)
 	 */
 	hh_column = linkage_household_column(&model.spec);
 	st.household = model.hh_enabled && hh_column >= 0;
-	st.links = NULL;
-	st.nlinks = st.links_size = 0;
+	memset(&st.links, 0, sizeof(st.links));
 	if (st.household)
 	{
 		double		lift = 0;
