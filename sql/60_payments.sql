@@ -351,6 +351,7 @@ BEGIN
             CASE WHEN TG_OP = 'INSERT' THEN 'created'
                  WHEN NEW.status <> OLD.status THEN NEW.status
                  WHEN NEW.generated_at IS DISTINCT FROM OLD.generated_at THEN 'payment list generated'
+                 WHEN NEW.payments <> OLD.payments OR NEW.total_amount <> OLD.total_amount THEN 'totals changed: a payment was cancelled'
                  ELSE 'updated' END);
     RETURN NULL;
 END
