@@ -239,7 +239,7 @@ q -c "SELECT version, provider, rule FROM sp.set_entitlement('child_grant',
         '{\"currency\": \"KES\", \"components\": [{\"kind\": \"flat\", \"amount\": 1500},
           {\"kind\": \"per_child\", \"amount\": 300, \"under_age\": 5, \"max\": 3}], \"cap\": 2200, \"rounding\": 50}',
         'mpesa', 'demo: budget circular 2026/3')"
-cycle=$(q -Atc "SELECT cycle_id FROM sp.create_payment_cycle('child_grant', '2026-01-01', '2026-01-31')")
+cycle=$(q -Atc "SELECT cycle_id FROM sp.create_payment_cycle('child_grant', date_trunc('month', current_date)::date, (date_trunc('month', current_date) + interval '1 month - 1 day')::date)")
 q -c "SET client_min_messages = warning" -c "DROP ROLE IF EXISTS demo_payer_a" -c "DROP ROLE IF EXISTS demo_payer_b" \
   -c "CREATE ROLE demo_payer_a IN ROLE sp_payment_officer" -c "CREATE ROLE demo_payer_b IN ROLE sp_payment_officer" >/dev/null
 q -Atc "SELECT sp.grant_area_scope(r, a.code) FROM unnest(ARRAY['demo_payer_a', 'demo_payer_b']) r, sp.admin_area a WHERE a.level = 0" >/dev/null

@@ -48,7 +48,7 @@ DECLARE
     v jsonb := rule -> field;
     x numeric;
 BEGIN
-    IF v IS NULL OR jsonb_typeof(v) = 'null' THEN
+    IF v IS NULL THEN
         IF required THEN
             PERFORM sp_internal.entitlement_error(path, format('"%s" is required: an amount (a number with at most two decimals).', field));
         END IF;
@@ -58,8 +58,9 @@ BEGIN
         PERFORM sp_internal.entitlement_error(path, format('Expected an amount (a number), got %s.', left(v::text, 40)));
     END IF;
     x := v::text::numeric;
-    IF x < 0 OR x > 1e12 THEN
-        PERFORM sp_internal.entitlement_error(path, format('An amount is between 0 and 10^12, got %s.', x));
+    -- at most 100 members or children times this still fits a payment's numeric(14, 2)
+    IF x < 0 OR x > 1e9 THEN
+        PERFORM sp_internal.entitlement_error(path, format('An amount is between 0 and 1,000,000,000, got %s.', x));
     END IF;
     IF x <> round(x, 2) THEN
         PERFORM sp_internal.entitlement_error(path, format('An amount has at most two decimals, got %s.', x));
@@ -77,14 +78,14 @@ AS $$
 DECLARE
     v jsonb := rule -> field;
 BEGIN
-    IF v IS NULL OR jsonb_typeof(v) = 'null' THEN
+    IF v IS NULL THEN
         RETURN NULL;
     END IF;
     IF jsonb_typeof(v) <> 'number' OR v::text::numeric <> trunc(v::text::numeric)
        OR v::text::numeric < lo OR v::text::numeric > hi THEN
         PERFORM sp_internal.entitlement_error(path, format('Expected a whole number from %s to %s, got %s.', lo, hi, left(v::text, 40)));
     END IF;
-    RETURN v::text::integer;
+    RETURN v::text::numeric::integer;
 END
 $$;
 COMMENT ON FUNCTION sp_internal.entitlement_count_field(jsonb, text, text, integer, integer) IS 'Reads and checks a whole number of an entitlement rule, naming the field at fault.';
@@ -168,23 +169,24 @@ AS $$
         SELECT sum(CASE c ->> 'kind'
                        WHEN 'flat' THEN (c ->> 'amount')::numeric
                        WHEN 'per_member' THEN (c ->> 'amount')::numeric
-                            * least(coalesce(members, 0), coalesce((c ->> 'max')::integer, 2147483647))
+                            * least(coalesce(members, 0), coalesce((c ->> 'max')::numeric, 2147483647))
                        WHEN 'per_child' THEN (c ->> 'amount')::numeric
-                            * least((SELECT count(*) FROM unnest(ages) a WHERE a < (c ->> 'under_age')::integer),
-                                    coalesce((c ->> 'max')::integer, 2147483647))
+                            * least((SELECT count(*) FROM unnest(ages) a WHERE a < (c ->> 'under_age')::numeric),
+                                    coalesce((c ->> 'max')::numeric, 2147483647))
                    END) AS total
         FROM jsonb_array_elements(rule -> 'components') c),
-    bounded AS (
-        SELECT CASE WHEN rule ? 'cap' THEN least(floored, (rule ->> 'cap')::numeric) ELSE floored END AS amount
-        FROM (SELECT CASE WHEN rule ? 'floor' THEN greatest(coalesce(total, 0), (rule ->> 'floor')::numeric)
-                          ELSE coalesce(total, 0) END AS floored
-              FROM parts) f)
-    SELECT CASE WHEN rule ? 'rounding'
-                THEN round(amount / (rule ->> 'rounding')::numeric) * (rule ->> 'rounding')::numeric
-                ELSE round(amount, 2) END
-    FROM bounded
+    rounded AS (
+        SELECT CASE WHEN rule ? 'rounding'
+                    THEN round(coalesce(total, 0) / (rule ->> 'rounding')::numeric) * (rule ->> 'rounding')::numeric
+                    ELSE round(coalesce(total, 0), 2) END AS amount
+        FROM parts),
+    floored AS (
+        SELECT CASE WHEN rule ? 'floor' THEN greatest(amount, (rule ->> 'floor')::numeric) ELSE amount END AS amount
+        FROM rounded)
+    SELECT CASE WHEN rule ? 'cap' THEN least(amount, (rule ->> 'cap')::numeric) ELSE amount END
+    FROM floored
 $$;
-COMMENT ON FUNCTION sp_internal.entitlement_amount(jsonb, integer, integer[]) IS 'What a validated entitlement rule pays a unit with this many members of these ages (years; NULL unknown): the components summed (per_member and per_child up to their max), then the floor and the cap, then rounded half up to a multiple of rounding (default 0.01).';
+COMMENT ON FUNCTION sp_internal.entitlement_amount(jsonb, integer, integer[]) IS 'What a validated entitlement rule pays a unit with this many members of these ages (years; NULL unknown): the components summed (per_member and per_child up to their max), rounded half up to a multiple of rounding (default 0.01), then raised to the floor and lowered to the cap: floor and cap are what a unit receives at least and at most, whatever the rounding.';
 
 CREATE TABLE sp.programme_entitlement (
     programme  text PRIMARY KEY REFERENCES sp.programme (name),
@@ -266,7 +268,7 @@ CREATE TABLE sp.payment_cycle (
     provider            text REFERENCES sp.payment_provider (name),
     currency            text,
     payments            integer NOT NULL DEFAULT 0,
-    total_amount        numeric(16, 2) NOT NULL DEFAULT 0,
+    total_amount        numeric NOT NULL DEFAULT 0,
     created_at          timestamptz NOT NULL DEFAULT now(),
     created_by          text NOT NULL DEFAULT sp_internal.caller(),
     generated_at        timestamptz,
@@ -289,13 +291,15 @@ CREATE TABLE sp.payment_cycle_history (
     from_status text,
     to_status   text NOT NULL,
     payments    integer NOT NULL,
-    total_amount numeric(16, 2) NOT NULL,
+    total_amount numeric NOT NULL,
     detail      text,
     changed_at  timestamptz NOT NULL DEFAULT now(),
-    changed_by  text NOT NULL DEFAULT sp_internal.caller()
+    changed_by  text NOT NULL DEFAULT sp_internal.caller(),
+    session_role text NOT NULL DEFAULT session_user
 );
 CREATE INDEX payment_cycle_history_idx ON sp.payment_cycle_history (cycle_id, history_id);
 COMMENT ON TABLE sp.payment_cycle_history IS 'Every change of every payment cycle (creation, each generation of its list, approval, sending, closing) with who and when. Append-only.';
+COMMENT ON COLUMN sp.payment_cycle_history.session_role IS 'The login role of the session (the person), beside changed_by (the role in effect, maybe a team role taken with SET ROLE): four-eyes approval compares both.';
 CREATE TRIGGER payment_cycle_history_append_only BEFORE UPDATE OR DELETE ON sp.payment_cycle_history
     FOR EACH ROW EXECUTE FUNCTION sp_internal.history_is_append_only();
 
@@ -427,6 +431,7 @@ CREATE TABLE sp.payment_exclusion (
     person_id    bigint REFERENCES sp.person (person_id),
     reason       text NOT NULL,
     recorded_at  timestamptz NOT NULL DEFAULT now(),
+    resolved_at  timestamptz,
     PRIMARY KEY (cycle_id, enrolment_id)
 );
 CREATE INDEX payment_exclusion_household_idx ON sp.payment_exclusion (household_id);
@@ -467,7 +472,9 @@ BEGIN
     END IF;
     IF NEW.amount <> OLD.amount OR NEW.currency <> OLD.currency OR NEW.recipient_id <> OLD.recipient_id
        OR NEW.cycle_id <> OLD.cycle_id OR NEW.reference_id <> OLD.reference_id OR NEW.provider <> OLD.provider
-       OR NEW.household_id <> OLD.household_id OR NEW.enrolment_id <> OLD.enrolment_id THEN
+       OR NEW.household_id <> OLD.household_id OR NEW.enrolment_id <> OLD.enrolment_id
+       OR NEW.programme <> OLD.programme OR NEW.unit_person_id IS DISTINCT FROM OLD.unit_person_id
+       OR NEW.reissue_of IS DISTINCT FROM OLD.reissue_of THEN
         RAISE EXCEPTION 'payment % cannot change what, to whom or in which cycle it pays', OLD.payment_id
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'Cancel it and generate the cycle''s list again.';
@@ -543,8 +550,20 @@ BEGIN
         RAISE EXCEPTION 'a payment cycle needs a period: period_start on or before period_end'
             USING ERRCODE = 'invalid_parameter_value', COLUMN = 'period_end';
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM sp.programme g WHERE g.name = create_payment_cycle.programme) THEN
+    IF NOT isfinite(period_start) OR NOT isfinite(period_end) THEN
+        RAISE EXCEPTION 'a payment cycle needs finite dates' USING ERRCODE = 'invalid_parameter_value', COLUMN = 'period_end';
+    END IF;
+    IF period_end - period_start > 366 THEN
+        RAISE EXCEPTION 'a payment cycle covers at most a year, not % days', period_end - period_start + 1
+            USING ERRCODE = 'invalid_parameter_value', COLUMN = 'period_end';
+    END IF;
+    -- one cycle of a programme is created at a time: the overlap check below holds
+    PERFORM 1 FROM sp.programme g WHERE g.name = create_payment_cycle.programme FOR UPDATE;
+    IF NOT FOUND THEN
         RAISE EXCEPTION 'programme "%" does not exist', left(programme, 64) USING ERRCODE = 'no_data_found';
+    END IF;
+    IF (SELECT g.status FROM sp.programme g WHERE g.name = create_payment_cycle.programme) <> 'active' THEN
+        RAISE EXCEPTION 'programme "%" is not active', programme USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
     IF NOT EXISTS (SELECT 1 FROM sp.programme_entitlement e WHERE e.programme = create_payment_cycle.programme) THEN
         RAISE EXCEPTION 'programme "%" has no entitlement rule', programme
@@ -552,9 +571,9 @@ BEGIN
     END IF;
     IF EXISTS (SELECT 1 FROM sp.payment_cycle c WHERE c.programme = create_payment_cycle.programme
                AND daterange(c.period_start, c.period_end, '[]') && daterange(create_payment_cycle.period_start, create_payment_cycle.period_end, '[]')) THEN
-        RAISE EXCEPTION 'programme "%" already has a payment cycle overlapping % to %', programme,
-                        to_char(period_start, 'YYYY-MM-DD'), to_char(period_end, 'YYYY-MM-DD')
-            USING ERRCODE = 'unique_violation', COLUMN = 'period_start';
+        RAISE EXCEPTION 'programme "%" already has a payment cycle overlapping that period', programme
+            USING ERRCODE = 'unique_violation', COLUMN = 'period_start',
+                  DETAIL = format('The period asked for is %s to %s.', to_char(period_start, 'YYYY-MM-DD'), to_char(period_end, 'YYYY-MM-DD'));
     END IF;
     INSERT INTO sp.payment_cycle (programme, period_start, period_end)
     VALUES (create_payment_cycle.programme, create_payment_cycle.period_start, create_payment_cycle.period_end)
@@ -645,8 +664,8 @@ BEGIN
                array_agg(extract(year FROM age(c.period_start, p.birth_date))::integer) FILTER (WHERE p.status = 'active') AS ages
         FROM sp.person p WHERE p.household_id = en.household_id) m ON true
     WHERE en.programme = c.programme
-      AND (en.state IN ('enrolled', 'suspended')
-           OR (en.state = 'exited' AND en.enrolled_at IS NOT NULL AND en.exited_at >= c.period_start));
+      AND en.enrolled_at IS NOT NULL AND en.enrolled_at::date <= c.period_end
+      AND (en.state IN ('enrolled', 'suspended') OR (en.state = 'exited' AND en.exited_at >= c.period_start));
 
     -- probed by enrolment below, whatever the planner thinks of sp.payment's size
     CREATE INDEX ON pg_temp.sp_payment_candidates (enrolment_id);
@@ -687,7 +706,12 @@ BEGIN
     WHERE k.reason IS NOT NULL
       AND NOT EXISTS (SELECT 1 FROM sp.payment p WHERE p.cycle_id = c.cycle_id AND p.enrolment_id = k.enrolment_id
                       AND p.status <> 'cancelled')
-    ON CONFLICT (cycle_id, enrolment_id) DO UPDATE SET reason = excluded.reason, recorded_at = now();
+    ON CONFLICT (cycle_id, enrolment_id) DO UPDATE SET reason = excluded.reason, recorded_at = now(), resolved_at = NULL;
+    -- left out before, paid now (a phone was registered): the exclusion is resolved, not forgotten
+    UPDATE sp.payment_exclusion x SET resolved_at = now()
+    WHERE x.cycle_id = c.cycle_id AND x.resolved_at IS NULL
+      AND EXISTS (SELECT 1 FROM sp.payment p WHERE p.cycle_id = c.cycle_id AND p.enrolment_id = x.enrolment_id
+                  AND p.status <> 'cancelled');
 
     SELECT count(*) FILTER (WHERE p.status <> 'cancelled') INTO present FROM sp.payment p WHERE p.cycle_id = c.cycle_id;
     SELECT coalesce(jsonb_object_agg(reason, n), '{}') INTO excluded
@@ -729,9 +753,36 @@ BEGIN
                         CASE WHEN c.generated_at IS NULL THEN 'and its list was never generated' ELSE '' END
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
-    IF c.generated_by = sp_internal.caller() THEN
-        RAISE EXCEPTION 'payment cycle % was generated by %, who cannot also approve it', cycle_id, c.generated_by
+    -- whoever generated the list, this time or an earlier time, does not
+    -- approve it: not as the same role, nor from the same login through
+    -- another role (SET ROLE to a team role).  A superuser's session can act
+    -- as anyone anyway, so only its acting roles are compared.
+    IF c.generated_by = sp_internal.caller()
+       OR EXISTS (SELECT 1 FROM sp.payment_cycle_history h WHERE h.cycle_id = c.cycle_id
+                  AND h.detail = 'payment list generated'
+                  AND (h.changed_by = sp_internal.caller()
+                       OR (h.session_role = session_user
+                           AND NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = session_user)))) THEN
+        RAISE EXCEPTION 'the list of payment cycle % was generated by this role or from this login, which cannot also approve it', cycle_id
             USING ERRCODE = 'insufficient_privilege', DETAIL = 'A second person approves every payment list (four eyes).';
+    END IF;
+    -- what is approved must still be right: the rule and provider it was
+    -- generated with, and no payment to a beneficiary now suspended, exited,
+    -- deceased or merged (generating again would cancel those)
+    IF c.rule IS DISTINCT FROM (SELECT e.rule FROM sp.programme_entitlement e WHERE e.programme = c.programme)
+       OR c.provider IS DISTINCT FROM (SELECT e.provider FROM sp.programme_entitlement e WHERE e.programme = c.programme)
+       OR NOT (SELECT p.active FROM sp.payment_provider p WHERE p.name = c.provider) THEN
+        RAISE EXCEPTION 'the entitlement rule or provider of "%" changed since the list of cycle % was generated', c.programme, cycle_id
+            USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'Generate the list again, then approve it.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM sp.payment p
+               JOIN sp.enrolment en ON en.enrolment_id = p.enrolment_id
+               JOIN sp.household h ON h.household_id = p.household_id
+               JOIN sp.person r ON r.person_id = p.recipient_id
+               WHERE p.cycle_id = c.cycle_id AND p.status = 'created'
+                 AND (en.state <> 'enrolled' OR h.status <> 'active' OR r.status <> 'active')) THEN
+        RAISE EXCEPTION 'beneficiaries of cycle % changed since its list was generated (suspended, exited, deceased or merged)', cycle_id
+            USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'Generate the list again, then approve it.';
     END IF;
     UPDATE sp.payment p SET status = 'approved', status_reason = 'cycle approved: ' || reason
     WHERE p.cycle_id = c.cycle_id AND p.status = 'created';
@@ -741,7 +792,7 @@ BEGIN
     RETURN c;
 END
 $$;
-COMMENT ON FUNCTION sp.approve_payment_cycle(bigint, text) IS 'Approves a generated draft cycle and its payments, with a reason. Refused (42501) to the person who generated the list: four eyes.';
+COMMENT ON FUNCTION sp.approve_payment_cycle(bigint, text) IS 'Approves a generated draft cycle and its payments, with a reason. Refused (42501) to anyone who generated the cycle''s list, the last time or before, as that role or from that login (four eyes); refused (55000) when the rule or provider changed, or a beneficiary was suspended, exited, died or was merged since the list was generated.';
 
 CREATE FUNCTION sp.cancel_payment(payment_id bigint, reason text)
     RETURNS sp.payment
@@ -753,10 +804,17 @@ DECLARE
     x sp.payment;
 BEGIN
     PERFORM sp_internal.require_reason(reason, 'Cancelling a payment records why.');
-    SELECT * INTO x FROM sp.payment p WHERE p.payment_id = cancel_payment.payment_id FOR UPDATE;
+    SELECT * INTO x FROM sp.payment p WHERE p.payment_id = cancel_payment.payment_id;
     IF NOT FOUND OR NOT sp_internal.household_in_scope(x.household_id) THEN
         PERFORM sp_internal.raise_not_found('payment', cancel_payment.payment_id);
     END IF;
+    -- the cycle first (as generation and approval lock it), then the payment
+    IF (SELECT pc.status FROM sp.payment_cycle pc WHERE pc.cycle_id = x.cycle_id FOR UPDATE) = 'draft' THEN
+        RAISE EXCEPTION 'payment % belongs to a draft cycle, whose list follows the registry', x.payment_id
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Suspend or exit the enrolment, then generate the list again: it then cancels the payment with the reason.';
+    END IF;
+    SELECT * INTO x FROM sp.payment p WHERE p.payment_id = cancel_payment.payment_id FOR UPDATE;
     IF x.status NOT IN ('created', 'approved', 'failed') THEN
         RAISE EXCEPTION 'payment % is % and cannot be cancelled', x.payment_id, x.status
             USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -772,4 +830,4 @@ BEGIN
     RETURN x;
 END
 $$;
-COMMENT ON FUNCTION sp.cancel_payment(bigint, text) IS 'Cancels a payment not yet sent (created or approved) or a failed one, with a reason; the cycle''s count and total follow. Other states are refused (55000).';
+COMMENT ON FUNCTION sp.cancel_payment(bigint, text) IS 'Cancels an approved payment not yet sent, or a failed one, with a reason; the cycle''s count and total follow. Other states, and payments of a draft cycle (whose list follows the registry when generated again), are refused (55000).';

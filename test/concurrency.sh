@@ -65,7 +65,7 @@ q -c "DELETE FROM sp.privacy_setting WHERE name = 'closed_record_retention_days'
 # two sessions generate the payment list of one cycle at once: no second payment
 q -c "INSERT INTO sp.payment_provider (name, title, fa_type, payer_fa, currency) VALUES ('cc-pay', 'CC Pay', 'mobile', 'account:1@cc-pay', 'CCX')" \
   -c "SELECT sp.set_entitlement('cc_grant', '{\"currency\": \"CCX\", \"components\": [{\"kind\": \"flat\", \"amount\": 10}]}', 'cc-pay', 'race')" >/dev/null
-cy=$(q -c "SELECT cycle_id FROM sp.create_payment_cycle('cc_grant', '2026-01-01', '2026-01-31')")
+cy=$(q -c "SELECT cycle_id FROM sp.create_payment_cycle('cc_grant', date_trunc('month', current_date)::date, (date_trunc('month', current_date) + interval '1 month - 1 day')::date)")
 q -c "BEGIN" -c "SELECT sp.generate_payment_list($cy) ->> 'created'" -c "SELECT pg_sleep(1.5)" -c "COMMIT" > /tmp/sp_conc_g.$$ 2>&1 &
 sleep 0.5
 h2=$(q -c "SELECT sp.generate_payment_list($cy) ->> 'created'" 2>&1)

@@ -121,7 +121,7 @@ SELECT sp.person_national_id(min(person_id), 'round trip test') FROM sp.person W
 INSERT INTO sp.payment_provider (name, title, fa_type, payer_fa, currency) VALUES ('mpesa', 'M-Pesa', 'mobile', 'account:100@mpesa', 'KES');
 SELECT sp.set_entitlement('child_grant', '{"currency": "KES", "components": [{"kind": "flat", "amount": 1500},
   {"kind": "per_child", "amount": 300, "under_age": 5, "max": 3}], "rounding": 50}', 'mpesa', 'round trip');
-SELECT sp.create_payment_cycle('child_grant', '2026-01-01', '2026-01-31');
+SELECT sp.create_payment_cycle('child_grant', date_trunc('month', current_date)::date, (date_trunc('month', current_date) + interval '1 month - 1 day')::date);
 DO $$ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'sp_rt_payer1') THEN CREATE ROLE sp_rt_payer1 NOLOGIN IN ROLE sp_payment_officer; END IF;
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'sp_rt_payer2') THEN CREATE ROLE sp_rt_payer2 NOLOGIN IN ROLE sp_payment_officer; END IF;

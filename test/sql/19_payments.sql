@@ -7,8 +7,11 @@
 
 INSERT INTO sp.admin_area (code, parent_code, level, name) VALUES
     ('PY', NULL, 0, 'Payland'), ('PY01', 'PY', 1, 'North'), ('PY02', 'PY', 1, 'South');
+-- cycles are for the current month (a unit enrolled after a period is not paid
+-- for it); ages are counted on its first day
+SELECT date_trunc('month', current_date)::date AS ps, (date_trunc('month', current_date) + interval '1 month - 1 day')::date AS pe \gset
 CREATE FUNCTION pg_temp.born(years int) RETURNS text LANGUAGE sql AS
-$$ SELECT to_char(date '2026-01-01' - make_interval(years => years, days => 10), 'YYYY-MM-DD') $$;
+$$ SELECT to_char(date_trunc('month', current_date) - make_interval(years => years, days => 10), 'YYYY-MM-DD') $$;
 -- a household: its head (with a phone or not) and children of the given ages
 CREATE FUNCTION pg_temp.hh(label text, area text, phone text, VARIADIC child_ages int[] DEFAULT '{}') RETURNS bigint LANGUAGE sql AS $$
     SELECT (sp.register_household(jsonb_build_object('admin_area_code', area,
@@ -54,8 +57,11 @@ SELECT sp.set_entitlement('py_cash', '{"currency": "KES", "components": [{"kind"
 SELECT sp.set_entitlement('py_cash', '{"currency": "KES", "components": [{"kind": "flat", "amount": 100}]}', 'mpesa', ' ');
 SELECT sp.set_entitlement('nope', '{"currency": "KES", "components": [{"kind": "flat", "amount": 100}]}', 'mpesa', 'first');
 SELECT sp.set_entitlement('py_cash', '[1]', 'mpesa', 'first');
+SELECT sp.set_entitlement('py_cash', '{"currency": "KES", "components": [{"kind": "flat", "amount": 100}], "rounding": null}', 'mpesa', 'first');
+SELECT sp.set_entitlement('py_cash', '{"currency": "KES", "components": [{"kind": "per_member", "amount": 2000000000}]}', 'mpesa', 'first');
+SELECT sp.set_entitlement('py_cash', '{"currency": "KES", "components": [{"kind": "per_member", "amount": 10, "max": 2.5}]}', 'mpesa', 'first');
 SELECT count(*) AS rules_stored FROM sp.programme_entitlement WHERE programme = 'py_cash';
-SELECT sp.create_payment_cycle('py_cash', '2026-01-01', '2026-01-31');
+SELECT sp.create_payment_cycle('py_cash', :'ps', :'pe');
 
 -- 1,000 per household, 250 per child under 5 (at most 3), at most 1,600,
 -- rounded to 50
@@ -65,15 +71,20 @@ SELECT version, provider FROM sp.set_entitlement('py_cash',
 SELECT sp_internal.entitlement_amount(rule, 6, ARRAY[40, 1, 2, 3, 4, 9]) AS capped,
        sp_internal.entitlement_amount(rule, 2, ARRAY[40, NULL]) AS unknown_age_not_a_child
 FROM sp.programme_entitlement WHERE programme = 'py_cash';
-SELECT sp_internal.entitlement_amount('{"currency": "KES", "components": [{"kind": "per_member", "amount": 333.33, "max": 4}], "floor": 500, "rounding": 5}', 5, '{}')
-    AS per_member_rounded_half_up,
+SELECT sp_internal.entitlement_amount('{"currency": "KES", "components": [{"kind": "per_member", "amount": 333.75, "max": 4}], "floor": 500, "rounding": 5}', 5, '{}')
+    AS half_up_1335,
+       sp_internal.entitlement_amount('{"currency": "KES", "components": [{"kind": "flat", "amount": 1300}], "cap": 1600, "rounding": 1000}', 1, '{}') AS cap_wins_over_rounding,
+       sp_internal.entitlement_amount('{"currency": "KES", "components": [{"kind": "flat", "amount": 1300}], "floor": 1400, "rounding": 1000}', 1, '{}') AS floor_wins_over_rounding,
+       sp_internal.entitlement_amount('{"currency": "KES", "components": [{"kind": "per_member", "amount": 10, "max": 2.0}]}', 3, '{}') AS max_written_2_0,
        sp_internal.entitlement_amount('{"currency": "KES", "components": [{"kind": "per_member", "amount": 100}], "floor": 500}', 1, '{}') AS floor;
 
 -- cycles: one period of a programme at a time
-SELECT cycle_id AS cycle, status FROM sp.create_payment_cycle('py_cash', '2026-01-01', '2026-01-31') \gset
-SELECT status FROM sp.create_payment_cycle('py_cash', '2026-01-15', '2026-02-14');
-SELECT status FROM sp.create_payment_cycle('py_cash', '2026-03-01', '2026-02-01');
-SELECT status FROM sp.create_payment_cycle('nope', '2026-03-01', '2026-03-31');
+SELECT cycle_id AS cycle, status FROM sp.create_payment_cycle('py_cash', :'ps', :'pe') \gset
+SELECT status FROM sp.create_payment_cycle('py_cash', :'ps'::date + 14, :'pe'::date + 14);
+SELECT status FROM sp.create_payment_cycle('py_cash', :'pe'::date + 40, :'pe'::date + 10);
+SELECT status FROM sp.create_payment_cycle('py_cash', :'pe'::date + 1, 'infinity');
+SELECT status FROM sp.create_payment_cycle('py_cash', :'pe'::date + 1, :'pe'::date + 400);
+SELECT status FROM sp.create_payment_cycle('nope', :'pe'::date + 1, :'pe'::date + 30);
 
 -- who is left out and why: a suspended household, a head without a phone
 SELECT state FROM sp.set_enrolment_state((SELECT enrolment_id FROM sp.enrolment WHERE programme = 'py_cash' AND household_id = :p5),
@@ -91,11 +102,13 @@ SELECT sp.generate_payment_list(:cycle) ->> 'created' AS created_again;
 -- is replaced by one of the new amount)
 SELECT sp.set_person_status((SELECT person_id FROM sp.person WHERE household_id = :p6 AND relationship_to_head = 'head'),
                             'deceased', 'death reported by the chief') ->> 'status' AS p6_head;
-SELECT sp.add_member(:p1, '{"given_name": "P1-baby", "relationship_to_head": "child", "birth_date": "2025-06-01"}') IS NOT NULL AS p1_baby;
+SELECT sp.add_member(:p1, jsonb_build_object('given_name', 'P1-baby', 'relationship_to_head', 'child', 'birth_date', pg_temp.born(1))) IS NOT NULL AS p1_baby;
 SELECT sp.generate_payment_list(:cycle) - 'cycle_id' AS generated_third_time;
 SELECT l.label, p.amount, p.status, p.status_reason FROM sp.payment p JOIN lab l USING (household_id)
 WHERE p.cycle_id = :cycle ORDER BY l.label, p.payment_id;
 SELECT l.label, x.reason FROM sp.payment_exclusion x JOIN lab l USING (household_id) WHERE x.cycle_id = :cycle ORDER BY l.label;
+-- a draft's payments are not cancelled by hand: generating again would bring them back
+SELECT status FROM sp.cancel_payment((SELECT payment_id FROM sp.payment WHERE cycle_id = :cycle AND household_id = :p2 AND status = 'created'), 'moved');
 -- the unique indexes, not the function, decide: a second payment for a unit is refused
 INSERT INTO sp.payment (cycle_id, programme, enrolment_id, household_id, recipient_id, provider, amount, currency, reference_id)
 SELECT cycle_id, programme, enrolment_id, household_id, recipient_id, provider, amount, currency, reference_id || '-again'
@@ -105,15 +118,47 @@ FROM sp.payment WHERE cycle_id = :cycle AND household_id = :p1;
 DO $$ BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'sp_test_payer1') THEN CREATE ROLE sp_test_payer1 IN ROLE sp_payment_officer; END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'sp_test_payer2') THEN CREATE ROLE sp_test_payer2 IN ROLE sp_payment_officer; END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'sp_test_payer3') THEN CREATE ROLE sp_test_payer3 IN ROLE sp_payment_officer; END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'sp_test_payer_north') THEN CREATE ROLE sp_test_payer_north IN ROLE sp_payment_officer; END IF;
 END $$;
-SELECT count(*) > 0 AS national FROM sp.admin_area a, LATERAL (SELECT sp.grant_area_scope(r, a.code) FROM unnest(ARRAY['sp_test_payer1', 'sp_test_payer2']) r) g
+SELECT count(*) > 0 AS national FROM sp.admin_area a, LATERAL (SELECT sp.grant_area_scope(r, a.code) FROM unnest(ARRAY['sp_test_payer1', 'sp_test_payer2', 'sp_test_payer3']) r) g
 WHERE a.level = 0;
 SELECT sp.grant_area_scope('sp_test_payer_north', 'PY01') ->> 'admin_area_code' AS north_scope;
 SET ROLE sp_test_payer1;
 SELECT sp.generate_payment_list(:cycle) ->> 'payments' AS payer1_generated;
 SELECT status FROM sp.approve_payment_cycle(:cycle, 'checked against the enrolment list');
 RESET ROLE;
+-- nor can anyone who generated it before: payer 2 generates, payer 1 again, payer 2 is refused
+SET ROLE sp_test_payer2;
+SELECT sp.generate_payment_list(:cycle) ->> 'created' AS payer2_generated;
+RESET ROLE;
+SET ROLE sp_test_payer1;
+SELECT sp.generate_payment_list(:cycle) ->> 'created' AS payer1_generated_again;
+RESET ROLE;
+SET ROLE sp_test_payer2;
+SELECT status FROM sp.approve_payment_cycle(:cycle, 'checked');
+RESET ROLE;
+-- nor the same person through a team role (SET ROLE): the login is compared too
+DO $$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'sp_test_amina') THEN CREATE ROLE sp_test_amina LOGIN; END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'sp_test_pay_team') THEN CREATE ROLE sp_test_pay_team IN ROLE sp_payment_officer; END IF;
+END $$;
+GRANT sp_test_pay_team TO sp_test_amina;
+SELECT count(*) > 0 AS team_national FROM sp.admin_area a, LATERAL sp.grant_area_scope('sp_test_pay_team', a.code) g WHERE a.level = 0;
+SET SESSION AUTHORIZATION sp_test_amina;
+SELECT sp.generate_payment_list(:cycle) ->> 'created' AS amina_generated;
+SET ROLE sp_test_pay_team;
+SELECT status FROM sp.approve_payment_cycle(:cycle, 'my team checked it');
+RESET ROLE;
+RESET SESSION AUTHORIZATION;
+-- approval checks the list against the registry: a beneficiary suspended since it was generated
+SELECT state FROM sp.set_enrolment_state((SELECT enrolment_id FROM sp.enrolment WHERE programme = 'py_cash' AND household_id = :p2),
+                                         'suspended', 'fraud investigation');
+SET ROLE sp_test_payer3;
+SELECT status FROM sp.approve_payment_cycle(:cycle, 'checked');
+RESET ROLE;
+SELECT state FROM sp.set_enrolment_state((SELECT enrolment_id FROM sp.enrolment WHERE programme = 'py_cash' AND household_id = :p2),
+                                         'enrolled', 'investigation closed');
 SET ROLE sp_test_payer_north;
 SELECT status FROM sp.approve_payment_cycle(:cycle, 'checked');
 SELECT sp.generate_payment_list(:cycle);
@@ -121,7 +166,7 @@ SELECT sp.generate_payment_list(:cycle);
 SELECT household_id IN (:p1, :p2, :p3) AS in_the_north, count(*) FROM sp.payment GROUP BY 1;
 SELECT count(*) AS visible_payments FROM sp.payment WHERE cycle_id = :cycle;
 RESET ROLE;
-SET ROLE sp_test_payer2;
+SET ROLE sp_test_payer3;
 SELECT status, generated_by, approved_by FROM sp.approve_payment_cycle(:cycle, 'checked against the enrolment list');
 SELECT sp.generate_payment_list(:cycle);
 RESET ROLE;
@@ -141,7 +186,7 @@ UPDATE sp.payment SET status = 'failed', status_reason = 'rjct.payee_fa.invalid'
 UPDATE sp.payment SET status = 'approved' WHERE cycle_id = :cycle AND household_id = :p3;
 UPDATE sp.payment_cycle SET status = 'closed' WHERE cycle_id = :cycle;
 UPDATE sp.payment_cycle SET status = 'sent', sent_at = now() WHERE cycle_id = :cycle;
-UPDATE sp.payment_cycle SET period_end = '2026-02-28' WHERE cycle_id = :cycle;
+UPDATE sp.payment_cycle SET period_end = period_end + 1 WHERE cycle_id = :cycle;
 
 -- every step is in the history
 SELECT l.label, h.from_status, h.to_status, h.amount, h.reason
@@ -151,7 +196,10 @@ SELECT from_status, to_status, payments, total_amount, detail,
 FROM sp.payment_cycle_history WHERE cycle_id = :cycle ORDER BY history_id;
 SELECT version, change_reason FROM sp.programme_entitlement_history WHERE programme = 'py_cash' ORDER BY history_id;
 
-DROP OWNED BY sp_test_payer1, sp_test_payer2, sp_test_payer_north;
+DROP OWNED BY sp_test_payer1, sp_test_payer2, sp_test_payer3, sp_test_payer_north, sp_test_pay_team, sp_test_amina;
 DROP ROLE sp_test_payer1;
 DROP ROLE sp_test_payer2;
+DROP ROLE sp_test_payer3;
+DROP ROLE sp_test_amina;
+DROP ROLE sp_test_pay_team;
 DROP ROLE sp_test_payer_north;
