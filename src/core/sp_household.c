@@ -171,6 +171,17 @@ sp_hh_level_name(sp_hh_level level)
  * Pairs of groups
  * ------------------------------------------------------------------------ */
 
+int
+sp_hh_pair_cmp(const void *a, const void *b)
+{
+	const sp_hh_pair *x = a,
+			   *y = b;
+
+	if (x->i != y->i)
+		return x->i < y->i ? -1 : 1;
+	return x->j < y->j ? -1 : x->j > y->j ? 1 : 0;
+}
+
 typedef struct group_pair
 {
 	int64_t		a;				/* group of the left side */

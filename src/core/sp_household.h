@@ -79,6 +79,26 @@ typedef struct sp_hh_pair
 	int64_t		j;
 } sp_hh_pair;
 
+/*
+ * The pair as kept in sorted lists: in dedup (one relation) the smaller
+ * index first, so that (i, j) and (j, i) are one pair.
+ */
+static inline sp_hh_pair
+sp_hh_pair_of(int64_t i, int64_t j, bool dedup)
+{
+	sp_hh_pair	p = {i, j};
+
+	if (dedup && i > j)
+	{
+		p.i = j;
+		p.j = i;
+	}
+	return p;
+}
+
+/* qsort/bsearch order of pairs (and of structs that begin with one): by i, then j. */
+int			sp_hh_pair_cmp(const void *a, const void *b);
+
 /* Weight of records i and j (prior, comparisons and evidence), without household context. */
 typedef double (*sp_hh_weight_fn) (int64_t i, int64_t j, void *arg);
 

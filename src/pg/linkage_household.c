@@ -97,17 +97,6 @@ linkage_pair_list_add(PairList *l, int64 i, int64 j)
 	l->n++;
 }
 
-static int
-pair_cmp(const void *a, const void *b)
-{
-	const sp_hh_pair *x = a,
-			   *y = b;
-
-	if (x->i != y->i)
-		return x->i < y->i ? -1 : 1;
-	return x->j < y->j ? -1 : x->j > y->j ? 1 : 0;
-}
-
 /*
  * The pairs training estimates the household levels on: candidate pairs
  * with a record of a sampled group (or, without a group, a sampled record),
@@ -254,10 +243,11 @@ train_cell(int64_t i, int64_t j, double w, sp_hh_level level, bool assigned, voi
 	}
 	if (sp_pattern_table_add(&t->patterns, g, 1.0) != 0)
 		linkage_check(SP_LINK_NO_MEMORY);
-	if (t->dedup && i > j)
-		linkage_pair_list_add(&t->linked, j, i);
-	else
-		linkage_pair_list_add(&t->linked, i, j);
+	{
+		sp_hh_pair	p = sp_hh_pair_of(i, j, t->dedup);
+
+		linkage_pair_list_add(&t->linked, p.i, p.j);
+	}
 }
 
 static int64
@@ -347,23 +337,16 @@ linkage_household_train(sp_link_model *model, HhSample *sample, const sp_records
 	linkage_check(sp_household_cells(&ga, &gb, dedup, t.links.p, t.links.n, t.confident, linkage_pair_weight,
 									 train_cell, &t, &stats, &linkage_env));
 	if (t.linked.n > 1)
-		qsort(t.linked.p, t.linked.n, sizeof(sp_hh_pair), pair_cmp);
+		qsort(t.linked.p, t.linked.n, sizeof(sp_hh_pair), sp_hh_pair_cmp);
 
 	for (int64 k = 0; k < t.anchored.n; k++)
 	{
-		sp_hh_pair	key = t.anchored.p[k];
+		sp_hh_pair	key = sp_hh_pair_of(t.anchored.p[k].i, t.anchored.p[k].j, dedup);
 		sp_hh_level level;
 
 		if (dedup && ga.group_of[key.i] >= 0 && ga.group_of[key.i] == ga.group_of[key.j])
 			continue;			/* registered together: the same_group evidence speaks */
-		if (dedup && key.i > key.j)
-		{
-			int64		x = key.i;
-
-			key.i = key.j;
-			key.j = x;
-		}
-		if (t.linked.n > 0 && bsearch(&key, t.linked.p, t.linked.n, sizeof(sp_hh_pair), pair_cmp))
+		if (t.linked.n > 0 && bsearch(&key, t.linked.p, t.linked.n, sizeof(sp_hh_pair), sp_hh_pair_cmp))
 			level = SP_HH_LINKED;
 		else
 			level = sp_hh_plain_level(&ga, key.i, &gb, key.j);

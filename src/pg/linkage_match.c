@@ -57,16 +57,10 @@ emit_pair(MatchState *st, int64 li, int64 rj, double w, double p)
 {
 	Datum		values[4];
 	bool		nulls[4] = {false, false, false, false};
+	sp_hh_pair	ids = sp_hh_pair_of(li, rj, st->dedup);
 
-	if (st->dedup && li > rj)
-	{
-		int64		t = li;
-
-		li = rj;
-		rj = t;
-	}
-	values[0] = Int64GetDatum(li);
-	values[1] = Int64GetDatum(rj);
+	values[0] = Int64GetDatum(ids.i);
+	values[1] = Int64GetDatum(ids.j);
 	values[2] = Float8GetDatum(w);
 	values[3] = Float8GetDatum(p);
 	tuplestore_putvalues(st->store, st->desc, values, nulls);
@@ -133,8 +127,7 @@ match_pair(int64 i, int64 j, int rule, bool first, void *arg)
 
 typedef struct HhCell
 {
-	int64		i;				/* record indexes; in dedup i < j */
-	int64		j;
+	sp_hh_pair	pair;			/* first (sp_hh_pair_cmp): record indexes, in dedup i < j */
 	double		w;				/* with the household level's weight */
 	bool		used;
 } HhCell;
@@ -163,29 +156,10 @@ collect_cell(int64_t i, int64_t j, double w, sp_hh_level level, bool assigned, v
 			: palloc_extended(sizeof(HhCell) * grown, MCXT_ALLOC_HUGE);
 		c->size = grown;
 	}
-	if (c->st->dedup && i > j)
-	{
-		int64_t		t = i;
-
-		i = j;
-		j = t;
-	}
-	c->cells[c->n].i = i;
-	c->cells[c->n].j = j;
+	c->cells[c->n].pair = sp_hh_pair_of(i, j, c->st->dedup);
 	c->cells[c->n].w = linkage_household_total(&c->scorer, i, j, w, level);
 	c->cells[c->n].used = false;
 	c->n++;
-}
-
-static int
-hh_cell_cmp(const void *a, const void *b)
-{
-	const HhCell *x = a,
-			   *y = b;
-
-	if (x->i != y->i)
-		return x->i < y->i ? -1 : 1;
-	return x->j < y->j ? -1 : x->j > y->j ? 1 : 0;
 }
 
 /*
@@ -206,28 +180,21 @@ household_pass(MatchState *st, const sp_groups *ga, const sp_groups *gb, sp_hh_s
 	linkage_check(sp_household_cells(ga, gb, st->dedup, st->links.p, st->links.n, st->confident,
 									 linkage_pair_weight, collect_cell, &c, stats, &linkage_env));
 	if (c.n > 1)
-		qsort(c.cells, c.n, sizeof(HhCell), hh_cell_cmp);
+		qsort(c.cells, c.n, sizeof(HhCell), sp_hh_pair_cmp);
 
 	slot = MakeSingleTupleTableSlot(st->keep_desc, &TTSOpsMinimalTuple);
 	tuplestore_rescan(st->kept);
 	while (tuplestore_gettupleslot(st->kept, true, false, slot))
 	{
 		bool		isnull;
-		HhCell		key;
+		sp_hh_pair	key;
 		HhCell	   *found;
 		double		w;
 
-		key.i = DatumGetInt64(slot_getattr(slot, 1, &isnull));
-		key.j = DatumGetInt64(slot_getattr(slot, 2, &isnull));
+		key = sp_hh_pair_of(DatumGetInt64(slot_getattr(slot, 1, &isnull)),
+							DatumGetInt64(slot_getattr(slot, 2, &isnull)), st->dedup);
 		w = DatumGetFloat8(slot_getattr(slot, 3, &isnull));
-		if (st->dedup && key.i > key.j)
-		{
-			int64		t = key.i;
-
-			key.i = key.j;
-			key.j = t;
-		}
-		found = c.n > 0 ? bsearch(&key, c.cells, c.n, sizeof(HhCell), hh_cell_cmp) : NULL;
+		found = c.n > 0 ? bsearch(&key, c.cells, c.n, sizeof(HhCell), sp_hh_pair_cmp) : NULL;
 		if (found)
 		{
 			w = found->w;
@@ -243,7 +210,7 @@ household_pass(MatchState *st, const sp_groups *ga, const sp_groups *gb, sp_hh_s
 	/* pairs of the examined groups that blocking did not propose, or proposed below what was kept */
 	for (int64 k = 0; k < c.n; k++)
 		if (!c.cells[k].used && sp_fs_probability(c.cells[k].w) >= st->min_probability)
-			emit_pair(st, st->ra->ids[c.cells[k].i], st->rb->ids[c.cells[k].j], c.cells[k].w,
+			emit_pair(st, st->ra->ids[c.cells[k].pair.i], st->rb->ids[c.cells[k].pair.j], c.cells[k].w,
 					  sp_fs_probability(c.cells[k].w));
 }
 

@@ -104,6 +104,15 @@ main(void)
 	is_int(sp_hh_plain_level(&g, 7, &g, 0), SP_HH_ALONE, "no group: ALONE");
 	is_int(sp_hh_plain_level(&g, 9, &g, 1), SP_HH_UNLINKED, "both with other members: UNLINKED");
 	is_str(sp_hh_level_name(SP_HH_LINKED), "linked", "level names");
+	{
+		sp_hh_pair	a = sp_hh_pair_of(7, 3, true),
+					b = sp_hh_pair_of(7, 3, false),
+					c = sp_hh_pair_of(3, 7, true);
+
+		ok(a.i == 3 && a.j == 7 && b.i == 7 && b.j == 3, "dedup orders a pair, linking keeps its sides");
+		ok(sp_hh_pair_cmp(&a, &c) == 0 && sp_hh_pair_cmp(&a, &b) < 0 && sp_hh_pair_cmp(&b, &a) > 0,
+		   "pairs compare by i, then j");
+	}
 
 	/* the same groups whatever the order of the records */
 	{
