@@ -537,6 +537,17 @@ CREATE TRIGGER payment_log_update AFTER UPDATE ON sp.payment REFERENCING OLD TAB
 -- The API
 -- ------------------------------------------------------------------------
 
+-- What a cycle pays: its payments that are not cancelled, counted and summed.
+CREATE FUNCTION sp_internal.payment_cycle_totals(p_cycle_id bigint)
+    RETURNS TABLE (payments integer, total_amount numeric)
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT count(*)::integer, coalesce(sum(p.amount), 0)
+    FROM sp.payment p WHERE p.cycle_id = p_cycle_id AND p.status <> 'cancelled'
+$$;
+COMMENT ON FUNCTION sp_internal.payment_cycle_totals(bigint) IS 'Number and sum of a cycle''s payments that are not cancelled: what sp.payment_cycle.payments and total_amount hold.';
+
 CREATE FUNCTION sp.create_payment_cycle(programme text, period_start date, period_end date)
     RETURNS sp.payment_cycle
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -595,7 +606,6 @@ DECLARE
     prov sp.payment_provider;
     unit text;
     created integer;
-    present integer;
     excluded jsonb;
 BEGIN
     PERFORM sp_internal.require_national_scope('Generating a payment list');
@@ -633,7 +643,7 @@ BEGIN
         amount numeric, reason text) ON COMMIT DROP;
     INSERT INTO pg_temp.sp_payment_candidates
     SELECT en.enrolment_id, en.household_id, en.person_id, r.person_id,
-           sp_internal.entitlement_amount(e.rule, m.members, m.ages),
+           a.amount,
            CASE WHEN en.state = 'suspended' THEN 'suspended'
                 WHEN en.state = 'exited' THEN 'exited on ' || to_char(en.exited_at, 'YYYY-MM-DD')
                 WHEN h.status = 'merged' THEN 'household merged into ' || h.merged_into
@@ -642,7 +652,7 @@ BEGIN
                 WHEN up.status = 'merged' THEN 'person merged into ' || up.merged_into
                 WHEN r.person_id IS NULL THEN 'no one to receive the payment (no active head)'
                 WHEN prov.fa_type = 'mobile' AND r.phone_enc IS NULL THEN 'no phone to pay to'
-                WHEN sp_internal.entitlement_amount(e.rule, m.members, m.ages) <= 0 THEN 'nothing due'
+                WHEN a.amount <= 0 THEN 'nothing due'
            END
     FROM sp.enrolment en
     JOIN sp.household h ON h.household_id = en.household_id
@@ -663,6 +673,7 @@ BEGIN
         SELECT (count(*) FILTER (WHERE p.status = 'active'))::integer AS members,
                array_agg(extract(year FROM age(c.period_start, p.birth_date))::integer) FILTER (WHERE p.status = 'active') AS ages
         FROM sp.person p WHERE p.household_id = en.household_id) m ON true
+    CROSS JOIN LATERAL (SELECT sp_internal.entitlement_amount(e.rule, m.members, m.ages) AS amount) a
     WHERE en.programme = c.programme
       AND en.enrolled_at IS NOT NULL AND en.enrolled_at::date <= c.period_end
       AND (en.state IN ('enrolled', 'suspended') OR (en.state = 'exited' AND en.exited_at >= c.period_start));
@@ -713,7 +724,6 @@ BEGIN
       AND EXISTS (SELECT 1 FROM sp.payment p WHERE p.cycle_id = c.cycle_id AND p.enrolment_id = x.enrolment_id
                   AND p.status <> 'cancelled');
 
-    SELECT count(*) FILTER (WHERE p.status <> 'cancelled') INTO present FROM sp.payment p WHERE p.cycle_id = c.cycle_id;
     SELECT coalesce(jsonb_object_agg(reason, n), '{}') INTO excluded
     FROM (SELECT split_part(split_part(k.reason, ' on ', 1), ' into ', 1) AS reason, count(*) AS n
           FROM pg_temp.sp_payment_candidates k WHERE k.reason IS NOT NULL GROUP BY 1) s;
@@ -721,9 +731,7 @@ BEGIN
     UPDATE sp.payment_cycle pc
     SET rule = e.rule, rule_version = e.version, provider = e.provider, currency = e.rule ->> 'currency',
         generated_at = now(), generated_by = sp_internal.caller(),
-        payments = present,
-        total_amount = (SELECT coalesce(sum(p.amount), 0) FROM sp.payment p
-                        WHERE p.cycle_id = c.cycle_id AND p.status <> 'cancelled')
+        (payments, total_amount) = (SELECT t.payments, t.total_amount FROM sp_internal.payment_cycle_totals(c.cycle_id) t)
     WHERE pc.cycle_id = c.cycle_id
     RETURNING * INTO c;
     RETURN jsonb_build_object('cycle_id', c.cycle_id, 'programme', c.programme, 'created', created,
@@ -824,8 +832,7 @@ BEGIN
     WHERE p.payment_id = cancel_payment.payment_id
     RETURNING * INTO x;
     UPDATE sp.payment_cycle pc
-    SET payments = (SELECT count(*) FROM sp.payment p WHERE p.cycle_id = x.cycle_id AND p.status <> 'cancelled'),
-        total_amount = (SELECT coalesce(sum(p.amount), 0) FROM sp.payment p WHERE p.cycle_id = x.cycle_id AND p.status <> 'cancelled')
+    SET (payments, total_amount) = (SELECT t.payments, t.total_amount FROM sp_internal.payment_cycle_totals(x.cycle_id) t)
     WHERE pc.cycle_id = x.cycle_id;
     RETURN x;
 END

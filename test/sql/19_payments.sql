@@ -85,6 +85,17 @@ SELECT status FROM sp.create_payment_cycle('py_cash', :'pe'::date + 40, :'pe'::d
 SELECT status FROM sp.create_payment_cycle('py_cash', :'pe'::date + 1, 'infinity');
 SELECT status FROM sp.create_payment_cycle('py_cash', :'pe'::date + 1, :'pe'::date + 400);
 SELECT status FROM sp.create_payment_cycle('nope', :'pe'::date + 1, :'pe'::date + 30);
+-- NULLs and oversized input: a clear error, nothing stored
+SELECT status FROM sp.create_payment_cycle(NULL, :'pe'::date + 1, :'pe'::date + 30);
+SELECT status FROM sp.create_payment_cycle('py_cash', NULL, :'pe'::date + 30);
+SELECT sp.generate_payment_list(NULL);
+SELECT status FROM sp.approve_payment_cycle(NULL, 'checked');
+SELECT status FROM sp.approve_payment_cycle(:cycle, NULL);
+SELECT status FROM sp.cancel_payment(NULL, 'no id');
+SELECT sp.set_entitlement('py_cash', NULL, 'mpesa', 'no rule');
+SELECT sp.set_entitlement('py_cash', '{"currency": "KES", "components": [{"kind": "flat", "amount": 100}]}', 'mpesa', repeat('x', 1001));
+SELECT count(*) AS cycles, (SELECT version FROM sp.programme_entitlement WHERE programme = 'py_cash') AS rule_version
+FROM sp.payment_cycle WHERE programme = 'py_cash';
 
 -- who is left out and why: a suspended household, a head without a phone
 SELECT state FROM sp.set_enrolment_state((SELECT enrolment_id FROM sp.enrolment WHERE programme = 'py_cash' AND household_id = :p5),
