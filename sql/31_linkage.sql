@@ -224,7 +224,8 @@ $${
     {"name": "address", "column": "address", "method": "jaro_winkler", "thresholds": [0.9, 0.75], "normalize": "name",
      "u_within": ["given_name", "family_name"]},
     {"name": "postcode", "column": "postcode", "method": "exact", "normalize": "id", "u_within": ["given_name", "family_name"]},
-    {"name": "admin_area_code", "column": "admin_area_code", "method": "exact", "u_within": ["given_name", "family_name"]}
+    {"name": "admin_area_code", "column": "admin_area_code", "method": "exact", "prefixes": [6],
+     "u_within": ["given_name", "family_name"]}
   ],
   "evidence": [
     {"name": "registered_together", "kind": "same_group", "column": "registration_group", "weight": -40},

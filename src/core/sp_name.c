@@ -146,6 +146,34 @@ is_apostrophe(unsigned char c)
 	return c == '\'' || c == '`';
 }
 
+/*
+ * Bytes of a modifier-letter apostrophe at in[i], or 0: U+02BB-U+02BF
+ * (ʻ ʼ ʽ ʾ ʿ).  Transliteration writes Arabic ayn and hamza and Ethiopic
+ * ejectives with them and Latin-ASCII leaves them alone; like an
+ * apostrophe they are dropped, not a word break: نعمة becomes "nmh", not
+ * "n mh", and meets Ni'ma.
+ */
+static size_t
+modifier_apostrophe(const char *in, size_t len, size_t i)
+{
+	unsigned char c = (unsigned char) in[i];
+
+	if (c == 0xCA && i + 1 < len && (unsigned char) in[i + 1] >= 0xBB && (unsigned char) in[i + 1] <= 0xBF)
+		return 2;
+	return 0;
+}
+
+/* A schwa at in[i] (two bytes): U+01DD ǝ or U+0259 ə. */
+static int
+schwa(const char *in, size_t len, size_t i)
+{
+	unsigned char c = (unsigned char) in[i];
+
+	if (i + 1 >= len)
+		return 0;
+	return (c == 0xC7 && (unsigned char) in[i + 1] == 0x9D) || (c == 0xC9 && (unsigned char) in[i + 1] == 0x99);
+}
+
 /* Lower-case words of [a-z0-9] separated by single spaces; out may alias in. */
 static size_t
 collapse(const char *in, size_t len, char *out)
@@ -156,7 +184,19 @@ collapse(const char *in, size_t len, char *out)
 	for (size_t i = 0; i < len; i++)
 	{
 		unsigned char c = (unsigned char) in[i];
+		size_t		skip = modifier_apostrophe(in, len, i);
 
+		if (skip > 0)
+		{
+			i += skip - 1;
+			continue;
+		}
+		if (schwa(in, len, i))
+		{
+			/* Ethiopic sixth-order vowel, which Latin-ASCII leaves alone */
+			c = 'e';
+			i++;
+		}
 		if (c >= 'A' && c <= 'Z')
 			c = (unsigned char) (c - 'A' + 'a');
 		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))

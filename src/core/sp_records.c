@@ -194,12 +194,24 @@ level_of(const sp_link_comparison *cmp, const sp_records *ra, const sp_value *va
 
 	if (va->len == vb->len && memcmp(ra->arena + va->offset, rb->arena + vb->offset, va->len) == 0)
 		return 0;
-	if (cmp->method == SP_METHOD_EXACT)
+	if (cmp->method == SP_METHOD_EXACT && cmp->nthresholds == 0)
 		return 1;
 	{
 		int			na = decode_value(ra, va, w->a);
 		int			nb = decode_value(rb, vb, w->b);
 
+		if (cmp->method == SP_METHOD_EXACT)
+		{
+			/* prefix levels of hierarchical codes: the first thresholds[k] characters agree */
+			for (int k = 0; k < cmp->nthresholds; k++)
+			{
+				int			len = (int) cmp->thresholds[k];
+
+				if (na >= len && nb >= len && memcmp(w->a, w->b, sizeof(uint32_t) * (size_t) len) == 0)
+					return k + 1;
+			}
+			return cmp->nthresholds + 1;
+		}
 		if (cmp->method == SP_METHOD_JARO_WINKLER)
 		{
 			double		s = sp_jaro_winkler(w->a, na, w->b, nb, 0.1, 0.7, w->flags);

@@ -33,6 +33,8 @@ level_label(const sp_link_comparison *cmp, int level)
 		return "else";
 	if (cmp->phonetic && level == cmp->nlevels - 2)
 		return "same phonetic key (sp.name_key), spaces left out";
+	if (cmp->method == SP_METHOD_EXACT)
+		return psprintf("same first %g characters", cmp->thresholds[level - 1]);
 	if (cmp->method == SP_METHOD_JARO_WINKLER)
 		return psprintf("jaro_winkler >= %g", cmp->thresholds[level - 1]);
 	return psprintf("%s <= %g", cmp->method == SP_METHOD_LEVENSHTEIN ? "levenshtein" : "damerau_levenshtein",

@@ -154,7 +154,7 @@ prepare_text(Loader *ld, const char *s, sp_link_normalize norm, sp_value *out)
 				{
 					/*
 					 * The phonetic key of the whole name without its spaces
-					 * ("hay le", an Ethiopic transliteration, meets "haile";
+					 * ("hay le" meets "haile";
 					 * "Abdi Rahman" meets "Abdirahman"), for blocking and the
 					 * phonetic level of name comparisons.
 					 */

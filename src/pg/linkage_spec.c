@@ -397,11 +397,36 @@ linkage_parse_spec(Jsonb *jb, sp_link_spec *spec)
 		}
 		if ((cmp->method == SP_METHOD_EXACT || cmp->method == SP_METHOD_DATE) && cmp->nthresholds > 0)
 			spec_error(psprintf("%s.thresholds", field), "Methods exact and date take no thresholds.", NULL);
+		if (getKeyJsonValueFromContainer(c->val.binary.data, "prefixes", 8, &v))
+		{
+			int			np;
+
+			/* hierarchical codes (P-codes): same district, same region */
+			if (cmp->method != SP_METHOD_EXACT)
+				spec_error(psprintf("%s.prefixes", field), "Prefix levels are for the exact method (hierarchical codes).", NULL);
+			if (v.type != jbvBinary || !JsonContainerIsArray(v.val.binary.data))
+				spec_error(psprintf("%s.prefixes", field), "\"prefixes\" must be an array of whole numbers.", NULL);
+			np = (int) JsonContainerSize(v.val.binary.data);
+			if (np > SP_FS_MAX_LEVELS - 2)
+				spec_error(psprintf("%s.prefixes", field), "At most 6 prefix lengths.", NULL);
+			for (int k = 0; k < np; k++)
+			{
+				JsonbValue *t = getIthJsonbValueFromContainer(v.val.binary.data, k);
+				double		x = t->type == jbvNumeric ? json_double(t) : NAN;
+
+				if (!isfinite(x) || x < 1 || x > SP_COMPARE_MAX_CHARS || x != floor(x) ||
+					(k > 0 && x >= cmp->thresholds[k - 1]))
+					spec_error(psprintf("%s.prefixes[%d]", field, k),
+							   "Prefix lengths are decreasing whole numbers of characters, from %s down to 1.",
+							   psprintf("%d", SP_COMPARE_MAX_CHARS));
+				cmp->thresholds[cmp->nthresholds++] = x;
+			}
+		}
 		if ((cmp->method == SP_METHOD_JARO_WINKLER || cmp->method == SP_METHOD_LEVENSHTEIN || cmp->method == SP_METHOD_DAMERAU) &&
 			cmp->nthresholds == 0)
 			spec_error(psprintf("%s.thresholds", field), "Methods jaro_winkler, levenshtein and damerau_levenshtein need thresholds.", NULL);
 		cmp->nlevels = cmp->method == SP_METHOD_DATE ? SP_DATE_NLEVELS :
-			cmp->method == SP_METHOD_EXACT ? 2 : cmp->nthresholds + 2 + (cmp->phonetic ? 1 : 0);
+			cmp->method == SP_METHOD_EXACT ? cmp->nthresholds + 2 : cmp->nthresholds + 2 + (cmp->phonetic ? 1 : 0);
 		cmp->swap_with = -1;
 		cmp->tf_adjust = false;
 		if (getKeyJsonValueFromContainer(c->val.binary.data, "tf_adjust", 9, &v))

@@ -8,6 +8,10 @@ SELECT sp.create_linkage_model('bad', '{"comparisons": [{"name": "a", "column": 
 SELECT sp.create_linkage_model('bad', '{"comparisons": [{"name": "a", "column": "a", "method": "jaro_winkler", "thresholds": [0.8, 0.9]}], "blocking": [["a"]]}');
 SELECT sp.create_linkage_model('bad', '{"comparisons": [{"name": "a", "column": "a", "method": "levenshtein", "thresholds": [1.5]}], "blocking": [["a"]]}');
 SELECT sp.create_linkage_model('bad', '{"comparisons": [{"name": "a", "column": "a", "method": "jaro_winkler"}], "blocking": [["a"]]}');
+SELECT sp.create_linkage_model('bad', '{"comparisons": [{"name": "a", "column": "a", "method": "jaro_winkler", "thresholds": [0.9], "prefixes": [3]}], "blocking": [["a"]]}');
+SELECT sp.create_linkage_model('bad', '{"comparisons": [{"name": "a", "column": "a", "method": "exact", "prefixes": [4, 6]}], "blocking": [["a"]]}');
+SELECT sp.create_linkage_model('bad', '{"comparisons": [{"name": "a", "column": "a", "method": "exact", "prefixes": [2.5]}], "blocking": [["a"]]}');
+SELECT sp.create_linkage_model('bad', '{"comparisons": [{"name": "a", "column": "a", "method": "exact", "prefixes": "6"}], "blocking": [["a"]]}');
 SELECT sp.create_linkage_model('bad', '{"comparisons": [{"name": "a", "column": "a", "method": "exact", "swap_with": "b"}], "blocking": [["a"]]}');
 SELECT sp.create_linkage_model('bad', '{"comparisons": [{"name": "a", "column": "a", "method": "exact"}]}');
 SELECT sp.create_linkage_model('bad', '{"comparisons": [{"name": "a", "column": "a", "method": "exact"}], "blocking": [["soundex(a)"]]}');

@@ -31,6 +31,9 @@ INSERT INTO gen (id, entity, household, submission, given_name, family_name, bir
  -- one woman re-registered in her village: birth year only the second time, same phone
  (900011, -11, -11, -11, 'Khadija', 'Omar', '1975-06-14', 'F', NULL, '+252615550011', :'village'),
  (900012, -11, -12, -12, 'Khadija', 'Omar', '1975',       'F', NULL, '0615550011',    :'village'),
+ -- one woman re-registered in another village of her district (same first six characters of the P-code)
+ (900013, -13, -13, -13, 'Sahra', 'Jama',  '1990-03-03', 'F', NULL, NULL, :'village'),
+ (900014, -13, -14, -14, 'Sahra', 'Jaama', '1990-03-03', 'F', NULL, NULL, left(:'village', 6) || '999'),
  -- a household registered twice: the mother with her ID both times, a son's
  -- name spelt another way and only his birth year the second time
  (900020, -20, -20, -20, 'Ubah',      'Farah',  '1985-04-02', 'F', '7700000020', '+252615550020', :'village'),
@@ -71,6 +74,7 @@ INSERT INTO cases VALUES
  (900007, 900008, 'typed twice in one registration', 'different'),
  (900009, 900010, 'swapped names in Arabic script, same ID', 'merge'),
  (900011, 900012, 'year-only birth date the second time', 'review or merge'),
+ (900013, 900014, 'moved to another village of her district', 'merge'),
  (900021, 900024, 'a son spelt another way, year only, his household registered again', 'review or merge'),
  (900022, 900025, 'a daughter of a household registered again', 'merge'),
  (900022, 900026, 'a namesake in another family, year only', 'not merged');
@@ -93,6 +97,15 @@ FROM cases c, LATERAL sp.explain_match('registry', 'gen_input', c.a, 'gen_input'
 WHERE e.comparison IN ('twins', 'registered_together', 'names_swapped') AND e.weight <> 0
 ORDER BY c.what, e.comparison;
 SELECT level FROM sp.explain_match('registry', 'gen_input', 900003, 'gen_input', 900004) WHERE comparison = 'birth_date';
+-- another village of the same district is its own level, worth more than another district
+SELECT level, weight > 0 AS for_a_match
+FROM sp.explain_match('registry', 'gen_input', 900013, 'gen_input', 900014)
+WHERE comparison = 'admin_area_code';
+SELECT (params #>> '{comparisons,admin_area_code,m,1}')::float8 > (params #>> '{comparisons,admin_area_code,u,1}')::float8 * 4
+           AS same_district_for_a_match,
+       (params #>> '{comparisons,admin_area_code,m,2}')::float8 < (params #>> '{comparisons,admin_area_code,u,2}')::float8
+           AS other_district_against
+FROM sp.linkage_model WHERE name = 'registry';
 -- the household level: pairs of the household registered twice are linked (the
 -- mothers' ID match supports the children, who are each other's best match),
 -- the namesake's family shares nothing else; people registered together and

@@ -43,7 +43,7 @@ fx_comparison(sp_link_spec *spec, const char *name, int column, sp_link_method m
 	cmp->phonetic = phonetic;
 	cmp->swap_with = -1;
 	cmp->nlevels = method == SP_METHOD_DATE ? SP_DATE_NLEVELS :
-		method == SP_METHOD_EXACT ? 2 : nthresholds + 2 + (phonetic ? 1 : 0);
+		method == SP_METHOD_EXACT ? nthresholds + 2 : nthresholds + 2 + (phonetic ? 1 : 0);
 	cmp->present = true;
 	for (int l = 0; l < SP_FS_MAX_LEVELS; l++)
 		cmp->m_max[l] = 1.0;

@@ -259,7 +259,12 @@ fuzz_compare_records(Family *f)
 	fx_comparison(&s, "family", family, SP_METHOD_JARO_WINKLER, 1 + below(3), jw, below(2));
 	fx_comparison(&s, "date", date, SP_METHOD_DATE, 0, NULL, false);
 	fx_comparison(&s, "id", id, below(2) ? SP_METHOD_DAMERAU : SP_METHOD_LEVENSHTEIN, 1 + below(3), edits, false);
-	fx_comparison(&s, "id_exact", id, SP_METHOD_EXACT, 0, NULL, false);
+	{
+		/* exact, with prefix levels or without (hierarchical codes) */
+		const double prefixes[3] = {1 + below(8), 1 + below(1), 0};
+
+		fx_comparison(&s, "id_exact", id, SP_METHOD_EXACT, prefixes[0] > 1 ? 1 + below(2) : below(2), prefixes, false);
+	}
 	if (below(2))
 	{
 		s.comparisons[0].swap_with = 1;

@@ -59,6 +59,10 @@ main(void)
 	is_str(norm("Søren Ærø"), "soren aero", "Nordic letters");
 	is_str(norm("محمد"), "mhmd", "Arabic to Latin consonants");
 	is_str(norm("N’Diaye"), "ndiaye", "typographic apostrophe dropped");
+	is_str(norm("نعمة"), "nmh", "Arabic ayn dropped like an apostrophe, not a word break");
+	is_str(norm("Niʿma"), norm("Ni'ma"), "modifier letter ayn (U+02BF) dropped like an apostrophe");
+	is_str(norm("Maʾmun ʻAli"), "mamun ali", "hamza and turned comma dropped; the space still separates");
+	is_str(norm("ጽዮን"), "seyon", "Ethiopic sixth-order vowel (schwa) written e, not a word break");
 	is_str(norm("J. R. R."), "j r r", "punctuation separates initials");
 	is_str(norm(""), "", "empty stays empty");
 	is_str(norm("---"), "", "punctuation only becomes empty");

@@ -114,6 +114,30 @@ main(void)
 		fx_free(&short_id);
 	}
 
+	{
+		/* exact with prefix levels: hierarchical codes (P-codes) */
+		sp_link_spec ps;
+		sp_records	areas;
+		const double prefixes[2] = {6, 4};
+		int			area;
+		const char *codes[] = {"SO1401004", "SO1401004", "SO1401002", "SO1402001", "SO0101001", "SO14", "SÖ1401004", "SÖ1401009"};
+
+		fx_spec(&ps);
+		area = fx_column(&ps, "area", SP_NORM_NONE, false);
+		fx_comparison(&ps, "area", area, SP_METHOD_EXACT, 2, prefixes, false);
+		is_int(ps.comparisons[0].nlevels, 4, "two prefix lengths: exact, first 6, first 4, else");
+		fx_records(&areas, 8, ps.ncolumns);
+		for (int k = 0; k < 8; k++)
+			fx_text(&ps, &areas, k, area, codes[k]);
+		is_int(sp_compare_one(&ps, 0, &areas, 0, &areas, 1, &w), 0, "same village: exact");
+		is_int(sp_compare_one(&ps, 0, &areas, 0, &areas, 2, &w), 1, "another village of the district: first 6 agree");
+		is_int(sp_compare_one(&ps, 0, &areas, 0, &areas, 3, &w), 2, "another district of the region: first 4 agree");
+		is_int(sp_compare_one(&ps, 0, &areas, 0, &areas, 4, &w), 3, "another region: else");
+		is_int(sp_compare_one(&ps, 0, &areas, 0, &areas, 5, &w), 2, "a region code against a village in it: first 4 agree");
+		is_int(sp_compare_one(&ps, 0, &areas, 6, &areas, 7, &w), 1, "prefixes count characters, not bytes");
+		fx_free(&areas);
+	}
+
 	/* swapped names */
 	sp_compare_records(&p.spec, &r, 0, &r, 3, g, &pv, &w);
 	ok(g[p.given] == 0 && g[p.family] == 0, "given and family swapped: both exact crosswise");
