@@ -255,6 +255,24 @@ q -c "SET ROLE demo_payer_b" -c "SELECT status, payments, total_amount, currency
 q -c "SELECT amount, count(*) AS households FROM sp.payment WHERE cycle_id = $cycle GROUP BY 1 ORDER BY 1"
 echo "Who is not paid this cycle, and why:"
 q -c "SELECT reason, count(*) FROM sp.payment_exclusion WHERE cycle_id = $cycle GROUP BY 1 ORDER BY 2 DESC"
+
+say "The approved cycle is sent to M-Pesa (G2P Connect disburse, batches of 1000, every export audited) and reconciled"
+q -c "SET ROLE demo_payer_a" -c "SELECT jsonb_array_length(sp.disburse_request($cycle, 'mpesa')) AS disburse_requests"
+q -c "SET ROLE demo_payer_a" -c "SELECT jsonb_pretty(jsonb_set(r, '{message,disbursements}', jsonb_build_array(r #> '{message,disbursements,0}'))) AS first_request_first_payment
+      FROM sp.disburse_request($cycle, 'mpesa', 1) r"
+q -c "SELECT action, acting_role, cardinality(person_ids) AS recipients, accesses, purpose FROM sp.audit_log WHERE action = 'disburse' ORDER BY log_id"
+echo "M-Pesa answers: every payment paid but two whose numbers it does not know, and one reference it invents:"
+q -c "SET ROLE demo_payer_b" -c "SELECT jsonb_pretty(sp.reconcile_payments($cycle, 'mpesa', jsonb_build_object(
+        'header', jsonb_build_object('action', 'on-disburse', 'total_count', count(*) + 1),
+        'message', jsonb_build_object('transaction_id', 'child_grant-$cycle-1', 'disbursements_status',
+            jsonb_agg(jsonb_build_object('reference_id', p.reference_id, 'timestamp', now(),
+                      'status', CASE WHEN n <= 2 THEN 'rjct' ELSE 'succ' END,
+                      'status_reason_code', CASE WHEN n <= 2 THEN 'rjct.payee_fa.invalid' END,
+                      'amount', to_char(p.amount, 'FM9999999990.00')))
+            || jsonb_build_array(jsonb_build_object('reference_id', 'child_grant-0-0', 'status', 'succ')))))) AS reconciled
+      FROM (SELECT p.*, row_number() OVER (ORDER BY p.payment_id) AS n FROM sp.payment p WHERE p.cycle_id = $cycle AND p.status = 'sent') p"
+q -c "SET ROLE demo_payer_b" -c "SELECT status, payments, total_amount FROM sp.close_payment_cycle($cycle, 'demo: provider answered for every payment')"
+q -c "SELECT status, count(*), sum(amount) FROM sp.payment WHERE cycle_id = $cycle GROUP BY 1 ORDER BY 1"
 q -c "DROP OWNED BY demo_payer_a, demo_payer_b" -c "DROP ROLE demo_payer_a" -c "DROP ROLE demo_payer_b" >/dev/null
 
 say "Looking a person up by national ID (blind index, no decryption) and reading it back (audited)"

@@ -10,7 +10,9 @@ CREATE TABLE sp.payment_provider (
     fa_type     text NOT NULL CHECK (fa_type IN ('mobile')),
     payer_fa    text NOT NULL CHECK (payer_fa ~ '^[a-zA-Z0-9.:_-]+@[a-zA-Z0-9.-]+$' AND length(payer_fa) <= 200),
     currency    text NOT NULL CHECK (currency ~ '^[A-Z]{3}$'),
-    batch_size  integer NOT NULL DEFAULT 1000 CHECK (batch_size BETWEEN 1 AND 100000),
+    batch_size  integer NOT NULL DEFAULT 1000 CHECK (batch_size BETWEEN 1 AND 10000),
+    sender_id   text NOT NULL DEFAULT 'sp-registry' CHECK (sender_id ~ '^[a-zA-Z0-9.:_-]{1,99}$'),
+    receiver_id text CHECK (receiver_id ~ '^[a-zA-Z0-9.:_-]{1,99}$'),
     active      boolean NOT NULL DEFAULT true,
     description text,
     created_at  timestamptz NOT NULL DEFAULT now(),
@@ -18,6 +20,8 @@ CREATE TABLE sp.payment_provider (
 );
 COMMENT ON TABLE sp.payment_provider IS 'Payment service providers (mobile money, banks) that pay beneficiaries: the kind of financial address they pay to (mobile: the recipient''s phone, as type:id@provider in G2P Connect), the programme''s account with them (payer_fa), the currency they pay in and how many payments go in one request. National configuration.';
 COMMENT ON COLUMN sp.payment_provider.fa_type IS 'Kind of payee financial address: mobile (mobile:<phone>@<provider>, the phone of the recipient, decrypted only when a payment file is exported). Bank accounts and vouchers need payment accounts the registry does not hold yet.';
+COMMENT ON COLUMN sp.payment_provider.sender_id IS 'How the provider knows this registry: header.sender_id of G2P Connect disburse requests.';
+COMMENT ON COLUMN sp.payment_provider.receiver_id IS 'The provider''s G2P Connect receiver_id, when it has one (header.receiver_id).';
 COMMENT ON COLUMN sp.payment_provider.payer_fa IS 'The paying account, as G2P Connect''s cdpi_FinancialAddress (type:id@provider).';
 CREATE TRIGGER payment_provider_national BEFORE INSERT OR UPDATE OR DELETE ON sp.payment_provider
     FOR EACH ROW EXECUTE FUNCTION sp_internal.national_configuration('changing a payment provider');
@@ -353,7 +357,8 @@ BEGIN
     INSERT INTO sp.payment_cycle_history (cycle_id, from_status, to_status, payments, total_amount, detail)
     VALUES (NEW.cycle_id, CASE WHEN TG_OP = 'UPDATE' THEN OLD.status END, NEW.status, NEW.payments, NEW.total_amount,
             CASE WHEN TG_OP = 'INSERT' THEN 'created'
-                 WHEN NEW.status <> OLD.status THEN NEW.status
+                 WHEN NEW.status <> OLD.status
+                     THEN NEW.status || coalesce(': ' || nullif(current_setting('sp_registry.change_reason', true), ''), '')
                  WHEN NEW.generated_at IS DISTINCT FROM OLD.generated_at THEN 'payment list generated'
                  WHEN NEW.payments <> OLD.payments OR NEW.total_amount <> OLD.total_amount THEN 'totals changed: a payment was cancelled'
                  ELSE 'updated' END);
@@ -384,6 +389,7 @@ CREATE TABLE sp.payment (
                    CHECK (status IN ('created', 'approved', 'sent', 'paid', 'failed', 'reissued', 'reversed', 'cancelled')),
     status_reason  text,
     reissue_of     bigint UNIQUE REFERENCES sp.payment (payment_id),
+    payee_hash     bytea,
     created_at     timestamptz NOT NULL DEFAULT now(),
     created_by     text NOT NULL DEFAULT sp_internal.caller(),
     updated_at     timestamptz NOT NULL DEFAULT now(),
@@ -404,6 +410,7 @@ CREATE INDEX payment_cycle_status_idx ON sp.payment (cycle_id, status);
 COMMENT ON TABLE sp.payment IS 'One payment to one beneficiary in one cycle: amount, currency, provider, the person who receives it and a reference_id that identifies it to the provider. A unit is paid once per cycle (unique indexes, not a check in code). Status: created -> approved -> sent -> paid | failed; failed -> reissued (a new payment in a later cycle) or cancelled; paid -> reversed; created or approved -> cancelled. Every change is in sp.payment_history; rows are never deleted.';
 COMMENT ON COLUMN sp.payment.unit_person_id IS 'For programmes that enrol persons: the person paid for (NULL for household programmes).';
 COMMENT ON COLUMN sp.payment.recipient_id IS 'Who receives the money: the household''s head, or the enrolled person.';
+COMMENT ON COLUMN sp.payment.payee_hash IS 'Blind index of the phone the payment was generated for (mobile providers): the export pays only if the recipient''s phone is still that one, so that a phone changed after the second person approved the list does not receive the money.';
 COMMENT ON COLUMN sp.payment.reference_id IS 'G2P Connect reference_id: programme, cycle and payment_id; what a provider''s statement is matched by.';
 
 CREATE TABLE sp.payment_history (
@@ -474,7 +481,8 @@ BEGIN
        OR NEW.cycle_id <> OLD.cycle_id OR NEW.reference_id <> OLD.reference_id OR NEW.provider <> OLD.provider
        OR NEW.household_id <> OLD.household_id OR NEW.enrolment_id <> OLD.enrolment_id
        OR NEW.programme <> OLD.programme OR NEW.unit_person_id IS DISTINCT FROM OLD.unit_person_id
-       OR NEW.reissue_of IS DISTINCT FROM OLD.reissue_of THEN
+       OR NEW.reissue_of IS DISTINCT FROM OLD.reissue_of OR NEW.payee_hash IS DISTINCT FROM OLD.payee_hash
+       OR (OLD.batch_id IS NOT NULL AND NEW.batch_id IS DISTINCT FROM OLD.batch_id) THEN
         RAISE EXCEPTION 'payment % cannot change what, to whom or in which cycle it pays', OLD.payment_id
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'Cancel it and generate the cycle''s list again.';
@@ -640,7 +648,7 @@ BEGIN
     END IF;
     CREATE TEMP TABLE sp_payment_candidates (
         enrolment_id bigint, household_id bigint, unit_person_id bigint, recipient_id bigint,
-        amount numeric, reason text) ON COMMIT DROP;
+        amount numeric, reason text, payee_hash bytea) ON COMMIT DROP;
     INSERT INTO pg_temp.sp_payment_candidates
     SELECT en.enrolment_id, en.household_id, en.person_id, r.person_id,
            a.amount,
@@ -653,17 +661,18 @@ BEGIN
                 WHEN r.person_id IS NULL THEN 'no one to receive the payment (no active head)'
                 WHEN prov.fa_type = 'mobile' AND r.phone_enc IS NULL THEN 'no phone to pay to'
                 WHEN a.amount <= 0 THEN 'nothing due'
-           END
+           END,
+           CASE WHEN prov.fa_type = 'mobile' THEN r.phone_hash END
     FROM sp.enrolment en
     JOIN sp.household h ON h.household_id = en.household_id
     LEFT JOIN sp.person up ON up.person_id = en.person_id
     -- the recipient: the enrolled person, or the household's active head (each
     -- branch an index probe: the primary key, the one-head-per-household index)
     LEFT JOIN LATERAL (
-        SELECT p.person_id, p.phone_enc FROM sp.person p
+        SELECT p.person_id, p.phone_enc, p.phone_hash FROM sp.person p
         WHERE en.person_id IS NOT NULL AND p.person_id = en.person_id AND p.status = 'active'
         UNION ALL
-        SELECT p.person_id, p.phone_enc FROM sp.person p
+        SELECT p.person_id, p.phone_enc, p.phone_hash FROM sp.person p
         WHERE en.person_id IS NULL AND p.household_id = en.household_id AND p.relationship_to_head = 'head'
           AND p.status = 'active'
         LIMIT 1) r ON true
@@ -687,10 +696,11 @@ BEGIN
     UPDATE sp.payment p
     SET status = 'cancelled',
         status_reason = CASE WHEN k.reason IS NOT NULL THEN 'left out when the list was generated again: ' || k.reason
-                             ELSE 'replaced when the list was generated again (amount or recipient changed)' END
+                             ELSE 'replaced when the list was generated again (amount, recipient or phone changed)' END
     FROM pg_temp.sp_payment_candidates k
     WHERE p.cycle_id = c.cycle_id AND p.status = 'created' AND p.enrolment_id = k.enrolment_id
-      AND (k.reason IS NOT NULL OR p.amount <> k.amount OR p.recipient_id <> k.recipient_id);
+      AND (k.reason IS NOT NULL OR p.amount <> k.amount OR p.recipient_id <> k.recipient_id
+           OR p.payee_hash IS DISTINCT FROM k.payee_hash);
     UPDATE sp.payment p
     SET status = 'cancelled', status_reason = 'left out when the list was generated again: no longer a beneficiary'
     WHERE p.cycle_id = c.cycle_id AND p.status = 'created'
@@ -699,9 +709,9 @@ BEGIN
     -- the payments: at most one per enrolment and per unit (the unique
     -- indexes decide, also against a concurrent generation)
     INSERT INTO sp.payment (payment_id, cycle_id, programme, enrolment_id, household_id, unit_person_id, recipient_id,
-                            provider, amount, currency, reference_id)
+                            provider, amount, currency, reference_id, payee_hash)
     SELECT n.id, c.cycle_id, c.programme, n.enrolment_id, n.household_id, n.unit_person_id, n.recipient_id, prov.name,
-           n.amount, e.rule ->> 'currency', format('%s-%s-%s', c.programme, c.cycle_id, n.id)
+           n.amount, e.rule ->> 'currency', format('%s-%s-%s', c.programme, c.cycle_id, n.id), n.payee_hash
     FROM (SELECT nextval(pg_get_serial_sequence('sp.payment', 'payment_id')) AS id, k.*
           FROM (SELECT * FROM pg_temp.sp_payment_candidates k
                 WHERE k.reason IS NULL
@@ -749,6 +759,7 @@ AS $$
 #variable_conflict use_column
 DECLARE
     c sp.payment_cycle;
+    previous text;
 BEGIN
     PERFORM sp_internal.require_reason(reason, 'Approving a payment list records why it is right to pay it.');
     PERFORM sp_internal.require_national_scope('Approving a payment cycle');
@@ -788,15 +799,18 @@ BEGIN
                JOIN sp.household h ON h.household_id = p.household_id
                JOIN sp.person r ON r.person_id = p.recipient_id
                WHERE p.cycle_id = c.cycle_id AND p.status = 'created'
-                 AND (en.state <> 'enrolled' OR h.status <> 'active' OR r.status <> 'active')) THEN
-        RAISE EXCEPTION 'beneficiaries of cycle % changed since its list was generated (suspended, exited, deceased or merged)', cycle_id
+                 AND (en.state <> 'enrolled' OR h.status <> 'active' OR r.status <> 'active'
+                      OR (p.payee_hash IS NOT NULL AND r.phone_hash IS DISTINCT FROM p.payee_hash))) THEN
+        RAISE EXCEPTION 'beneficiaries of cycle % changed since its list was generated (suspended, exited, deceased, merged, or a new phone)', cycle_id
             USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'Generate the list again, then approve it.';
     END IF;
     UPDATE sp.payment p SET status = 'approved', status_reason = 'cycle approved: ' || reason
     WHERE p.cycle_id = c.cycle_id AND p.status = 'created';
+    previous := sp_internal.begin_change(reason);
     UPDATE sp.payment_cycle pc SET status = 'approved', approved_at = now(), approved_by = sp_internal.caller()
     WHERE pc.cycle_id = c.cycle_id
     RETURNING * INTO c;
+    PERFORM sp_internal.end_change(previous);
     RETURN c;
 END
 $$;

@@ -152,3 +152,15 @@ ALTER TABLE sp.payment_exclusion ENABLE ROW LEVEL SECURITY;
 CREATE POLICY payment_exclusion_in_scope ON sp.payment_exclusion FOR SELECT
     USING ((SELECT sp_internal.has_national_scope())
            OR household_id IN (SELECT h.household_id FROM sp.household h));
+
+-- Disbursement batches and reconciliations (sql/61_disbursement.sql) describe
+-- whole cycles: national scope only.
+ALTER TABLE sp.disbursement_batch ENABLE ROW LEVEL SECURITY;
+CREATE POLICY disbursement_batch_national ON sp.disbursement_batch FOR SELECT
+    USING ((SELECT sp_internal.has_national_scope()));
+ALTER TABLE sp.payment_reconciliation ENABLE ROW LEVEL SECURITY;
+CREATE POLICY payment_reconciliation_national ON sp.payment_reconciliation FOR SELECT
+    USING ((SELECT sp_internal.has_national_scope()));
+ALTER TABLE sp.payment_reconciliation_issue ENABLE ROW LEVEL SECURITY;
+CREATE POLICY payment_reconciliation_issue_national ON sp.payment_reconciliation_issue FOR SELECT
+    USING ((SELECT sp_internal.has_national_scope()));

@@ -271,15 +271,20 @@ GRANT EXECUTE ON FUNCTION sp.set_enrolment_state(bigint, text, text), sp.open_en
 -- officers run cycles, and approve only lists they did not generate.
 GRANT SELECT ON sp.payment_provider, sp.programme_entitlement, sp.programme_entitlement_history
     TO sp_admin, sp_programme_officer, sp_payment_officer, sp_grievance_officer, sp_auditor;
-GRANT INSERT (name, title, fa_type, payer_fa, currency, batch_size, active, description),
-      UPDATE (title, payer_fa, batch_size, active, description)
+GRANT INSERT (name, title, fa_type, payer_fa, currency, batch_size, sender_id, receiver_id, active, description),
+      UPDATE (title, payer_fa, batch_size, sender_id, receiver_id, active, description)
     ON sp.payment_provider TO sp_admin;
 GRANT SELECT ON sp.payment_cycle, sp.payment_cycle_history, sp.payment, sp.payment_history, sp.payment_exclusion
     TO sp_programme_officer, sp_payment_officer, sp_grievance_officer, sp_auditor;
 GRANT EXECUTE ON FUNCTION sp.set_entitlement(text, jsonb, text, text) TO sp_programme_officer;
 GRANT EXECUTE ON FUNCTION sp.create_payment_cycle(text, date, date), sp.generate_payment_list(bigint),
-                          sp.approve_payment_cycle(bigint, text), sp.cancel_payment(bigint, text)
+                          sp.approve_payment_cycle(bigint, text), sp.cancel_payment(bigint, text),
+                          sp.disburse_request(bigint, text), sp.disburse_request(bigint, text, integer),
+                          sp.payment_file(bigint, text), sp.reconcile_payments(bigint, text, jsonb),
+                          sp.close_payment_cycle(bigint, text)
     TO sp_payment_officer;
+GRANT SELECT ON sp.disbursement_batch, sp.payment_reconciliation, sp.payment_reconciliation_issue
+    TO sp_admin, sp_payment_officer, sp_auditor;
 
 -- Areas, catalogue and scopes: administrators.
 GRANT INSERT (code, parent_code, level, name, valid_from, valid_to, geom),
