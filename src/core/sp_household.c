@@ -3,6 +3,7 @@
  */
 #include "sp_household.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -241,6 +242,10 @@ sp_household_cells(const sp_groups *ga, const sp_groups *gb, bool dedup, sp_hh_p
 	cell	   *cells;
 	uint8_t		taken_a[SP_HH_MAX_CELLS],
 				taken_b[SP_HH_MAX_CELLS];
+	double		other_a[SP_HH_MAX_CELLS],	/* heaviest rival of each row's and column's assigned cell */
+				other_b[SP_HH_MAX_CELLS],
+				asg_a[SP_HH_MAX_CELLS],	/* weight of each row's and column's assigned cell */
+				asg_b[SP_HH_MAX_CELLS];
 
 	memset(stats, 0, sizeof(*stats));
 	gp = env->scratch(NULL, sizeof(group_pair) * (size_t) (nlinks > 0 ? nlinks : 1), env->ctx);
@@ -320,13 +325,42 @@ sp_household_cells(const sp_groups *ga, const sp_groups *gb, bool dedup, sp_hh_p
 				if (cells[c].w >= confident)
 					confident_assigned++;
 			}
+		/*
+		 * An assigned pair is each other's best match only if no other
+		 * pair of one of its records weighs as much while its other record
+		 * is free or assigned no heavier: twins whose names were both
+		 * spelt anew weigh the same against either twin, and a tie is no
+		 * assignment.
+		 */
+		for (int64_t x = 0; x < na; x++)
+			other_a[x] = asg_a[x] = -INFINITY;
+		for (int64_t y = 0; y < nb; y++)
+			other_b[y] = asg_b[y] = -INFINITY;
+		for (int64_t c = 0; c < nc; c++)
+			if (cells[c].assigned)
+			{
+				asg_a[cells[c].a] = cells[c].w;
+				asg_b[cells[c].b] = cells[c].w;
+			}
+		for (int64_t c = 0; c < nc; c++)
+			if (!cells[c].assigned)
+			{
+				double		w = cells[c].w;
+
+				if (asg_b[cells[c].b] <= w + 1e-9 && w > other_a[cells[c].a])
+					other_a[cells[c].a] = w;
+				if (asg_a[cells[c].a] <= w + 1e-9 && w > other_b[cells[c].b])
+					other_b[cells[c].b] = w;
+			}
 		qsort(cells, (size_t) nc, sizeof(cell), cell_by_position);
 		for (int64_t c = 0; c < nc; c++)
 		{
 			sp_hh_level level;
+			bool		strict = cells[c].assigned && cells[c].w > other_a[cells[c].a] + 1e-9 &&
+				cells[c].w > other_b[cells[c].b] + 1e-9;
 
 			/* another assigned pair of the two groups is confident */
-			if (cells[c].assigned && confident_assigned - (cells[c].w >= confident ? 1 : 0) >= 1)
+			if (strict && confident_assigned - (cells[c].w >= confident ? 1 : 0) >= 1)
 			{
 				level = SP_HH_LINKED;
 				stats->linked++;

@@ -11,9 +11,11 @@
  * member of the other, each member matched to at most one (the greedy
  * one-to-one assignment by weight).  A pair's household level is then
  *
- *   LINKED    assigned in its two groups, and another assigned pair of the
- *             same two groups is confident (the household as a whole
- *             re-registered);
+ *   LINKED    assigned in its two groups, strictly heavier than every
+ *             other pair of its two records with the other group (a tie,
+ *             as between twins both spelt anew, is no assignment), and
+ *             another assigned pair of the same two groups is confident
+ *             (the household as a whole re-registered);
  *   UNLINKED  both records have other members, but not so;
  *   ALONE     a record has no group or is alone in it (no context).
  *

@@ -168,3 +168,20 @@ sp_hh_context_weight(const sp_link_model *model, const sp_gamma *g, double evide
 	}
 	return w;
 }
+
+double
+sp_hh_twins_weight(const sp_link_model *model, const sp_evidence *ev)
+{
+	double		ud,
+				ug,
+				w;
+
+	if (ev->kind != SP_EV_TWINS || model->hh_twins_u <= 0)
+		return ev->weight;
+	ud = model->hh_u_context[ev->date][SP_DATE_LEVEL_EXACT];
+	ug = model->hh_u_context[ev->given][model->spec.comparisons[ev->given].nlevels - 1];
+	if (ud <= 0 || ug <= 0)
+		return ev->weight;
+	w = log2(ud * ug / model->hh_twins_u);
+	return max2(ev->weight, min2(w, 0));
+}

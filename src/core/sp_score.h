@@ -27,6 +27,7 @@ typedef struct sp_link_model
 	double		hh_u[3];
 	double		hh_share;		/* share of matches among LINKED pairs */
 	double		hh_u_context[SP_FS_MAX_COMPARISONS][SP_FS_MAX_LEVELS];	/* u among other members of re-registered households */
+	double		hh_twins_u;		/* share of other members' pairs the twins evidence applies to (0: not measured) */
 } sp_link_model;
 
 /*
@@ -78,5 +79,18 @@ double		sp_best_weight(const sp_link_model *model, int c, const sp_records *ra, 
  * frequencies: within a household a common name is no commoner.
  */
 double		sp_hh_context_weight(const sp_link_model *model, const sp_gamma *g, double evidence);
+
+/*
+ * Weight of twins evidence ev for a LINKED pair.  Among the members of one
+ * family a shared birth date with different given names is what twins
+ * look like, and sp_hh_context_weight already weighs the birth date and the
+ * given name against u among members, each on its own.  The pattern's own
+ * weight corrects for their dependence, as measured there:
+ * log2(u(date exact) u(given different) / u(both)), m cancelling (matches
+ * do not make the two depend on each other).  Never for a match, never
+ * stronger than the spec's weight; the spec's weight when hh_twins_u was
+ * not measured.
+ */
+double		sp_hh_twins_weight(const sp_link_model *model, const sp_evidence *ev);
 
 #endif							/* SP_SCORE_H */

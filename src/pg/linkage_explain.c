@@ -138,6 +138,8 @@ sp_explain_match(PG_FUNCTION_ARGS)
 	Oid			lrel,
 				rrel;
 	int			hh_column;
+	sp_hh_level level = SP_HH_ALONE;
+	const char *why = "";
 
 	for (int k = 0; k < 5; k++)
 		if (PG_ARGISNULL(k))
@@ -202,24 +204,34 @@ sp_explain_match(PG_FUNCTION_ARGS)
 		values[2] = Float8GetDatum(w);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
+	if (hh_column >= 0)
+		level = explain_household(&model, hh_column, &ra, i, &rb, j, lrel == rrel, work, &why);
 	for (int e = 0; e < model.spec.nevidence; e++)
 	{
 		const sp_evidence *ev = &model.spec.evidence[e];
+		double		w = ev->weight;
+		bool		in_household = false;
 
 		if (!ev->present || ev->kind == SP_EV_HOUSEHOLD)
 			continue;		/* the household has its own row */
+		if (applies[e] && ev->kind == SP_EV_TWINS && level == SP_HH_LINKED)
+		{
+			/* inside a re-registered household: as measured among its members */
+			w = sp_hh_twins_weight(&model, ev);
+			total += w - ev->weight;
+			in_household = true;
+		}
 		values[0] = CStringGetTextDatum(ev->name);
 		values[1] = CStringGetTextDatum(!applies[e] ? "does not apply" :
 										ev->kind == SP_EV_SAME_GROUP ? "applies: registered together in one group (household)" :
 										ev->kind == SP_EV_SWAPPED ? "applies: the names agree only crosswise (given against family)" :
-										"applies: same birth date and family name, different given names (twins?)");
-		values[2] = Float8GetDatum(applies[e] ? ev->weight : 0.0);
+										in_household ? "applies: same birth date and family name, different given names; in a household registered again, weighed by how often its members look like that"
+										: "applies: same birth date and family name, different given names (twins?)");
+		values[2] = Float8GetDatum(applies[e] ? w : 0.0);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	if (hh_column >= 0)
 	{
-		const char *why;
-		sp_hh_level level = explain_household(&model, hh_column, &ra, i, &rb, j, lrel == rrel, work, &why);
 		PairScorer	scorer = {&model, &ra, &rb, work};
 		double		hw = linkage_household_total(&scorer, i, j, total, level) - total;
 

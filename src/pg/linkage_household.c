@@ -186,6 +186,7 @@ typedef struct HhTrain
 	double		other[SP_FS_MAX_COMPARISONS][SP_FS_MAX_LEVELS];
 	double		other_n[SP_FS_MAX_COMPARISONS];
 	int64		others;
+	int64		twins_others;	/* of which the twins evidence applies to */
 } HhTrain;
 
 static void
@@ -232,13 +233,23 @@ train_cell(int64_t i, int64_t j, double w, sp_hh_level level, bool assigned, voi
 	if (!assigned)
 	{
 		/* another member's record: almost surely a different person of the same family */
-		for (int c = 0; c < t->scorer.model->spec.ncomparisons; c++)
+		const sp_link_spec *spec = &t->scorer.model->spec;
+		bool		applies[SP_LINK_MAX_EVIDENCE];
+
+		for (int c = 0; c < spec->ncomparisons; c++)
 			if (g[c] >= 0)
 			{
 				t->other[c][g[c]]++;
 				t->other_n[c]++;
 			}
 		t->others++;
+		(void) sp_evidence_weight(spec, t->scorer.ra, i, t->scorer.rb, j, false, g, pv.swapped, applies);
+		for (int e = 0; e < spec->nevidence; e++)
+			if (applies[e] && spec->evidence[e].kind == SP_EV_TWINS)
+			{
+				t->twins_others++;
+				break;
+			}
 		return;
 	}
 	if (sp_pattern_table_add(&t->patterns, g, 1.0) != 0)
@@ -412,6 +423,8 @@ linkage_household_train(sp_link_model *model, HhSample *sample, const sp_records
 			appendStringInfoChar(js, ']');
 		}
 		appendStringInfoString(js, "}, ");
+		/* how often other members look like twins: their own weight in context (sp_hh_twins_weight) */
+		appendStringInfo(js, "\"twins_u\": %.17g, ", (t.twins_others + 0.5) / (t.others + 1.0));
 	}
 	appendStringInfo(js, "\"anchored_pairs\": %.0f, \"anchored_levels\": [%.0f, %.0f, %.0f], "
 					 "\"confident_pairs\": %lld, \"group_pairs\": %lld, \"group_pairs_too_large\": %lld, "
@@ -428,6 +441,7 @@ linkage_household_total(const PairScorer *s, int64 i, int64 j, double base, sp_h
 	sp_gamma	g[SP_FS_MAX_COMPARISONS];
 	sp_pair_values pv;
 	double		evidence;
+	bool		applies[SP_LINK_MAX_EVIDENCE];
 
 	if (!s->model->hh_enabled)
 		return base;
@@ -435,6 +449,10 @@ linkage_household_total(const PairScorer *s, int64 i, int64 j, double base, sp_h
 		return base + linkage_household_weight(s->model, level);
 	linkage_check(sp_compare_records(&s->model->spec, s->ra, i, s->rb, j, g, &pv, s->work));
 	evidence = sp_evidence_weight(&s->model->spec, s->ra, i, s->rb, j, s->ra->values == s->rb->values, g,
-								  pv.swapped, NULL);
+								  pv.swapped, applies);
+	/* twins inside a re-registered household: as measured among its members */
+	for (int e = 0; e < s->model->spec.nevidence; e++)
+		if (applies[e] && s->model->spec.evidence[e].kind == SP_EV_TWINS)
+			evidence += sp_hh_twins_weight(s->model, &s->model->spec.evidence[e]) - s->model->spec.evidence[e].weight;
 	return sp_hh_context_weight(s->model, g, evidence);
 }

@@ -828,6 +828,9 @@ parse_params(sp_link_model *model, Jsonb *params)
 				params_error(model->name, "params.household.linked_match_share",
 							 "The share of matches among linked pairs is missing.");
 			model->hh_share = params_probability(&arr, model->name, "params.household.linked_match_share", true);
+			model->hh_twins_u = 0;
+			if (getKeyJsonValueFromContainer(v.val.binary.data, "twins_u", 7, &arr))
+				model->hh_twins_u = params_probability(&arr, model->name, "params.household.twins_u", true);
 			if (!getKeyJsonValueFromContainer(v.val.binary.data, "u_context", 9, &arr) || arr.type != jbvBinary ||
 				!JsonContainerIsObject(arr.val.binary.data))
 				params_error(model->name, "params.household.u_context",

@@ -42,6 +42,22 @@ INSERT INTO gen (id, entity, household, submission, given_name, family_name, bir
  (900023, -20, -23, -23, 'Ubah',      'Farah',  '1985-04-02', 'F', '7700000020', '+252615550020', :'village'),
  (900024, -21, -23, -23, 'Ismaaciil', 'Faarah', '2010',       'M', NULL,         NULL,            :'village'),
  (900025, -22, -23, -23, 'Hodan',     'Farah',  '2013-01-20', 'F', NULL,         NULL,            :'village'),
+ -- twins of a household registered again, the mother with her ID both times: one
+ -- twin's name in Somali spelling the second time (Omar, Cumar), the other the same
+ (900030, -30, -30, -30, 'Sahra', 'Guled', '1980-02-02', 'F', '7700000030', NULL, :'village'),
+ (900031, -31, -30, -30, 'Omar',  'Guled', '2014-06-06', 'M', NULL,         NULL, :'village'),
+ (900032, -32, -30, -30, 'Ali',   'Guled', '2014-06-06', 'M', NULL,         NULL, :'village'),
+ (900033, -30, -33, -33, 'Sahra', 'Guled', '1980-02-02', 'F', '7700000030', NULL, :'village'),
+ (900034, -31, -33, -33, 'Cumar', 'Guled', '2014-06-06', 'M', NULL,         NULL, :'village'),
+ (900035, -32, -33, -33, 'Ali',   'Guled', '2014-06-06', 'M', NULL,         NULL, :'village'),
+ -- twin sisters of a household registered again, both under other names the second
+ -- time: nothing tells which is which
+ (900036, -36, -36, -36, 'Faadumo', 'Hirsi', '1982-03-03', 'F', '7700000036', NULL, :'village'),
+ (900037, -37, -36, -36, 'Hodan',   'Hirsi', '2015-07-07', 'F', NULL,         NULL, :'village'),
+ (900038, -38, -36, -36, 'Sagal',   'Hirsi', '2015-07-07', 'F', NULL,         NULL, :'village'),
+ (900039, -36, -39, -39, 'Faadumo', 'Hirsi', '1982-03-03', 'F', '7700000036', NULL, :'village'),
+ (900040, -37, -39, -39, 'Ayan',    'Hirsi', '2015-07-07', 'F', NULL,         NULL, :'village'),
+ (900041, -38, -39, -39, 'Deeqa',   'Hirsi', '2015-07-07', 'F', NULL,         NULL, :'village'),
  -- a namesake of the daughter, birth year only, in another family of the village
  (900026, -26, -26, -26, 'Hodan',     'Farah',  '2013',       'F', NULL,         NULL,            :'village'),
  (900027, -27, -26, -26, 'Abdi',      'Farah',  '1979-11-30', 'M', '7700000027', NULL,            :'village');
@@ -77,7 +93,12 @@ INSERT INTO cases VALUES
  (900013, 900014, 'moved to another village of her district', 'merge'),
  (900021, 900024, 'a son spelt another way, year only, his household registered again', 'review or merge'),
  (900022, 900025, 'a daughter of a household registered again', 'merge'),
- (900022, 900026, 'a namesake in another family, year only', 'not merged');
+ (900022, 900026, 'a namesake in another family, year only', 'not merged'),
+ (900031, 900034, 'a twin respelt (Omar, Cumar), his household registered again', 'review or merge'),
+ (900032, 900034, 'his twin brother against him', 'different'),
+ (900031, 900035, 'the other way round', 'different'),
+ (900037, 900040, 'twin sisters both renamed: one pair', 'different'),
+ (900037, 900041, 'twin sisters both renamed: the crossed pair', 'different');
 CREATE TEMP TABLE scored AS
 SELECT c.what, c.expected, e.weight AS total
 FROM cases c, LATERAL sp.explain_match('registry', 'gen_input', c.a, 'gen_input', c.b) e
@@ -92,7 +113,7 @@ FROM (SELECT what, expected,
 ORDER BY what;
 
 -- the evidence is shown where it applies
-SELECT c.what, e.comparison, e.level, e.weight
+SELECT c.what, e.comparison, e.level, round(e.weight::numeric, 1) AS weight
 FROM cases c, LATERAL sp.explain_match('registry', 'gen_input', c.a, 'gen_input', c.b) e
 WHERE e.comparison IN ('twins', 'registered_together', 'names_swapped') AND e.weight <> 0
 ORDER BY c.what, e.comparison;

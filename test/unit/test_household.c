@@ -179,15 +179,30 @@ main(void)
 		ok(f.ncells == 3 && level_of(&f, 6, 3) == SP_HH_ALONE && level_of(&f, 6, 4) == SP_HH_ALONE, "alone");
 	}
 
-	/* ties are broken by position, so the result does not depend on the order of the links */
+	/*
+	 * a tie is no assignment: twins whose names were both spelt anew weigh
+	 * the same against either twin, and neither pair is linked (whatever
+	 * the order of the links)
+	 */
 	{
 		const wentry w[] = {{0, 3, 20}, {1, 4, 0}, {1, 5, 0}, {2, 4, 0}, {2, 5, 0}};
 		fixture		f = {w, 5, {0}, {0}, {0}, {0}, 0, 0};
 		sp_hh_pair	links[] = {{0, 3}};
 
 		sp_household_cells(&g, &g, true, links, 1, 3.17, weight_of, cell_of, &f, &st, &sp_link_env_malloc);
+		ok(level_of(&f, 1, 4) == SP_HH_UNLINKED && level_of(&f, 2, 5) == SP_HH_UNLINKED &&
+		   level_of(&f, 1, 5) == SP_HH_UNLINKED && level_of(&f, 2, 4) == SP_HH_UNLINKED,
+		   "equal weights: no pair of the twins linked");
+	}
+	/* one of them told apart (a name that still agrees): both pairs linked */
+	{
+		const wentry w[] = {{0, 3, 20}, {1, 4, 2}, {1, 5, 0}, {2, 4, 0}, {2, 5, 0}};
+		fixture		f = {w, 5, {0}, {0}, {0}, {0}, 0, 0};
+		sp_hh_pair	links[] = {{0, 3}};
+
+		sp_household_cells(&g, &g, true, links, 1, 3.17, weight_of, cell_of, &f, &st, &sp_link_env_malloc);
 		ok(level_of(&f, 1, 4) == SP_HH_LINKED && level_of(&f, 2, 5) == SP_HH_LINKED &&
-		   level_of(&f, 1, 5) == SP_HH_UNLINKED, "equal weights: first member with first member");
+		   level_of(&f, 1, 5) == SP_HH_UNLINKED, "one twin told apart: each with the other's counterpart");
 	}
 	sp_groups_free(&g, &sp_link_env_malloc);
 	fx_free(&r);

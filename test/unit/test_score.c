@@ -115,6 +115,30 @@ main(void)
 		ok(fabs(b_rare - sp_pair_total(model, &r, 8, &r, 9, g, &pv)) < 1e-9, "exact rare name: the bound is the total");
 	}
 
+	{
+		/* twins evidence inside a re-registered household (sp_hh_twins_weight) */
+		sp_link_model *hm = calloc(1, sizeof(sp_link_model));
+		sp_evidence ev = {"twins", SP_EV_TWINS, 0, 1, 0, 2, -15, true};
+		sp_evidence swapped = {"names_swapped", SP_EV_SWAPPED, 0, 0, 0, 0, -4, true};
+
+		hm->spec.comparisons[0].nlevels = SP_DATE_NLEVELS;
+		hm->spec.comparisons[2].nlevels = 3;
+		hm->hh_u_context[1][SP_DATE_LEVEL_EXACT] = 0.004;
+		hm->hh_u_context[2][2] = 0.9;
+		ok(sp_hh_twins_weight(hm, &ev) == -15, "not measured: the spec's weight");
+		hm->hh_twins_u = 0.004 * 0.9;
+		ok(fabs(sp_hh_twins_weight(hm, &ev)) < 1e-12, "members share a birth date with different names as often as independence says: no correction");
+		hm->hh_twins_u = 0.004 * 0.9 * 8;
+		ok(fabs(sp_hh_twins_weight(hm, &ev) + 3) < 1e-12, "eight times as often (twins among members): -3 bits");
+		hm->hh_twins_u = 0.004 * 0.9 / 8;
+		ok(sp_hh_twins_weight(hm, &ev) == 0, "rarer than independence: never evidence for a match");
+		hm->hh_u_context[1][SP_DATE_LEVEL_EXACT] = 1e-6;
+		hm->hh_twins_u = 0.5;
+		ok(sp_hh_twins_weight(hm, &ev) == -15, "never stronger than the spec's weight (-19 measured)");
+		ok(sp_hh_twins_weight(hm, &swapped) == -4, "other evidence keeps its weight");
+		free(hm);
+	}
+
 	free(model->tf[given].terms);
 	free(model);
 	sp_cmp_work_free(&w);
