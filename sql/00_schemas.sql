@@ -41,7 +41,7 @@ COMMENT ON ROLE sp_admin IS 'sp_registry: manages catalogues, admin areas, model
 COMMENT ON ROLE sp_registrar IS 'sp_registry: registers and updates households and persons in its areas, looks up persons by national ID (audited), decides possible duplicates.';
 COMMENT ON ROLE sp_caseworker IS 'sp_registry: follows households of its areas: corrections, status changes, reassessment after appeals, enrolment suspensions and exits, eligibility reviews.';
 COMMENT ON ROLE sp_programme_officer IS 'sp_registry: defines programmes and quotas, runs eligibility, enrolment and recertification.';
-COMMENT ON ROLE sp_payment_officer IS 'sp_registry: prepares payments: opens payment cycles, generates and approves payment lists (never one it generated itself), cancels payments, sends approved cycles to providers (G2P Connect disburse, CSV), reconciles their reports and closes cycles; reads enrolments and payments of its areas.';
+COMMENT ON ROLE sp_payment_officer IS 'sp_registry: prepares payments: opens payment cycles, generates and approves payment lists (never one it generated itself), cancels payments, sends approved cycles to providers (G2P Connect disburse, CSV), reconciles their reports, closes cycles, re-issues failed payments and records reversals; reads enrolments and payments of its areas.';
 COMMENT ON ROLE sp_grievance_officer IS 'sp_registry: reads households, persons and enrolments of its areas to handle grievances and appeals.';
 COMMENT ON ROLE sp_analyst IS 'sp_registry: reads de-identified registry data, catalogues, models and aggregates of its areas.';
 COMMENT ON ROLE sp_auditor IS 'sp_registry: reads the audit trail, history tables and decisions of its areas; changes nothing.';

@@ -93,8 +93,53 @@ BEGIN
     FROM sp.person p JOIN sp.household hh USING (household_id)
     WHERE p.admin_area_code IS DISTINCT FROM hh.admin_area_code;
 
+    -- payments: states against their history, cycles' and batches' totals, batches, re-issues
+    RETURN QUERY
+    SELECT 'sp.payment states agree with sp.payment_history', count(*) = 0,
+           CASE WHEN count(*) > 0 THEN format('%s payments, e.g. %s', count(*), min(x.payment_id)) END
+    FROM sp.payment x
+    LEFT JOIN LATERAL (SELECT h.to_status FROM sp.payment_history h WHERE h.payment_id = x.payment_id
+                       ORDER BY h.history_id DESC LIMIT 1) last ON true
+    WHERE last.to_status IS DISTINCT FROM x.status;
+    RETURN QUERY
+    SELECT 'sp.payment_cycle states agree with sp.payment_cycle_history', count(*) = 0,
+           CASE WHEN count(*) > 0 THEN format('%s cycles, e.g. %s', count(*), min(x.cycle_id)) END
+    FROM sp.payment_cycle x
+    LEFT JOIN LATERAL (SELECT h.to_status FROM sp.payment_cycle_history h WHERE h.cycle_id = x.cycle_id
+                       ORDER BY h.history_id DESC LIMIT 1) last ON true
+    WHERE last.to_status IS DISTINCT FROM x.status;
+    RETURN QUERY
+    SELECT 'sp.payment_cycle counts and totals match their payments', count(*) = 0,
+           CASE WHEN count(*) > 0 THEN format('%s cycles, e.g. %s', count(*), min(x.cycle_id)) END
+    FROM sp.payment_cycle x CROSS JOIN LATERAL sp_internal.payment_cycle_totals(x.cycle_id) tot
+    WHERE tot.payments <> x.payments OR tot.total_amount <> x.total_amount;
+    RETURN QUERY
+    SELECT 'sp.payment sent in batches of their cycle and provider', count(*) = 0,
+           CASE WHEN count(*) > 0 THEN format('%s payments, e.g. %s', count(*), min(x.payment_id)) END
+    FROM sp.payment x LEFT JOIN sp.disbursement_batch b ON b.batch_id = x.batch_id
+    WHERE (x.batch_id IS NOT NULL AND (b.cycle_id <> x.cycle_id OR b.provider <> x.provider OR x.status IN ('created', 'approved', 'cancelled')))
+       OR (x.batch_id IS NULL AND x.status IN ('sent', 'paid', 'failed', 'reversed', 'reissued'));
+    RETURN QUERY
+    SELECT 'sp.disbursement_batch counts and totals match their payments', count(*) = 0,
+           CASE WHEN count(*) > 0 THEN format('%s batches, e.g. %s', count(*), min(b.batch_id)) END
+    FROM sp.disbursement_batch b
+    CROSS JOIN LATERAL (SELECT count(*) AS n, coalesce(sum(p.amount), 0) AS total FROM sp.payment p WHERE p.batch_id = b.batch_id) tot
+    WHERE tot.n <> b.payments OR tot.total <> b.total_amount;
+    RETURN QUERY
+    SELECT 'sp.payment re-issues follow one failed payment into a later cycle of its programme', count(*) = 0,
+           CASE WHEN count(*) > 0 THEN format('%s payments, e.g. %s', count(*), min(bad.payment_id)) END
+    FROM (SELECT x.payment_id FROM sp.payment x
+          JOIN sp.payment o ON o.payment_id = x.reissue_of
+          JOIN sp.payment_cycle cx ON cx.cycle_id = x.cycle_id
+          JOIN sp.payment_cycle co ON co.cycle_id = o.cycle_id
+          WHERE o.status <> 'reissued' OR o.programme <> x.programme OR o.amount <> x.amount
+             OR o.enrolment_id <> x.enrolment_id OR cx.period_start <= co.period_end
+          UNION ALL
+          SELECT o.payment_id FROM sp.payment o
+          WHERE o.status = 'reissued' AND NOT EXISTS (SELECT 1 FROM sp.payment x WHERE x.reissue_of = o.payment_id)) bad;
+
     RETURN QUERY
     SELECT 'sp.audit_log hash chain', ac.ok, ac.problem FROM sp.verify_audit_chain() ac;
 END
 $$;
-COMMENT ON FUNCTION sp_internal.verify_integrity() IS 'Checks what a restore loads without row-by-row checks: statement-trigger references, model specs, programme rules, enrolment units and states against their history, area paths, persons'' areas, and the audit chain. One row per check; run it after every restore (docs/dba-guide.md). Read-only.';
+COMMENT ON FUNCTION sp_internal.verify_integrity() IS 'Checks what a restore loads without row-by-row checks: statement-trigger references, model specs, programme rules, enrolment units and states against their history, area paths, persons'' areas, payments and payment cycles against their history, cycles'' and batches'' totals, batches and re-issues, and the audit chain. One row per check; run it after every restore (docs/dba-guide.md). Read-only.';

@@ -74,6 +74,11 @@ SELECT pg_catalog.pg_extension_config_dump('sp.payment_cycle_cycle_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.payment_cycle_history_history_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.payment_payment_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.payment_history_history_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.disbursement_batch', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.payment_reconciliation', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.payment_reconciliation_issue', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.disbursement_batch_batch_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.payment_reconciliation_reconciliation_id_seq', '');
 
 -- Least privilege.  Nothing is granted to PUBLIC.  Roles read tables (rows
 -- filtered by area scope, sql/85_row_security.sql; columns by the grants
@@ -281,7 +286,8 @@ GRANT EXECUTE ON FUNCTION sp.create_payment_cycle(text, date, date), sp.generate
                           sp.approve_payment_cycle(bigint, text), sp.cancel_payment(bigint, text),
                           sp.disburse_request(bigint, text), sp.disburse_request(bigint, text, integer),
                           sp.payment_file(bigint, text), sp.reconcile_payments(bigint, text, jsonb),
-                          sp.close_payment_cycle(bigint, text)
+                          sp.close_payment_cycle(bigint, text), sp.reissue_payment(bigint, bigint, text),
+                          sp.reverse_payment(bigint, text)
     TO sp_payment_officer;
 GRANT SELECT ON sp.disbursement_batch, sp.payment_reconciliation, sp.payment_reconciliation_issue
     TO sp_admin, sp_payment_officer, sp_auditor;

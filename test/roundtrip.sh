@@ -133,6 +133,18 @@ RESET ROLE;
 SET ROLE sp_rt_payer2;
 SELECT sp.approve_payment_cycle(cycle_id, 'round trip') FROM sp.payment_cycle;
 SELECT sp.cancel_payment(min(payment_id), 'round trip') FROM sp.payment;
+-- sent, the provider's report taken (one payment rejected, the rest paid), one reversed,
+-- the rejected one re-issued in next month's cycle
+SELECT jsonb_array_length(sp.disburse_request(cycle_id, 'mpesa')) FROM sp.payment_cycle;
+SELECT sp.reconcile_payments(min(p.cycle_id), 'mpesa', jsonb_agg(jsonb_build_object('reference_id', p.reference_id,
+         'status', CASE WHEN p.payment_id = (SELECT min(payment_id) FROM sp.payment WHERE status = 'sent') THEN 'rjct' ELSE 'succ' END))
+         || '[{"reference_id": "unknown-1", "status": "succ"}]')
+FROM sp.payment p WHERE p.status = 'sent';
+SELECT sp.reverse_payment(max(payment_id), 'round trip') FROM sp.payment WHERE status = 'paid';
+RESET ROLE;
+SELECT sp.create_payment_cycle('child_grant', (date_trunc('month', current_date) + interval '1 month')::date, (date_trunc('month', current_date) + interval '2 months - 1 day')::date);
+SET ROLE sp_rt_payer1;
+SELECT sp.reissue_payment(min(p.payment_id), (SELECT max(cycle_id) FROM sp.payment_cycle), 'round trip') FROM sp.payment p WHERE p.status = 'failed';
 RESET ROLE;
 -- both keys rotated: the dump carries the retired keys' state and re-keyed values
 SELECT sp.rotate_keys(NULL, 100000);

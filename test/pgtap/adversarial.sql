@@ -142,6 +142,8 @@ SELECT set_eq('SELECT name, roles FROM function_matrix', $$VALUES
     ('sp.disburse_request(bigint,text,integer)', 'payment_officer'),
     ('sp.payment_file(bigint,text)', 'payment_officer'),
     ('sp.reconcile_payments(bigint,text,jsonb)', 'payment_officer'),
+    ('sp.reissue_payment(bigint,bigint,text)', 'payment_officer'),
+    ('sp.reverse_payment(bigint,text)', 'payment_officer'),
     ('sp.create_payment_cycle(text,date,date)', 'payment_officer'),
     ('sp.generate_payment_list(bigint)', 'payment_officer'),
     ('sp.set_entitlement(text,jsonb,text,text)', 'admin programme_officer'),

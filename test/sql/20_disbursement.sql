@@ -156,6 +156,59 @@ RESET ROLE;
 SELECT from_status, to_status, payments, total_amount, detail FROM sp.payment_cycle_history WHERE cycle_id = :cycle ORDER BY history_id;
 SELECT l.label, h.from_status, h.to_status FROM sp.payment_history h JOIN lab l USING (household_id)
 WHERE h.cycle_id = :cycle AND l.label IN ('P1', 'P3') ORDER BY l.label, h.history_id;
+-- a failed payment is re-issued in a later cycle, once; a paid one can be reversed
+SELECT (date_trunc('month', current_date) + interval '2 month')::date AS ps3,
+       (date_trunc('month', current_date) + interval '3 month - 1 day')::date AS pe3 \gset
+SELECT cycle_id AS cycle3 FROM sp.create_payment_cycle('py_cash', :'ps3', :'pe3') \gset
+SELECT payment_id AS p3_payment FROM sp.payment WHERE reference_id = :'ref3' \gset
+SELECT payment_id AS p1_payment FROM sp.payment WHERE reference_id = :'ref1' \gset
+SET ROLE sp_test_maker;
+SELECT sp.reissue_payment(:p3_payment, :cycle, 'number fixed');
+SELECT sp.reissue_payment(:p1_payment, :cycle3, 'paid already');
+SELECT sp.reissue_payment(:p3_payment, :cycle3, ' ');
+SELECT sp.reissue_payment(:p3_payment, -1, 'no such cycle');
+SELECT reissue_of = :p3_payment AS reissue_of, amount, status, status_reason ~ '^re-issue of payment \d+ \(cycle \d+\): the family gave its new number at the office$' AS reason
+FROM sp.reissue_payment(:p3_payment, :cycle3, 'the family gave its new number at the office');
+SELECT sp.reissue_payment(:p3_payment, :cycle3, 'again');
+RESET ROLE;
+SELECT status, status_reason ~ '^re-issued as payment \d+ in cycle \d+: ' AS reason FROM sp.payment WHERE payment_id = :p3_payment;
+SELECT payments, total_amount, generated_by FROM sp.payment_cycle WHERE cycle_id = :cycle3;
+-- generating the cycle's list adds the month's payments and keeps the re-issue
+SELECT sp.generate_payment_list(:cycle3) -> 'payments' AS payments_with_the_reissue;
+SELECT l.label, p.amount, p.status, p.reissue_of IS NOT NULL AS reissue
+FROM sp.payment p JOIN lab l USING (household_id) WHERE p.cycle_id = :cycle3 ORDER BY l.label, p.reissue_of NULLS FIRST;
+-- who re-issued into a list cannot approve it
+SET ROLE sp_test_maker;
+SELECT status FROM sp.approve_payment_cycle(:cycle3, 'checked');
+RESET ROLE;
+SET ROLE sp_test_checker;
+SELECT status, payments, total_amount FROM sp.approve_payment_cycle(:cycle3, 'checked, with the re-issue');
+RESET ROLE;
+-- a reversal: only of a paid payment, once
+SET ROLE sp_test_checker;
+SELECT status, status_reason FROM sp.reverse_payment(:p1_payment, 'paid to a wrong number; the provider took it back');
+SELECT sp.reverse_payment(:p1_payment, 'again');
+SELECT sp.reverse_payment(:p3_payment, 'not paid');
+RESET ROLE;
+SELECT l.label, h.from_status, h.to_status, h.reason FROM sp.payment_history h JOIN lab l USING (household_id)
+WHERE h.payment_id IN (:p1_payment, :p3_payment) AND h.to_status IN ('reissued', 'reversed') ORDER BY l.label;
+
+-- after a restore, sp_internal.verify_integrity() finds totals that do not add up
+SELECT ok FROM sp_internal.verify_integrity() WHERE check_name = 'sp.disbursement_batch counts and totals match their payments';
+SET session_replication_role = replica;
+UPDATE sp.disbursement_batch SET total_amount = total_amount + 1 WHERE cycle_id = :cycle AND batch_no = 1;
+RESET session_replication_role;
+SELECT ok, detail ~ '^1 batches, e\.g\. \d+$' AS detail FROM sp_internal.verify_integrity()
+WHERE check_name = 'sp.disbursement_batch counts and totals match their payments';
+SET session_replication_role = replica;
+UPDATE sp.disbursement_batch SET total_amount = total_amount - 1 WHERE cycle_id = :cycle AND batch_no = 1;
+RESET session_replication_role;
+SELECT check_name, ok FROM sp_internal.verify_integrity()
+WHERE check_name IN ('sp.payment states agree with sp.payment_history', 'sp.payment_cycle states agree with sp.payment_cycle_history',
+                     'sp.payment_cycle counts and totals match their payments', 'sp.disbursement_batch counts and totals match their payments',
+                     'sp.payment re-issues follow one failed payment into a later cycle of its programme')
+ORDER BY check_name;
+
 -- batches and reconciliations are append-only
 UPDATE sp.disbursement_batch SET payments = 0 WHERE cycle_id = :cycle;
 DELETE FROM sp.payment_reconciliation WHERE cycle_id = :cycle;
