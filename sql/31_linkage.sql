@@ -246,6 +246,7 @@ $${
     {"keys": ["name_key(given_name)", "birth_date"], "max_block": 200,
      "refine": ["first(admin_area_code, 6)", "name_key(family_name)"]},
     ["birth_date", "postcode"],
-    ["first(given_name, 2)", "first(family_name, 2)", "postcode"]
+    ["first(given_name, 2)", "first(family_name, 2)", "postcode"],
+    {"keys": ["address", "postcode"], "max_block": 50, "refine": ["year(birth_date)"]}
   ]
 }$$);

@@ -638,6 +638,7 @@ DECLARE
     unit text;
     created integer;
     excluded jsonb;
+    limits integer[];
 BEGIN
     PERFORM sp_internal.require_national_scope('Generating a payment list');
     -- one generation of a cycle at a time: a second session waits here, then
@@ -671,10 +672,14 @@ BEGIN
     END IF;
     CREATE TEMP TABLE sp_payment_candidates (
         enrolment_id bigint, household_id bigint, unit_person_id bigint, recipient_id bigint,
-        amount numeric, reason text, payee_hash bytea) ON COMMIT DROP;
+        amount numeric, reason text, payee_hash bytea, members integer, younger integer[]) ON COMMIT DROP;
+    -- the rule's age limits (per_child under_age), smallest first: what a unit
+    -- is due depends only on its members and how many are younger than each
+    SELECT coalesce(array_agg(DISTINCT (x ->> 'under_age')::integer ORDER BY (x ->> 'under_age')::integer), '{}')
+    INTO limits FROM jsonb_array_elements(e.rule -> 'components') x WHERE x ->> 'kind' = 'per_child';
     INSERT INTO pg_temp.sp_payment_candidates
     SELECT en.enrolment_id, en.household_id, en.person_id, r.person_id,
-           a.amount,
+           NULL,
            CASE WHEN en.state = 'suspended' THEN 'suspended'
                 WHEN en.state = 'exited' THEN 'exited on ' || to_char(en.exited_at, 'YYYY-MM-DD')
                 WHEN h.status = 'merged' THEN 'household merged into ' || h.merged_into
@@ -683,9 +688,9 @@ BEGIN
                 WHEN up.status = 'merged' THEN 'person merged into ' || up.merged_into
                 WHEN r.person_id IS NULL THEN 'no one to receive the payment (no active head)'
                 WHEN prov.fa_type = 'mobile' AND r.phone_enc IS NULL THEN 'no phone to pay to'
-                WHEN a.amount <= 0 THEN 'nothing due'
            END,
-           CASE WHEN prov.fa_type = 'mobile' THEN r.phone_hash END
+           CASE WHEN prov.fa_type = 'mobile' THEN r.phone_hash END,
+           m.members, y.younger
     FROM sp.enrolment en
     JOIN sp.household h ON h.household_id = en.household_id
     LEFT JOIN sp.person up ON up.person_id = en.person_id
@@ -705,10 +710,27 @@ BEGIN
         SELECT (count(*) FILTER (WHERE p.status = 'active'))::integer AS members,
                array_agg(extract(year FROM age(c.period_start, p.birth_date))::integer) FILTER (WHERE p.status = 'active') AS ages
         FROM sp.person p WHERE p.household_id = en.household_id) m ON true
-    CROSS JOIN LATERAL (SELECT sp_internal.entitlement_amount(e.rule, m.members, m.ages) AS amount) a
+    CROSS JOIN LATERAL (SELECT coalesce(array_agg((SELECT count(*) FROM unnest(m.ages) a WHERE a < t)::integer ORDER BY t), '{}') AS younger
+                        FROM unnest(limits) t) y
     WHERE en.programme = c.programme
       AND en.enrolled_at IS NOT NULL AND en.enrolled_at::date <= c.period_end
       AND (en.state IN ('enrolled', 'suspended') OR (en.state = 'exited' AND en.exited_at >= c.period_start));
+
+    -- what each unit is due, computed once per profile (members, and how many
+    -- younger than each limit) by the rule's own function, with ages that give
+    -- the same counts: younger[i] - younger[i - 1] members just under limits[i],
+    -- the others far older
+    UPDATE pg_temp.sp_payment_candidates k SET amount = pr.amount
+    FROM (SELECT s.members, s.younger,
+                 sp_internal.entitlement_amount(e.rule, s.members,
+                     (SELECT coalesce(array_agg(g.age), '{}')
+                      FROM (SELECT limits[i] - 1 AS age, generate_series(1, s.younger[i] - coalesce(s.younger[i - 1], 0)) AS n
+                            FROM generate_subscripts(limits, 1) i
+                            UNION ALL
+                            SELECT 1000, generate_series(1, s.members - coalesce(s.younger[cardinality(limits)], 0))) g)) AS amount
+          FROM (SELECT DISTINCT members, younger FROM pg_temp.sp_payment_candidates) s) pr
+    WHERE k.members = pr.members AND k.younger = pr.younger;
+    UPDATE pg_temp.sp_payment_candidates k SET reason = 'nothing due' WHERE k.reason IS NULL AND k.amount <= 0;
 
     -- probed by enrolment below, whatever the planner thinks of sp.payment's size
     CREATE INDEX ON pg_temp.sp_payment_candidates (enrolment_id);

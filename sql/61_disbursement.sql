@@ -320,50 +320,53 @@ BEGIN
 
     rid := nextval(pg_get_serial_sequence('sp.payment_reconciliation', 'reconciliation_id'));
 
+    -- the items, the payments they name (among those of this cycle and
+    -- provider), and what cannot be taken as it came: the first reason per
+    -- item, in one pass; then, for the few flagged items only, what to tell a person
     CREATE TEMP TABLE sp_recon_items ON COMMIT DROP AS
-    SELECT i.ord::integer AS item, i.v AS raw,
-           CASE WHEN jsonb_typeof(i.v) = 'object' THEN i.v ->> 'reference_id' END AS reference_id,
-           CASE WHEN jsonb_typeof(i.v) = 'object' THEN i.v ->> 'status' END AS status,
-           CASE WHEN jsonb_typeof(i.v) = 'object' THEN i.v ->> 'amount' END AS amount,
-           CASE WHEN jsonb_typeof(i.v) = 'object' THEN i.v ->> 'currency_code' END AS currency,
-           CASE WHEN jsonb_typeof(i.v) = 'object'
-                THEN left(concat_ws(': ', i.v ->> 'status_reason_code', i.v ->> 'status_reason_message'), 500) END AS reason,
-           NULL::bigint AS payment_id, NULL::text AS pstatus, NULL::numeric AS pamount, NULL::text AS pcurrency,
-           NULL::text AS issue, NULL::text AS detail, false AS dup
-    FROM jsonb_array_elements(items) WITH ORDINALITY AS i (v, ord);
+    SELECT k.*,
+           CASE WHEN jsonb_typeof(k.raw) <> 'object' THEN 'invalid_item/object'
+                WHEN k.reference_id IS NULL OR btrim(k.reference_id) = '' THEN 'invalid_item/reference'
+                WHEN k.status IS NULL OR k.status NOT IN ('succ', 'rjct', 'rcvd', 'pdng') THEN 'invalid_item/status'
+                WHEN k.amount IS NOT NULL AND k.amount !~ '^\d{1,13}(\.\d{1,2})?$' THEN 'invalid_item/amount'
+                WHEN k.payment_id IS NULL THEN 'unknown_reference'
+                WHEN k.dup THEN 'duplicate_in_report'
+                WHEN k.amount::numeric <> k.pamount THEN 'amount_mismatch'     -- a valid amount: checked above
+                WHEN k.currency <> k.pcurrency THEN 'currency_mismatch'
+                WHEN k.pstatus IN ('created', 'approved', 'cancelled') THEN 'not_sent'
+                WHEN (k.status = 'succ' AND k.pstatus IN ('failed', 'reissued'))
+                  OR (k.status = 'rjct' AND k.pstatus IN ('paid', 'reversed')) THEN 'conflict'
+           END AS issue,
+           NULL::text AS detail
+    FROM (SELECT i.item, i.raw, i.reference_id, i.status, i.amount, i.currency, i.reason,
+                 p.payment_id, p.status AS pstatus, p.amount AS pamount, p.currency AS pcurrency,
+                 count(*) OVER (PARTITION BY i.reference_id) > 1 AS dup
+          FROM (SELECT x.ord::integer AS item, x.v AS raw,
+                       CASE WHEN jsonb_typeof(x.v) = 'object' THEN x.v ->> 'reference_id' END AS reference_id,
+                       CASE WHEN jsonb_typeof(x.v) = 'object' THEN x.v ->> 'status' END AS status,
+                       CASE WHEN jsonb_typeof(x.v) = 'object' THEN x.v ->> 'amount' END AS amount,
+                       CASE WHEN jsonb_typeof(x.v) = 'object' THEN x.v ->> 'currency_code' END AS currency,
+                       CASE WHEN jsonb_typeof(x.v) = 'object'
+                            THEN left(concat_ws(': ', x.v ->> 'status_reason_code', x.v ->> 'status_reason_message'), 500) END AS reason
+                FROM jsonb_array_elements(items) WITH ORDINALITY AS x (v, ord)) i
+          LEFT JOIN sp.payment p ON p.reference_id = i.reference_id AND p.cycle_id = reconcile_payments.cycle_id
+                                AND p.provider = prov.name) k;
 
-    -- the payments they name, among those of this cycle and provider
     UPDATE pg_temp.sp_recon_items k
-    SET payment_id = p.payment_id, pstatus = p.status, pamount = p.amount, pcurrency = p.currency
-    FROM sp.payment p
-    WHERE p.reference_id = k.reference_id AND p.cycle_id = reconcile_payments.cycle_id AND p.provider = prov.name;
-
-    UPDATE pg_temp.sp_recon_items k SET dup = true
-    WHERE k.reference_id IN (SELECT x.reference_id FROM pg_temp.sp_recon_items x GROUP BY x.reference_id HAVING count(*) > 1);
-
-    -- what cannot be taken as it came, the first reason per item
-    UPDATE pg_temp.sp_recon_items k
-    SET (issue, detail) = (SELECT f.issue, f.detail FROM (VALUES
-        (1, CASE WHEN jsonb_typeof(k.raw) <> 'object' THEN 'invalid_item' END, 'An item must be a JSON object.'),
-        (2, CASE WHEN k.reference_id IS NULL OR btrim(k.reference_id) = '' THEN 'invalid_item' END, 'The item has no reference_id.'),
-        (3, CASE WHEN k.status IS NULL OR k.status NOT IN ('succ', 'rjct', 'rcvd', 'pdng') THEN 'invalid_item' END,
-            format('Status %s is not one of succ, rjct, rcvd, pdng.', coalesce(quote_literal(left(k.status, 20)), 'missing'))),
-        (4, CASE WHEN k.amount IS NOT NULL AND k.amount !~ '^\d{1,13}(\.\d{1,2})?$' THEN 'invalid_item' END,
-            format('Amount %s is not a decimal number with at most two decimals.', quote_literal(left(k.amount, 30)))),
-        (5, CASE WHEN k.payment_id IS NULL THEN 'unknown_reference' END,
-            format('Cycle %s sent no payment with this reference_id to %s.', reconcile_payments.cycle_id, prov.name)),
-        (6, CASE WHEN k.dup THEN 'duplicate_in_report' END,
-            'The report gives this reference_id more than once; none of its items is taken.'),
-        (7, CASE WHEN CASE WHEN k.amount ~ '^\d{1,13}(\.\d{1,2})?$' THEN k.amount::numeric END <> k.pamount THEN 'amount_mismatch' END,
-            format('The report says %s, the payment was %s.', k.amount, k.pamount)),
-        (8, CASE WHEN k.currency IS NOT NULL AND k.currency <> k.pcurrency THEN 'currency_mismatch' END,
-            format('The report says %s, the payment was in %s.', left(k.currency, 10), k.pcurrency)),
-        (9, CASE WHEN k.pstatus IN ('created', 'approved', 'cancelled') THEN 'not_sent' END,
-            format('The payment is %s: it was never sent.', k.pstatus)),
-        (10, CASE WHEN (k.status = 'succ' AND k.pstatus IN ('failed', 'reissued'))
-                    OR (k.status = 'rjct' AND k.pstatus IN ('paid', 'reversed')) THEN 'conflict' END,
-             format('The report says %s; the payment is already %s.', k.status, k.pstatus))
-        ) AS f (ord, issue, detail) WHERE f.issue IS NOT NULL ORDER BY f.ord LIMIT 1);
+    SET detail = CASE k.issue
+            WHEN 'invalid_item/object' THEN 'An item must be a JSON object.'
+            WHEN 'invalid_item/reference' THEN 'The item has no reference_id.'
+            WHEN 'invalid_item/status' THEN format('Status %s is not one of succ, rjct, rcvd, pdng.', coalesce(quote_literal(left(k.status, 20)), 'missing'))
+            WHEN 'invalid_item/amount' THEN format('Amount %s is not a decimal number with at most two decimals.', quote_literal(left(k.amount, 30)))
+            WHEN 'unknown_reference' THEN format('Cycle %s sent no payment with this reference_id to %s.', reconcile_payments.cycle_id, prov.name)
+            WHEN 'duplicate_in_report' THEN 'The report gives this reference_id more than once; none of its items is taken.'
+            WHEN 'amount_mismatch' THEN format('The report says %s, the payment was %s.', k.amount, k.pamount)
+            WHEN 'currency_mismatch' THEN format('The report says %s, the payment was in %s.', left(k.currency, 10), k.pcurrency)
+            WHEN 'not_sent' THEN format('The payment is %s: it was never sent.', k.pstatus)
+            WHEN 'conflict' THEN format('The report says %s; the payment is already %s.', k.status, k.pstatus)
+        END,
+        issue = split_part(k.issue, '/', 1)
+    WHERE k.issue IS NOT NULL;
 
     UPDATE sp.payment p
     SET status = CASE k.status WHEN 'succ' THEN 'paid' ELSE 'failed' END,
