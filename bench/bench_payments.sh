@@ -125,6 +125,14 @@ cap 2,200, rounded to 50. Provider batches of 10,000. Seconds for the whole call
 Checks in the same run: amounts that differ from the hand-written rule: $same_amounts; payment checks of
 \`sp_internal.verify_integrity()\` that failed: ${integrity:-none}.
 Target (issue 12): at least 50,000 payments/s for generation and for reconciliation.
+
+Where the time goes (measured once, at 200,000 payments on 2026-11-30, with auto_explain and with the triggers
+switched off): generating with every trigger and foreign-key check disabled takes 57 % of the time: the rest is
+seven foreign keys checked per payment, the lifecycle guard (a row trigger) and the history row with its own
+foreign key. Reconciliation without the status changes runs at about 78,000 items/s; each status change
+rewrites every index entry of the payment (the status is in an index and in the unique indexes' predicates,
+so no update is HOT) and passes the guard and the history trigger. Export decrypts every phone (pgcrypto) and
+writes an audit record per batch.
 MD
 cat bench/out/55_payments.md
 [ -n "${BENCH_KEEP:-}" ] || dropdb "$DB"

@@ -728,7 +728,8 @@ BEGIN
                             FROM generate_subscripts(limits, 1) i
                             UNION ALL
                             SELECT 1000, generate_series(1, s.members - coalesce(s.younger[cardinality(limits)], 0))) g)) AS amount
-          FROM (SELECT DISTINCT members, younger FROM pg_temp.sp_payment_candidates) s) pr
+          FROM (SELECT DISTINCT members, younger FROM pg_temp.sp_payment_candidates) s
+          OFFSET 0) pr     -- computed once per profile, not pulled up into the join and run per unit
     WHERE k.members = pr.members AND k.younger = pr.younger;
     UPDATE pg_temp.sp_payment_candidates k SET reason = 'nothing due' WHERE k.reason IS NULL AND k.amount <= 0;
 
