@@ -19,6 +19,7 @@ packages=(
   perl
   bc
   jq
+  python3-yaml
   nodejs
 )
 
