@@ -863,6 +863,24 @@ END
 $$;
 COMMENT ON FUNCTION sp.approve_payment_cycle(bigint, text) IS 'Approves a generated draft cycle and its payments, with a reason. Refused (42501) to anyone who generated the cycle''s list, the last time or before, as that role or from that login (four eyes); refused (55000) when the rule or provider changed, or a beneficiary was suspended, exited, died or was merged since the list was generated.';
 
+-- A payment the caller may act on: in its area scope, else the scope-neutral not-found.
+CREATE FUNCTION sp_internal.payment_in_scope(p_payment_id bigint)
+    RETURNS sp.payment
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    x sp.payment;
+BEGIN
+    SELECT * INTO x FROM sp.payment p WHERE p.payment_id = p_payment_id;
+    IF NOT FOUND OR NOT sp_internal.household_in_scope(x.household_id) THEN
+        PERFORM sp_internal.raise_not_found('payment', p_payment_id);
+    END IF;
+    RETURN x;
+END
+$$;
+COMMENT ON FUNCTION sp_internal.payment_in_scope(bigint) IS 'The payment, if its household is in the caller''s area scope; otherwise raises the same not-found as for a payment that does not exist.';
+
 CREATE FUNCTION sp.cancel_payment(payment_id bigint, reason text)
     RETURNS sp.payment
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -873,10 +891,7 @@ DECLARE
     x sp.payment;
 BEGIN
     PERFORM sp_internal.require_reason(reason, 'Cancelling a payment records why.');
-    SELECT * INTO x FROM sp.payment p WHERE p.payment_id = cancel_payment.payment_id;
-    IF NOT FOUND OR NOT sp_internal.household_in_scope(x.household_id) THEN
-        PERFORM sp_internal.raise_not_found('payment', cancel_payment.payment_id);
-    END IF;
+    x := sp_internal.payment_in_scope(cancel_payment.payment_id);
     -- the cycle first (as generation and approval lock it), then the payment
     IF (SELECT pc.status FROM sp.payment_cycle pc WHERE pc.cycle_id = x.cycle_id FOR UPDATE) = 'draft' THEN
         RAISE EXCEPTION 'payment % belongs to a draft cycle, whose list follows the registry', x.payment_id

@@ -485,10 +485,8 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'payment cycle % does not exist', cycle_id USING ERRCODE = 'no_data_found';
     END IF;
+    x := sp_internal.payment_in_scope(reissue_payment.payment_id);
     SELECT * INTO x FROM sp.payment p WHERE p.payment_id = reissue_payment.payment_id FOR UPDATE;
-    IF NOT FOUND THEN
-        PERFORM sp_internal.raise_not_found('payment', reissue_payment.payment_id);
-    END IF;
     IF x.status <> 'failed' THEN
         RAISE EXCEPTION 'payment % is %: only a failed payment is re-issued', x.payment_id, x.status
             USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -555,10 +553,7 @@ DECLARE
     x sp.payment;
 BEGIN
     PERFORM sp_internal.require_reason(reason, 'Reversing a payment records why.');
-    SELECT * INTO x FROM sp.payment p WHERE p.payment_id = reverse_payment.payment_id;
-    IF NOT FOUND OR NOT sp_internal.household_in_scope(x.household_id) THEN
-        PERFORM sp_internal.raise_not_found('payment', reverse_payment.payment_id);
-    END IF;
+    x := sp_internal.payment_in_scope(reverse_payment.payment_id);
     SELECT * INTO x FROM sp.payment p WHERE p.payment_id = reverse_payment.payment_id FOR UPDATE;
     IF x.status <> 'paid' THEN
         RAISE EXCEPTION 'payment % is % and cannot be reversed', x.payment_id, x.status
