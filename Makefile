@@ -96,7 +96,8 @@ test-future: deps
 demo: deps
 	$(MAKE) all
 	$(MAKE) install
-	scripts/virtualenv.sh -o 'shared_buffers=512MB' -o 'max_wal_size=4GB' scripts/demo.sh
+	scripts/virtualenv.sh -o 'shared_buffers=512MB' -o 'max_wal_size=4GB' \
+	  -o 'shared_preload_libraries=pg_cron' -o 'cron.database_name=postgres' scripts/demo.sh
 
 # BENCH_ONLY=<name> runs bench/bench_<name>.sh alone (other sections keep their last figures)
 bench: deps

@@ -2,7 +2,7 @@
 # make demo: runs inside a throwaway cluster (pg_virtualenv). Installs the
 # extension, loads a synthetic country through the public API and shows the
 # main chain: registration, replays, rejections, corrections with history,
-# lookups by national ID with an audit trail.
+# lookups by national ID with an audit trail, payments, grievances and appeals.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -273,7 +273,78 @@ q -c "SET ROLE demo_payer_b" -c "SELECT jsonb_pretty(sp.reconcile_payments($cycl
       FROM (SELECT p.*, row_number() OVER (ORDER BY p.payment_id) AS n FROM sp.payment p WHERE p.cycle_id = $cycle AND p.status = 'sent') p"
 q -c "SET ROLE demo_payer_b" -c "SELECT status, payments, total_amount FROM sp.close_payment_cycle($cycle, 'demo: provider answered for every payment')"
 q -c "SELECT status, count(*), sum(amount) FROM sp.payment WHERE cycle_id = $cycle GROUP BY 1 ORDER BY 1"
+echo "A failed payment is re-issued, once, in next month's cycle (to the phone registered now):"
+next=$(q -Atc "SELECT cycle_id FROM sp.create_payment_cycle('child_grant', (date_trunc('month', current_date) + interval '1 month')::date, (date_trunc('month', current_date) + interval '2 month - 1 day')::date)")
+failed=$(q -Atc "SELECT min(payment_id) FROM sp.payment WHERE cycle_id = $cycle AND status = 'failed'")
+q -c "SET ROLE demo_payer_a" -c "SELECT payment_id, cycle_id, amount, status, reissue_of FROM sp.reissue_payment($failed, $next, 'demo: the family gave a new number')"
+q -c "SET ROLE demo_payer_a" -c "SELECT sp.reissue_payment($failed, $next, 'demo: again')" 2>&1 | grep ERROR || true
+q -c "SELECT payment_id, status, status_reason FROM sp.payment WHERE payment_id = $failed"
 q -c "DROP OWNED BY demo_payer_a, demo_payer_b" -c "DROP ROLE demo_payer_a" -c "DROP ROLE demo_payer_b" >/dev/null
+
+say "Grievances: an appeal against exclusion, a complaint that escalates when nobody answers it, pg_cron on watch"
+district=$(q -Atc "SELECT h.admin_area_code FROM sp.eligibility_decision d JOIN sp.household h USING (household_id)
+                   WHERE d.programme = 'child_grant' AND NOT d.eligible ORDER BY d.household_id LIMIT 1")
+region=${district:0:4}
+q -c "SET client_min_messages = warning" -c "DROP ROLE IF EXISTS demo_grm_district" -c "DROP ROLE IF EXISTS demo_grm_region" \
+  -c "DROP ROLE IF EXISTS demo_sms_gateway" -c "CREATE ROLE demo_grm_district IN ROLE sp_grievance_officer" \
+  -c "CREATE ROLE demo_grm_region IN ROLE sp_grievance_officer" -c "CREATE ROLE demo_sms_gateway IN ROLE sp_integration" >/dev/null
+q -Atc "SELECT sp.grant_area_scope('demo_grm_district', '$district'), sp.grant_area_scope('demo_grm_region', '$region'),
+               sp.grant_area_scope('demo_sms_gateway', 'SY')" >/dev/null
+echo "A mother whose household was left out of the child grant appeals at the $district district office:"
+hh=$(q -Atc "SELECT d.household_id FROM sp.eligibility_decision d JOIN sp.household h USING (household_id)
+             WHERE d.programme = 'child_grant' AND NOT d.eligible AND h.admin_area_code = '$district' ORDER BY d.household_id LIMIT 1")
+head=$(q -Atc "SELECT person_id FROM sp.person WHERE household_id = $hh AND relationship_to_head = 'head' AND status = 'active' LIMIT 1")
+appeal=$(q -Atc "SET ROLE demo_grm_district" -c "SELECT sp.submit_grievance('{\"channel\": \"walk_in\", \"category\": \"exclusion\",
+    \"complainant_person_id\": $head, \"household_id\": $hh, \"programme\": \"child_grant\",
+    \"description\": \"We were left out; our income fell when the harvest failed\"}') ->> 'grievance_id'" | tail -1)
+q -c "SET ROLE demo_grm_district" -c "SELECT status FROM sp.set_grievance_status($appeal, 'acknowledged', 'told at the desk: answer within 30 days')" \
+  -c "SELECT status, assigned_to FROM sp.set_grievance_status($appeal, 'in_review')" \
+  -c "SELECT jsonb_pretty(sp.reassess_for_grievance($appeal, 'home visit: harvest lost, income fell')) AS appeal_reassessment" \
+  -c "SELECT status FROM sp.set_grievance_status($appeal, 'resolved', 'Reassessed after the home visit; eligibility is decided again at the next run')" \
+  -c "SELECT sp.record_grievance_message($appeal, 'in_person', 'outcome', 'Your household was visited and scored again; the next eligibility run decides, and you may appeal again.') AS message_id" \
+  -c "SELECT status FROM sp.set_grievance_status($appeal, 'closed', 'outcome told in person')"
+q -c "SELECT event, to_status, happened_by, left(detail, 90) AS detail FROM sp.grievance_event WHERE grievance_id = $appeal ORDER BY event_id"
+echo "An SMS complaint about a failed payment, sent three days ago, never acknowledged (the payment SLA gives two days):"
+payee=$(q -Atc "SELECT recipient_id FROM sp.payment WHERE payment_id = $failed")
+late=$(q -Atc "SET ROLE demo_sms_gateway" -c "SELECT sp.submit_grievance(jsonb_build_object('channel', 'sms', 'external_id', 'sms-demo-1',
+    'category', 'payment', 'complainant_person_id', $payee, 'payment_id', $failed,
+    'description', 'The money did not arrive', 'received_at', now() - interval '3 days')) ->> 'grievance_id'" | tail -1)
+q -c "SET ROLE demo_sms_gateway" -c "SELECT sp.submit_grievance(jsonb_build_object('channel', 'sms', 'external_id', 'sms-demo-1',
+    'category', 'payment', 'complainant_person_id', $payee, 'payment_id', $failed,
+    'description', 'The money did not arrive', 'received_at', now() - interval '3 days')) ->> 'replayed' AS gateway_resent_it_replayed"
+q -c "SELECT grievance_id, category, status, responsible_area_code, overdue_by FROM sp.overdue_grievances ORDER BY grievance_id"
+echo "pg_cron runs sp.escalate_overdue_grievances() every 15 minutes (docs/grievances.md); its run, done now:"
+q -c "SET client_min_messages = warning" -c "CREATE EXTENSION IF NOT EXISTS pg_cron" >/dev/null 2>&1 \
+  || psql -X -q -d postgres -c "SET client_min_messages = warning" -c "CREATE EXTENSION IF NOT EXISTS pg_cron" >/dev/null
+psql -X -q -v ON_ERROR_STOP=1 -d postgres -Atc "SELECT cron.schedule_in_database('sp-escalate-grievances', '*/15 * * * *',
+    'SELECT sp.escalate_overdue_grievances()', '$DB')" >/dev/null
+psql -X -q -d postgres -c "SELECT jobname, schedule, command, database FROM cron.job"
+q -c "SELECT sp.escalate_overdue_grievances() AS escalated"
+q -c "SELECT grievance_id, status, escalation_level, responsible_area_code FROM sp.grievance WHERE grievance_id = $late"
+q -c "SELECT event, escalation_level, responsible_area_code, detail FROM sp.grievance_event WHERE grievance_id = $late ORDER BY event_id"
+q -c "DROP OWNED BY demo_grm_district, demo_grm_region, demo_sms_gateway" -c "DROP ROLE demo_grm_district" \
+  -c "DROP ROLE demo_grm_region" -c "DROP ROLE demo_sms_gateway" >/dev/null
+
+say "Civil registration reports a death and a birth: applied once each, whatever is sent again"
+echo "(the head of a household enrolled in the child grant dies; the CRVS message carries her national ID)"
+nid_dead=$(q -Atc "SELECT sp.person_national_id(p.person_id, 'demo: prepare a civil-registration message')
+                   FROM sp.enrolment e JOIN sp.person p ON p.household_id = e.household_id AND p.relationship_to_head = 'head'
+                   WHERE e.programme = 'child_grant' AND e.state = 'enrolled' AND p.status = 'active' AND p.national_id_hash IS NOT NULL
+                     AND NOT EXISTS (SELECT 1 FROM sp.person o WHERE o.national_id_hash = p.national_id_hash AND o.person_id <> p.person_id)
+                   ORDER BY e.enrolment_id LIMIT 1")
+q -c "SELECT jsonb_pretty(sp.apply_crvs_event(jsonb_build_object('event_id', 'DR-DEMO-1', 'type', 'death', 'date', current_date - 20,
+        'person', jsonb_build_object('national_id', '$nid_dead')))) AS death"
+q -c "SELECT sp.apply_crvs_event(jsonb_build_object('event_id', 'DR-DEMO-1', 'type', 'death', 'date', current_date - 20,
+        'person', jsonb_build_object('national_id', '$nid_dead'))) ->> 'replayed' AS sent_again_replayed"
+mother=$(q -Atc "SELECT sp.person_national_id(p.person_id, 'demo: prepare a civil-registration message') FROM sp.person p
+                 WHERE p.sex = 'F' AND p.relationship_to_head IN ('head', 'spouse') AND p.status = 'active' AND p.national_id_hash IS NOT NULL
+                   AND p.birth_date > current_date - interval '40 years'
+                   AND NOT EXISTS (SELECT 1 FROM sp.person o WHERE o.national_id_hash = p.national_id_hash AND o.person_id <> p.person_id)
+                 ORDER BY p.person_id DESC LIMIT 1")
+q -c "SELECT jsonb_pretty(sp.apply_crvs_event(jsonb_build_object('event_id', 'BR-DEMO-1', 'type', 'birth', 'date', current_date - 3,
+        'mother', jsonb_build_object('national_id', '$mother'), 'child', jsonb_build_object('given_name', 'Amani', 'sex', 'F')))) AS birth"
+q -c "SELECT r ->> 'status' AS status, r ->> 'review_reason' AS review_reason FROM sp.apply_crvs_event('{\"event_id\": \"DR-DEMO-2\",
+        \"type\": \"death\", \"date\": \"2026-11-01\", \"person\": {\"national_id\": \"NOBODY-1\"}}') r"
 
 say "Looking a person up by national ID (blind index, no decryption) and reading it back (audited)"
 nid=$(q -Atc "SELECT d -> 'members' -> m ->> 'national_id' FROM synth.docs, generate_series(0, 8) m

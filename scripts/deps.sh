@@ -11,6 +11,7 @@ packages=(
   "postgresql-${PG_MAJOR}-postgis-3"
   "postgresql-${PG_MAJOR}-pgtap"
   "postgresql-${PG_MAJOR}-similarity"
+  "postgresql-${PG_MAJOR}-cron"
   postgresql-contrib
   postgresql-common
   libtap-parser-sourcehandler-pgtap-perl

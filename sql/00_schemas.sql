@@ -42,7 +42,7 @@ COMMENT ON ROLE sp_registrar IS 'sp_registry: registers and updates households a
 COMMENT ON ROLE sp_caseworker IS 'sp_registry: follows households of its areas: corrections, status changes, reassessment after appeals, enrolment suspensions and exits, eligibility reviews.';
 COMMENT ON ROLE sp_programme_officer IS 'sp_registry: defines programmes and quotas, runs eligibility, enrolment and recertification.';
 COMMENT ON ROLE sp_payment_officer IS 'sp_registry: prepares payments: opens payment cycles, generates and approves payment lists (never one it generated itself), cancels payments, sends approved cycles to providers (G2P Connect disburse, CSV), reconciles their reports, closes cycles, re-issues failed payments and records reversals; reads enrolments and payments of its areas.';
-COMMENT ON ROLE sp_grievance_officer IS 'sp_registry: reads households, persons and enrolments of its areas to handle grievances and appeals.';
+COMMENT ON ROLE sp_grievance_officer IS 'sp_registry: handles grievances and appeals of its areas: receives, acknowledges, takes and reviews them, resolves or rejects them, tells the complainant, closes them, escalates overdue ones, reassesses households after appeals; reads households, persons, enrolments and payments of its areas.';
 COMMENT ON ROLE sp_analyst IS 'sp_registry: reads de-identified registry data, catalogues, models and aggregates of its areas.';
 COMMENT ON ROLE sp_auditor IS 'sp_registry: reads the audit trail, history tables and decisions of its areas; changes nothing.';
 COMMENT ON ROLE sp_pii_reader IS 'sp_registry: may decrypt national IDs and phone numbers of its areas; every read is audited.';

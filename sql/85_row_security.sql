@@ -117,6 +117,32 @@ CREATE POLICY consent_in_scope ON sp.consent FOR SELECT
     USING ((SELECT sp_internal.has_national_scope())
            OR person_id IN (SELECT p.person_id FROM sp.person p));
 
+-- Grievances (sql/62_grievance.sql): seen by the officers of the area that
+-- handles the case and, unless its category is confidential (misconduct), of
+-- the area it concerns; events, messages and reassessments follow their case.
+ALTER TABLE sp.grievance ENABLE ROW LEVEL SECURITY;
+CREATE POLICY grievance_in_scope ON sp.grievance FOR SELECT
+    USING ((SELECT sp_internal.has_national_scope())
+           OR responsible_area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code))
+           OR (NOT confidential AND admin_area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code))));
+ALTER TABLE sp.grievance_event ENABLE ROW LEVEL SECURITY;
+CREATE POLICY grievance_event_in_scope ON sp.grievance_event FOR SELECT
+    USING ((SELECT sp_internal.has_national_scope()) OR grievance_id IN (SELECT g.grievance_id FROM sp.grievance g));
+ALTER TABLE sp.grievance_message ENABLE ROW LEVEL SECURITY;
+CREATE POLICY grievance_message_in_scope ON sp.grievance_message FOR SELECT
+    USING ((SELECT sp_internal.has_national_scope()) OR grievance_id IN (SELECT g.grievance_id FROM sp.grievance g));
+ALTER TABLE sp.grievance_reassessment ENABLE ROW LEVEL SECURITY;
+CREATE POLICY grievance_reassessment_in_scope ON sp.grievance_reassessment FOR SELECT
+    USING ((SELECT sp_internal.has_national_scope()) OR grievance_id IN (SELECT g.grievance_id FROM sp.grievance g));
+
+-- Civil-registration events (sql/63_crvs.sql): seen with the household they
+-- were applied to, or the area the event names; unplaced ones nationally.
+ALTER TABLE sp.crvs_event ENABLE ROW LEVEL SECURITY;
+CREATE POLICY crvs_event_in_scope ON sp.crvs_event FOR SELECT
+    USING ((SELECT sp_internal.has_national_scope())
+           OR household_id IN (SELECT h.household_id FROM sp.household h)
+           OR admin_area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code)));
+
 -- Views over these tables run with the reader's rights, so the policies
 -- apply through them too.
 ALTER VIEW sp.current_assessment SET (security_invoker = true);

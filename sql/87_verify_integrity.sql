@@ -138,8 +138,24 @@ BEGIN
           SELECT o.payment_id FROM sp.payment o
           WHERE o.status = 'reissued' AND NOT EXISTS (SELECT 1 FROM sp.payment x WHERE x.reissue_of = o.payment_id)) bad;
 
+    -- grievances: state, level and area as their last events say; closed ones told
+    RETURN QUERY
+    SELECT 'sp.grievance states and escalations agree with sp.grievance_event', count(*) = 0,
+           CASE WHEN count(*) > 0 THEN format('%s grievances, e.g. %s', count(*), min(x.grievance_id)) END
+    FROM sp.grievance x
+    LEFT JOIN LATERAL (SELECT e.to_status, e.escalation_level, e.responsible_area_code FROM sp.grievance_event e
+                       WHERE e.grievance_id = x.grievance_id ORDER BY e.event_id DESC LIMIT 1) last ON true
+    WHERE (last.to_status, last.escalation_level, last.responsible_area_code)
+          IS DISTINCT FROM (x.status, x.escalation_level, x.responsible_area_code);
+    RETURN QUERY
+    SELECT 'sp.grievance closed only after the outcome was told', count(*) = 0,
+           CASE WHEN count(*) > 0 THEN format('%s grievances, e.g. %s', count(*), min(x.grievance_id)) END
+    FROM sp.grievance x
+    WHERE x.status = 'closed'
+      AND NOT EXISTS (SELECT 1 FROM sp.grievance_message gm WHERE gm.grievance_id = x.grievance_id AND gm.kind = 'outcome');
+
     RETURN QUERY
     SELECT 'sp.audit_log hash chain', ac.ok, ac.problem FROM sp.verify_audit_chain() ac;
 END
 $$;
-COMMENT ON FUNCTION sp_internal.verify_integrity() IS 'Checks what a restore loads without row-by-row checks: statement-trigger references, model specs, programme rules, enrolment units and states against their history, area paths, persons'' areas, payments and payment cycles against their history, cycles'' and batches'' totals, batches and re-issues, and the audit chain. One row per check; run it after every restore (docs/dba-guide.md). Read-only.';
+COMMENT ON FUNCTION sp_internal.verify_integrity() IS 'Checks what a restore loads without row-by-row checks: statement-trigger references, model specs, programme rules, enrolment units and states against their history, area paths, persons'' areas, payments and payment cycles against their history, cycles'' and batches'' totals, batches and re-issues, grievances against their events, and the audit chain. One row per check; run it after every restore (docs/dba-guide.md). Read-only.';

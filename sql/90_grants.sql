@@ -41,6 +41,13 @@ SELECT pg_catalog.pg_extension_config_dump('sp.eligibility_review', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.enrolment', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.enrolment_history', '');
 SELECT pg_catalog.pg_extension_config_dump('sp_internal.merge_enrolment', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.grievance_category', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.grievance_category_history', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.grievance', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.grievance_event', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.grievance_message', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.grievance_reassessment', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.crvs_event', '');
 -- Identity sequences, one call per statement (each call updates pg_extension).
 SELECT pg_catalog.pg_extension_config_dump('sp.area_scope_scope_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.household_household_id_seq', '');
@@ -70,6 +77,11 @@ SELECT pg_catalog.pg_extension_config_dump('sp.payment', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.payment_history', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.payment_exclusion', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.programme_entitlement_history_history_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.crvs_event_crvs_event_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.grievance_category_history_history_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.grievance_grievance_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.grievance_event_event_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.grievance_message_message_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.payment_cycle_cycle_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.payment_cycle_history_history_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.payment_payment_id_seq', '');
@@ -291,6 +303,31 @@ GRANT EXECUTE ON FUNCTION sp.create_payment_cycle(text, date, date), sp.generate
     TO sp_payment_officer;
 GRANT SELECT ON sp.disbursement_batch, sp.payment_reconciliation, sp.payment_reconciliation_issue
     TO sp_admin, sp_payment_officer, sp_auditor;
+
+-- Grievances (sql/62_grievance.sql): the roles that meet people receive
+-- complaints; grievance officers handle them; caseworkers follow them (and
+-- reassess after appeals); categories are national configuration.
+GRANT SELECT ON sp.grievance_category, sp.grievance_category_history
+    TO sp_admin, sp_registrar, sp_caseworker, sp_programme_officer, sp_payment_officer, sp_grievance_officer,
+       sp_auditor, sp_integration;
+GRANT SELECT ON sp.grievance, sp.grievance_event, sp.grievance_message, sp.grievance_reassessment, sp.overdue_grievances
+    TO sp_caseworker, sp_grievance_officer, sp_auditor;
+GRANT EXECUTE ON FUNCTION sp.set_grievance_category(text, text, interval, interval, interval, boolean, text, boolean) TO sp_admin;
+GRANT EXECUTE ON FUNCTION sp.submit_grievance(jsonb)
+    TO sp_registrar, sp_caseworker, sp_payment_officer, sp_grievance_officer, sp_integration;
+GRANT EXECUTE ON FUNCTION sp.set_grievance_status(bigint, text, text, integer), sp.assign_grievance(bigint, text, text),
+                          sp.record_grievance_message(bigint, text, text, text), sp.escalate_overdue_grievances(),
+                          sp.reassess_for_grievance(bigint, text)
+    TO sp_grievance_officer;
+GRANT EXECUTE ON FUNCTION sp.add_grievance_note(bigint, text) TO sp_caseworker, sp_grievance_officer;
+-- the overdue view computes each case's deadline as its reader
+GRANT EXECUTE ON FUNCTION sp_internal.grievance_deadline(sp.grievance) TO sp_caseworker, sp_grievance_officer, sp_auditor;
+
+-- Civil-registration events (sql/63_crvs.sql): the CRVS interface (an
+-- integration) and caseworkers apply them; caseworkers decide the doubtful ones.
+GRANT SELECT ON sp.crvs_event TO sp_caseworker, sp_auditor;
+GRANT EXECUTE ON FUNCTION sp.apply_crvs_event(jsonb) TO sp_integration, sp_caseworker;
+GRANT EXECUTE ON FUNCTION sp.resolve_crvs_event(bigint, bigint, text) TO sp_caseworker;
 
 -- Areas, catalogue and scopes: administrators.
 GRANT INSERT (code, parent_code, level, name, valid_from, valid_to, geom),

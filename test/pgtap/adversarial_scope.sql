@@ -3,7 +3,7 @@
 -- functions, aggregates, leaky functions in WHERE clauses, EXPLAIN, error
 -- messages, and every API function that changes something.
 BEGIN;
-SELECT plan(23);
+SELECT plan(25);
 \ir adversarial_setup.psql
 
 CREATE TEMP TABLE shipped (role text PRIMARY KEY);
@@ -22,6 +22,7 @@ SELECT s.role, c.oid::regclass::text AS relation,
                 WHEN a.attname = 'person_ids' THEN format('person_ids && %L::bigint[]', ARRAY[:p2, :p2b, :p3])
                 WHEN a.attname IN ('admin_area_code', 'quota_area') THEN format('%I LIKE ''XA02%%''', a.attname)
                 WHEN a.attname = 'document' THEN 'document ->> ''admin_area_code'' LIKE ''XA02%'''
+                WHEN a.attname = 'grievance_id' THEN format('grievance_id = %s', :gr2)
                 END, ' OR ')) AS probe
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -29,7 +30,7 @@ CROSS JOIN shipped s
 WHERE n.nspname IN ('sp', 'sp_internal')
   AND (c.relkind = 'r' AND c.relrowsecurity OR c.relkind = 'v' AND c.oid <> 'sp.admin_area_ancestor'::regclass)
   AND a.attname IN ('household_id', 'person_id', 'candidate_person_id', 'other_person_id', 'survivor_id', 'merged_id',
-                    'merged_into', 'person_ids', 'admin_area_code', 'quota_area', 'document')
+                    'merged_into', 'person_ids', 'admin_area_code', 'quota_area', 'document', 'grievance_id')
   AND has_column_privilege(s.role, c.oid, a.attnum, 'SELECT')
 GROUP BY s.role, c.oid;
 
@@ -37,7 +38,7 @@ GROUP BY s.role, c.oid;
 SELECT is_empty($$
     SELECT role, relation, o FROM leak_probe, LATERAL adv_lab.outcome(role, NULL, probe) o WHERE o <> 'ok:0'
 $$, 'no XA01 role sees an XA02 row in any table or view, on any key it can read');
-SELECT cmp_ok((SELECT count(DISTINCT relation)::int FROM leak_probe), '=', 31,
+SELECT cmp_ok((SELECT count(DISTINCT relation)::int FROM leak_probe), '=', 37,
               'the probe covers every table and view of household and person data');
 SELECT is(adv_lab.outcome('adv_registrar', NULL, format(
               'SELECT array_agg(household_id ORDER BY household_id) FROM sp.household')),
@@ -184,14 +185,47 @@ INSERT INTO probe_pair VALUES
     ('review_eligibility', 'adv_caseworker', format('SELECT sp.review_eligibility(%s, ''exclude'', ''attack'')', :er2),
                                              format('SELECT sp.review_eligibility(%s, ''exclude'', ''attack'')', :nx)),
     ('cancel_payment', 'adv_payment_officer', format('SELECT sp.cancel_payment(%s, ''attack'')', :pay2),
-                                              format('SELECT sp.cancel_payment(%s, ''attack'')', :nx));
+                                              format('SELECT sp.cancel_payment(%s, ''attack'')', :nx)),
+    ('set_grievance_status', 'adv_grievance_officer', format('SELECT sp.set_grievance_status(%s, ''acknowledged'')', :gr2),
+                                                      format('SELECT sp.set_grievance_status(%s, ''acknowledged'')', :nx)),
+    ('assign_grievance', 'adv_grievance_officer', format('SELECT sp.assign_grievance(%s, ''adv_grievance_officer'', ''attack'')', :gr2),
+                                                  format('SELECT sp.assign_grievance(%s, ''adv_grievance_officer'', ''attack'')', :nx)),
+    ('add_grievance_note', 'adv_grievance_officer', format('SELECT sp.add_grievance_note(%s, ''attack'')', :gr2),
+                                                    format('SELECT sp.add_grievance_note(%s, ''attack'')', :nx)),
+    ('record_grievance_message', 'adv_grievance_officer', format('SELECT sp.record_grievance_message(%s, ''web'', ''update'', ''attack'')', :gr2),
+                                                          format('SELECT sp.record_grievance_message(%s, ''web'', ''update'', ''attack'')', :nx)),
+    ('reassess_for_grievance', 'adv_grievance_officer', format('SELECT sp.reassess_for_grievance(%s, ''attack'')', :gr2),
+                                                        format('SELECT sp.reassess_for_grievance(%s, ''attack'')', :nx)),
+    ('submit_grievance (household)', 'adv_integration',
+     format('SELECT sp.submit_grievance(''{"channel": "web", "category": "other", "anonymous": true, "household_id": %s, "description": "attack"}'')', :h2),
+     format('SELECT sp.submit_grievance(''{"channel": "web", "category": "other", "anonymous": true, "household_id": %s, "description": "attack"}'')', :nx)),
+    ('submit_grievance (complainant)', 'adv_integration',
+     format('SELECT sp.submit_grievance(''{"channel": "web", "category": "other", "complainant_person_id": %s, "description": "attack"}'')', :p2),
+     format('SELECT sp.submit_grievance(''{"channel": "web", "category": "other", "complainant_person_id": %s, "description": "attack"}'')', :nx)),
+    ('resolve_crvs_event', 'adv_caseworker', format('SELECT sp.resolve_crvs_event(%s, NULL, ''attack'')', :cv2),
+                                             format('SELECT sp.resolve_crvs_event(%s, NULL, ''attack'')', :nx)),
+    ('submit_grievance (payment)', 'adv_integration',
+     format('SELECT sp.submit_grievance(''{"channel": "web", "category": "payment", "anonymous": true, "payment_id": %s, "description": "attack"}'')', :pay2),
+     format('SELECT sp.submit_grievance(''{"channel": "web", "category": "payment", "anonymous": true, "payment_id": %s, "description": "attack"}'')', :nx));
 SELECT is_empty($$
     SELECT what, a, b FROM probe_pair,
            LATERAL (SELECT regexp_replace(adv_lab.outcome(run_as, NULL, xa02), '\d+', 'N', 'g') AS a,
                            regexp_replace(adv_lab.outcome(run_as, NULL, missing), '\d+', 'N', 'g') AS b) o
     WHERE a IS DISTINCT FROM b OR a LIKE 'ok:%'
 $$, 'reads and changes of an XA02 household, person, review or enrolment fail exactly like those of a missing one');
-SELECT cmp_ok((SELECT count(*)::int FROM probe_pair), '=', 19, '(every API function that takes an id is probed)');
+SELECT cmp_ok((SELECT count(*)::int FROM probe_pair), '=', 28, '(every API function that takes an id is probed)');
+-- a death reported with the ID of someone of another area waits for review
+-- exactly like one with an ID nobody has
+SELECT is(regexp_replace(adv_lab.outcome('adv_integration', NULL,
+              'SELECT sp.apply_crvs_event(''{"event_id": "attack", "type": "death", "date": "2026-11-01", "person": {"national_id": "XS-0002"}}'')'),
+              '\d+', 'N', 'g'),
+          regexp_replace(adv_lab.outcome('adv_integration', NULL,
+              'SELECT sp.apply_crvs_event(''{"event_id": "attack", "type": "death", "date": "2026-11-01", "person": {"national_id": "XX-NOBODY"}}'')'),
+              '\d+', 'N', 'g'),
+          'a civil-registration event about a person outside the caller''s areas is answered as if nobody had the ID');
+-- an XA01 officer's escalation run leaves the overdue XA02 case where it is
+SELECT is(adv_lab.outcome('adv_grievance_officer', NULL, 'SELECT sp.escalate_overdue_grievances()'), 'ok:0',
+          'an escalation run moves only the cases of the caller''s areas');
 
 -- 14-15: registration in, and moves to, an area outside the scope
 CREATE TEMP TABLE outside (n serial, r text, q text);
