@@ -325,16 +325,35 @@ q -c "SELECT event, escalation_level, responsible_area_code, detail FROM sp.grie
 q -c "DROP OWNED BY demo_grm_district, demo_grm_region, demo_sms_gateway" -c "DROP ROLE demo_grm_district" \
   -c "DROP ROLE demo_grm_region" -c "DROP ROLE demo_sms_gateway" >/dev/null
 
+say "The child grant becomes conditional: school reports, a warning-free suspension, the family left out of the list"
+q -c "SELECT programme, version FROM sp.set_conditionality('child_grant', '{\"conditions\": [{\"kind\": \"school_attendance\", \"min_age\": 6, \"max_age\": 14, \"min_rate\": 0.85}], \"warnings_before_suspension\": 0}', 'demo: attendance condition from the next cycle')"
+echo "The ministry of education reports three children of beneficiary households (one attends 55% of days):"
+q -c "SELECT sp.record_compliance(jsonb_build_object('source', 'moe', 'records', jsonb_agg(jsonb_build_object(
+        'id', 'moe-' || c.person_id, 'person_id', c.person_id, 'month', to_char(current_date, 'YYYY-MM'),
+        'kind', 'school_attendance', 'rate', CASE WHEN c.n = 1 THEN 0.55 ELSE 0.95 END)))) AS feed
+      FROM (SELECT p.person_id, row_number() OVER (ORDER BY e.enrolment_id) AS n
+            FROM sp.enrolment e JOIN sp.person p ON p.household_id = e.household_id AND p.status = 'active'
+            WHERE e.programme = 'child_grant' AND e.state = 'enrolled' AND p.relationship_to_head = 'child'
+              AND p.birth_date BETWEEN current_date - interval '13 years' AND current_date - interval '7 years'
+            ORDER BY e.enrolment_id LIMIT 3) c"
+echo "Next month's cycle: the conditions first (this month's reports), then the list:"
+q -c "SELECT jsonb_pretty(sp.apply_conditionality($next)) AS conditions_applied"
+q -c "SELECT s.outcome, s.step, s.detail -> 'missed' AS missed FROM sp.compliance_step s WHERE s.cycle_id = $next AND s.outcome = 'non_compliant'"
+q -c "SELECT (sp.generate_payment_list($next)) -> 'excluded' AS left_out_of_next_month"
+
 say "Civil registration reports a death and a birth: applied once each, whatever is sent again"
 echo "(the head of a household enrolled in the child grant dies; the CRVS message carries her national ID)"
 nid_dead=$(q -Atc "SELECT sp.person_national_id(p.person_id, 'demo: prepare a civil-registration message')
                    FROM sp.enrolment e JOIN sp.person p ON p.household_id = e.household_id AND p.relationship_to_head = 'head'
                    WHERE e.programme = 'child_grant' AND e.state = 'enrolled' AND p.status = 'active' AND p.national_id_hash IS NOT NULL
                      AND NOT EXISTS (SELECT 1 FROM sp.person o WHERE o.national_id_hash = p.national_id_hash AND o.person_id <> p.person_id)
+                     AND EXISTS (SELECT 1 FROM sp.payment x WHERE x.household_id = e.household_id AND x.cycle_id = $cycle AND x.status = 'paid')
                    ORDER BY e.enrolment_id LIMIT 1")
-q -c "SELECT jsonb_pretty(sp.apply_crvs_event(jsonb_build_object('event_id', 'DR-DEMO-1', 'type', 'death', 'date', current_date - 20,
+echo "(she died five days before this month's period began: this month's payment, already paid, is listed for recovery)"
+q -c "SELECT jsonb_pretty(sp.apply_crvs_event(jsonb_build_object('event_id', 'DR-DEMO-1', 'type', 'death',
+        'date', (date_trunc('month', current_date) - interval '5 days')::date,
         'person', jsonb_build_object('national_id', '$nid_dead')))) AS death"
-q -c "SELECT sp.apply_crvs_event(jsonb_build_object('event_id', 'DR-DEMO-1', 'type', 'death', 'date', current_date - 20,
+q -c "SELECT sp.apply_crvs_event(jsonb_build_object('event_id', 'DR-DEMO-1', 'type', 'death', 'date', (date_trunc('month', current_date) - interval '5 days')::date,
         'person', jsonb_build_object('national_id', '$nid_dead'))) ->> 'replayed' AS sent_again_replayed"
 mother=$(q -Atc "SELECT sp.person_national_id(p.person_id, 'demo: prepare a civil-registration message') FROM sp.person p
                  WHERE p.sex = 'F' AND p.relationship_to_head IN ('head', 'spouse') AND p.status = 'active' AND p.national_id_hash IS NOT NULL

@@ -360,6 +360,7 @@ BEGIN
                  WHEN NEW.status <> OLD.status
                      THEN NEW.status || coalesce(': ' || nullif(current_setting('sp_registry.change_reason', true), ''), '')
                  WHEN NEW.generated_at IS DISTINCT FROM OLD.generated_at THEN 'payment list generated'
+                 WHEN NEW.conditionality_applied_at IS DISTINCT FROM OLD.conditionality_applied_at THEN 'programme conditions applied'
                  WHEN NEW.payments <> OLD.payments OR NEW.total_amount <> OLD.total_amount THEN 'totals changed: a payment was cancelled'
                  ELSE 'updated' END);
     RETURN NULL;
@@ -651,6 +652,13 @@ BEGIN
         RAISE EXCEPTION 'payment cycle % is %: its list can only be generated while it is a draft', cycle_id, c.status
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
+    -- a conditional programme pays only once its conditions were applied to
+    -- the cycle (sql/64_conditionality.sql): suspensions first, then the list
+    IF c.conditionality_applied_at IS NULL AND EXISTS (SELECT 1 FROM sp.programme_conditionality pc WHERE pc.programme = c.programme) THEN
+        RAISE EXCEPTION 'programme "%" has conditions, not yet applied to payment cycle %', c.programme, cycle_id
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'A programme officer applies them with sp.apply_conditionality(cycle_id).';
+    END IF;
     SELECT * INTO e FROM sp.programme_entitlement pe WHERE pe.programme = c.programme;
     SELECT * INTO prov FROM sp.payment_provider p WHERE p.name = e.provider;
     IF NOT prov.active THEN
@@ -797,7 +805,7 @@ END
 $$;
 COMMENT ON FUNCTION sp.generate_payment_list(bigint) IS 'Creates the payments of a draft cycle: one per enrolled beneficiary (at most one per enrolment and per unit, by unique indexes: running it again, or from two sessions at once, creates none twice), the amount by the programme''s entitlement rule, paid to the household''s head or the enrolled person through the programme''s provider. Suspended, exited, deceased, merged-away beneficiaries and those without a recipient or a phone are left out with the reason in sp.payment_exclusion. Returns counts, the total and the reasons.';
 
-CREATE FUNCTION sp.approve_payment_cycle(cycle_id bigint, reason text)
+CREATE FUNCTION sp.approve_payment_cycle(cycle_id bigint, reason text, expected_version integer DEFAULT NULL)
     RETURNS sp.payment_cycle
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
@@ -813,6 +821,9 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'payment cycle % does not exist', cycle_id USING ERRCODE = 'no_data_found';
     END IF;
+    -- the list approved is the list reviewed: generated again or changed
+    -- (a payment cancelled) since, it is reviewed again
+    PERFORM sp_internal.check_version('payment cycle', c.cycle_id, c.version, expected_version);
     IF c.status <> 'draft' OR c.generated_at IS NULL THEN
         RAISE EXCEPTION 'payment cycle % cannot be approved: it is % %', cycle_id, c.status,
                         CASE WHEN c.generated_at IS NULL THEN 'and its list was never generated' ELSE '' END
@@ -861,7 +872,7 @@ BEGIN
     RETURN c;
 END
 $$;
-COMMENT ON FUNCTION sp.approve_payment_cycle(bigint, text) IS 'Approves a generated draft cycle and its payments, with a reason. Refused (42501) to anyone who generated the cycle''s list, the last time or before, as that role or from that login (four eyes); refused (55000) when the rule or provider changed, or a beneficiary was suspended, exited, died or was merged since the list was generated.';
+COMMENT ON FUNCTION sp.approve_payment_cycle(bigint, text, integer) IS 'Approves a generated draft cycle and its payments, with a reason; with expected_version (the cycle''s version when its list was reviewed), refused (40001) if the list was generated again or changed since. Refused (42501) to anyone who generated the cycle''s list, the last time or before, as that role or from that login (four eyes); refused (55000) when the rule or provider changed, or a beneficiary was suspended, exited, died or was merged since the list was generated.';
 
 -- A payment the caller may act on: in its area scope, else the scope-neutral not-found.
 CREATE FUNCTION sp_internal.payment_in_scope(p_payment_id bigint)

@@ -182,6 +182,7 @@ CREATE TABLE sp.grievance (
     acknowledged_at       timestamptz,
     resolved_at           timestamptz,
     escalated_at          timestamptz,
+    reopened_at           timestamptz,
     closed_at             timestamptz,
     recorded_at           timestamptz NOT NULL DEFAULT now(),
     recorded_by           text NOT NULL DEFAULT sp_internal.caller(),
@@ -263,9 +264,9 @@ CREATE FUNCTION sp_internal.grievance_deadline(g sp.grievance)
 AS $$
     SELECT CASE WHEN g.status NOT IN ('received', 'acknowledged', 'in_review') THEN NULL
                 ELSE greatest(CASE WHEN g.status = 'received' THEN g.acknowledge_due ELSE g.resolve_due END,
-                              g.escalated_at + g.escalate_within) END
+                              g.escalated_at + g.escalate_within, g.reopened_at + g.escalate_within) END
 $$;
-COMMENT ON FUNCTION sp_internal.grievance_deadline(sp.grievance) IS 'When an open case escalates: its acknowledgement or resolution deadline, or, after an escalation, escalate_within after it, whichever is later. NULL once resolved, rejected or closed.';
+COMMENT ON FUNCTION sp_internal.grievance_deadline(sp.grievance) IS 'When an open case escalates: its acknowledgement or resolution deadline, or escalate_within after its last escalation or reopening, whichever is later. NULL once resolved, rejected or closed.';
 
 CREATE FUNCTION sp_internal.grievance_guard()
     RETURNS trigger
@@ -320,7 +321,10 @@ BEGIN
         NEW.acknowledged_at := CASE WHEN NEW.status = 'acknowledged' THEN now() ELSE OLD.acknowledged_at END;
         NEW.resolved_at := CASE WHEN NEW.status IN ('resolved', 'rejected') THEN now() ELSE OLD.resolved_at END;
         NEW.closed_at := CASE WHEN NEW.status = 'closed' THEN now() ELSE OLD.closed_at END;
-    ELSIF (NEW.acknowledged_at, NEW.resolved_at, NEW.closed_at) IS DISTINCT FROM (OLD.acknowledged_at, OLD.resolved_at, OLD.closed_at) THEN
+        -- a reopened case gets escalate_within from now, not its old deadline
+        NEW.reopened_at := CASE WHEN NEW.status = 'in_review' AND OLD.status IN ('resolved', 'rejected') THEN now() ELSE OLD.reopened_at END;
+    ELSIF (NEW.acknowledged_at, NEW.resolved_at, NEW.closed_at, NEW.reopened_at)
+          IS DISTINCT FROM (OLD.acknowledged_at, OLD.resolved_at, OLD.closed_at, OLD.reopened_at) THEN
         RAISE EXCEPTION 'grievance % stamps its times when its status changes', OLD.grievance_id
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
@@ -380,9 +384,10 @@ BEGIN
         VALUES (NEW.grievance_id, 'escalated', OLD.status, NEW.status, NEW.escalation_level, NEW.responsible_area_code,
                 NEW.assigned_to,
                 format('to level %s (area %s): %s was due %s', NEW.escalation_level, NEW.responsible_area_code,
-                       CASE WHEN OLD.status = 'received' AND OLD.escalated_at IS NULL THEN 'acknowledgement'
-                            WHEN OLD.escalated_at IS NULL THEN 'resolution'
-                            ELSE 'action after the previous escalation' END,
+                       CASE WHEN sp_internal.grievance_deadline(OLD) = OLD.reopened_at + OLD.escalate_within THEN 'action after the reopening'
+                            WHEN sp_internal.grievance_deadline(OLD) = OLD.escalated_at + OLD.escalate_within THEN 'action after the previous escalation'
+                            WHEN OLD.status = 'received' THEN 'acknowledgement'
+                            ELSE 'resolution' END,
                        to_char(sp_internal.grievance_deadline(OLD) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"')));
     END IF;
     IF NEW.assigned_to IS DISTINCT FROM OLD.assigned_to AND NEW.escalation_level = OLD.escalation_level THEN
@@ -424,10 +429,16 @@ AS $$
 DECLARE
     g sp.grievance;
 BEGIN
-    SELECT * INTO g FROM sp.grievance x WHERE x.grievance_id = p_grievance_id FOR UPDATE;
+    -- the scope is checked on the row as it is before any lock is waited
+    -- for, so that a case being changed outside the scope answers like a
+    -- missing one; then, to act, the row is locked and checked again
+    SELECT * INTO g FROM sp.grievance x WHERE x.grievance_id = p_grievance_id;
     IF NOT FOUND OR NOT (sp_internal.area_in_scope(g.responsible_area_code)
                          OR (NOT g.confidential AND sp_internal.area_in_scope(g.admin_area_code))) THEN
         PERFORM sp_internal.raise_not_found('grievance', p_grievance_id);
+    END IF;
+    IF acting THEN
+        SELECT * INTO g FROM sp.grievance x WHERE x.grievance_id = p_grievance_id FOR UPDATE;
     END IF;
     IF acting AND NOT sp_internal.area_in_scope(g.responsible_area_code) THEN
         RAISE EXCEPTION 'grievance % is handled by the officers of area "%"', g.grievance_id, g.responsible_area_code
@@ -437,7 +448,7 @@ BEGIN
     RETURN g;
 END
 $$;
-COMMENT ON FUNCTION sp_internal.grievance_in_scope(bigint, boolean) IS 'The grievance, locked, if the caller sees it (its responsible area, or the area it concerns unless confidential); when acting, the caller must cover its responsible area. Raises no_data_found otherwise, one message for missing and out of scope.';
+COMMENT ON FUNCTION sp_internal.grievance_in_scope(bigint, boolean) IS 'The grievance if the caller sees it (its responsible area, or the area it concerns unless confidential), checked before any lock is waited for; when acting, locked, and the caller must cover its responsible area. Raises no_data_found otherwise, one message for missing and out of scope.';
 
 -- Whether a role (with the roles it holds) has a scope covering an area.
 CREATE FUNCTION sp_internal.role_covers_area(p_role text, p_code text)
@@ -504,6 +515,7 @@ DECLARE
     other sp.grievance;
     x sp.grievance;
     hh bigint;
+    hh_area text;
     pay sp.payment;
 BEGIN
     IF doc IS NULL OR jsonb_typeof(doc) <> 'object' THEN
@@ -606,12 +618,14 @@ BEGIN
         END IF;
     END IF;
     IF v_household IS NOT NULL THEN
-        IF v_area IS NOT NULL AND v_area <> (SELECT h.admin_area_code FROM sp.household h WHERE h.household_id = v_household) THEN
+        -- the scope first: only a household the caller may see is compared
+        hh_area := sp_internal.household_area_in_scope(v_household);
+        IF v_area IS NOT NULL AND v_area <> hh_area THEN
             RAISE EXCEPTION 'household % is registered in another area than "%"', v_household, left(v_area, 64)
                 USING ERRCODE = 'invalid_parameter_value', COLUMN = 'admin_area_code',
                       HINT = 'Leave admin_area_code out: a grievance about a household concerns the household''s area.';
         END IF;
-        v_area := sp_internal.household_area_in_scope(v_household);
+        v_area := hh_area;
     END IF;
     IF v_area IS NULL THEN
         RAISE EXCEPTION 'admin_area_code is required when the grievance names no household, person, payment or complainant'
@@ -645,6 +659,11 @@ BEGIN
         EXCEPTION WHEN unique_violation THEN
             -- the same submission from another session, committed meanwhile
             SELECT * INTO other FROM sp.grievance g WHERE g.channel = v_channel AND g.external_id = v_external;
+            IF other.grievance_id IS NULL THEN
+                -- committed after this transaction's snapshot (repeatable read)
+                RAISE EXCEPTION 'external_id "%" of channel % was received by another session meanwhile', left(v_external, 64), v_channel
+                    USING ERRCODE = 'serialization_failure', HINT = 'Retry the transaction: the replay then returns that grievance.';
+            END IF;
         END;
     END IF;
     -- a replay: the same complaint gets the same case, a different one is refused
@@ -726,7 +745,8 @@ BEGIN
         RAISE EXCEPTION 'grievance % is %: only an open case is assigned', g.grievance_id, g.status
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
-    IF officer IS NULL OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = officer)
+    -- a person of the grievance team: not a superuser (who holds every role)
+    IF officer IS NULL OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = officer AND NOT r.rolsuper)
        OR NOT pg_catalog.pg_has_role(officer, 'sp_grievance_officer', 'USAGE') THEN
         RAISE EXCEPTION 'role "%" is not a grievance officer', left(officer, 64) USING ERRCODE = 'invalid_parameter_value', COLUMN = 'officer';
     END IF;
@@ -834,7 +854,8 @@ BEGIN
           AND a.parent_code IS NOT NULL
           AND g.responsible_area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code))
         ORDER BY g.grievance_id
-        FOR UPDATE OF g)
+        -- a case an officer is changing right now is left to the next run
+        FOR UPDATE OF g SKIP LOCKED)
     UPDATE sp.grievance g
     SET escalation_level = g.escalation_level + 1, responsible_area_code = d.parent_code,
         assigned_to = CASE WHEN sp_internal.role_covers_area(g.assigned_to, d.parent_code) THEN g.assigned_to END

@@ -10,6 +10,44 @@
 -- waits in a review queue for a person to decide.  Each event is applied
 -- once, whatever is sent again.
 
+-- Who may send events under which source: a source's event ids are its own,
+-- so that nobody else can take an id (and so stop the real event).
+CREATE TABLE sp.crvs_source (
+    source     text PRIMARY KEY CHECK (source ~ '^[a-z][a-z0-9_.-]{0,39}$'),
+    role_name  text NOT NULL CHECK (length(role_name) BETWEEN 1 AND 63),
+    title      text NOT NULL CHECK (length(title) BETWEEN 1 AND 200),
+    builtin    boolean NOT NULL DEFAULT false,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    created_by text NOT NULL DEFAULT sp_internal.caller()
+);
+COMMENT ON TABLE sp.crvs_source IS 'Senders of civil-registration events: a source and the role whose members may send under it (its event ids are its own). Shipped: crvs (the civil-registration interface, sp_integration) and manual (events entered by caseworkers, sp_caseworker). Administrators add others.';
+INSERT INTO sp.crvs_source (source, role_name, title, builtin) VALUES
+    ('crvs', 'sp_integration', 'The civil registration and vital statistics system', true),
+    ('manual', 'sp_caseworker', 'Events entered by hand from certificates', true);
+CREATE FUNCTION sp_internal.crvs_source_guard()
+    RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        IF NEW.builtin AND NOT sp_internal.loading_rows(TG_RELID) AND EXISTS (SELECT 1 FROM sp.crvs_source x WHERE x.builtin) THEN
+            RAISE EXCEPTION 'sources are added as not built-in' USING ERRCODE = 'check_violation', COLUMN = 'builtin';
+        END IF;
+        RETURN NEW;
+    END IF;
+    IF OLD.builtin OR NEW.source <> OLD.source OR NEW.builtin <> OLD.builtin THEN
+        RAISE EXCEPTION 'source "%" is shipped or keeps its name', OLD.source USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION sp_internal.crvs_source_guard() IS 'Trigger: the shipped sources do not change; a source keeps its name.';
+CREATE TRIGGER crvs_source_guard BEFORE INSERT OR UPDATE ON sp.crvs_source
+    FOR EACH ROW EXECUTE FUNCTION sp_internal.crvs_source_guard();
+CREATE TRIGGER crvs_source_no_delete BEFORE DELETE ON sp.crvs_source
+    FOR EACH ROW EXECUTE FUNCTION sp_internal.forbid_delete();
+
 CREATE TABLE sp.crvs_event (
     crvs_event_id   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     source          text NOT NULL CHECK (source ~ '^[a-z][a-z0-9_.-]{0,39}$'),
@@ -24,6 +62,7 @@ CREATE TABLE sp.crvs_event (
     person_id       bigint REFERENCES sp.person (person_id),
     household_id    bigint REFERENCES sp.household (household_id),
     admin_area_code text REFERENCES sp.admin_area (code),
+    reported_area_code text REFERENCES sp.admin_area (code),
     matched_by      text CHECK (matched_by IN ('national_id', 'linkage', 'reviewer')),
     match_probability float8,
     result          jsonb,
@@ -43,7 +82,9 @@ CREATE INDEX crvs_event_household_idx ON sp.crvs_event (household_id) WHERE hous
 CREATE INDEX crvs_event_person_idx ON sp.crvs_event (person_id) WHERE person_id IS NOT NULL;
 COMMENT ON TABLE sp.crvs_event IS 'Deaths and births reported by civil registration, once each (source, event_id): applied to the person found (how, with what result), or waiting for review (no one found, several found, or a match not certain enough), or dismissed by a reviewer with a reason. The document is kept without its national IDs. Written by sp.apply_crvs_event and sp.resolve_crvs_event only; never deleted.';
 COMMENT ON COLUMN sp.crvs_event.person_id IS 'Death: the person who died. Birth: the mother.';
-COMMENT ON COLUMN sp.crvs_event.candidates IS 'For review: the registered persons the event may be about, with the model''s probability (or national_id when the ID matched several).';
+COMMENT ON COLUMN sp.crvs_event.candidates IS 'For review: the registered persons the event may be about, with the model''s probability (or national_id when the ID matched several); when the event names an area, only candidates of that area.';
+COMMENT ON COLUMN sp.crvs_event.admin_area_code IS 'Who sees the event: once applied, the area of the household it was applied to; in review, the area it was reported in (NULL: national reviewers only).';
+COMMENT ON COLUMN sp.crvs_event.reported_area_code IS 'The area the event said it happened in (a hospital''s district may not be the family''s).';
 COMMENT ON COLUMN sp.crvs_event.result IS 'What was done: status change, enrolments exited, payments cancelled, payments sent after the death (to recover), the child''s person_id, reassessments.';
 CREATE TRIGGER crvs_event_no_delete BEFORE DELETE ON sp.crvs_event
     FOR EACH ROW EXECUTE FUNCTION sp_internal.forbid_delete();
@@ -57,8 +98,10 @@ BEGIN
     IF TG_OP = 'INSERT' THEN
         RETURN NEW;
     END IF;
-    IF (NEW.source, NEW.event_id, NEW.event_type, NEW.event_date, NEW.document, NEW.had_national_id, NEW.received_at, NEW.received_by)
-       IS DISTINCT FROM (OLD.source, OLD.event_id, OLD.event_type, OLD.event_date, OLD.document, OLD.had_national_id, OLD.received_at, OLD.received_by) THEN
+    IF (NEW.source, NEW.event_id, NEW.event_type, NEW.event_date, NEW.document, NEW.had_national_id, NEW.received_at, NEW.received_by,
+        NEW.reported_area_code)
+       IS DISTINCT FROM (OLD.source, OLD.event_id, OLD.event_type, OLD.event_date, OLD.document, OLD.had_national_id, OLD.received_at, OLD.received_by,
+        OLD.reported_area_code) THEN
         RAISE EXCEPTION 'civil-registration event % keeps what was reported', OLD.crvs_event_id
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
@@ -172,6 +215,7 @@ BEGIN
         SELECT i.* FROM %s i
         WHERE i.id IN (SELECT x.person_id FROM sp.person x
                        WHERE x.status = 'active'
+                         AND x.admin_area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code))
                          AND ((sp.name_key(x.family_name) = sp.name_key($1) AND sp.name_key(x.given_name) = sp.name_key($2))
                            OR (sp.name_key(x.family_name) = sp.name_key($2) AND sp.name_key(x.given_name) = sp.name_key($1)))
                        ORDER BY x.person_id LIMIT 200)$q$,
@@ -300,6 +344,16 @@ BEGIN
         END IF;
         why := format('born on %s (civil registration %s %s)', to_char(ev.event_date, 'YYYY-MM-DD'), ev.source, ev.event_id);
         PERFORM set_config('sp_registry.change_reason', why, true);
+        -- the same birth reported again under another id (a corrected record):
+        -- the child is there already
+        SELECT m.person_id INTO child_id FROM sp.person m
+        WHERE m.household_id = x.household_id AND m.status = 'active' AND m.birth_date = ev.event_date
+          AND sp.name_key(m.given_name) = sp.name_key(child ->> 'given_name')
+        ORDER BY m.person_id LIMIT 1;
+        IF child_id IS NOT NULL THEN
+            PERFORM set_config('sp_registry.change_reason', '', true);
+            RETURN jsonb_build_object('child', child_id, 'already_in_household', true);
+        END IF;
         child_id := (sp.add_member(x.household_id, child) ->> 'person_id')::bigint;
         -- registered already (on demand, elsewhere)? flagged for review, as a registration is
         SELECT coalesce(jsonb_agg(jsonb_build_object('registered_person_id', f.candidate_person_id,
@@ -407,6 +461,12 @@ BEGIN
         RAISE EXCEPTION '%', problem USING ERRCODE = 'invalid_parameter_value',
             COLUMN = CASE WHEN problem LIKE 'unknown field%' THEN split_part(problem, '"', 2) ELSE split_part(problem, ' ', 1) END;
     END IF;
+    IF NOT EXISTS (SELECT 1 FROM sp.crvs_source cs WHERE cs.source = v_source
+                   AND pg_catalog.pg_has_role(sp_internal.caller_oid(), cs.role_name, 'USAGE')) THEN
+        RAISE EXCEPTION 'role % may not send events as source "%"', sp_internal.caller(), v_source
+            USING ERRCODE = 'insufficient_privilege', COLUMN = 'source',
+                  HINT = 'Sources and the roles that send under them are in sp.crvs_source; caseworkers send as "manual".';
+    END IF;
     v_area := event ->> 'admin_area_code';
     IF v_area IS NOT NULL AND NOT EXISTS (SELECT 1 FROM sp.admin_area a WHERE a.code = v_area) THEN
         RAISE EXCEPTION 'admin area "%" does not exist', left(v_area, 64) USING ERRCODE = 'invalid_parameter_value', COLUMN = 'admin_area_code';
@@ -420,13 +480,14 @@ BEGIN
     PERFORM pg_advisory_xact_lock(hashtextextended('sp.crvs_event:' || v_source || ':' || v_event_id, 0));
     SELECT * INTO ev FROM sp.crvs_event e WHERE e.source = v_source AND e.event_id = v_event_id;
     IF FOUND THEN
+        -- what it was is told only to its sender and to those who see it
+        IF NOT (ev.received_by = sp_internal.caller() OR sp_internal.has_national_scope()
+                OR (ev.admin_area_code IS NOT NULL AND sp_internal.area_in_scope(ev.admin_area_code))) THEN
+            RAISE EXCEPTION 'event % of % was already received', left(v_event_id, 64), v_source USING ERRCODE = 'unique_violation', COLUMN = 'event_id';
+        END IF;
         IF ev.event_type <> v_type OR ev.event_date <> v_date THEN
             RAISE EXCEPTION 'event % of % was already received with other content', left(v_event_id, 64), v_source
                 USING ERRCODE = 'unique_violation', COLUMN = 'event_id';
-        END IF;
-        IF NOT (sp_internal.has_national_scope() OR (ev.household_id IS NOT NULL AND sp_internal.household_in_scope(ev.household_id))
-                OR (ev.admin_area_code IS NOT NULL AND sp_internal.area_in_scope(ev.admin_area_code))) THEN
-            RAISE EXCEPTION 'event % of % was already received', left(v_event_id, 64), v_source USING ERRCODE = 'unique_violation', COLUMN = 'event_id';
         END IF;
         RETURN jsonb_build_object('crvs_event_id', ev.crvs_event_id, 'status', ev.status, 'replayed', true,
                                   'person_id', ev.person_id, 'result', ev.result, 'review_reason', ev.review_reason);
@@ -435,11 +496,25 @@ BEGIN
     -- kept without national IDs (the registry holds them encrypted)
     doc := event #- '{person,national_id}' #- '{mother,national_id}' #- '{child,national_id}';
     SELECT * INTO hit FROM sp_internal.crvs_find_person(v_who);
-    INSERT INTO sp.crvs_event (source, event_id, event_type, event_date, document, had_national_id, status, review_reason, candidates,
-                               admin_area_code)
-    VALUES (v_source, v_event_id, v_type, v_date, doc, coalesce(v_who ->> 'national_id', '') <> '', 'review',
-            coalesce(hit.problem, 'being applied'), hit.candidates, v_area)
-    RETURNING * INTO ev;
+    -- reviewers of the area reported see only candidates of that area
+    IF v_area IS NOT NULL AND hit.candidates IS NOT NULL THEN
+        hit.candidates := (SELECT jsonb_agg(c ORDER BY o) FROM jsonb_array_elements(hit.candidates) WITH ORDINALITY x (c, o)
+                           JOIN sp.person p ON p.person_id = (c ->> 'person_id')::bigint
+                           JOIN sp.admin_area a ON a.code = p.admin_area_code
+                           JOIN sp.admin_area t ON t.code = v_area
+                           WHERE starts_with(a.path, t.path));
+    END IF;
+    BEGIN
+        INSERT INTO sp.crvs_event (source, event_id, event_type, event_date, document, had_national_id, status, review_reason, candidates,
+                                   admin_area_code, reported_area_code)
+        VALUES (v_source, v_event_id, v_type, v_date, doc, coalesce(v_who ->> 'national_id', '') <> '', 'review',
+                coalesce(hit.problem, 'being applied'), hit.candidates, v_area, v_area)
+        RETURNING * INTO ev;
+    EXCEPTION WHEN unique_violation THEN
+        -- committed by another session after this transaction's snapshot (repeatable read)
+        RAISE EXCEPTION 'event % of % was received by another session meanwhile', left(v_event_id, 64), v_source
+            USING ERRCODE = 'serialization_failure', HINT = 'Retry the transaction: the replay then returns what was done.';
+    END;
     IF hit.person_id IS NULL THEN
         RETURN jsonb_build_object('crvs_event_id', ev.crvs_event_id, 'status', 'review', 'replayed', false,
                                   'review_reason', ev.review_reason, 'candidates', coalesce(jsonb_array_length(ev.candidates), 0));
@@ -447,7 +522,7 @@ BEGIN
     UPDATE sp.crvs_event e
     SET status = 'applied', review_reason = NULL, candidates = NULL, person_id = hit.person_id,
         household_id = (SELECT x.household_id FROM sp.person x WHERE x.person_id = hit.person_id),
-        admin_area_code = coalesce(e.admin_area_code, (SELECT x.admin_area_code FROM sp.person x WHERE x.person_id = hit.person_id)),
+        admin_area_code = (SELECT x.admin_area_code FROM sp.person x WHERE x.person_id = hit.person_id),
         matched_by = hit.matched_by, match_probability = hit.probability,
         result = sp_internal.crvs_apply(ev, hit.person_id, event #>> '{child,national_id}'), decided_at = now(), decided_by = sp_internal.caller()
     WHERE e.crvs_event_id = ev.crvs_event_id
@@ -485,7 +560,7 @@ BEGIN
     UPDATE sp.crvs_event e
     SET status = 'applied', person_id = resolve_crvs_event.person_id,
         household_id = (SELECT x.household_id FROM sp.person x WHERE x.person_id = resolve_crvs_event.person_id),
-        admin_area_code = coalesce(e.admin_area_code, (SELECT x.admin_area_code FROM sp.person x WHERE x.person_id = resolve_crvs_event.person_id)),
+        admin_area_code = (SELECT x.admin_area_code FROM sp.person x WHERE x.person_id = resolve_crvs_event.person_id),
         matched_by = 'reviewer', result = sp_internal.crvs_apply(ev, resolve_crvs_event.person_id),
         decision_reason = reason, decided_at = now(), decided_by = sp_internal.caller()
     WHERE e.crvs_event_id = ev.crvs_event_id

@@ -136,12 +136,35 @@ CREATE POLICY grievance_reassessment_in_scope ON sp.grievance_reassessment FOR S
     USING ((SELECT sp_internal.has_national_scope()) OR grievance_id IN (SELECT g.grievance_id FROM sp.grievance g));
 
 -- Civil-registration events (sql/63_crvs.sql): seen with the household they
--- were applied to, or the area the event names; unplaced ones nationally.
+-- were applied to; in review, by the area the event was reported in (none:
+-- national reviewers only).
 ALTER TABLE sp.crvs_event ENABLE ROW LEVEL SECURITY;
 CREATE POLICY crvs_event_in_scope ON sp.crvs_event FOR SELECT
     USING ((SELECT sp_internal.has_national_scope())
            OR household_id IN (SELECT h.household_id FROM sp.household h)
-           OR admin_area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code)));
+           OR (household_id IS NULL AND admin_area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code))));
+
+-- Conditionality (sql/64_conditionality.sql): reports and steps are household data.
+ALTER TABLE sp.compliance_report ENABLE ROW LEVEL SECURITY;
+CREATE POLICY compliance_report_in_scope ON sp.compliance_report FOR SELECT
+    USING ((SELECT sp_internal.has_national_scope()) OR household_id IN (SELECT h.household_id FROM sp.household h));
+ALTER TABLE sp.compliance_step ENABLE ROW LEVEL SECURITY;
+CREATE POLICY compliance_step_in_scope ON sp.compliance_step FOR SELECT
+    USING ((SELECT sp_internal.has_national_scope()) OR household_id IN (SELECT h.household_id FROM sp.household h));
+
+-- Case management (sql/65_cases.sql): household data.
+ALTER TABLE sp.change_request ENABLE ROW LEVEL SECURITY;
+CREATE POLICY change_request_in_scope ON sp.change_request FOR SELECT
+    USING ((SELECT sp_internal.has_national_scope()) OR household_id IN (SELECT h.household_id FROM sp.household h));
+ALTER TABLE sp.service_case ENABLE ROW LEVEL SECURITY;
+CREATE POLICY service_case_in_scope ON sp.service_case FOR SELECT
+    USING ((SELECT sp_internal.has_national_scope()) OR household_id IN (SELECT h.household_id FROM sp.household h));
+ALTER TABLE sp.referral ENABLE ROW LEVEL SECURITY;
+CREATE POLICY referral_in_scope ON sp.referral FOR SELECT
+    USING ((SELECT sp_internal.has_national_scope()) OR household_id IN (SELECT h.household_id FROM sp.household h));
+ALTER TABLE sp.case_event ENABLE ROW LEVEL SECURITY;
+CREATE POLICY case_event_in_scope ON sp.case_event FOR SELECT
+    USING ((SELECT sp_internal.has_national_scope()) OR household_id IN (SELECT h.household_id FROM sp.household h));
 
 -- Views over these tables run with the reader's rights, so the policies
 -- apply through them too.

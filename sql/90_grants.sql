@@ -47,7 +47,16 @@ SELECT pg_catalog.pg_extension_config_dump('sp.grievance', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.grievance_event', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.grievance_message', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.grievance_reassessment', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.crvs_source', 'WHERE NOT builtin');
 SELECT pg_catalog.pg_extension_config_dump('sp.crvs_event', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.programme_conditionality', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.programme_conditionality_history', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.compliance_report', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.compliance_step', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.change_request', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.service_case', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.referral', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.case_event', '');
 -- Identity sequences, one call per statement (each call updates pg_extension).
 SELECT pg_catalog.pg_extension_config_dump('sp.area_scope_scope_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.household_household_id_seq', '');
@@ -78,6 +87,12 @@ SELECT pg_catalog.pg_extension_config_dump('sp.payment_history', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.payment_exclusion', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.programme_entitlement_history_history_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.crvs_event_crvs_event_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.programme_conditionality_history_history_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.compliance_report_report_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.change_request_request_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.service_case_case_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.referral_referral_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.case_event_event_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.grievance_category_history_history_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.grievance_grievance_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.grievance_event_event_id_seq', '');
@@ -295,7 +310,7 @@ GRANT SELECT ON sp.payment_cycle, sp.payment_cycle_history, sp.payment, sp.payme
     TO sp_programme_officer, sp_payment_officer, sp_grievance_officer, sp_auditor;
 GRANT EXECUTE ON FUNCTION sp.set_entitlement(text, jsonb, text, text) TO sp_programme_officer;
 GRANT EXECUTE ON FUNCTION sp.create_payment_cycle(text, date, date), sp.generate_payment_list(bigint),
-                          sp.approve_payment_cycle(bigint, text), sp.cancel_payment(bigint, text),
+                          sp.approve_payment_cycle(bigint, text, integer), sp.cancel_payment(bigint, text),
                           sp.disburse_request(bigint, text), sp.disburse_request(bigint, text, integer),
                           sp.payment_file(bigint, text), sp.reconcile_payments(bigint, text, jsonb),
                           sp.close_payment_cycle(bigint, text), sp.reissue_payment(bigint, bigint, text),
@@ -326,8 +341,30 @@ GRANT EXECUTE ON FUNCTION sp_internal.grievance_deadline(sp.grievance) TO sp_cas
 -- Civil-registration events (sql/63_crvs.sql): the CRVS interface (an
 -- integration) and caseworkers apply them; caseworkers decide the doubtful ones.
 GRANT SELECT ON sp.crvs_event TO sp_caseworker, sp_auditor;
+GRANT SELECT ON sp.crvs_source TO sp_admin, sp_caseworker, sp_auditor, sp_integration;
+GRANT INSERT (source, role_name, title), UPDATE (role_name, title) ON sp.crvs_source TO sp_admin;
 GRANT EXECUTE ON FUNCTION sp.apply_crvs_event(jsonb) TO sp_integration, sp_caseworker;
 GRANT EXECUTE ON FUNCTION sp.resolve_crvs_event(bigint, bigint, text) TO sp_caseworker;
+
+-- Conditionality (sql/64_conditionality.sql): programme officers set and
+-- apply the conditions; education and health feeds come through integrations
+-- (or caseworkers); those who serve families read what was reported and done.
+GRANT SELECT ON sp.programme_conditionality, sp.programme_conditionality_history
+    TO sp_admin, sp_caseworker, sp_programme_officer, sp_payment_officer, sp_grievance_officer, sp_auditor, sp_integration;
+GRANT SELECT ON sp.compliance_report, sp.compliance_step
+    TO sp_caseworker, sp_programme_officer, sp_payment_officer, sp_grievance_officer, sp_auditor;
+GRANT EXECUTE ON FUNCTION sp.set_conditionality(text, jsonb, text), sp.apply_conditionality(bigint) TO sp_programme_officer;
+GRANT EXECUTE ON FUNCTION sp.record_compliance(jsonb) TO sp_integration, sp_caseworker;
+
+-- Case management (sql/65_cases.sql): whoever meets a family asks for a
+-- correction; caseworkers decide them (never their own) and follow cases.
+GRANT SELECT ON sp.change_request TO sp_registrar, sp_caseworker, sp_grievance_officer, sp_auditor;
+GRANT SELECT ON sp.service_case, sp.referral, sp.case_event TO sp_caseworker, sp_grievance_officer, sp_auditor;
+GRANT EXECUTE ON FUNCTION sp.request_change(jsonb), sp.decide_change_request(bigint, text, text)
+    TO sp_registrar, sp_caseworker, sp_grievance_officer, sp_integration;
+GRANT EXECUTE ON FUNCTION sp.open_case(bigint, text, text, bigint, bigint), sp.update_case(bigint, text, text, text),
+                          sp.refer_case(bigint, text, text, text), sp.update_referral(bigint, text, text)
+    TO sp_caseworker;
 
 -- Areas, catalogue and scopes: administrators.
 GRANT INSERT (code, parent_code, level, name, valid_from, valid_to, geom),

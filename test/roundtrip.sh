@@ -162,6 +162,20 @@ SELECT sp.submit_grievance(jsonb_build_object('channel', 'sms', 'external_id', '
          'admin_area_code', min(a.code), 'description', 'round trip', 'received_at', now() - interval '5 days'))
 FROM sp.admin_area a WHERE a.level = 3;
 SELECT sp.escalate_overdue_grievances();
+-- conditions on the child grant: school reports, applied to a cycle two months ahead
+SELECT sp.set_conditionality('child_grant', '{"conditions": [{"kind": "school_attendance", "min_age": 0, "max_age": 17, "min_rate": 0.8}]}', 'round trip');
+SELECT sp.record_compliance(jsonb_build_object('source', 'moe', 'records',
+         (SELECT jsonb_agg(jsonb_build_object('id', 'rt-' || p.person_id, 'person_id', p.person_id, 'month', to_char(current_date, 'YYYY-MM'),
+                                              'kind', 'school_attendance', 'rate', 0.5))
+          FROM sp.person p WHERE p.status = 'active' AND p.birth_date > current_date - interval '17 years')));
+SELECT sp.create_payment_cycle('child_grant', (date_trunc('month', current_date) + interval '2 months')::date, (date_trunc('month', current_date) + interval '3 months - 1 day')::date);
+SELECT sp.apply_conditionality(max(cycle_id)) FROM sp.payment_cycle;
+-- case management: a change request waiting for a second person, a case referred
+SELECT sp.request_change(jsonb_build_object('household_id', min(household_id), 'patch', '{"attributes": {"rooms": 2}}'::jsonb,
+         'reason', 'round trip', 'channel', 'home_visit')) FROM sp.household WHERE status = 'active';
+SELECT sp.open_case(min(household_id), 'follow_up', 'round trip') FROM sp.household WHERE status = 'active';
+SELECT sp.refer_case(max(case_id), 'health', 'Round trip clinic') FROM sp.service_case;
+SELECT sp.update_case(max(case_id), NULL, NULL, 'round trip note') FROM sp.service_case;
 -- civil registration: a birth applied, a death nobody matches waiting for review
 SELECT sp.apply_crvs_event(jsonb_build_object('event_id', 'rt-b1', 'type', 'birth', 'date', current_date - 1,
          'mother', jsonb_build_object('national_id', 'SY-777-001'), 'child', jsonb_build_object('given_name', 'Round', 'sex', 'F')));

@@ -38,7 +38,7 @@ GROUP BY s.role, c.oid;
 SELECT is_empty($$
     SELECT role, relation, o FROM leak_probe, LATERAL adv_lab.outcome(role, NULL, probe) o WHERE o <> 'ok:0'
 $$, 'no XA01 role sees an XA02 row in any table or view, on any key it can read');
-SELECT cmp_ok((SELECT count(DISTINCT relation)::int FROM leak_probe), '=', 37,
+SELECT cmp_ok((SELECT count(DISTINCT relation)::int FROM leak_probe), '=', 43,
               'the probe covers every table and view of household and person data');
 SELECT is(adv_lab.outcome('adv_registrar', NULL, format(
               'SELECT array_agg(household_id ORDER BY household_id) FROM sp.household')),
@@ -202,6 +202,15 @@ INSERT INTO probe_pair VALUES
     ('submit_grievance (complainant)', 'adv_integration',
      format('SELECT sp.submit_grievance(''{"channel": "web", "category": "other", "complainant_person_id": %s, "description": "attack"}'')', :p2),
      format('SELECT sp.submit_grievance(''{"channel": "web", "category": "other", "complainant_person_id": %s, "description": "attack"}'')', :nx)),
+    ('decide_change_request', 'adv_caseworker', format('SELECT sp.decide_change_request(%s, ''reject'', ''attack'')', :cr2),
+                                                format('SELECT sp.decide_change_request(%s, ''reject'', ''attack'')', :nx)),
+    ('request_change', 'adv_registrar', format('SELECT sp.request_change(''{"household_id": %s, "patch": {"attributes": {"rooms": 1}}, "reason": "attack", "channel": "web"}'')', :h2),
+                                        format('SELECT sp.request_change(''{"household_id": %s, "patch": {"attributes": {"rooms": 1}}, "reason": "attack", "channel": "web"}'')', :nx)),
+    ('open_case', 'adv_caseworker', format('SELECT sp.open_case(%s, ''other'', ''attack'')', :h2), format('SELECT sp.open_case(%s, ''other'', ''attack'')', :nx)),
+    ('update_case', 'adv_caseworker', format('SELECT sp.update_case(%s, NULL, NULL, ''attack'')', :ca2), format('SELECT sp.update_case(%s, NULL, NULL, ''attack'')', :nx)),
+    ('refer_case', 'adv_caseworker', format('SELECT sp.refer_case(%s, ''other'', ''attack'')', :ca2), format('SELECT sp.refer_case(%s, ''other'', ''attack'')', :nx)),
+    ('update_referral', 'adv_caseworker', format('SELECT sp.update_referral(%s, ''declined'', ''attack'')', :rf2),
+                                          format('SELECT sp.update_referral(%s, ''declined'', ''attack'')', :nx)),
     ('resolve_crvs_event', 'adv_caseworker', format('SELECT sp.resolve_crvs_event(%s, NULL, ''attack'')', :cv2),
                                              format('SELECT sp.resolve_crvs_event(%s, NULL, ''attack'')', :nx)),
     ('submit_grievance (payment)', 'adv_integration',
@@ -213,7 +222,7 @@ SELECT is_empty($$
                            regexp_replace(adv_lab.outcome(run_as, NULL, missing), '\d+', 'N', 'g') AS b) o
     WHERE a IS DISTINCT FROM b OR a LIKE 'ok:%'
 $$, 'reads and changes of an XA02 household, person, review or enrolment fail exactly like those of a missing one');
-SELECT cmp_ok((SELECT count(*)::int FROM probe_pair), '=', 28, '(every API function that takes an id is probed)');
+SELECT cmp_ok((SELECT count(*)::int FROM probe_pair), '=', 34, '(every API function that takes an id is probed)');
 -- a death reported with the ID of someone of another area waits for review
 -- exactly like one with an ID nobody has
 SELECT is(regexp_replace(adv_lab.outcome('adv_integration', NULL,

@@ -215,6 +215,22 @@ DELETE FROM sp.payment_reconciliation WHERE cycle_id = :cycle;
 UPDATE sp.payment SET batch_id = NULL WHERE cycle_id = :cycle;
 
 UPDATE sp.payment_provider SET batch_size = 2 WHERE name = 'mpesa';
+-- the list approved is the list reviewed: a version read before the list was
+-- generated again is refused
+SELECT cycle_id AS vcy FROM sp.create_payment_cycle('py_cash', (date_trunc('month', current_date) + interval '6 months')::date,
+                                                    (date_trunc('month', current_date) + interval '7 months - 1 day')::date) \gset
+SET ROLE sp_test_maker;
+SELECT sp.generate_payment_list(:vcy) -> 'payments' AS generated;
+RESET ROLE;
+SELECT version AS reviewed FROM sp.payment_cycle WHERE cycle_id = :vcy \gset
+SET ROLE sp_test_maker;
+SELECT sp.generate_payment_list(:vcy) -> 'payments' AS generated_again;
+RESET ROLE;
+SET ROLE sp_test_checker;
+SELECT sp.approve_payment_cycle(:vcy, 'reviewed', :reviewed);
+SELECT status FROM sp.approve_payment_cycle(:vcy, 'reviewed again', :reviewed + 1);
+RESET ROLE;
+
 DROP OWNED BY sp_test_maker, sp_test_checker, sp_test_north, sp_test_clerk;
 DROP ROLE sp_test_maker;
 DROP ROLE sp_test_checker;

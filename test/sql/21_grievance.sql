@@ -65,6 +65,16 @@ SELECT sp.submit_grievance(format('{"channel": "sms", "category": "payment", "de
 -- outside the officer's district: the same answer as a household that does not exist
 SELECT sp.submit_grievance(format('{"channel": "sms", "category": "payment", "description": "x", "anonymous": true, "household_id": %s}', :g3)::jsonb);
 SELECT sp.submit_grievance('{"channel": "sms", "category": "payment", "description": "x", "anonymous": true, "household_id": 999999999}');
+-- naming an area does not tell whether (or where) a household outside the scope is registered
+CREATE FUNCTION pg_temp.failure(doc jsonb) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM sp.submit_grievance(doc);
+    RETURN 'accepted';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE || ': ' || regexp_replace(SQLERRM, '\d+', 'N', 'g');
+END $$;
+SELECT pg_temp.failure(format('{"channel": "sms", "category": "payment", "description": "x", "anonymous": true, "household_id": %s, "admin_area_code": "GV0101"}', :g3)::jsonb) AS elsewhere,
+       pg_temp.failure('{"channel": "sms", "category": "payment", "description": "x", "anonymous": true, "household_id": 999999999, "admin_area_code": "GV0101"}') AS nowhere;
 SELECT sp.submit_grievance('{"channel": "sms", "category": "payment", "description": "x", "anonymous": true, "admin_area_code": "GV0102"}');
 RESET ROLE;
 SELECT count(*) AS grievances_stored FROM sp.grievance WHERE admin_area_code LIKE 'GV%';
@@ -184,6 +194,12 @@ SELECT sp.assign_grievance(:sms, 'sp_test_gclerk', 'clerk');
 SELECT sp.assign_grievance(:sms, 'sp_test_gro_d1', 'other district');
 SELECT sp.assign_grievance(:sms, 'no_such_role', 'nobody');
 SELECT sp.assign_grievance(:sms, 'sp_test_gro_r1', '');
+-- a superuser holds every role, but is nobody's grievance officer
+DO $$ BEGIN
+    PERFORM sp.assign_grievance((SELECT grievance_id FROM sp.grievance WHERE external_id = 'sms-4711' AND channel = 'sms'), session_user, 'x');
+    RAISE NOTICE 'assigned to a superuser';
+EXCEPTION WHEN invalid_parameter_value THEN RAISE NOTICE 'a superuser is refused (%)', SQLSTATE;
+END $$;
 SELECT assigned_to FROM sp.assign_grievance(:sms, 'sp_test_gro_d2', 'my case');
 RESET ROLE;
 -- an SMS to a complainant without a phone is refused
@@ -233,6 +249,16 @@ SELECT sp.escalate_overdue_grievances() AS escalated_by_region;
 SELECT grievance_id = :hills_late AS hills_late, escalation_level, responsible_area_code FROM sp.grievance WHERE grievance_id = :hills_late;
 SELECT event, to_status, escalation_level, responsible_area_code, assigned_to, regexp_replace(detail, '[0-9]{4}-.*$', '<time>') AS detail
 FROM sp.grievance_event WHERE grievance_id = :late_ack ORDER BY event_id;
+RESET ROLE;
+-- a case decided late and reopened gets time again: not overdue at once
+SET ROLE sp_test_gro_d1;
+SELECT (sp.submit_grievance(format('{"channel": "walk_in", "category": "payment", "complainant_person_id": %s,
+    "description": "Paid twice, want to return it", "received_at": "%s"}', :g1p, now() - interval '20 days')::jsonb) ->> 'grievance_id')::bigint AS reopened \gset
+SELECT status FROM sp.set_grievance_status(:reopened, 'acknowledged');
+SELECT status FROM sp.set_grievance_status(:reopened, 'in_review');
+SELECT status FROM sp.set_grievance_status(:reopened, 'resolved', 'Told how to return it');
+SELECT status, reopened_at IS NOT NULL AS reopened_at FROM sp.set_grievance_status(:reopened, 'in_review', 'The agent refused the money');
+SELECT count(*) AS reopened_overdue FROM sp.overdue_grievances WHERE grievance_id = :reopened;
 RESET ROLE;
 -- a case at the top cannot go higher: the run says so
 SET ROLE sp_test_gro_nat;

@@ -8,7 +8,7 @@
 \set VERBOSITY terse
 
 INSERT INTO sp.admin_area (code, parent_code, level, name) VALUES
-    ('CR', NULL, 0, 'Civilia'), ('CR01', 'CR', 1, 'Capital');
+    ('CR', NULL, 0, 'Civilia'), ('CR01', 'CR', 1, 'Capital'), ('CR02', 'CR', 1, 'Coast');
 DO $$ BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'sp_test_crvs') THEN CREATE ROLE sp_test_crvs IN ROLE sp_integration; END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'sp_test_crcw') THEN CREATE ROLE sp_test_crcw IN ROLE sp_caseworker; END IF;
@@ -36,6 +36,10 @@ SELECT pg_temp.reg('[{"given_name": "Amina", "family_name": "Yusuf", "sex": "F",
                       "relationship_to_head": "head"}]', false) AS c4,
        pg_temp.reg('[{"given_name": "Hodan", "family_name": "Warsame", "sex": "F", "birth_date": "1985", "phone": "+254733000005",
                       "relationship_to_head": "head"}]') AS c5 \gset
+-- Nuur lives on the coast
+SELECT (sp.register_household('{"admin_area_code": "CR02", "attributes": {"rooms": 1, "dwelling_type": "hut", "monthly_income": 100},
+    "members": [{"given_name": "Nuur", "family_name": "Adan", "relationship_to_head": "head", "national_id": "CR-1006"},
+                {"given_name": "Ayan", "family_name": "Adan", "relationship_to_head": "spouse", "sex": "F"}]}') ->> 'household_id')::bigint AS c6 \gset
 -- someone in another country, with an ID
 SELECT sp.register_household('{"admin_area_code": "PY01", "members": [{"given_name": "Outis", "relationship_to_head": "head", "national_id": "CR-OUT-1"}]}') ? 'household_id' AS elsewhere;
 SELECT person_id AS amina FROM sp.person WHERE household_id = :c1 AND given_name = 'Amina' \gset
@@ -147,6 +151,23 @@ SELECT r ->> 'status' AS status, r ->> 'review_reason' AS review_reason
 FROM sp.apply_crvs_event('{"event_id": "D-3002", "type": "death", "date": "2026-11-01", "person": {"national_id": "CR-9999"}}') r;
 SELECT r ->> 'status' AS status, r ->> 'review_reason' AS review_reason
 FROM sp.apply_crvs_event('{"event_id": "D-3003", "type": "death", "date": "2026-11-01", "person": {"national_id": "CR-OUT-1"}}') r;
+-- Nuur died in a hospital of the capital: the event names the capital, the family lives on the coast
+SELECT r ->> 'status' AS status FROM sp.apply_crvs_event('{"event_id": "D-4001", "type": "death", "date": "2026-11-01", "admin_area_code": "CR01",
+    "person": {"national_id": "CR-1006"}}') r;
+-- a corrected birth record under another id: the child is there already
+SELECT r ->> 'status' AS status, r #>> '{result,already_in_household}' AS already
+FROM sp.apply_crvs_event(format('{"event_id": "B-2002-amended", "type": "birth", "date": "%s",
+                                  "mother": {"given_name": "Fatuma", "family_name": "Ali", "birth_date": "1995-07-08", "sex": "F"},
+                                  "child": {"given_name": "Yusuf", "sex": "M"}}', current_date - 5)::jsonb) r;
+RESET ROLE;
+SELECT count(*) AS yusufs FROM sp.person WHERE given_name = 'Yusuf' AND household_id = :c3;
+SELECT event_id, admin_area_code, reported_area_code FROM sp.crvs_event WHERE event_id = 'D-4001';
+-- a source's event ids are its own: a caseworker sends as "manual", not as the CRVS
+SET ROLE sp_test_crcw;
+SELECT sp.apply_crvs_event('{"source": "crvs", "event_id": "D-5001", "type": "death", "date": "2026-11-01", "person": {"national_id": "CR-1001"}}');
+SELECT r ->> 'status' AS status, r #>> '{result,person_status}' AS person_status
+FROM sp.apply_crvs_event('{"source": "manual", "event_id": "D-5001", "type": "death", "date": "2026-11-01", "person": {"national_id": "CR-1001"}}') r;
+SELECT count(*) AS capital_caseworker_sees_the_coast FROM sp.crvs_event WHERE event_id = 'D-4001';
 RESET ROLE;
 SELECT event_id, status, review_reason IS NOT NULL AS has_reason, person_id FROM sp.crvs_event WHERE event_id LIKE 'D-300%' ORDER BY 1;
 -- a caseworker of the area decides: the first Hodan; the others are not hers to see
