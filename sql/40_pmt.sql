@@ -164,6 +164,7 @@ DECLARE
     other_cols text[] := string_to_array(TG_ARGV[2], ',');
     cond text;
     key_list text;
+    not_null text;
     bad text;
 BEGIN
     -- a restore loads tables in foreign-key order only, so the other table may
@@ -171,12 +172,14 @@ BEGIN
     IF TG_OP = 'INSERT' AND sp_internal.loading_rows(TG_RELID) THEN
         RETURN NULL;
     END IF;
-    SELECT string_agg(format('x.%I = r.%I', oc, c), ' AND '), string_agg(format('r.%I', c), ' || '', '' || ')
-    INTO cond, key_list
+    SELECT string_agg(format('x.%I = r.%I', oc, c), ' AND '), string_agg(format('r.%I', c), ' || '', '' || '),
+           string_agg(format('r.%I IS NOT NULL', c), ' AND ')
+    INTO cond, key_list, not_null
     FROM unnest(own_cols, other_cols) AS k(c, oc);
-    -- INSERT into a child: every new row needs its parent; DELETE from a parent: no child may remain
-    EXECUTE format('SELECT %s FROM changed_rows r WHERE %s EXISTS (SELECT 1 FROM %s x WHERE %s) LIMIT 1',
-                   key_list, CASE TG_OP WHEN 'INSERT' THEN 'NOT' ELSE '' END, other, cond)
+    -- INSERT into a child: every new row needs its parent (a NULL key refers
+    -- to nothing, as with a foreign key); DELETE from a parent: no child may remain
+    EXECUTE format('SELECT %s FROM changed_rows r WHERE %s AND %s EXISTS (SELECT 1 FROM %s x WHERE %s) LIMIT 1',
+                   key_list, not_null, CASE TG_OP WHEN 'INSERT' THEN 'NOT' ELSE '' END, other, cond)
         INTO bad;
     IF bad IS NOT NULL AND TG_OP = 'INSERT' THEN
         RAISE EXCEPTION 'insert on table "%" violates its reference to "%"', TG_TABLE_NAME, other

@@ -18,6 +18,7 @@ DECLARE
     t record;
     cond text;
     key_list text;
+    not_null text;
     bad text;
     m record;
     g sp.programme;
@@ -29,11 +30,12 @@ BEGIN
              WHERE tg.tgfoid = 'sp_internal.check_references()'::regprocedure
                AND (tg.tgtype & 4) <> 0   -- TRIGGER_TYPE_INSERT
              ORDER BY 1, 2 LOOP
-        SELECT string_agg(format('x.%I = r.%I', oc, c), ' AND '), string_agg(format('r.%I', c), ' || '', '' || ')
-        INTO cond, key_list
+        SELECT string_agg(format('x.%I = r.%I', oc, c), ' AND '), string_agg(format('r.%I', c), ' || '', '' || '),
+               string_agg(format('r.%I IS NOT NULL', c), ' AND ')
+        INTO cond, key_list, not_null
         FROM unnest(string_to_array(t.args[1], ','), string_to_array(t.args[3], ',')) AS k(c, oc);
-        EXECUTE format('SELECT %s FROM %s r WHERE NOT EXISTS (SELECT 1 FROM %s x WHERE %s) LIMIT 1',
-                       key_list, t.child, t.args[2]::regclass, cond) INTO bad;
+        EXECUTE format('SELECT %s FROM %s r WHERE %s AND NOT EXISTS (SELECT 1 FROM %s x WHERE %s) LIMIT 1',
+                       key_list, t.child, not_null, t.args[2]::regclass, cond) INTO bad;
         check_name := format('%s (%s) references %s', t.child, t.args[1], t.args[2]);
         ok := bad IS NULL;
         detail := CASE WHEN bad IS NULL THEN NULL ELSE format('(%s)=(%s) is missing', t.args[1], bad) END;

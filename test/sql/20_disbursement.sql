@@ -212,7 +212,7 @@ ORDER BY check_name;
 -- batches and reconciliations are append-only
 UPDATE sp.disbursement_batch SET payments = 0 WHERE cycle_id = :cycle;
 DELETE FROM sp.payment_reconciliation WHERE cycle_id = :cycle;
-UPDATE sp.payment SET batch_id = NULL WHERE cycle_id = :cycle;
+UPDATE sp.payment SET batch_id = NULL WHERE payment_id = (SELECT min(payment_id) FROM sp.payment WHERE cycle_id = :cycle AND batch_id IS NOT NULL);
 
 UPDATE sp.payment_provider SET batch_size = 2 WHERE name = 'mpesa';
 -- the list approved is the list reviewed: a version read before the list was
