@@ -96,7 +96,7 @@ COMMENT ON FUNCTION sp_internal.entitlement_count_field(jsonb, text, text, integ
 
 CREATE FUNCTION sp_internal.validate_entitlement(rule jsonb, target_unit text)
     RETURNS jsonb
-    LANGUAGE plpgsql IMMUTABLE
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -120,31 +120,69 @@ BEGIN
         PERFORM sp_internal.entitlement_error('currency', 'An ISO 4217 code of three capital letters, such as KES or SOS.');
     END IF;
     IF jsonb_typeof(rule -> 'components') IS DISTINCT FROM 'array' OR jsonb_array_length(rule -> 'components') = 0 THEN
-        PERFORM sp_internal.entitlement_error('components', 'A non-empty array of components (flat, per_member, per_child).');
+        PERFORM sp_internal.entitlement_error('components', 'A non-empty array of components (flat, per_member, per_child, per_member_with, top_up).');
     END IF;
     FOR c IN SELECT e FROM jsonb_array_elements(rule -> 'components') e LOOP
         IF jsonb_typeof(c) <> 'object' THEN
             PERFORM sp_internal.entitlement_error(format('components[%s]', i), 'Each component is an object with "kind" and "amount".');
         END IF;
         kind := c ->> 'kind';
-        IF kind IS NULL OR kind NOT IN ('flat', 'per_member', 'per_child') THEN
-            PERFORM sp_internal.entitlement_error(format('components[%s].kind', i), 'One of flat, per_member, per_child.');
+        IF kind IS NULL OR kind NOT IN ('flat', 'per_member', 'per_child', 'per_member_with', 'top_up') THEN
+            PERFORM sp_internal.entitlement_error(format('components[%s].kind', i), 'One of flat, per_member, per_child, per_member_with, top_up.');
         END IF;
         FOR key IN SELECT jsonb_object_keys(c) LOOP
-            IF key NOT IN ('kind', 'amount', 'max', 'under_age') OR (key = 'under_age' AND kind <> 'per_child')
-               OR (key = 'max' AND kind = 'flat') THEN
+            IF key NOT IN ('kind', 'amount', 'max', 'under_age', 'attribute', 'equals', 'min_age', 'max_age', 'from', 'to', 'area')
+               OR (key = 'under_age' AND kind <> 'per_child')
+               OR (key IN ('attribute', 'equals', 'min_age', 'max_age') AND kind <> 'per_member_with')
+               OR (key IN ('from', 'to', 'area') AND kind <> 'top_up')
+               OR (key = 'max' AND kind IN ('flat', 'top_up')) THEN
                 PERFORM sp_internal.entitlement_error(format('components[%s].%s', i, key),
-                    'flat has an amount; per_member an amount and an optional max (members counted); per_child an amount, under_age and an optional max.');
+                    'flat has an amount; per_member an amount and an optional max (members counted); per_child an amount, under_age and an optional max; per_member_with an amount, a condition on members (attribute and equals, min_age, max_age) and an optional max; top_up an amount, from and to (the cycles it applies to) and an optional area.');
             END IF;
         END LOOP;
+        IF kind = 'top_up' THEN
+            IF jsonb_typeof(c -> 'from') IS DISTINCT FROM 'string' OR (c ->> 'from') !~ '^\d{4}-\d{2}-\d{2}$'
+               OR jsonb_typeof(c -> 'to') IS DISTINCT FROM 'string' OR (c ->> 'to') !~ '^\d{4}-\d{2}-\d{2}$' THEN
+                PERFORM sp_internal.entitlement_error(format('components[%s].from', i),
+                    'A top-up applies to the cycles that begin from "from" to "to" (dates, YYYY-MM-DD).');
+            END IF;
+            BEGIN
+                IF (c ->> 'from')::date > (c ->> 'to')::date THEN
+                    PERFORM sp_internal.entitlement_error(format('components[%s].to', i), 'to is on or after from.');
+                END IF;
+            EXCEPTION WHEN datetime_field_overflow OR invalid_datetime_format THEN
+                PERFORM sp_internal.entitlement_error(format('components[%s].from', i), 'from and to are real dates.');
+            END;
+            IF c ? 'area' AND NOT EXISTS (SELECT 1 FROM sp.admin_area a WHERE a.code = c ->> 'area') THEN
+                PERFORM sp_internal.entitlement_error(format('components[%s].area', i), 'An admin area code: the top-up goes to the units of its subtree.');
+            END IF;
+        END IF;
+        IF kind = 'per_member_with' THEN
+            IF NOT (c ? 'attribute' OR c ? 'min_age' OR c ? 'max_age') THEN
+                PERFORM sp_internal.entitlement_error(format('components[%s]', i),
+                    'per_member_with counts the members who meet a condition: give attribute and equals, min_age or max_age.');
+            END IF;
+            IF c ? 'attribute' OR c ? 'equals' THEN
+                IF NOT EXISTS (SELECT 1 FROM sp.variable v WHERE v.code = c ->> 'attribute' AND v.entity = 'person') THEN
+                    PERFORM sp_internal.entitlement_error(format('components[%s].attribute', i), 'A person variable of the catalogue (sp.variable, entity person).');
+                END IF;
+                IF jsonb_typeof(c -> 'equals') IS NULL OR jsonb_typeof(c -> 'equals') NOT IN ('string', 'number', 'boolean') THEN
+                    PERFORM sp_internal.entitlement_error(format('components[%s].equals', i), 'The value the attribute must have: a string, number or true/false.');
+                END IF;
+            END IF;
+            IF coalesce(sp_internal.entitlement_count_field(c, 'min_age', format('components[%s].min_age', i), 0, 120), 0)
+               > coalesce(sp_internal.entitlement_count_field(c, 'max_age', format('components[%s].max_age', i), 0, 120), 120) THEN
+                PERFORM sp_internal.entitlement_error(format('components[%s].max_age', i), 'max_age is at least min_age.');
+            END IF;
+        END IF;
         PERFORM sp_internal.entitlement_amount_field(c, 'amount', format('components[%s].amount', i), true);
         PERFORM sp_internal.entitlement_count_field(c, 'max', format('components[%s].max', i), 1, 100);
         IF kind = 'per_child' AND sp_internal.entitlement_count_field(c, 'under_age', format('components[%s].under_age', i), 1, 25) IS NULL THEN
             PERFORM sp_internal.entitlement_error(format('components[%s].under_age', i), 'per_child counts members younger than under_age years (1 to 25).');
         END IF;
-        IF kind <> 'flat' AND target_unit = 'person' THEN
+        IF kind NOT IN ('flat', 'top_up') AND target_unit = 'person' THEN
             PERFORM sp_internal.entitlement_error(format('components[%s].kind', i),
-                'The programme pays persons: only flat amounts apply (members and children are counted for households).');
+                'The programme pays persons: only flat amounts apply (members are counted for households).');
         END IF;
         i := i + 1;
     END LOOP;
@@ -160,16 +198,20 @@ BEGIN
     RETURN rule;
 END
 $$;
-COMMENT ON FUNCTION sp_internal.validate_entitlement(jsonb, text) IS 'Checks an entitlement rule (docs/payments.md) for a programme of the given target unit; raises 22023 naming the field at fault.';
+COMMENT ON FUNCTION sp_internal.validate_entitlement(jsonb, text) IS 'Checks an entitlement rule (docs/payments.md) for a programme of the given target unit (a per_member_with attribute against the catalogue); raises 22023 naming the field at fault.';
 
 -- The amount of a rule for a unit: members and the ages of its members at the
 -- start of the period (NULL: birth date unknown, never counted as a child).
-CREATE FUNCTION sp_internal.entitlement_amount(rule jsonb, members integer, ages integer[])
+CREATE FUNCTION sp_internal.entitlement_amount(rule jsonb, members integer, ages integer[], matching integer[] DEFAULT NULL)
     RETURNS numeric
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    WITH parts AS (
+    WITH comps AS (
+        SELECT c, CASE WHEN c ->> 'kind' IN ('per_member_with', 'top_up')
+                       THEN count(*) FILTER (WHERE c ->> 'kind' IN ('per_member_with', 'top_up')) OVER (ORDER BY o) END AS w
+        FROM jsonb_array_elements(rule -> 'components') WITH ORDINALITY x (c, o)),
+    parts AS (
         SELECT sum(CASE c ->> 'kind'
                        WHEN 'flat' THEN (c ->> 'amount')::numeric
                        WHEN 'per_member' THEN (c ->> 'amount')::numeric
@@ -177,8 +219,11 @@ AS $$
                        WHEN 'per_child' THEN (c ->> 'amount')::numeric
                             * least((SELECT count(*) FROM unnest(ages) a WHERE a < (c ->> 'under_age')::numeric),
                                     coalesce((c ->> 'max')::numeric, 2147483647))
+                       WHEN 'per_member_with' THEN (c ->> 'amount')::numeric
+                            * least(coalesce(matching[w], 0), coalesce((c ->> 'max')::numeric, 2147483647))
+                       WHEN 'top_up' THEN (c ->> 'amount')::numeric * least(coalesce(matching[w], 0), 1)
                    END) AS total
-        FROM jsonb_array_elements(rule -> 'components') c),
+        FROM comps),
     rounded AS (
         SELECT CASE WHEN rule ? 'rounding'
                     THEN round(coalesce(total, 0) / (rule ->> 'rounding')::numeric) * (rule ->> 'rounding')::numeric
@@ -190,7 +235,7 @@ AS $$
     SELECT CASE WHEN rule ? 'cap' THEN least(amount, (rule ->> 'cap')::numeric) ELSE amount END
     FROM floored
 $$;
-COMMENT ON FUNCTION sp_internal.entitlement_amount(jsonb, integer, integer[]) IS 'What a validated entitlement rule pays a unit with this many members of these ages (years; NULL unknown): the components summed (per_member and per_child up to their max), rounded half up to a multiple of rounding (default 0.01), then raised to the floor and lowered to the cap: floor and cap are what a unit receives at least and at most, whatever the rounding.';
+COMMENT ON FUNCTION sp_internal.entitlement_amount(jsonb, integer, integer[], integer[]) IS 'What a validated entitlement rule pays a unit with this many members of these ages (years; NULL unknown) and matching[k] members meeting the condition of its k-th per_member_with component (for its k-th top_up: 1 when it applies to the unit and cycle): the components summed (per_member, per_child and per_member_with up to their max), rounded half up to a multiple of rounding (default 0.01), then raised to the floor and lowered to the cap: floor and cap are what a unit receives at least and at most, whatever the rounding.';
 
 CREATE TABLE sp.programme_entitlement (
     programme  text PRIMARY KEY REFERENCES sp.programme (name),
@@ -675,6 +720,7 @@ DECLARE
     created integer;
     excluded jsonb;
     limits integer[];
+    withs jsonb[];
 BEGIN
     PERFORM sp_internal.require_national_scope('Generating a payment list');
     -- one generation of a cycle at a time: a second session waits here, then
@@ -715,11 +761,14 @@ BEGIN
     END IF;
     CREATE TEMP TABLE sp_payment_candidates (
         enrolment_id bigint, household_id bigint, unit_person_id bigint, recipient_id bigint,
-        amount numeric, reason text, payee_hash bytea, members integer, younger integer[]) ON COMMIT DROP;
+        amount numeric, reason text, payee_hash bytea, members integer, younger integer[], matching integer[]) ON COMMIT DROP;
     -- the rule's age limits (per_child under_age), smallest first: what a unit
     -- is due depends only on its members and how many are younger than each
     SELECT coalesce(array_agg(DISTINCT (x ->> 'under_age')::integer ORDER BY (x ->> 'under_age')::integer), '{}')
     INTO limits FROM jsonb_array_elements(e.rule -> 'components') x WHERE x ->> 'kind' = 'per_child';
+    -- and its conditions on members (per_member_with) and top-ups, in the rule's order
+    SELECT coalesce(array_agg(x ORDER BY o), '{}') INTO withs
+    FROM jsonb_array_elements(e.rule -> 'components') WITH ORDINALITY t (x, o) WHERE x ->> 'kind' IN ('per_member_with', 'top_up');
     INSERT INTO pg_temp.sp_payment_candidates
     SELECT en.enrolment_id, en.household_id, en.person_id, r.person_id,
            NULL,
@@ -733,7 +782,7 @@ BEGIN
                 WHEN prov.fa_type = 'mobile' AND r.phone_enc IS NULL THEN 'no phone to pay to'
            END,
            CASE WHEN prov.fa_type = 'mobile' THEN r.phone_hash END,
-           m.members, y.younger
+           m.members, y.younger, mw.matching
     FROM sp.enrolment en
     JOIN sp.household h ON h.household_id = en.household_id
     LEFT JOIN sp.person up ON up.person_id = en.person_id
@@ -755,6 +804,21 @@ BEGIN
         FROM sp.person p WHERE p.household_id = en.household_id) m ON true
     CROSS JOIN LATERAL (SELECT coalesce(array_agg((SELECT count(*) FROM unnest(m.ages) a WHERE a < t)::integer ORDER BY t), '{}') AS younger
                         FROM unnest(limits) t) y
+    -- members meeting each per_member_with condition, and whether each top-up
+    -- applies to the unit in this cycle (none: an empty array, no lookup)
+    CROSS JOIN LATERAL (
+        SELECT coalesce(array_agg(CASE WHEN w ->> 'kind' = 'top_up' THEN
+                                      CASE WHEN c.period_start BETWEEN (w ->> 'from')::date AND (w ->> 'to')::date
+                                                AND (NOT (w ? 'area') OR EXISTS (SELECT 1 FROM sp.admin_area a JOIN sp.admin_area t ON t.code = w ->> 'area'
+                                                                                 WHERE a.code = h.admin_area_code AND starts_with(a.path, t.path)))
+                                           THEN 1 ELSE 0 END
+                                  ELSE (SELECT count(*) FROM sp.person p
+                                   WHERE p.household_id = en.household_id AND p.status = 'active'
+                                     AND (NOT (w ? 'attribute') OR p.attributes -> (w ->> 'attribute') = w -> 'equals')
+                                     AND (NOT (w ? 'min_age') OR extract(year FROM age(c.period_start, p.birth_date)) >= (w ->> 'min_age')::integer)
+                                     AND (NOT (w ? 'max_age') OR extract(year FROM age(c.period_start, p.birth_date)) <= (w ->> 'max_age')::integer)
+                                  )::integer END ORDER BY o), '{}') AS matching
+        FROM unnest(withs) WITH ORDINALITY t (w, o)) mw
     WHERE en.programme = c.programme
       AND en.enrolled_at IS NOT NULL AND en.enrolled_at::date <= c.period_end
       AND (en.state IN ('enrolled', 'suspended') OR (en.state = 'exited' AND en.exited_at >= c.period_start));
@@ -764,16 +828,17 @@ BEGIN
     -- the same counts: younger[i] - younger[i - 1] members just under limits[i],
     -- the others far older
     UPDATE pg_temp.sp_payment_candidates k SET amount = pr.amount
-    FROM (SELECT s.members, s.younger,
+    FROM (SELECT s.members, s.younger, s.matching,
                  sp_internal.entitlement_amount(e.rule, s.members,
                      (SELECT coalesce(array_agg(g.age), '{}')
                       FROM (SELECT limits[i] - 1 AS age, generate_series(1, s.younger[i] - coalesce(s.younger[i - 1], 0)) AS n
                             FROM generate_subscripts(limits, 1) i
                             UNION ALL
-                            SELECT 1000, generate_series(1, s.members - coalesce(s.younger[cardinality(limits)], 0))) g)) AS amount
-          FROM (SELECT DISTINCT members, younger FROM pg_temp.sp_payment_candidates) s
+                            SELECT 1000, generate_series(1, s.members - coalesce(s.younger[cardinality(limits)], 0))) g),
+                     s.matching) AS amount
+          FROM (SELECT DISTINCT members, younger, matching FROM pg_temp.sp_payment_candidates) s
           OFFSET 0) pr     -- computed once per profile, not pulled up into the join and run per unit
-    WHERE k.members = pr.members AND k.younger = pr.younger;
+    WHERE k.members = pr.members AND k.younger = pr.younger AND k.matching = pr.matching;
     UPDATE pg_temp.sp_payment_candidates k SET reason = 'nothing due' WHERE k.reason IS NULL AND k.amount <= 0;
 
     -- probed by enrolment below, whatever the planner thinks of sp.payment's size
