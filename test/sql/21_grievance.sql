@@ -169,7 +169,10 @@ SELECT sp.add_grievance_note(:appeal, '  ');
 SELECT sp.add_grievance_note(:appeal, 'She thanked us') > 0 AS noted;
 RESET ROLE;
 -- what happened, in order
-SELECT event, from_status, to_status, assigned_to, regexp_replace(detail, '[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{5} UTC', '<time>', 'g') AS detail
+-- (times, and the scores of the other tests' models, which depend on the day, as placeholders)
+SELECT event, from_status, to_status, assigned_to,
+       regexp_replace(regexp_replace(detail, '[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{5} UTC', '<time>', 'g'),
+                      '(not assessed|[0-9.]+) -> [0-9.]+', '<before> -> <score>', 'g') AS detail
 FROM sp.grievance_event WHERE grievance_id = :appeal ORDER BY event_id;
 SELECT kind, channel, to_person_id = :g1p AS to_complainant, body FROM sp.grievance_message WHERE grievance_id = :appeal;
 
