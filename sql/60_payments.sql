@@ -456,7 +456,7 @@ CREATE TABLE sp.payment (
     status         text NOT NULL DEFAULT 'created'
                    CHECK (status IN ('created', 'approved', 'sent', 'paid', 'failed', 'reissued', 'reversed', 'cancelled')),
     status_reason  text,
-    reissue_of     bigint UNIQUE REFERENCES sp.payment (payment_id),
+    reissue_of     bigint REFERENCES sp.payment (payment_id),
     payee_hash     bytea,
     batch_id       bigint REFERENCES sp.disbursement_batch (batch_id),
     -- not cancelled: what the unique indexes count, kept apart from the
@@ -477,6 +477,9 @@ CREATE UNIQUE INDEX payment_cycle_household_idx ON sp.payment (cycle_id, househo
     WHERE unit_person_id IS NULL AND reissue_of IS NULL AND live;
 CREATE UNIQUE INDEX payment_cycle_person_idx ON sp.payment (cycle_id, unit_person_id)
     WHERE unit_person_id IS NOT NULL AND reissue_of IS NULL AND live;
+-- a failed payment has one live re-issue at a time (a cancelled re-issue
+-- gives the failed payment back, to be re-issued again)
+CREATE UNIQUE INDEX payment_reissue_idx ON sp.payment (reissue_of) WHERE reissue_of IS NOT NULL AND live;
 CREATE INDEX payment_household_idx ON sp.payment (household_id);
 CREATE INDEX payment_batch_idx ON sp.payment (batch_id) WHERE batch_id IS NOT NULL;
 -- (no index holds the status: approval, sending and reconciliation change it
@@ -561,10 +564,11 @@ AS $$
         WHEN 'sent'     THEN to_status IN ('paid', 'failed')
         WHEN 'paid'     THEN to_status = 'reversed'
         WHEN 'failed'   THEN to_status IN ('reissued', 'cancelled')
+        WHEN 'reissued' THEN to_status = 'failed'
         ELSE false
     END
 $$;
-COMMENT ON FUNCTION sp_internal.payment_transition_allowed(text, text) IS 'The payment lifecycle: created -> approved | cancelled; approved -> sent | cancelled; sent -> paid | failed; paid -> reversed; failed -> reissued | cancelled; reissued, reversed and cancelled are final.';
+COMMENT ON FUNCTION sp_internal.payment_transition_allowed(text, text) IS 'The payment lifecycle: created -> approved | cancelled; approved -> sent | cancelled; sent -> paid | failed; paid -> reversed; failed -> reissued | cancelled; reissued -> failed (only when its re-issue is cancelled); reversed and cancelled are final.';
 
 CREATE FUNCTION sp_internal.payment_guard()
     RETURNS trigger
@@ -598,6 +602,12 @@ BEGIN
         RAISE EXCEPTION 'payment % cannot go from % to %', OLD.payment_id, OLD.status, NEW.status
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   DETAIL = 'Allowed: created -> approved | cancelled; approved -> sent | cancelled; sent -> paid | failed; paid -> reversed; failed -> reissued | cancelled.';
+    END IF;
+    -- a re-issued payment is failed again only once its re-issue is cancelled
+    IF OLD.status = 'reissued' AND NEW.status = 'failed'
+       AND EXISTS (SELECT 1 FROM sp.payment x WHERE x.reissue_of = OLD.payment_id AND x.live) THEN
+        RAISE EXCEPTION 'payment % has a re-issue that is not cancelled', OLD.payment_id
+            USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
     -- a reason belongs to the change it explains
     IF NEW.status <> OLD.status AND NEW.status_reason IS NOT DISTINCT FROM OLD.status_reason THEN
@@ -635,11 +645,21 @@ BEGIN
         FROM new_rows n JOIN old_rows o ON o.payment_id = n.payment_id
         WHERE n.status <> o.status
         ORDER BY n.payment_id;
+        -- a cancelled re-issue gives its payment back: failed again, to be
+        -- re-issued (checked first: a statement trigger fires for every
+        -- UPDATE, also this one's)
+        IF EXISTS (SELECT 1 FROM new_rows n JOIN old_rows o ON o.payment_id = n.payment_id
+                   WHERE n.reissue_of IS NOT NULL AND n.status = 'cancelled' AND o.status <> 'cancelled') THEN
+            UPDATE sp.payment p
+            SET status = 'failed', status_reason = left(format('its re-issue %s was cancelled: %s', n.payment_id, n.status_reason), 1000)
+            FROM new_rows n JOIN old_rows o ON o.payment_id = n.payment_id
+            WHERE p.payment_id = n.reissue_of AND n.status = 'cancelled' AND o.status <> 'cancelled' AND p.status = 'reissued';
+        END IF;
     END IF;
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION sp_internal.payment_log() IS 'Statement trigger: records every new payment and every status change in sp.payment_history.';
+COMMENT ON FUNCTION sp_internal.payment_log() IS 'Statement trigger: records every new payment and every status change in sp.payment_history; when a re-issue is cancelled, its failed payment is failed again (it can be re-issued once more).';
 CREATE TRIGGER payment_log_insert AFTER INSERT ON sp.payment REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION sp_internal.payment_log();
 CREATE TRIGGER payment_log_update AFTER UPDATE ON sp.payment REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows

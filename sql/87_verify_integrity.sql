@@ -134,11 +134,11 @@ BEGIN
           JOIN sp.payment o ON o.payment_id = x.reissue_of
           JOIN sp.payment_cycle cx ON cx.cycle_id = x.cycle_id
           JOIN sp.payment_cycle co ON co.cycle_id = o.cycle_id
-          WHERE o.status <> 'reissued' OR o.programme <> x.programme OR o.amount <> x.amount
+          WHERE (x.live AND o.status <> 'reissued') OR o.programme <> x.programme OR o.amount <> x.amount
              OR o.enrolment_id <> x.enrolment_id OR cx.period_start <= co.period_end
           UNION ALL
           SELECT o.payment_id FROM sp.payment o
-          WHERE o.status = 'reissued' AND NOT EXISTS (SELECT 1 FROM sp.payment x WHERE x.reissue_of = o.payment_id)) bad;
+          WHERE o.status = 'reissued' AND NOT EXISTS (SELECT 1 FROM sp.payment x WHERE x.reissue_of = o.payment_id AND x.live)) bad;
 
     -- grievances: state, level and area as their last events say; closed ones told
     RETURN QUERY

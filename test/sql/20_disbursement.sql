@@ -231,6 +231,22 @@ SELECT sp.approve_payment_cycle(:vcy, 'reviewed', :reviewed);
 SELECT status FROM sp.approve_payment_cycle(:vcy, 'reviewed again', :reviewed + 1);
 RESET ROLE;
 
+-- a re-issue cancelled before it is paid gives the failed payment back:
+-- re-issued again, once, in a later draft cycle
+SELECT payment_id AS p3_reissue FROM sp.payment WHERE reissue_of = :p3_payment \gset
+SET ROLE sp_test_checker;
+SELECT status FROM sp.cancel_payment(:p3_reissue, 'the family moved; the new district pays');
+RESET ROLE;
+SELECT status, status_reason ~ '^its re-issue \d+ was cancelled: the family moved' AS reason FROM sp.payment WHERE payment_id = :p3_payment;
+SELECT cycle_id AS cycle5 FROM sp.create_payment_cycle('py_cash', (date_trunc('month', current_date) + interval '4 months')::date,
+                                                       (date_trunc('month', current_date) + interval '5 months - 1 day')::date) \gset
+SET ROLE sp_test_maker;
+SELECT status, reissue_of = :p3_payment AS of_p3 FROM sp.reissue_payment(:p3_payment, :cycle5, 'the family is back');
+SELECT sp.reissue_payment(:p3_payment, :cycle5, 'twice');
+RESET ROLE;
+UPDATE sp.payment SET status = 'failed' WHERE payment_id = :p3_payment;
+SELECT ok FROM sp_internal.verify_integrity() WHERE check_name = 'sp.payment re-issues follow one failed payment into a later cycle of its programme';
+
 DROP OWNED BY sp_test_maker, sp_test_checker, sp_test_north, sp_test_clerk;
 DROP ROLE sp_test_maker;
 DROP ROLE sp_test_checker;
