@@ -486,7 +486,7 @@ CREATE INDEX payment_batch_idx ON sp.payment (batch_id) WHERE batch_id IS NOT NU
 -- for a whole cycle, and each change is then a heap-only update; fillfactor
 -- 80 leaves the room on each page for it)
 CREATE INDEX payment_cycle_idx ON sp.payment (cycle_id);
-COMMENT ON TABLE sp.payment IS 'One payment to one beneficiary in one cycle: amount, currency, provider, the person who receives it and a reference_id that identifies it to the provider. A unit is paid once per cycle (unique indexes, not a check in code). Status: created -> approved -> sent -> paid | failed; failed -> reissued (a new payment in a later cycle) or cancelled; paid -> reversed; created or approved -> cancelled. Every change is in sp.payment_history; rows are never deleted.';
+COMMENT ON TABLE sp.payment IS 'One payment to one beneficiary in one cycle: amount, currency, provider, the person who receives it and a reference_id that identifies it to the provider. A unit is paid once per cycle (unique indexes, not a check in code). Status: created -> approved -> sent -> paid | failed; failed -> reissued (a new payment in a later cycle) or cancelled; reissued -> failed when the re-issue is cancelled; paid -> reversed; created or approved -> cancelled. Every change is in sp.payment_history; rows are never deleted.';
 COMMENT ON COLUMN sp.payment.unit_person_id IS 'For programmes that enrol persons: the person paid for (NULL for household programmes).';
 COMMENT ON COLUMN sp.payment.recipient_id IS 'Who receives the money: the household''s head, or the enrolled person.';
 COMMENT ON COLUMN sp.payment.payee_hash IS 'Blind index of the phone the payment was generated for (mobile providers): the export pays only if the recipient''s phone is still that one, so that a phone changed after the second person approved the list does not receive the money.';
@@ -601,7 +601,7 @@ BEGIN
     IF NEW.status <> OLD.status AND NOT sp_internal.payment_transition_allowed(OLD.status, NEW.status) THEN
         RAISE EXCEPTION 'payment % cannot go from % to %', OLD.payment_id, OLD.status, NEW.status
             USING ERRCODE = 'object_not_in_prerequisite_state',
-                  DETAIL = 'Allowed: created -> approved | cancelled; approved -> sent | cancelled; sent -> paid | failed; paid -> reversed; failed -> reissued | cancelled.';
+                  DETAIL = 'Allowed: created -> approved | cancelled; approved -> sent | cancelled; sent -> paid | failed; paid -> reversed; failed -> reissued | cancelled; reissued -> failed when its re-issue is cancelled.';
     END IF;
     -- a re-issued payment is failed again only once its re-issue is cancelled
     IF OLD.status = 'reissued' AND NEW.status = 'failed'
