@@ -75,3 +75,11 @@ CREATE FUNCTION sp_internal.loading_rows(tbl regclass)
     AS 'MODULE_PATHNAME', 'sp_loading_rows'
     LANGUAGE C VOLATILE STRICT;
 COMMENT ON FUNCTION sp_internal.loading_rows(regclass) IS 'True only while a superuser''s COPY ... FROM (the statement the client sent, not one inside a function) loads rows into this table: how pg_restore and a plain dump load saved rows. Guards then skip the checks and stamps that only make sense for live changes (src/pg/restore.c; docs/dba-guide.md). Not a setting: no role can make it true.';
+
+-- A lifecycle enforced in C, for tables whose statements change a million
+-- rows at once (src/pg/lifecycle.c documents the nine trigger arguments).
+CREATE FUNCTION sp_internal.lifecycle_guard()
+    RETURNS trigger
+    AS 'MODULE_PATHNAME', 'sp_lifecycle_guard'
+    LANGUAGE C;
+COMMENT ON FUNCTION sp_internal.lifecycle_guard() IS 'BEFORE INSERT OR UPDATE row trigger: a new row starts in one of its initial states; a status change must be a move of the lifecycle given as "from>to|to; ..."; the listed columns never change and the set-once columns change only from NULL; a status change without a new reason empties the reason; version, updated_at and updated_by are stamped. Arguments: label, id column, status column, reason column, initial states, lifecycle, frozen columns, set-once columns, hint (src/pg/lifecycle.c).';

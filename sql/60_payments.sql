@@ -456,7 +456,7 @@ CREATE TABLE sp.payment (
     status         text NOT NULL DEFAULT 'created'
                    CHECK (status IN ('created', 'approved', 'sent', 'paid', 'failed', 'reissued', 'reversed', 'cancelled')),
     status_reason  text,
-    reissue_of     bigint REFERENCES sp.payment (payment_id),
+    reissue_of     bigint,
     payee_hash     bytea,
     batch_id       bigint REFERENCES sp.disbursement_batch (batch_id),
     -- not cancelled: what the unique indexes count, kept apart from the
@@ -521,7 +521,8 @@ BEGIN
                                    ('household', 'household_id', 'sp.household', 'household_id'),
                                    ('unit_person', 'unit_person_id', 'sp.person', 'person_id'),
                                    ('recipient', 'recipient_id', 'sp.person', 'person_id'),
-                                   ('provider', 'provider', 'sp.payment_provider', 'name')) v (label, col, parent, parent_col) LOOP
+                                   ('provider', 'provider', 'sp.payment_provider', 'name'),
+                                   ('reissue_of', 'reissue_of', 'sp.payment', 'payment_id')) v (label, col, parent, parent_col) LOOP
         EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON sp.payment REFERENCING NEW TABLE AS changed_rows
                             FOR EACH STATEMENT EXECUTE FUNCTION sp_internal.check_references(%L, %L, %L)',
                        'payment_' || r.label || '_ref', r.col, r.parent, r.parent_col);
@@ -553,75 +554,20 @@ COMMENT ON TABLE sp.payment_exclusion IS 'Beneficiaries of a programme left out 
 CREATE TRIGGER payment_exclusion_no_delete BEFORE DELETE ON sp.payment_exclusion
     FOR EACH ROW EXECUTE FUNCTION sp_internal.forbid_delete();
 
-CREATE FUNCTION sp_internal.payment_transition_allowed(from_status text, to_status text)
-    RETURNS boolean
-    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT CASE from_status
-        WHEN 'created'  THEN to_status IN ('approved', 'cancelled')
-        WHEN 'approved' THEN to_status IN ('sent', 'cancelled')
-        WHEN 'sent'     THEN to_status IN ('paid', 'failed')
-        WHEN 'paid'     THEN to_status = 'reversed'
-        WHEN 'failed'   THEN to_status IN ('reissued', 'cancelled')
-        WHEN 'reissued' THEN to_status = 'failed'
-        ELSE false
-    END
-$$;
-COMMENT ON FUNCTION sp_internal.payment_transition_allowed(text, text) IS 'The payment lifecycle: created -> approved | cancelled; approved -> sent | cancelled; sent -> paid | failed; paid -> reversed; failed -> reissued | cancelled; reissued -> failed (only when its re-issue is cancelled); reversed and cancelled are final.';
-
-CREATE FUNCTION sp_internal.payment_guard()
-    RETURNS trigger
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF TG_OP = 'INSERT' AND sp_internal.loading_rows(TG_RELID) THEN
-        RETURN NEW;
-    END IF;
-    IF TG_OP = 'INSERT' THEN
-        IF NEW.status <> 'created' THEN
-            RAISE EXCEPTION 'a new payment starts as created' USING ERRCODE = 'check_violation', COLUMN = 'status';
-        END IF;
-        RETURN NEW;
-    END IF;
-    IF NEW.amount <> OLD.amount OR NEW.currency <> OLD.currency OR NEW.recipient_id <> OLD.recipient_id
-       OR NEW.cycle_id <> OLD.cycle_id OR NEW.reference_id <> OLD.reference_id OR NEW.provider <> OLD.provider
-       OR NEW.household_id <> OLD.household_id OR NEW.enrolment_id <> OLD.enrolment_id
-       OR NEW.programme <> OLD.programme OR NEW.unit_person_id IS DISTINCT FROM OLD.unit_person_id
-       OR NEW.reissue_of IS DISTINCT FROM OLD.reissue_of OR NEW.payee_hash IS DISTINCT FROM OLD.payee_hash
-       OR (OLD.batch_id IS NOT NULL AND NEW.batch_id IS DISTINCT FROM OLD.batch_id) THEN
-        RAISE EXCEPTION 'payment % cannot change what, to whom or in which cycle it pays', OLD.payment_id
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  HINT = 'Cancel it and generate the cycle''s list again.';
-    END IF;
-    IF NEW.payment_id <> OLD.payment_id THEN
-        RAISE EXCEPTION 'payment % cannot change its id', OLD.payment_id USING ERRCODE = 'object_not_in_prerequisite_state';
-    END IF;
-    IF NEW.status <> OLD.status AND NOT sp_internal.payment_transition_allowed(OLD.status, NEW.status) THEN
-        RAISE EXCEPTION 'payment % cannot go from % to %', OLD.payment_id, OLD.status, NEW.status
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  DETAIL = 'Allowed: created -> approved | cancelled; approved -> sent | cancelled; sent -> paid | failed; paid -> reversed; failed -> reissued | cancelled; reissued -> failed when its re-issue is cancelled.';
-    END IF;
-    -- a re-issued payment is failed again only once its re-issue is cancelled
-    IF OLD.status = 'reissued' AND NEW.status = 'failed'
-       AND EXISTS (SELECT 1 FROM sp.payment x WHERE x.reissue_of = OLD.payment_id AND x.live) THEN
-        RAISE EXCEPTION 'payment % has a re-issue that is not cancelled', OLD.payment_id
-            USING ERRCODE = 'object_not_in_prerequisite_state';
-    END IF;
-    -- a reason belongs to the change it explains
-    IF NEW.status <> OLD.status AND NEW.status_reason IS NOT DISTINCT FROM OLD.status_reason THEN
-        NEW.status_reason := NULL;
-    END IF;
-    NEW.version := OLD.version + 1;
-    NEW.updated_at := now();
-    NEW.updated_by := sp_internal.caller();
-    RETURN NEW;
-END
-$$;
-COMMENT ON FUNCTION sp_internal.payment_guard() IS 'Trigger: enforces the payment lifecycle; amount, currency, recipient, provider, cycle and reference never change.';
+-- The payment lifecycle, enforced in C (a million rows change status at each
+-- step of a cycle; src/pg/lifecycle.c): a new payment is created; amount,
+-- currency, recipient, provider, cycle and reference never change; the batch
+-- is set once, when the payment is sent.  A re-issued payment goes back to
+-- failed only once its re-issue is cancelled (checked per statement in
+-- sp_internal.payment_log).
 CREATE TRIGGER payment_guard BEFORE INSERT OR UPDATE ON sp.payment
-    FOR EACH ROW EXECUTE FUNCTION sp_internal.payment_guard();
+    FOR EACH ROW EXECUTE FUNCTION sp_internal.lifecycle_guard(
+        'payment', 'payment_id', 'status', 'status_reason', 'created',
+        'created>approved|cancelled; approved>sent|cancelled; sent>paid|failed; paid>reversed; failed>reissued|cancelled; reissued>failed',
+        'payment_id, cycle_id, programme, enrolment_id, household_id, unit_person_id, recipient_id, provider, amount, currency, reference_id, reissue_of, payee_hash, created_at, created_by',
+        'batch_id',
+        'What a payment pays, to whom and in which cycle never changes: cancel it and generate the cycle''s list again.');
+COMMENT ON TRIGGER payment_guard ON sp.payment IS 'The payment lifecycle: created -> approved | cancelled; approved -> sent | cancelled; sent -> paid | failed; paid -> reversed; failed -> reissued | cancelled; reissued -> failed (only when its re-issue is cancelled); reversed and cancelled are final. What a payment pays, to whom and in which cycle never changes; its batch is set once.';
 CREATE TRIGGER payment_no_delete BEFORE DELETE ON sp.payment
     FOR EACH ROW EXECUTE FUNCTION sp_internal.forbid_delete();
 
@@ -645,6 +591,17 @@ BEGIN
         FROM new_rows n JOIN old_rows o ON o.payment_id = n.payment_id
         WHERE n.status <> o.status
         ORDER BY n.payment_id;
+        -- a re-issued payment is failed again only once its re-issue is
+        -- cancelled (the statement below, or a correction by hand)
+        IF EXISTS (SELECT 1 FROM new_rows n JOIN old_rows o ON o.payment_id = n.payment_id
+                   WHERE o.status = 'reissued' AND n.status = 'failed'
+                     AND EXISTS (SELECT 1 FROM sp.payment x WHERE x.reissue_of = n.payment_id AND x.live)) THEN
+            RAISE EXCEPTION 'payment % has a re-issue that is not cancelled',
+                (SELECT min(n.payment_id) FROM new_rows n JOIN old_rows o ON o.payment_id = n.payment_id
+                 WHERE o.status = 'reissued' AND n.status = 'failed'
+                   AND EXISTS (SELECT 1 FROM sp.payment x WHERE x.reissue_of = n.payment_id AND x.live))
+                USING ERRCODE = 'object_not_in_prerequisite_state';
+        END IF;
         -- a cancelled re-issue gives its payment back: failed again, to be
         -- re-issued (checked first: a statement trigger fires for every
         -- UPDATE, also this one's)

@@ -35,27 +35,33 @@
 
 #include "sp_registry.h"
 
-PG_FUNCTION_INFO_V1(sp_loading_rows);
-
-Datum
-sp_loading_rows(PG_FUNCTION_ARGS)
+/* The check itself, for C triggers (src/pg/lifecycle.c) and the SQL function. */
+bool
+sp_is_loading_rows(Oid relid)
 {
-	Oid			relid = PG_GETARG_OID(0);
 	Portal		portal = ActivePortal;
 	PlannedStmt *pstmt;
 	CopyStmt   *copy;
 	Oid			target;
 
 	if (portal == NULL || portal->commandTag != CMDTAG_COPY || list_length(portal->stmts) != 1)
-		PG_RETURN_BOOL(false);
+		return false;
 	pstmt = linitial_node(PlannedStmt, portal->stmts);
 	if (pstmt->commandType != CMD_UTILITY || pstmt->utilityStmt == NULL || !IsA(pstmt->utilityStmt, CopyStmt))
-		PG_RETURN_BOOL(false);
+		return false;
 	copy = (CopyStmt *) pstmt->utilityStmt;
 	if (!copy->is_from || copy->relation == NULL || copy->relation->schemaname == NULL)
-		PG_RETURN_BOOL(false);
+		return false;
 	if (!superuser_arg(GetOuterUserId()))
-		PG_RETURN_BOOL(false);
+		return false;
 	target = RangeVarGetRelid(copy->relation, NoLock, true);
-	PG_RETURN_BOOL(OidIsValid(target) && target == relid);
+	return OidIsValid(target) && target == relid;
+}
+
+PG_FUNCTION_INFO_V1(sp_loading_rows);
+
+Datum
+sp_loading_rows(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(sp_is_loading_rows(PG_GETARG_OID(0)));
 }

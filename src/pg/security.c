@@ -28,8 +28,8 @@
 #include "sp_registry.h"
 
 /* The outer user inside superuser-owned code, else the current user. */
-static Oid
-caller_oid(void)
+Oid
+sp_caller_role(void)
 {
 	Oid			current = GetUserId();
 
@@ -42,7 +42,7 @@ Datum
 sp_caller(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_DATUM(DirectFunctionCall1(namein,
-										CStringGetDatum(GetUserNameFromId(caller_oid(), false))));
+										CStringGetDatum(GetUserNameFromId(sp_caller_role(), false))));
 }
 
 PG_FUNCTION_INFO_V1(sp_caller_oid);
@@ -50,7 +50,7 @@ PG_FUNCTION_INFO_V1(sp_caller_oid);
 Datum
 sp_caller_oid(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_OID(caller_oid());
+	PG_RETURN_OID(sp_caller_role());
 }
 
 /*

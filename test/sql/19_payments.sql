@@ -186,6 +186,27 @@ SELECT status, count(*) FROM sp.payment WHERE cycle_id = :cycle GROUP BY 1 ORDER
 -- the lifecycle: approved -> sent -> paid | failed; nothing else
 UPDATE sp.payment SET status = 'paid' WHERE cycle_id = :cycle AND household_id = :p1 AND status = 'approved';
 UPDATE sp.payment SET amount = amount + 1 WHERE cycle_id = :cycle AND household_id = :p1 AND status = 'approved';
+-- what a payment pays, to whom and in which cycle never changes: each column is named
+UPDATE sp.payment SET reference_id = reference_id || 'x' WHERE cycle_id = :cycle AND household_id = :p1 AND status = 'approved';
+UPDATE sp.payment SET recipient_id = recipient_id + 1 WHERE cycle_id = :cycle AND household_id = :p1 AND status = 'approved';
+UPDATE sp.payment SET payment_id = payment_id + 1000 WHERE cycle_id = :cycle AND household_id = :p1 AND status = 'approved';
+UPDATE sp.payment SET created_by = 'someone else' WHERE cycle_id = :cycle AND household_id = :p1 AND status = 'approved';
+UPDATE sp.payment SET currency = 'USD' WHERE cycle_id = :cycle AND household_id = :p1 AND status = 'approved';
+-- a status outside the lifecycle, or none, is not a move it allows
+UPDATE sp.payment SET status = 'lost' WHERE cycle_id = :cycle AND household_id = :p1 AND status = 'approved';
+UPDATE sp.payment SET status = NULL WHERE cycle_id = :cycle AND household_id = :p1 AND status = 'approved';
+-- a new payment starts as created (an id given: the ids later tests print stay as they are)
+INSERT INTO sp.payment (payment_id, cycle_id, programme, enrolment_id, household_id, recipient_id, provider, amount, currency, reference_id, status)
+SELECT 999999, cycle_id, programme, enrolment_id, household_id, recipient_id, provider, amount, currency, reference_id || '-paid', 'paid'
+FROM sp.payment WHERE cycle_id = :cycle AND household_id = :p1;
+-- the stamps are the guard's, not the statement's: version + 1, who and when
+BEGIN;
+SELECT version AS v0 FROM sp.payment WHERE cycle_id = :cycle AND household_id = :p1 AND status = 'approved' \gset
+UPDATE sp.payment SET version = 100, updated_by = 'forged', updated_at = '2000-01-01' WHERE cycle_id = :cycle AND household_id = :p1 AND status = 'approved';
+SELECT version = :v0 + 1 AS version_stamped, updated_by = current_user::text AS caller_stamped, updated_at = now() AS time_stamped,
+       status_reason IS NOT NULL AS reason_kept_without_a_status_change
+FROM sp.payment WHERE cycle_id = :cycle AND household_id = :p1 AND status = 'approved';
+ROLLBACK;
 DELETE FROM sp.payment WHERE cycle_id = :cycle AND household_id = :p1 AND status = 'approved';
 SELECT status, status_reason FROM sp.cancel_payment((SELECT payment_id FROM sp.payment WHERE cycle_id = :cycle AND household_id = :p2), 'beneficiary moved abroad');
 SELECT status FROM sp.cancel_payment((SELECT payment_id FROM sp.payment WHERE cycle_id = :cycle AND household_id = :p2), 'again');
@@ -193,6 +214,8 @@ SELECT status_reason FROM sp.payment WHERE cycle_id = :cycle AND household_id = 
 SELECT status FROM sp.cancel_payment(-1, 'no such payment');
 SELECT payments, total_amount FROM sp.payment_cycle WHERE cycle_id = :cycle;
 UPDATE sp.payment SET status = 'sent' WHERE cycle_id = :cycle AND status = 'approved';
+-- a status changed without a reason does not keep the last change's reason
+SELECT status, status_reason FROM sp.payment WHERE cycle_id = :cycle AND household_id = :p1 AND status = 'sent';
 UPDATE sp.payment SET status = 'failed', status_reason = 'rjct.payee_fa.invalid' WHERE cycle_id = :cycle AND household_id = :p3;
 UPDATE sp.payment SET status = 'approved' WHERE cycle_id = :cycle AND household_id = :p3;
 UPDATE sp.payment_cycle SET status = 'closed' WHERE cycle_id = :cycle;
