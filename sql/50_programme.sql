@@ -425,6 +425,10 @@ BEGIN
         SELECT n.enrolment_id, n.programme, n.household_id, n.person_id, NULL, n.state, n.reason, n.recertification_due
         FROM new_rows n ORDER BY n.enrolment_id;
     ELSE
+        -- dynamic SQL: planned at each call for the rows at hand, not for
+        -- those of the session's first call (a nested loop planned for no
+        -- rows, used for a run of 100,000, never ends)
+        EXECUTE $q$
         INSERT INTO sp.enrolment_history (enrolment_id, programme, household_id, person_id, from_state, to_state,
                                           reason, recertification_due)
         SELECT n.enrolment_id, n.programme, n.household_id, n.person_id, o.state, n.state, n.reason, n.recertification_due
@@ -433,7 +437,7 @@ BEGIN
            OR n.recertification_due IS DISTINCT FROM o.recertification_due
            OR n.person_id IS DISTINCT FROM o.person_id
            OR n.override_review_id IS DISTINCT FROM o.override_review_id
-        ORDER BY n.enrolment_id;
+        ORDER BY n.enrolment_id $q$;
     END IF;
     RETURN NULL;
 END

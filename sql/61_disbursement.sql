@@ -281,6 +281,9 @@ CREATE FUNCTION sp.reconcile_payments(cycle_id bigint, provider text, report jso
     RETURNS jsonb
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
+    -- index probes and triggers, not expressions: compiling them (JIT) costs
+    -- more than it saves (0.5 s of 4 at 100,000 payments)
+    SET jit = off
 AS $$
 #variable_conflict use_column
 DECLARE
