@@ -22,6 +22,7 @@ packages=(
   jq
   python3-yaml
   nodejs
+  chromium
 )
 
 missing=()

@@ -57,6 +57,11 @@ if ! prove --exec "bash" test/g2p_shapes.sh; then
   status=1
 fi
 
+echo "== coverage map rendered (test/map_render.sh)"
+if ! prove --exec "bash" test/map_render.sh; then
+  status=1
+fi
+
 # The suite must run again in the same cluster: roles are cluster-wide, and a
 # test that leaves one behind (or any other trace outside its database) makes
 # the second run fail.

@@ -9,6 +9,8 @@ CREATE TABLE sp.admin_area (
     valid_from  date NOT NULL DEFAULT current_date,
     valid_to    date,
     geom        geometry(MultiPolygon, 4326),
+    names       jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(names) = 'object'),
+    boundary_version text,
     path        text NOT NULL,
     created_at  timestamptz NOT NULL DEFAULT now(),
     CHECK (valid_to IS NULL OR valid_to > valid_from),
@@ -25,6 +27,8 @@ CREATE INDEX admin_area_path_idx ON sp.admin_area (path text_pattern_ops);
 COMMENT ON TABLE sp.admin_area IS 'Administrative areas identified by P-code, with parent, level (0 = country), validity period and boundary (MultiPolygon, EPSG:4326).';
 COMMENT ON COLUMN sp.admin_area.code IS 'P-code: letters, digits, underscore, dot, hyphen; at most 64 characters.';
 COMMENT ON COLUMN sp.admin_area.parent_code IS 'The enclosing area; NULL only for level 0.';
+COMMENT ON COLUMN sp.admin_area.names IS 'The name in each language the boundaries give, by language code: {"en": "Awdal", "so": "Awdal"}.';
+COMMENT ON COLUMN sp.admin_area.boundary_version IS 'The version of the boundaries (sp.import_admin_areas) the current geometry comes from; NULL for an area entered by hand.';
 COMMENT ON COLUMN sp.admin_area.path IS 'Materialised path of P-codes from the country down, e.g. /SY/SY01/SY0101/ (set by a trigger; P-codes cannot contain "/"). An area is in the subtree of another when its path starts with the other''s.';
 COMMENT ON COLUMN sp.admin_area.valid_to IS 'First day the area no longer exists (boundary reform); NULL while current. Households cannot be registered in a retired area.';
 

@@ -296,6 +296,10 @@ CREATE TABLE sp.enrolment (
     override_review_id  bigint REFERENCES sp.eligibility_review (review_id),
     exited_by_rule      boolean NOT NULL DEFAULT false,
     run_id              bigint REFERENCES sp.eligibility_run (run_id),
+    -- a temporary enrolment of a shock response (sql/71_shock.sql; the
+    -- foreign key is added there) and the day it ends
+    shock_response_id   bigint,
+    ends_on             date,
     updated_at          timestamptz NOT NULL DEFAULT now(),
     updated_by          text NOT NULL DEFAULT sp_internal.caller(),
     version             integer NOT NULL DEFAULT 1,
@@ -311,6 +315,8 @@ CREATE INDEX enrolment_person_idx ON sp.enrolment (person_id) WHERE person_id IS
 CREATE INDEX enrolment_programme_state_idx ON sp.enrolment (programme, state);
 COMMENT ON TABLE sp.enrolment IS 'A unit''s place in a programme: eligible -> waitlisted/enrolled -> suspended -> exited, with the reason for the current state, rank score, quota area, waitlist position and recertification due date. Every state change is in sp.enrolment_history; exited rows are final (re-entry is a new enrolment). Rows are never deleted.';
 COMMENT ON COLUMN sp.enrolment.exited_by_rule IS 'The exit was automated (the unit stopped meeting the rule). After an exit decided by a person, automated runs do not re-open an enrolment until the household is updated or reassessed; sp.open_enrolment re-opens one by hand.';
+COMMENT ON COLUMN sp.enrolment.shock_response_id IS 'Set for a temporary enrolment decided by a horizontal shock response: automated eligibility runs leave it alone, and sp.end_temporary_enrolments exits it on ends_on.';
+COMMENT ON COLUMN sp.enrolment.ends_on IS 'The day a temporary enrolment ends (exited by sp.end_temporary_enrolments); NULL for a regular enrolment.';
 COMMENT ON COLUMN sp.enrolment.override_review_id IS 'Set when a reviewer decided to include the unit: automated runs then leave the enrolment alone.';
 
 CREATE TABLE sp.enrolment_history (
@@ -579,7 +585,9 @@ BEGIN
     -- open enrolments and how this run judged their unit (NULL: the unit is no
     -- longer an active household or person of the registry)
     CREATE TEMP TABLE sp_open ON COMMIT DROP AS
-    SELECT o.enrolment_id, o.state, o.override_review_id, o.household_id, o.person_id,
+    -- (kept: a reviewer included the unit, or a shock response enrolled it for a while)
+    SELECT o.enrolment_id, o.state, (o.override_review_id IS NOT NULL OR o.shock_response_id IS NOT NULL) AS kept,
+           o.household_id, o.person_id,
            e.eligible, coalesce(e.failed, ARRAY['the unit is no longer an active household or person of the registry']) AS failed,
            e.rank_score, e.cutoff
     FROM sp.enrolment o
@@ -618,7 +626,7 @@ BEGIN
            reason = format('no longer eligible (eligibility run %s): %s', run, array_to_string(o.failed, '; '))
     FROM sp_open o
     WHERE x.enrolment_id = o.enrolment_id AND o.eligible IS NOT TRUE AND o.state IN ('eligible', 'waitlisted')
-      AND o.override_review_id IS NULL;
+      AND NOT o.kept;
     GET DIAGNOSTICS n_exited = ROW_COUNT;
 
     -- enrolled or suspended and no longer eligible: a person decides
@@ -627,7 +635,7 @@ BEGIN
            jsonb_build_object('enrolment_id', o.enrolment_id, 'failed_conditions', to_jsonb(o.failed),
                               'rank_score', o.rank_score, 'cutoff', o.cutoff)
     FROM sp_open o
-    WHERE o.eligible IS NOT TRUE AND o.state IN ('enrolled', 'suspended') AND o.override_review_id IS NULL
+    WHERE o.eligible IS NOT TRUE AND o.state IN ('enrolled', 'suspended') AND NOT o.kept
     ON CONFLICT DO NOTHING;
     GET DIAGNOSTICS n_review = ROW_COUNT;
     SELECT count(*) INTO n_gone FROM sp_open o WHERE o.eligible IS NULL;

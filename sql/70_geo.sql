@@ -23,9 +23,10 @@ CREATE TABLE sp.boundary_import (
     mapping       jsonb NOT NULL,
     imported_at   timestamptz NOT NULL DEFAULT now(),
     imported_by   text NOT NULL DEFAULT sp_internal.caller(),
-    UNIQUE (level, version)
+    countries     text[] NOT NULL
 );
-COMMENT ON TABLE sp.boundary_import IS 'Each version of a level''s boundaries loaded by sp.import_admin_areas: what it added, changed, left unchanged and retired, the geometries it repaired (and why), the field mapping used, who and when. Append-only.';
+CREATE INDEX boundary_import_version_idx ON sp.boundary_import (level, version);
+COMMENT ON TABLE sp.boundary_import IS 'Each version of a level''s boundaries loaded by sp.import_admin_areas: the countries it covers (level-0 P-codes), what it added, changed, left unchanged and retired, the geometries it repaired (and why), the field mapping used, who and when. A version is imported once per level and country. Append-only.';
 CREATE TRIGGER boundary_import_append_only BEFORE UPDATE OR DELETE ON sp.boundary_import
     FOR EACH ROW EXECUTE FUNCTION sp_internal.history_is_append_only();
 
@@ -235,7 +236,7 @@ DECLARE
     starts date;
     bad text;
     k text;
-    countries text[];
+    release_countries text[];
 BEGIN
     IF NOT pg_catalog.pg_has_role(sp_internal.caller(), 'sp_admin', 'MEMBER') THEN
         RAISE EXCEPTION 'importing boundaries needs the sp_admin role' USING ERRCODE = 'insufficient_privilege';
@@ -289,17 +290,6 @@ BEGIN
     -- one import of a level at a time
     PERFORM pg_advisory_xact_lock(hashtext('sp.import_admin_areas'), level);
     dig := sha256(convert_to(geojson::text || coalesce(m::text, ''), 'UTF8'));
-    SELECT * INTO prev FROM sp.boundary_import b WHERE b.level = import_admin_areas.level AND b.version = import_admin_areas.version;
-    IF FOUND THEN
-        IF prev.digest = dig THEN
-            RETURN jsonb_build_object('import_id', prev.import_id, 'level', prev.level, 'version', prev.version, 'replayed', true,
-                                      'features', prev.features, 'added', prev.added, 'changed', prev.changed,
-                                      'unchanged', prev.unchanged, 'retired', prev.retired, 'repaired', prev.repaired);
-        END IF;
-        RAISE EXCEPTION 'version "%" of level % was imported before with other content', version, level
-            USING ERRCODE = 'unique_violation', COLUMN = 'version',
-                  HINT = 'Give the new boundaries a new version (e.g. the date of the COD release).';
-    END IF;
 
     IF to_regclass('pg_temp.sp_boundary_features') IS NOT NULL THEN
         DROP TABLE pg_temp.sp_boundary_features;
@@ -397,6 +387,26 @@ BEGIN
         INSERT INTO pg_temp.sp_boundary_features VALUES (f.item, f_code, f_parent, nm, nms, vfrom, vto, @gis@.ST_Multi(g));
     END LOOP;
 
+    -- a release covers its countries: what it no longer has is retired there,
+    -- and nowhere else (the countries its areas are in: the first P-code of their paths)
+    SELECT array_agg(DISTINCT split_part(coalesce(a.path, '/' || b.code || '/'), '/', 2)) INTO release_countries
+    FROM pg_temp.sp_boundary_features b LEFT JOIN sp.admin_area a ON a.code = b.parent_code;
+
+    -- a version is imported once per level and country: the same content again is a replay
+    SELECT * INTO prev FROM sp.boundary_import b WHERE b.level = import_admin_areas.level AND b.version = import_admin_areas.version
+      AND b.countries && release_countries ORDER BY b.import_id LIMIT 1;
+    IF FOUND THEN
+        IF prev.digest = dig THEN
+            DROP TABLE pg_temp.sp_boundary_features;
+            RETURN jsonb_build_object('import_id', prev.import_id, 'level', prev.level, 'version', prev.version, 'replayed', true,
+                                      'features', prev.features, 'added', prev.added, 'changed', prev.changed,
+                                      'unchanged', prev.unchanged, 'retired', prev.retired, 'repaired', prev.repaired);
+        END IF;
+        RAISE EXCEPTION 'version "%" of level % was imported before with other content', version, level
+            USING ERRCODE = 'unique_violation', COLUMN = 'version',
+                  HINT = 'Give the new boundaries a new version (e.g. the date of the COD release).';
+    END IF;
+
     -- the version begins when its earliest feature does
     SELECT min(b.valid_from) INTO starts FROM pg_temp.sp_boundary_features b;
     -- a code of this level used by another level, or a version older than the current one
@@ -413,11 +423,6 @@ BEGIN
                   DETAIL = 'A new version of the boundaries begins after the one it replaces (validOn).';
     END IF;
 
-    -- a release covers its countries: what it no longer has is retired there,
-    -- and nowhere else (the countries its areas are in: the first P-code of their paths)
-    SELECT array_agg(DISTINCT split_part(coalesce(a.path, '/' || b.code || '/'), '/', 2)) INTO countries
-    FROM pg_temp.sp_boundary_features b LEFT JOIN sp.admin_area a ON a.code = b.parent_code;
-
     -- what the version adds, changes, leaves and retires
     SELECT count(*) FILTER (WHERE a.code IS NULL),
            count(*) FILTER (WHERE a.code IS NOT NULL AND (a.geom IS NULL OR NOT @gis@.ST_Equals(a.geom, b.geom) OR a.name <> b.name
@@ -428,11 +433,11 @@ BEGIN
     INTO n_added, n_changed, n_unchanged
     FROM pg_temp.sp_boundary_features b LEFT JOIN sp.admin_area a ON a.code = b.code;
     SELECT count(*) INTO n_retired FROM sp.admin_area a
-    WHERE a.level = import_admin_areas.level AND a.valid_to IS NULL AND split_part(a.path, '/', 2) = ANY (countries)
+    WHERE a.level = import_admin_areas.level AND a.valid_to IS NULL AND split_part(a.path, '/', 2) = ANY (release_countries)
       AND NOT EXISTS (SELECT 1 FROM pg_temp.sp_boundary_features b WHERE b.code = a.code);
 
-    INSERT INTO sp.boundary_import (level, version, digest, valid_from, features, added, changed, unchanged, retired, repaired, mapping)
-    VALUES (level, version, dig, starts, n_added + n_changed + n_unchanged, n_added, n_changed, n_unchanged, n_retired, repaired, m)
+    INSERT INTO sp.boundary_import (level, version, digest, valid_from, features, added, changed, unchanged, retired, repaired, mapping, countries)
+    VALUES (level, version, dig, starts, n_added + n_changed + n_unchanged, n_added, n_changed, n_unchanged, n_retired, repaired, m, release_countries)
     RETURNING import_id INTO imp_id;
 
     -- the old versions are closed, not overwritten
@@ -446,7 +451,7 @@ BEGIN
     END IF;
     CREATE TEMP TABLE sp_boundary_retired ON COMMIT DROP AS
     SELECT a.code FROM sp.admin_area a
-    WHERE a.level = import_admin_areas.level AND a.valid_to IS NULL AND split_part(a.path, '/', 2) = ANY (countries)
+    WHERE a.level = import_admin_areas.level AND a.valid_to IS NULL AND split_part(a.path, '/', 2) = ANY (release_countries)
       AND NOT EXISTS (SELECT 1 FROM pg_temp.sp_boundary_features b WHERE b.code = a.code);
     UPDATE sp.admin_area_boundary x SET valid_to = greatest(starts, x.valid_from)
     FROM pg_temp.sp_boundary_retired r WHERE x.code = r.code AND x.valid_to IS NULL;
@@ -472,7 +477,7 @@ BEGIN
                               'households_in_retired_areas',
                               (SELECT count(*) FROM sp.household h JOIN sp.admin_area a ON a.code = h.admin_area_code
                                WHERE a.level = import_admin_areas.level AND a.valid_to IS NOT NULL AND h.status = 'active'
-                                 AND split_part(a.path, '/', 2) = ANY (countries)));
+                                 AND split_part(a.path, '/', 2) = ANY (release_countries)));
 END
 $$;
 

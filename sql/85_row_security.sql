@@ -213,3 +213,14 @@ CREATE POLICY payment_reconciliation_national ON sp.payment_reconciliation FOR S
 ALTER TABLE sp.payment_reconciliation_issue ENABLE ROW LEVEL SECURITY;
 CREATE POLICY payment_reconciliation_issue_national ON sp.payment_reconciliation_issue FOR SELECT
     USING ((SELECT sp_internal.has_national_scope()));
+
+-- Shock responses (sql/71_shock.sql): the decisions and top-ups name
+-- households; the shocks and responses themselves are counts and footprints.
+ALTER TABLE sp.shock_decision ENABLE ROW LEVEL SECURITY;
+CREATE POLICY shock_decision_in_scope ON sp.shock_decision FOR SELECT
+    USING ((SELECT sp_internal.has_national_scope())
+           OR household_id IN (SELECT h.household_id FROM sp.household h));
+ALTER TABLE sp.shock_top_up ENABLE ROW LEVEL SECURITY;
+CREATE POLICY shock_top_up_in_scope ON sp.shock_top_up FOR SELECT
+    USING ((SELECT sp_internal.has_national_scope())
+           OR household_id IN (SELECT h.household_id FROM sp.household h));

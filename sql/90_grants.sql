@@ -367,8 +367,8 @@ GRANT EXECUTE ON FUNCTION sp.open_case(bigint, text, text, bigint, bigint), sp.u
     TO sp_caseworker;
 
 -- Areas, catalogue and scopes: administrators.
-GRANT INSERT (code, parent_code, level, name, valid_from, valid_to, geom),
-      UPDATE (parent_code, level, name, valid_from, valid_to, geom)
+GRANT INSERT (code, parent_code, level, name, names, valid_from, valid_to, geom),
+      UPDATE (parent_code, level, name, names, valid_from, valid_to, geom)
     ON sp.admin_area TO sp_admin;
 GRANT INSERT (code, label, entity, value_type, categories, min_value, max_value, required, unit, description),
       UPDATE (label, categories, min_value, max_value, required, unit, description)
@@ -392,3 +392,42 @@ GRANT EXECUTE ON FUNCTION sp.apply_retention(boolean) TO sp_admin;
 GRANT EXECUTE ON FUNCTION sp.grant_area_scope(text, text), sp.revoke_area_scope(text, text) TO sp_admin;
 -- Key rotation (sql/16_key_rotation.sql): administrators only.
 GRANT EXECUTE ON FUNCTION sp.rotate_keys(text, integer, boolean) TO sp_admin;
+
+-- Geo-targeting (sql/70_geo.sql): boundaries are public knowledge; the
+-- household functions run as the caller, under row-level security.
+SELECT pg_catalog.pg_extension_config_dump('sp.boundary_import', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.admin_area_boundary', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.admin_area_part', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.boundary_import_import_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.admin_area_part_part_id_seq', '');
+GRANT SELECT ON sp.boundary_import, sp.admin_area_boundary, sp.admin_area_part
+    TO sp_admin, sp_registrar, sp_caseworker, sp_programme_officer, sp_payment_officer, sp_grievance_officer,
+       sp_analyst, sp_auditor, sp_integration, sp_pii_reader;
+GRANT EXECUTE ON FUNCTION sp.area_at_point(geometry, integer)
+    TO sp_admin, sp_registrar, sp_caseworker, sp_programme_officer, sp_payment_officer, sp_grievance_officer,
+       sp_analyst, sp_auditor, sp_integration, sp_pii_reader;
+GRANT EXECUTE ON FUNCTION sp.import_admin_areas(jsonb, integer, text, jsonb) TO sp_admin;
+GRANT EXECUTE ON FUNCTION sp.households_in_footprint(geometry, float8), sp.household_area_mismatches(text),
+                          sp_internal.check_footprint(geometry, float8)
+    TO sp_registrar, sp_caseworker, sp_payment_officer, sp_grievance_officer, sp_auditor;
+
+-- Shock responses (sql/71_shock.sql): programme officers decide them.
+SELECT pg_catalog.pg_extension_config_dump('sp.shock_event', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.shock_response', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.shock_decision', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.shock_top_up', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.shock_event_event_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.shock_response_response_id_seq', '');
+GRANT SELECT ON sp.shock_event, sp.shock_response
+    TO sp_admin, sp_programme_officer, sp_payment_officer, sp_caseworker, sp_grievance_officer, sp_analyst, sp_auditor;
+GRANT SELECT ON sp.shock_decision, sp.shock_top_up
+    TO sp_admin, sp_programme_officer, sp_payment_officer, sp_caseworker, sp_grievance_officer, sp_auditor;
+GRANT EXECUTE ON FUNCTION sp.declare_shock(jsonb), sp.close_shock(bigint, text),
+                          sp.shock_response(bigint, text, text, numeric, integer, date), sp.end_temporary_enrolments()
+    TO sp_programme_officer;
+
+-- Coverage (sql/72_coverage.sql): suppressed aggregates, for the staff who
+-- plan programmes and for analysts.
+GRANT EXECUTE ON FUNCTION sp.coverage_by_area(text, integer, text), sp.coverage_geojson(text, integer, text),
+                          sp.coverage_mvt(text, integer, integer, integer), sp.coverage_map_html(text, integer, text, text)
+    TO sp_admin, sp_programme_officer, sp_payment_officer, sp_analyst, sp_auditor;

@@ -37,9 +37,16 @@ SELECT name, privilege, string_agg(substr(role, 4), ' ' ORDER BY role) AS roles
 FROM a WHERE privilege IS NOT NULL GROUP BY name, privilege;
 
 SELECT set_eq('SELECT name, privilege, roles FROM table_matrix', $$VALUES
-    ('sp.admin_area', 'INSERT(code,parent_code,level,name,valid_from,valid_to,geom)', 'admin'),
+    ('sp.admin_area', 'INSERT(code,parent_code,level,name,valid_from,valid_to,geom,names)', 'admin'),
     ('sp.admin_area', 'SELECT', 'admin analyst auditor caseworker grievance_officer integration payment_officer pii_reader programme_officer registrar'),
-    ('sp.admin_area', 'UPDATE(parent_code,level,name,valid_from,valid_to,geom)', 'admin'),
+    ('sp.admin_area', 'UPDATE(parent_code,level,name,valid_from,valid_to,geom,names)', 'admin'),
+    ('sp.admin_area_boundary', 'SELECT', 'admin analyst auditor caseworker grievance_officer integration payment_officer pii_reader programme_officer registrar'),
+    ('sp.admin_area_part', 'SELECT', 'admin analyst auditor caseworker grievance_officer integration payment_officer pii_reader programme_officer registrar'),
+    ('sp.boundary_import', 'SELECT', 'admin analyst auditor caseworker grievance_officer integration payment_officer pii_reader programme_officer registrar'),
+    ('sp.shock_event', 'SELECT', 'admin analyst auditor caseworker grievance_officer payment_officer programme_officer'),
+    ('sp.shock_response', 'SELECT', 'admin analyst auditor caseworker grievance_officer payment_officer programme_officer'),
+    ('sp.shock_decision', 'SELECT', 'admin auditor caseworker grievance_officer payment_officer programme_officer'),
+    ('sp.shock_top_up', 'SELECT', 'admin auditor caseworker grievance_officer payment_officer programme_officer'),
     ('sp.admin_area_ancestor', 'SELECT', 'admin analyst auditor caseworker grievance_officer integration payment_officer pii_reader programme_officer registrar'),
     ('sp.area_scope', 'SELECT', 'admin analyst auditor caseworker grievance_officer integration payment_officer pii_reader programme_officer registrar'),
     ('sp.assessment', 'SELECT', 'admin analyst auditor caseworker grievance_officer programme_officer registrar'),
@@ -154,6 +161,19 @@ GROUP BY 1;
 
 SELECT set_eq('SELECT name, roles FROM function_matrix', $$VALUES
     ('sp.activate_mpi_model(text,integer)', 'admin'),
+    ('sp.area_at_point(geometry,integer)', 'admin analyst auditor caseworker grievance_officer integration payment_officer pii_reader programme_officer registrar'),
+    ('sp.import_admin_areas(jsonb,integer,text,jsonb)', 'admin'),
+    ('sp.households_in_footprint(geometry,double precision)', 'admin auditor caseworker grievance_officer payment_officer registrar'),
+    ('sp.household_area_mismatches(text)', 'admin auditor caseworker grievance_officer payment_officer registrar'),
+    ('sp_internal.check_footprint(geometry,double precision)', 'admin auditor caseworker grievance_officer payment_officer registrar'),
+    ('sp.declare_shock(jsonb)', 'admin programme_officer'),
+    ('sp.close_shock(bigint,text)', 'admin programme_officer'),
+    ('sp.shock_response(bigint,text,text,numeric,integer,date)', 'admin programme_officer'),
+    ('sp.end_temporary_enrolments()', 'admin programme_officer'),
+    ('sp.coverage_by_area(text,integer,text)', 'admin analyst auditor payment_officer programme_officer'),
+    ('sp.coverage_geojson(text,integer,text)', 'admin analyst auditor payment_officer programme_officer'),
+    ('sp.coverage_mvt(text,integer,integer,integer)', 'admin analyst auditor payment_officer programme_officer'),
+    ('sp.coverage_map_html(text,integer,text,text)', 'admin analyst auditor payment_officer programme_officer'),
     ('sp.approve_payment_cycle(bigint,text,integer)', 'payment_officer'),
     ('sp.cancel_payment(bigint,text)', 'payment_officer'),
     ('sp.close_payment_cycle(bigint,text)', 'payment_officer'),
