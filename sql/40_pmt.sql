@@ -125,10 +125,10 @@ CREATE FUNCTION sp.pmt_score(model text, household_id bigint)
 COMMENT ON FUNCTION sp.pmt_score(text, bigint) IS 'Score of a household under the active version of a PMT model (linear predictor, e.g. log per-capita consumption, or the 0-100 index). Raises naming the variable when a required one is missing.';
 
 CREATE FUNCTION sp.pmt_explain(model text, household_id bigint)
-    RETURNS TABLE (variable text, value text, coefficient float8, contribution float8)
+    RETURNS TABLE (variable text, value text, coefficient float8, contribution float8, band text)
     AS 'MODULE_PATHNAME', 'sp_pmt_explain'
     LANGUAGE C STABLE STRICT;
-COMMENT ON FUNCTION sp.pmt_explain(text, bigint) IS 'The score of a household term by term: the intercept, each variable with its value, the coefficient that applied (after regional overrides) and its contribution. The contributions sum to sp.pmt_score: what a caseworker shows a household that appeals.';
+COMMENT ON FUNCTION sp.pmt_explain(text, bigint) IS 'The score of a household term by term: the intercept, each variable with its value, the coefficient that applied (after regional overrides) and its contribution; for a scorecard term, the band that applied (band) and its points (coefficient and contribution). The contributions sum to sp.pmt_score: what a caseworker shows a household that appeals. A model with a likelihood lookup adds a row (poverty likelihood) with the likelihood of the score and the score range it came from (contribution 0).';
 
 CREATE FUNCTION sp_internal.pmt_evaluate_all(model text, only_area text)
     RETURNS TABLE (household_id bigint, version integer, score float8, cutoff float8, problem text)

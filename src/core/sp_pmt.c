@@ -38,6 +38,97 @@ sp_pmt_transform_name(sp_pmt_transform t)
 	}
 }
 
+int
+sp_pmt_band_of(const sp_pmt_term *term, double x)
+{
+	if (term == NULL || isnan(x))
+		return -1;
+	for (int b = 0; b < term->nbands; b++)
+	{
+		int			last = b == term->nbands - 1;
+
+		if (term->band_has_min[b] && x < term->band_min[b])
+			continue;
+		if (term->band_has_max[b])
+		{
+			if (term->integer_bands || last)
+			{
+				if (x > term->band_max[b])
+					continue;
+			}
+			else if (x >= term->band_max[b])
+				continue;
+		}
+		return b;
+	}
+	return -1;
+}
+
+const char *
+sp_pmt_check_bands(const sp_pmt_term *term, int has_lowest, double lowest,
+				   int has_highest, double highest, int *bad_band)
+{
+	int			n = term->nbands;
+
+	*bad_band = -1;
+	if (n < 1)
+		return "A banded term needs at least one band.";
+	for (int b = 0; b < n; b++)
+	{
+		*bad_band = b;
+		if (!isfinite(term->band_points[b]))
+			return "Points must be a finite number.";
+		if ((term->band_has_min[b] && !isfinite(term->band_min[b])) ||
+			(term->band_has_max[b] && !isfinite(term->band_max[b])))
+			return "Bounds must be finite numbers.";
+		if (b > 0 && !term->band_has_min[b])
+			return "Only the first band may be open below (no min).";
+		if (b < n - 1 && !term->band_has_max[b])
+			return "Only the last band may be open above (no max).";
+		if (term->band_has_min[b] && term->band_has_max[b] &&
+			(term->integer_bands ? term->band_max[b] < term->band_min[b] : term->band_max[b] <= term->band_min[b]))
+			return "A band's max is below its min.";
+		if (term->integer_bands &&
+			((term->band_has_min[b] && term->band_min[b] != floor(term->band_min[b])) ||
+			 (term->band_has_max[b] && term->band_max[b] != floor(term->band_max[b]))))
+			return "The variable is an integer: band bounds are whole numbers.";
+		if (b > 0)
+		{
+			double		expected = term->integer_bands ? term->band_max[b - 1] + 1 : term->band_max[b - 1];
+
+			if (term->band_min[b] < expected)
+				return "Bands overlap or are out of order: each band begins after the one before it ends.";
+			if (term->band_min[b] > expected)
+				return term->integer_bands
+					? "A gap before this band: its min must be the previous band's max + 1."
+					: "A gap before this band: its min must be the previous band's max.";
+		}
+	}
+	*bad_band = 0;
+	if (term->band_has_min[0] && (!has_lowest || term->band_min[0] > lowest))
+		return has_lowest ? "The first band does not cover the variable's lowest value: lower its min or leave it out."
+			: "The variable has no lowest value: the first band must be open below (no min).";
+	*bad_band = n - 1;
+	if (term->band_has_max[n - 1] && (!has_highest || term->band_max[n - 1] < highest))
+		return has_highest ? "The last band does not cover the variable's highest value: raise its max or leave it out."
+			: "The variable has no highest value: the last band must be open above (no max).";
+	*bad_band = -1;
+	return NULL;
+}
+
+int
+sp_pmt_likelihood_entry(const sp_pmt_model *m, double score)
+{
+	int			found = -1;
+
+	if (m == NULL || isnan(score))
+		return -1;
+	for (int i = 0; i < m->nlikelihood; i++)
+		if (score >= m->likelihood_min[i])
+			found = i;
+	return found;
+}
+
 /*
  * Apply overrides in order of specificity: everywhere first, then longer
  * P-code prefixes, and at equal length an urban/rural-specific override
@@ -110,6 +201,9 @@ sp_pmt_evaluate(const sp_pmt_model *m, const sp_pmt_input *in, sp_pmt_result *ou
 
 	memset(out, 0, sizeof(*out));
 	out->failed_term = -1;
+	out->likelihood_entry = -1;
+	for (int t = 0; t < SP_PMT_MAX_TERMS; t++)
+		out->band[t] = -1;
 	effective_coefficients(m, in, &intercept, coef, cat);
 	linear = intercept;
 
@@ -196,7 +290,22 @@ sp_pmt_evaluate(const sp_pmt_model *m, const sp_pmt_input *in, sp_pmt_result *ou
 					break;
 			}
 			out->used_value[t] = x;
-			contribution = coef[t] * x;
+			if (term->nbands > 0)
+			{
+				int			b = sp_pmt_band_of(term, x);
+
+				if (b < 0)
+				{
+					out->status = SP_PMT_BAD_VALUE;
+					out->failed_term = t;
+					return;
+				}
+				out->band[t] = b;
+				out->coefficient[t] = term->band_points[b];
+				contribution = term->band_points[b];
+			}
+			else
+				contribution = coef[t] * x;
 		}
 		out->contribution[t] = contribution;
 		linear += contribution;
@@ -241,5 +350,8 @@ sp_pmt_evaluate(const sp_pmt_model *m, const sp_pmt_input *in, sp_pmt_result *ou
 			}
 		}
 	}
+	out->likelihood_entry = sp_pmt_likelihood_entry(m, out->score);
+	if (out->likelihood_entry >= 0)
+		out->likelihood = m->likelihood[out->likelihood_entry];
 	out->status = SP_PMT_OK;
 }

@@ -15,6 +15,7 @@
 #define SP_PMT_MAX_CATEGORIES 32
 #define SP_PMT_MAX_OVERRIDES 64
 #define SP_PMT_MAX_NAME 64
+#define SP_PMT_MAX_BANDS 32
 
 typedef enum sp_pmt_transform
 {
@@ -43,6 +44,21 @@ typedef struct sp_pmt_term
 	int			ncategories;
 	char		categories[SP_PMT_MAX_CATEGORIES][SP_PMT_MAX_NAME];
 	double		category_coefficients[SP_PMT_MAX_CATEGORIES];	/* unlisted category: 0 (the base) */
+
+	/*
+	 * A banded term (scorecards): points for the band the value falls in,
+	 * instead of a coefficient.  Bands are in ascending order.  For an
+	 * integer variable a band holds min..max, both included; otherwise min
+	 * included and max excluded (the last band includes its max).  A band
+	 * without min (the first) or max (the last) is open on that side.
+	 */
+	int			nbands;
+	int			integer_bands;
+	int			band_has_min[SP_PMT_MAX_BANDS];
+	double		band_min[SP_PMT_MAX_BANDS];
+	int			band_has_max[SP_PMT_MAX_BANDS];
+	double		band_max[SP_PMT_MAX_BANDS];
+	double		band_points[SP_PMT_MAX_BANDS];
 } sp_pmt_term;
 
 /* Coefficients that differ in part of the country (P-code prefix) and/or urban or rural areas. */
@@ -77,6 +93,10 @@ typedef struct sp_pmt_model
 	int			index_scale;	/* score rescaled to 0-100 between index_min and index_max */
 	double		index_min;
 	double		index_max;
+	/* score-to-likelihood lookup (scorecards): entry i holds scores from min[i] up to min[i + 1] */
+	int			nlikelihood;
+	double		likelihood_min[SP_PMT_MAX_BANDS];
+	double		likelihood[SP_PMT_MAX_BANDS];
 } sp_pmt_model;
 
 /* One household's inputs, aligned with the model's terms. */
@@ -109,6 +129,9 @@ typedef struct sp_pmt_result
 	double		clamp;			/* index only: amount added by clamping to [0, 100] */
 	int			has_cutoff;
 	double		cutoff;
+	int			band[SP_PMT_MAX_TERMS]; /* banded terms: the band that applied; -1 otherwise */
+	int			likelihood_entry;	/* the lookup entry of the score; -1 none (no lookup, or below it) */
+	double		likelihood;
 } sp_pmt_result;
 
 /*
@@ -116,6 +139,23 @@ typedef struct sp_pmt_result
  * score, so an explanation always adds up.
  */
 void		sp_pmt_evaluate(const sp_pmt_model *model, const sp_pmt_input *in, sp_pmt_result *out);
+
+/*
+ * Checks a term's bands: at least one, ascending, not overlapping, no gap
+ * between neighbours (for integer bands the next min is the max + 1, else
+ * it equals the max), only the first may lack a min and only the last a
+ * max, and they cover [lowest, highest] (has_lowest/has_highest 0: the
+ * variable has no bound on that side, so the band must be open there).
+ * Returns NULL when valid, else a message naming the band.
+ */
+const char *sp_pmt_check_bands(const sp_pmt_term *term, int has_lowest, double lowest,
+							   int has_highest, double highest, int *bad_band);
+
+/* The band of x in a banded term, or -1 when no band holds it. */
+int			sp_pmt_band_of(const sp_pmt_term *term, double x);
+
+/* The lookup entry of a score, or -1. */
+int			sp_pmt_likelihood_entry(const sp_pmt_model *m, double score);
 
 /* 1 when area_code lies under prefix (prefix "" matches everything). */
 int			sp_pmt_area_matches(const char *prefix, const char *area_code);

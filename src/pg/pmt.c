@@ -56,17 +56,21 @@ static const struct
 	const char *name;
 	Source		source;
 	bool		categorical;
+	/* the values it can take, for bands: whole numbers? bounds (max < 0: none) */
+	bool		integer;
+	double		min;
+	double		max;
 }			derived[] =
 {
-	{"household_size", SRC_HOUSEHOLD_SIZE, false},
-	{"children_under_5", SRC_CHILDREN_UNDER_5, false},
-	{"children_under_15", SRC_CHILDREN_UNDER_15, false},
-	{"members_over_65", SRC_MEMBERS_OVER_65, false},
-	{"dependency_ratio", SRC_DEPENDENCY_RATIO, false},
-	{"share_disabled", SRC_SHARE_DISABLED, false},
-	{"head_female", SRC_HEAD_FEMALE, false},
-	{"head_age", SRC_HEAD_AGE, false},
-	{"head_education", SRC_HEAD_EDUCATION, true},
+	{"household_size", SRC_HOUSEHOLD_SIZE, false, true, 1, -1},
+	{"children_under_5", SRC_CHILDREN_UNDER_5, false, true, 0, -1},
+	{"children_under_15", SRC_CHILDREN_UNDER_15, false, true, 0, -1},
+	{"members_over_65", SRC_MEMBERS_OVER_65, false, true, 0, -1},
+	{"dependency_ratio", SRC_DEPENDENCY_RATIO, false, false, 0, -1},
+	{"share_disabled", SRC_SHARE_DISABLED, false, false, 0, 1},
+	{"head_female", SRC_HEAD_FEMALE, false, true, 0, 1},
+	{"head_age", SRC_HEAD_AGE, false, true, 0, -1},
+	{"head_education", SRC_HEAD_EDUCATION, true, false, 0, -1},
 };
 
 /*
@@ -149,12 +153,18 @@ typedef struct VarInfo
 	bool		numeric;
 	int			ncats;
 	char	  **cats;
+	/* for bands: whether values are whole numbers, and their bounds */
+	bool		integer;
+	bool		has_min;
+	double		min;
+	bool		has_max;
+	double		max;
 } VarInfo;
 
 static VarInfo
 lookup_variable(const char *code)
 {
-	VarInfo		vi = {false, false, false, 0, NULL};
+	VarInfo		vi = {false, false, false, 0, NULL, false, false, 0, false, 0};
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		args[1] = {CStringGetTextDatum(code)};
 
@@ -164,6 +174,11 @@ lookup_variable(const char *code)
 			vi.found = true;
 			vi.categorical = derived[i].categorical;
 			vi.numeric = !derived[i].categorical;
+			vi.integer = derived[i].integer;
+			vi.has_min = true;
+			vi.min = derived[i].min;
+			vi.has_max = derived[i].max >= 0;
+			vi.max = derived[i].max;
 			if (derived[i].source == SRC_HEAD_EDUCATION)
 				code = "education_level";
 			else
@@ -171,7 +186,7 @@ lookup_variable(const char *code)
 			args[0] = CStringGetTextDatum(code);
 			break;
 		}
-	if (SPI_execute_with_args("SELECT value_type, categories FROM sp.variable WHERE code OPERATOR(pg_catalog.=) $1 "
+	if (SPI_execute_with_args("SELECT value_type, categories, min_value::float8, max_value::float8 FROM sp.variable WHERE code OPERATOR(pg_catalog.=) $1 "
 							  "AND entity OPERATOR(pg_catalog.=) CASE WHEN $1 OPERATOR(pg_catalog.=) 'education_level' THEN 'person' ELSE 'household' END",
 							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "reading sp.variable failed");
@@ -181,9 +196,21 @@ lookup_variable(const char *code)
 		bool		isnull;
 		Datum		cats = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
 
+		Datum		lo,
+					hi;
+		bool		lonull,
+					hinull;
+
 		vi.found = true;
 		vi.categorical = strcmp(type, "category") == 0;
 		vi.numeric = strcmp(type, "integer") == 0 || strcmp(type, "numeric") == 0 || strcmp(type, "boolean") == 0;
+		vi.integer = strcmp(type, "integer") == 0 || strcmp(type, "boolean") == 0;
+		lo = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &lonull);
+		hi = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &hinull);
+		vi.has_min = !lonull || strcmp(type, "boolean") == 0;
+		vi.min = lonull ? 0 : DatumGetFloat8(lo);
+		vi.has_max = !hinull || strcmp(type, "boolean") == 0;
+		vi.max = hinull ? 1 : DatumGetFloat8(hi);
 		if (!isnull)
 		{
 			Datum	   *elems;
@@ -205,6 +232,73 @@ term_index(const sp_pmt_model *m, const char *variable)
 		if (strcmp(m->terms[t].variable, variable) == 0)
 			return t;
 	return -1;
+}
+
+/*
+ * A scorecard term's bands: [{"min": 1, "max": 4, "points": 24}, ...] in
+ * ascending order, checked against what the variable can take.
+ */
+static void
+parse_bands(sp_pmt_term *term, JsonbValue *v, const VarInfo *vi, JsonbContainer *t, const char *field)
+{
+	char	   *bfield = psprintf("%s.bands", field);
+	JsonbValue	x;
+	int			n,
+				bad;
+	const char *msg;
+
+	if (v->type != jbvBinary || !JsonContainerIsArray(v->val.binary.data))
+		spec_error(bfield, "\"bands\" is an array of {\"min\", \"max\", \"points\"} in ascending order.", NULL);
+	if (getKeyJsonValueFromContainer(t, "coefficient", 11, &x))
+		spec_error(bfield, "A banded term gives points per band, not a coefficient.", NULL);
+	if (getKeyJsonValueFromContainer(t, "transform", 9, &x))
+		spec_error(bfield, "A banded term takes the value as it is: no transform.", NULL);
+	n = (int) JsonContainerSize(v->val.binary.data);
+	if (n < 1 || n > SP_PMT_MAX_BANDS)
+		spec_error(bfield, "1 to 32 bands.", NULL);
+	term->nbands = n;
+	term->integer_bands = vi->integer;
+	for (int b = 0; b < n; b++)
+	{
+		JsonbValue *e = getIthJsonbValueFromContainer(v->val.binary.data, b);
+		char	   *ef = psprintf("%s[%d]", bfield, b);
+		JsonbIterator *it;
+		JsonbValue	k,
+					c;
+		JsonbIteratorToken tok;
+
+		if (e->type != jbvBinary || !JsonContainerIsObject(e->val.binary.data))
+			spec_error(ef, "A band is an object: {\"min\", \"max\", \"points\"}.", NULL);
+		it = JsonbIteratorInit(e->val.binary.data);
+		while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
+		{
+			char	   *key;
+
+			if (tok != WJB_KEY)
+				continue;
+			key = pnstrdup(k.val.string.val, k.val.string.len);
+			JsonbIteratorNext(&it, &c, true);
+			if (strcmp(key, "min") == 0)
+			{
+				term->band_has_min[b] = 1;
+				term->band_min[b] = num(&c, psprintf("%s.min", ef));
+			}
+			else if (strcmp(key, "max") == 0)
+			{
+				term->band_has_max[b] = 1;
+				term->band_max[b] = num(&c, psprintf("%s.max", ef));
+			}
+			else if (strcmp(key, "points") == 0)
+				term->band_points[b] = num(&c, psprintf("%s.points", ef));
+			else
+				spec_error(ef, "Unknown key \"%s\": a band has min, max and points.", key);
+		}
+		if (!getKeyJsonValueFromContainer(e->val.binary.data, "points", 6, &x))
+			spec_error(psprintf("%s.points", ef), "A band gives its points.", NULL);
+	}
+	msg = sp_pmt_check_bands(term, vi->has_min, vi->min, vi->has_max, vi->max, &bad);
+	if (msg != NULL)
+		spec_error(bad >= 0 ? psprintf("%s[%d]", bfield, bad) : bfield, "%s", msg);
 }
 
 /*
@@ -329,9 +423,12 @@ parse_pmt_spec(Jsonb *jb, Source *source, MemoryContext cxt)
 			if (!vi.numeric)
 				spec_error(psprintf("%s.variable", field),
 						   "Variable \"%s\" is neither a number, a boolean nor a category: a PMT term cannot use it.", var);
-			if (!getKeyJsonValueFromContainer(t->val.binary.data, "coefficient", 11, &v))
-				spec_error(psprintf("%s.coefficient", field), "A numeric term needs a coefficient.", NULL);
-			term->coefficient = num(&v, psprintf("%s.coefficient", field));
+			if (getKeyJsonValueFromContainer(t->val.binary.data, "bands", 5, &v))
+				parse_bands(term, &v, &vi, t->val.binary.data, field);
+			else if (!getKeyJsonValueFromContainer(t->val.binary.data, "coefficient", 11, &v))
+				spec_error(psprintf("%s.coefficient", field), "A numeric term needs a coefficient (or bands of points).", NULL);
+			else
+				term->coefficient = num(&v, psprintf("%s.coefficient", field));
 			if (getKeyJsonValueFromContainer(t->val.binary.data, "transform", 9, &v))
 			{
 				char	   *tr = v.type == jbvString ? pnstrdup(v.val.string.val, v.val.string.len) : "";
@@ -436,6 +533,8 @@ parse_pmt_spec(Jsonb *jb, Source *source, MemoryContext cxt)
 					}
 					else if (m->terms[t].categorical)
 						spec_error(psprintf("%s.coefficients", field), "Name the category: \"%s.<category>\".", key);
+					else if (m->terms[t].nbands > 0)
+						spec_error(psprintf("%s.coefficients", field), "Variable \"%s\" is banded: it has points, not a coefficient.", key);
 					if (ov->nterms >= SP_PMT_MAX_TERMS)
 						spec_error(field, "Too many coefficients in one override.", NULL);
 					ov->term[ov->nterms] = t;
@@ -445,6 +544,35 @@ parse_pmt_spec(Jsonb *jb, Source *source, MemoryContext cxt)
 			}
 		}
 		m->noverrides = n;
+	}
+
+	if (getKeyJsonValueFromContainer(&jb->root, "likelihood", 10, &arr))
+	{
+		if (arr.type != jbvBinary || !JsonContainerIsArray(arr.val.binary.data) || JsonContainerSize(arr.val.binary.data) == 0)
+			spec_error("likelihood", "\"likelihood\" is an array of {\"min\": score, \"likelihood\": 0 to 1}, scores ascending.", NULL);
+		n = (int) JsonContainerSize(arr.val.binary.data);
+		if (n > SP_PMT_MAX_BANDS)
+			spec_error("likelihood", "At most 32 rows.", NULL);
+		for (int i = 0; i < n; i++)
+		{
+			JsonbValue *o = getIthJsonbValueFromContainer(arr.val.binary.data, i);
+			char	   *field = psprintf("likelihood[%d]", i);
+
+			if (o->type != jbvBinary || !JsonContainerIsObject(o->val.binary.data) ||
+				!getKeyJsonValueFromContainer(o->val.binary.data, "min", 3, &v))
+				spec_error(field, "Each row is {\"min\": score, \"likelihood\": 0 to 1}.", NULL);
+			m->likelihood_min[i] = num(&v, psprintf("%s.min", field));
+			if (!isfinite(m->likelihood_min[i]))
+				spec_error(psprintf("%s.min", field), "A finite score.", NULL);
+			if (i > 0 && !(m->likelihood_min[i] > m->likelihood_min[i - 1]))
+				spec_error(psprintf("%s.min", field), "Rows are in ascending order of score, each beginning after the one before.", NULL);
+			if (!getKeyJsonValueFromContainer(o->val.binary.data, "likelihood", 10, &v))
+				spec_error(psprintf("%s.likelihood", field), "Each row gives its likelihood.", NULL);
+			m->likelihood[i] = num(&v, psprintf("%s.likelihood", field));
+			if (!(m->likelihood[i] >= 0 && m->likelihood[i] <= 1))
+				spec_error(psprintf("%s.likelihood", field), "A likelihood is from 0 to 1.", NULL);
+		}
+		m->nlikelihood = n;
 	}
 
 	if (!getKeyJsonValueFromContainer(&jb->root, "cutoffs", 7, &arr) || arr.type != jbvBinary ||
@@ -1030,10 +1158,28 @@ sp_pmt_evaluate_household(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
 }
 
+/* "1 to 4", "8 and more", "under 2": the band of a scorecard term in words. */
+static char *
+band_label(const sp_pmt_term *term, int b)
+{
+	int			last = b == term->nbands - 1;
+
+	if (term->band_has_min[b] && term->band_has_max[b])
+		return term->integer_bands || last ? psprintf("%g to %g", term->band_min[b], term->band_max[b])
+			: psprintf("%g to under %g", term->band_min[b], term->band_max[b]);
+	if (term->band_has_min[b])
+		return psprintf("%g and more", term->band_min[b]);
+	if (term->band_has_max[b])
+		return term->integer_bands || last ? psprintf("up to %g", term->band_max[b]) : psprintf("under %g", term->band_max[b]);
+	return pstrdup("any value");
+}
+
 /*
  * sp.pmt_explain(model text, household_id bigint)
- *   RETURNS TABLE (variable text, value text, coefficient float8, contribution float8)
- * The contributions sum to the score.
+ *   RETURNS TABLE (variable text, value text, coefficient float8, contribution float8, band text)
+ * The contributions sum to the score.  Scorecard terms name the band that
+ * applied (their coefficient is its points); a model with a likelihood
+ * lookup adds a row with the likelihood of the score (contribution 0).
  */
 Datum
 sp_pmt_explain(PG_FUNCTION_ARGS)
@@ -1042,8 +1188,8 @@ sp_pmt_explain(PG_FUNCTION_ARGS)
 	Pmt		   *p;
 	sp_pmt_result *res = palloc(sizeof(sp_pmt_result));
 	char	   *raw[SP_PMT_MAX_TERMS];
-	Datum		values[4];
-	bool		nulls[4];
+	Datum		values[5];
+	bool		nulls[5];
 
 	InitMaterializedSRF(fcinfo, 0);
 	p = active_model(text_to_cstring(PG_GETARG_TEXT_PP(0)));
@@ -1053,6 +1199,7 @@ sp_pmt_explain(PG_FUNCTION_ARGS)
 	values[0] = CStringGetTextDatum("(intercept)");
 	nulls[1] = true;
 	nulls[2] = true;
+	nulls[4] = true;
 	values[3] = Float8GetDatum(res->intercept);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	for (int t = 0; t < p->model->nterms; t++)
@@ -1065,6 +1212,10 @@ sp_pmt_explain(PG_FUNCTION_ARGS)
 			nulls[1] = true;
 		values[2] = Float8GetDatum(res->coefficient[t]);
 		values[3] = Float8GetDatum(res->contribution[t]);
+		if (res->band[t] >= 0)
+			values[4] = CStringGetTextDatum(band_label(&p->model->terms[t], res->band[t]));
+		else
+			nulls[4] = true;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	if (res->clamp != 0)
@@ -1073,7 +1224,31 @@ sp_pmt_explain(PG_FUNCTION_ARGS)
 		values[0] = CStringGetTextDatum("(clamped to 0-100)");
 		nulls[1] = true;
 		nulls[2] = true;
+		nulls[4] = true;
 		values[3] = Float8GetDatum(res->clamp);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	if (p->model->nlikelihood > 0)
+	{
+		int			i = res->likelihood_entry;
+		const sp_pmt_model *m = p->model;
+
+		memset(nulls, 0, sizeof(nulls));
+		values[0] = CStringGetTextDatum("(poverty likelihood)");
+		if (i >= 0)
+		{
+			values[1] = CStringGetTextDatum(psprintf("%g", res->likelihood));
+			values[4] = CStringGetTextDatum(i < m->nlikelihood - 1
+											? psprintf("score %g to under %g", m->likelihood_min[i], m->likelihood_min[i + 1])
+											: psprintf("score %g and more", m->likelihood_min[i]));
+		}
+		else
+		{
+			nulls[1] = true;
+			values[4] = CStringGetTextDatum(psprintf("score under %g: below the lookup", m->likelihood_min[0]));
+		}
+		nulls[2] = true;
+		values[3] = Float8GetDatum(0);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

@@ -77,6 +77,124 @@ household(const char *area, int urban, double rooms, int has_land, double land, 
 
 #define close_to(a, b) (fabs((a) - (b)) < 1e-9)
 
+static void
+band(sp_pmt_term *t, int b, int has_min, double min, int has_max, double max, double points)
+{
+	t->band_has_min[b] = has_min;
+	t->band_min[b] = min;
+	t->band_has_max[b] = has_max;
+	t->band_max[b] = max;
+	t->band_points[b] = points;
+	if (b + 1 > t->nbands)
+		t->nbands = b + 1;
+}
+
+/* A points scorecard: household size 1-4 -> 24, 5-7 -> 5, 8+ -> 0; rooms
+ * (numeric) under 2 -> 0, 2 to 4 -> 6, 4 and more -> 11; a lookup from the
+ * total to the likelihood of poverty. */
+static void
+scorecard(void)
+{
+	sp_pmt_model *m = calloc(1, sizeof(sp_pmt_model));
+	sp_pmt_input in;
+	sp_pmt_result r;
+	const char *msg;
+	int			bad;
+
+	m->nterms = 2;
+	strcpy(m->terms[0].variable, "household_size");
+	m->terms[0].integer_bands = 1;
+	band(&m->terms[0], 0, 1, 1, 1, 4, 24);
+	band(&m->terms[0], 1, 1, 5, 1, 7, 5);
+	band(&m->terms[0], 2, 1, 8, 0, 0, 0);
+	strcpy(m->terms[1].variable, "rooms");
+	band(&m->terms[1], 0, 0, 0, 1, 2, 0);
+	band(&m->terms[1], 1, 1, 2, 1, 4, 6);
+	band(&m->terms[1], 2, 1, 4, 0, 0, 11);
+	m->nlikelihood = 3;
+	m->likelihood_min[0] = 0;
+	m->likelihood[0] = 0.892;
+	m->likelihood_min[1] = 10;
+	m->likelihood[1] = 0.601;
+	m->likelihood_min[2] = 30;
+	m->likelihood[2] = 0.123;
+
+	ok(sp_pmt_check_bands(&m->terms[0], 1, 1, 0, 0, &bad) == NULL, "integer bands 1-4, 5-7, 8+ cover 1 and up");
+	ok(sp_pmt_check_bands(&m->terms[1], 0, 0, 0, 0, &bad) == NULL, "numeric bands open at both ends cover everything");
+	is_int(sp_pmt_band_of(&m->terms[0], 4), 0, "size 4: band 1-4");
+	is_int(sp_pmt_band_of(&m->terms[0], 5), 1, "size 5: band 5-7");
+	is_int(sp_pmt_band_of(&m->terms[0], 7), 1, "size 7: band 5-7");
+	is_int(sp_pmt_band_of(&m->terms[0], 12), 2, "size 12: band 8+");
+	is_int(sp_pmt_band_of(&m->terms[0], 0), -1, "size 0: no band");
+	is_int(sp_pmt_band_of(&m->terms[0], 4.5), -1, "4.5 is in no integer band");
+	is_int(sp_pmt_band_of(&m->terms[1], 1.99), 0, "1.99 rooms: under 2");
+	is_int(sp_pmt_band_of(&m->terms[1], 2), 1, "2 rooms: the max of a numeric band is excluded, its min included");
+	is_int(sp_pmt_band_of(&m->terms[1], 4), 2, "4 rooms: the next band");
+	is_int(sp_pmt_band_of(&m->terms[1], -3), 0, "an open first band holds everything below");
+
+	in.area_code = "SY01";
+	in.urban = -1;
+	in.household_size = 6;
+	in.present[0] = 1;
+	in.value[0] = 6;
+	in.present[1] = 1;
+	in.value[1] = 3;
+	sp_pmt_evaluate(m, &in, &r);
+	ok(r.status == SP_PMT_OK, "scored");
+	ok(close_to(r.score, 5 + 6), "size 6 (5 points) + 3 rooms (6 points) = 11");
+	is_int(r.band[0], 1, "the band that applied to size");
+	is_int(r.band[1], 1, "the band that applied to rooms");
+	ok(close_to(r.coefficient[0], 5) && close_to(r.contribution[1], 6), "points are the contributions");
+	is_int(r.likelihood_entry, 1, "11 points: the 10-29 row of the lookup");
+	ok(close_to(r.likelihood, 0.601), "its likelihood");
+	in.value[0] = 2;
+	in.value[1] = 5;
+	sp_pmt_evaluate(m, &in, &r);
+	ok(close_to(r.score, 35) && r.likelihood_entry == 2 && close_to(r.likelihood, 0.123), "24 + 11 = 35: the 30+ row");
+	in.value[0] = 0;
+	sp_pmt_evaluate(m, &in, &r);
+	ok(r.status == SP_PMT_BAD_VALUE && r.failed_term == 0, "a value in no band cannot be scored");
+
+	/* what the checks refuse */
+	ok(sp_pmt_check_bands(&m->terms[0], 1, 0, 0, 0, &bad) != NULL && bad == 0, "1-4 does not cover a variable that can be 0");
+	ok(sp_pmt_check_bands(&m->terms[0], 0, 0, 0, 0, &bad) != NULL && bad == 0, "a variable without a lowest value needs an open first band");
+	ok(sp_pmt_check_bands(&m->terms[0], 1, 1, 1, 10, &bad) == NULL, "8+ covers a highest value of 10");
+	m->terms[0].band_has_max[2] = 1;
+	m->terms[0].band_max[2] = 9;
+	msg = sp_pmt_check_bands(&m->terms[0], 1, 1, 1, 10, &bad);
+	ok(msg != NULL && bad == 2, "8-9 does not cover a highest value of 10 (%s)", msg ? msg : "");
+	m->terms[0].band_has_max[2] = 0;
+	m->terms[0].band_min[1] = 6;
+	msg = sp_pmt_check_bands(&m->terms[0], 1, 1, 0, 0, &bad);
+	ok(msg != NULL && bad == 1, "a gap (1-4, 6-7) is refused (%s)", msg ? msg : "");
+	m->terms[0].band_min[1] = 4;
+	msg = sp_pmt_check_bands(&m->terms[0], 1, 1, 0, 0, &bad);
+	ok(msg != NULL && bad == 1, "an overlap (1-4, 4-7) is refused (%s)", msg ? msg : "");
+	m->terms[0].band_min[1] = 5;
+	m->terms[0].band_min[2] = 3;
+	msg = sp_pmt_check_bands(&m->terms[0], 1, 1, 0, 0, &bad);
+	ok(msg != NULL && bad == 2, "out of order is refused (%s)", msg ? msg : "");
+	m->terms[0].band_min[2] = 8;
+	m->terms[0].band_min[1] = 5.5;
+	msg = sp_pmt_check_bands(&m->terms[0], 1, 1, 0, 0, &bad);
+	ok(msg != NULL && bad == 1, "a fractional bound of an integer variable is refused (%s)", msg ? msg : "");
+	m->terms[0].band_min[1] = 5;
+	m->terms[0].band_has_min[1] = 0;
+	msg = sp_pmt_check_bands(&m->terms[0], 1, 1, 0, 0, &bad);
+	ok(msg != NULL && bad == 1, "only the first band may be open below (%s)", msg ? msg : "");
+	m->terms[0].band_has_min[1] = 1;
+	m->terms[1].band_has_max[1] = 0;
+	msg = sp_pmt_check_bands(&m->terms[1], 0, 0, 0, 0, &bad);
+	ok(msg != NULL && bad == 1, "only the last band may be open above (%s)", msg ? msg : "");
+	m->terms[1].band_has_max[1] = 1;
+	m->terms[1].band_points[1] = NAN;
+	ok(sp_pmt_check_bands(&m->terms[1], 0, 0, 0, 0, &bad) != NULL, "points must be finite");
+	m->terms[1].nbands = 0;
+	ok(sp_pmt_check_bands(&m->terms[1], 0, 0, 0, 0, &bad) != NULL, "no band at all is refused");
+	is_int(sp_pmt_likelihood_entry(m, -1), -1, "a score below the lookup has no likelihood");
+	free(m);
+}
+
 int
 main(void)
 {
@@ -164,5 +282,6 @@ main(void)
 	ok(sp_pmt_area_matches("", "SY01") && sp_pmt_area_matches("SY01", "SY0102") && !sp_pmt_area_matches("SY02", "SY0102"),
 	   "P-code prefixes");
 	free(m);
+	scorecard();
 	return done_testing();
 }
