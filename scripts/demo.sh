@@ -365,6 +365,66 @@ q -c "SELECT jsonb_pretty(sp.apply_crvs_event(jsonb_build_object('event_id', 'BR
 q -c "SELECT r ->> 'status' AS status, r ->> 'review_reason' AS review_reason FROM sp.apply_crvs_event('{\"event_id\": \"DR-DEMO-2\",
         \"type\": \"death\", \"date\": \"2026-11-01\", \"person\": {\"national_id\": \"NOBODY-1\"}}') r"
 
+say "Real boundaries: Somalia's OCHA COD-AB (18 regions, 74 districts) imported, checked and cut for point-in-polygon"
+cod="$(cd .. && pwd)/shared/data/cod-ab/somalia"
+if [ -f "$cod/som_admbnda_adm1_ocha_20230308_dv.geojson" ]; then
+  q -c "INSERT INTO sp.admin_area (code, parent_code, level, name, valid_from) VALUES ('SO', NULL, 0, 'Somalia', '2023-03-08')"
+  q -v f1="$cod/som_admbnda_adm1_ocha_20230308_dv.geojson" -v f2="$cod/som_admbnda_adm2_ocha_20230308_dv.geojson" <<'SQL'
+\set adm1 `cat :'f1'`
+\set adm2 `cat :'f2'`
+SELECT level, version, added, repaired FROM jsonb_to_record(sp.import_admin_areas(:'adm1'::jsonb, 1, 'COD-AB 2023-03-08'))
+    AS r (level int, version text, added int, repaired jsonb)
+UNION ALL
+SELECT level, version, added, repaired FROM jsonb_to_record(sp.import_admin_areas(:'adm2'::jsonb, 2, 'COD-AB 2023-03-08'))
+    AS r (level int, version text, added int, repaired jsonb);
+SQL
+  q -c "SELECT count(DISTINCT code) AS areas, count(*) AS pieces, max(ST_NPoints(geom)) AS max_vertices_a_piece
+        FROM sp.admin_area_part WHERE code LIKE 'SO%'"
+  echo "Which district holds a GPS point (Mogadishu, Hargeisa, the sea):"
+  q -c "SELECT p.name, sp.area_at_point(ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326)) AS district, a.name AS district_name
+        FROM (VALUES ('Mogadishu', 45.3182, 2.0469), ('Hargeisa', 44.0650, 9.5600), ('Indian Ocean', 50.0, -5.0)) p (name, lon, lat)
+        LEFT JOIN sp.admin_area a ON a.code = sp.area_at_point(ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326))"
+else
+  echo "(../shared/data/cod-ab/somalia not found: skipped)"
+fi
+
+say "A flood along a river in Sintara: households within 3 km, top-ups for beneficiaries, temporary enrolment of the poorest others"
+river=$(q -Atc "SELECT ST_AsGeoJSON(ST_MakeLine(ARRAY(SELECT ST_Centroid(geom) FROM sp.admin_area WHERE level = 3 AND code LIKE 'SY01%'
+                                                      ORDER BY code LIMIT 4)))")
+flood=$(q -Atc "SELECT event_id FROM sp.declare_shock(jsonb_build_object('name', 'Demo river flood', 'shock_type', 'flood',
+          'severity', 'high', 'source', 'early_warning', 'source_ref', 'gauge-demo-1', 'buffer_m', 3000, 'footprint', '$river'::jsonb))")
+q -c "SELECT admin_area_code AS ward, count(*) AS households, round(max(distance_m)) AS farthest_m
+      FROM sp.households_in_footprint((SELECT footprint FROM sp.shock_event WHERE event_id = $flood), 3000)
+      GROUP BY 1 ORDER BY 2 DESC LIMIT 5"
+q -c "SELECT r ->> 'mode' AS mode, r -> 'decisions' AS decisions, r ->> 'total_amount' AS total_kes
+      FROM (VALUES (sp.shock_response($flood, 'child_grant', 'vertical', 1000)),
+                   (sp.shock_response($flood, 'child_grant', 'horizontal', 1000, 10))) x (r)"
+echo "The same early warning fires again, and the response is asked for again: nothing changes"
+q -c "SELECT (sp.declare_shock(jsonb_build_object('name', 'again', 'shock_type', 'flood', 'severity', 'high', 'source', 'early_warning',
+          'source_ref', 'gauge-demo-1', 'footprint', '$river'::jsonb))).event_id = $flood AS same_shock,
+             sp.shock_response($flood, 'child_grant', 'vertical', 1000) ->> 'replayed' AS replayed"
+echo "Why one household by the river was not enrolled (every household in the footprint has a decision):"
+q -c "SELECT d.household_id, d.decision, d.rank, round(d.pmt_score::numeric, 3) AS score, d.reason
+      FROM sp.shock_decision d JOIN sp.shock_response r USING (response_id)
+      WHERE r.event_id = $flood AND r.mode = 'horizontal' AND d.decision = 'not_selected' ORDER BY d.rank LIMIT 1"
+psql -X -q -v ON_ERROR_STOP=1 -d postgres -Atc "SELECT cron.schedule_in_database('sp-end-temporary-enrolments', '15 0 * * *',
+    'SELECT sp.end_temporary_enrolments()', '$DB')" >/dev/null
+echo "(pg_cron ends the temporary enrolments on their date: job sp-end-temporary-enrolments, daily)"
+
+say "Coverage of the child grant by district, small cells withheld, and a map to open offline"
+q -c "SELECT area_code, area_name, registered, eligible, enrolled, coverage_rate, suppressed
+      FROM sp.coverage_by_area('child_grant', 2, 'SY') LIMIT 8"
+mkdir -p demo-output
+q -Atc "SELECT sp.coverage_map_html('child_grant', 2, 'Sintara child grant: coverage by district', 'SY')" > demo-output/coverage.html
+if command -v chromium >/dev/null 2>&1; then
+  timeout 120 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1000,900 \
+    --screenshot="$PWD/demo-output/coverage.png" "file://$PWD/demo-output/coverage.html" >/dev/null 2>&1 || true
+fi
+ls -l demo-output/coverage.html demo-output/coverage.png 2>/dev/null | awk '{print $5, $9}'
+[ -s demo-output/coverage.png ] && python3 test/png_colours.py demo-output/coverage.png d7301f fc8d59 fdcc8a a1d99b 31a354 \
+  | awk 'NR == 1 {print "PNG " $1 "x" $2 ", " $3 " colours"} NR > 1 {print "pixels of class colour #" $1 ": " $2}'
+echo "(open demo-output/coverage.html in any browser, offline; the PNG is what headless Chromium drew)"
+
 say "Looking a person up by national ID (blind index, no decryption) and reading it back (audited)"
 nid=$(q -Atc "SELECT d -> 'members' -> m ->> 'national_id' FROM synth.docs, generate_series(0, 8) m
               WHERE d -> 'members' -> m ? 'national_id' ORDER BY i LIMIT 1")

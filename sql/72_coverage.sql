@@ -186,7 +186,7 @@ CREATE FUNCTION sp.coverage_map_html(programme text, level integer, title text D
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    w constant float8 := 760;
+    w constant float8 := 700;
     ext record;
     sx float8;
     h float8;
