@@ -186,7 +186,9 @@ BEGIN
     -- Fingerprints under the active blind-index key; while a rotation
     -- re-keys them, a stored one may still be under the key being replaced.
     WITH g AS MATERIALIZED (
-        SELECT (e.i - 1)::integer AS idx, e.d,
+        -- (a document without an area but with a GPS point gets the area of
+        -- its point, sql/70_geo.sql; the fingerprint is of the document as sent)
+        SELECT (e.i - 1)::integer AS idx, sp_internal.locate_document(e.d) AS d,
                CASE WHEN jsonb_typeof(e.d -> 'submission_id') = 'string' AND sp_internal.is_uuid(e.d ->> 'submission_id')
                     THEN (e.d ->> 'submission_id')::uuid END AS sid,
                CASE WHEN jsonb_typeof(e.d) = 'object' THEN sp_internal.document_digest(e.d) END AS digest
@@ -225,7 +227,7 @@ BEGIN
                p.sqlstate, p.field, p.message, f.first_idx
         FROM d
         LEFT JOIN sp.registration_submission s ON s.submission_id = d.sid
-        LEFT JOIN sp_internal.registration_problems(batch, require_submission) p ON p.idx = d.idx
+        LEFT JOIN sp_internal.registration_problems((SELECT jsonb_agg(d2.d ORDER BY d2.idx) FROM d d2), require_submission) p ON p.idx = d.idx
         LEFT JOIN first_use f ON f.sid = d.sid
         LEFT JOIN scope sc ON sc.code = d.d ->> 'admin_area_code'
     )

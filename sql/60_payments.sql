@@ -727,6 +727,9 @@ BEGIN
         RAISE EXCEPTION 'payment cycle % is %: its list can only be generated while it is a draft', cycle_id, c.status
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
+    -- one generation per programme at a time: two cycles generated at once
+    -- would both take a shock top-up still owed (sql/71_shock.sql)
+    PERFORM pg_advisory_xact_lock(hashtext('sp.generate_payment_list'), hashtext(c.programme));
     -- a conditional programme pays only once its conditions were applied to
     -- the cycle (sql/64_conditionality.sql): suspensions first, then the list
     IF c.conditionality_applied_at IS NULL AND EXISTS (SELECT 1 FROM sp.programme_conditionality pc WHERE pc.programme = c.programme) THEN
@@ -768,6 +771,7 @@ BEGIN
            NULL,
            CASE WHEN en.state = 'suspended' THEN 'suspended'
                 WHEN en.state = 'exited' THEN 'exited on ' || to_char(en.exited_at, 'YYYY-MM-DD')
+                WHEN en.ends_on IS NOT NULL AND en.ends_on < c.period_start THEN 'temporary enrolment ended on ' || to_char(en.ends_on, 'YYYY-MM-DD')
                 WHEN h.status = 'merged' THEN 'household merged into ' || h.merged_into
                 WHEN h.status <> 'active' THEN 'household ' || h.status
                 WHEN up.status = 'deceased' THEN 'deceased'

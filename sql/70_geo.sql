@@ -120,7 +120,7 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value', COLUMN = 'footprint',
                   HINT = 'Give longitude and latitude (EPSG:4326), e.g. ST_Transform(geom, 4326).';
     END IF;
-    g := @gis@.ST_SetSRID(footprint, 4326);
+    g := @gis@.ST_Force2D(@gis@.ST_SetSRID(footprint, 4326));
     IF @gis@.ST_IsEmpty(g) THEN
         RAISE EXCEPTION 'the footprint is empty' USING ERRCODE = 'invalid_parameter_value', COLUMN = 'footprint';
     END IF;
@@ -147,9 +147,11 @@ $$;
 
 -- Households in a footprint, or within buffer_m metres of it, measured on the
 -- spheroid (right at any latitude).  Runs as the caller: row-level security
--- limits it to the caller's areas.  The index on sp.household.location finds
--- the candidates in a box that holds the buffered footprint; the distance on
--- the spheroid decides.
+-- limits it to the caller's areas.  A flood polygon or a river can have tens
+-- of thousands of vertices: the footprint is cut into pieces of at most 256
+-- (ST_Subdivide); each piece's box, widened by the buffer in degrees at the
+-- piece's latitude, finds candidate households through the location index,
+-- and the distance on the spheroid to that small piece decides.
 CREATE FUNCTION sp.households_in_footprint(footprint @gis@.geometry, buffer_m float8 DEFAULT 0)
     RETURNS TABLE (household_id bigint, admin_area_code text, distance_m float8)
     LANGUAGE plpgsql STABLE
@@ -157,28 +159,49 @@ CREATE FUNCTION sp.households_in_footprint(footprint @gis@.geometry, buffer_m fl
 AS $$
 DECLARE
     g @gis@.geometry := sp_internal.check_footprint(footprint, buffer_m);
-    box @gis@.geometry;
-    dlat float8;
-    dlon float8;
-    maxlat float8;
 BEGIN
-    -- the box: the footprint's extent widened by the buffer, in degrees; a
-    -- degree of longitude shrinks with the cosine of the latitude, taken at
-    -- the extent's edge nearest a pole (and a 1 % margin for the spheroid)
-    dlat := buffer_m * 1.01 / 110574.0;
-    maxlat := least(89.9, greatest(abs(@gis@.ST_YMin(g)), abs(@gis@.ST_YMax(g))) + dlat);
-    dlon := buffer_m * 1.01 / (111320.0 * cos(radians(maxlat)));
-    box := @gis@.ST_SetSRID(@gis@.ST_MakeEnvelope(@gis@.ST_XMin(g) - dlon, @gis@.ST_YMin(g) - dlat,
-                                                  @gis@.ST_XMax(g) + dlon, @gis@.ST_YMax(g) + dlat), 4326);
     RETURN QUERY
-    SELECT h.household_id, h.admin_area_code,
-           @gis@.ST_Distance(h.location::@gis@.geography, g::@gis@.geography)::float8
-    FROM sp.household h
-    WHERE h.location OPERATOR(@gis@.&&) box
-      AND h.status = 'active'
-      AND CASE WHEN buffer_m = 0 THEN @gis@.ST_Intersects(h.location, g)
-               ELSE @gis@.ST_DWithin(h.location::@gis@.geography, g::@gis@.geography, buffer_m) END
-    ORDER BY h.household_id;
+    WITH pieces AS MATERIALIZED (
+        -- each piece also as geography, its edges cut to 0.01 degree so that
+        -- they follow the lines drawn in longitude and latitude, not great
+        -- circles (a buffer must only ever add households)
+        SELECT x.p, @gis@.ST_Segmentize(x.p, 0.01)::@gis@.geography AS pg,
+               @gis@.ST_XMin(x.p) AS x0, @gis@.ST_XMax(x.p) AS x1, @gis@.ST_YMin(x.p) AS y0, @gis@.ST_YMax(x.p) AS y1,
+               buffer_m * 1.01 / 110574.0 AS dlat
+        FROM (SELECT @gis@.ST_Subdivide(g, 256) AS p) x
+    ),
+    -- a degree of longitude shrinks with the cosine of the latitude: taken at
+    -- the piece's edge nearest a pole (1 % margin for the spheroid); near a
+    -- pole, every longitude; across the antimeridian, the part beyond it too
+    reach AS (
+        SELECT pc.*, CASE WHEN greatest(abs(pc.y0), abs(pc.y1)) + pc.dlat >= 89.0 THEN 360.0
+                          ELSE buffer_m * 1.01 / (111320.0 * cos(radians(greatest(abs(pc.y0), abs(pc.y1)) + pc.dlat))) END AS dlon
+        FROM pieces pc
+    ),
+    boxes AS MATERIALIZED (
+        SELECT r.p, r.pg, @gis@.ST_MakeEnvelope(greatest(r.x0 - r.dlon, -180), greatest(r.y0 - r.dlat, -90),
+                                                least(r.x1 + r.dlon, 180), least(r.y1 + r.dlat, 90), 4326) AS box
+        FROM reach r
+        UNION ALL
+        SELECT r.p, r.pg, @gis@.ST_MakeEnvelope(r.x0 - r.dlon + 360, greatest(r.y0 - r.dlat, -90), 180, least(r.y1 + r.dlat, 90), 4326)
+        FROM reach r WHERE r.x0 - r.dlon < -180 AND r.dlon < 360
+        UNION ALL
+        SELECT r.p, r.pg, @gis@.ST_MakeEnvelope(-180, greatest(r.y0 - r.dlat, -90), r.x1 + r.dlon - 360, least(r.y1 + r.dlat, 90), 4326)
+        FROM reach r WHERE r.x1 + r.dlon > 180 AND r.dlon < 360
+    ),
+    hits AS (
+        SELECT h.household_id, h.admin_area_code,
+               CASE WHEN buffer_m = 0 THEN CASE WHEN @gis@.ST_Intersects(b.p, h.location) THEN 0::float8 END
+                    ELSE @gis@.ST_Distance(h.location::@gis@.geography, b.pg)::float8 END AS d
+        FROM boxes b
+        JOIN sp.household h ON h.location OPERATOR(@gis@.&&) b.box
+        WHERE h.status = 'active'
+    )
+    SELECT hits.household_id, hits.admin_area_code, min(hits.d)
+    FROM hits
+    WHERE hits.d IS NOT NULL AND hits.d <= buffer_m
+    GROUP BY hits.household_id, hits.admin_area_code
+    ORDER BY hits.household_id;
 END
 $$;
 
@@ -196,7 +219,7 @@ AS $$
     LEFT JOIN sp.admin_area l ON l.code = loc.code
     WHERE h.location IS NOT NULL AND h.status = 'active'
       AND (household_area_mismatches.area IS NULL
-           OR d.path LIKE (SELECT a.path FROM sp.admin_area a WHERE a.code = household_area_mismatches.area) || '%')
+           OR starts_with(d.path, (SELECT a.path FROM sp.admin_area a WHERE a.code = household_area_mismatches.area)))
       -- known boundaries only: a point nowhere (no boundary loaded there) is listed;
       -- a point in the declared area, below it or above it (a coarser
       -- boundary) agrees
@@ -288,7 +311,9 @@ BEGIN
     END IF;
 
     -- one import of a level at a time
-    PERFORM pg_advisory_xact_lock(hashtext('sp.import_admin_areas'), level);
+    -- one import at a time, whatever its level (a level-1 release retiring a
+    -- region while a level-2 import checks its parent is current)
+    PERFORM pg_advisory_xact_lock(hashtext('sp.import_admin_areas'));
     dig := sha256(convert_to(geojson::text || coalesce(m::text, ''), 'UTF8'));
 
     IF to_regclass('pg_temp.sp_boundary_features') IS NOT NULL THEN
@@ -360,7 +385,7 @@ BEGIN
             RAISE EXCEPTION 'feature % (%) has SRID %, not 4326', f.item, f_code, @gis@.ST_SRID(g)
                 USING ERRCODE = 'invalid_parameter_value', COLUMN = 'geometry', HINT = 'Reproject it to longitude and latitude first.';
         END IF;
-        g := @gis@.ST_SetSRID(g, 4326);
+        g := @gis@.ST_Force2D(@gis@.ST_SetSRID(g, 4326));
         IF @gis@.GeometryType(g) NOT IN ('POLYGON', 'MULTIPOLYGON') OR @gis@.ST_IsEmpty(g) THEN
             RAISE EXCEPTION 'feature % (%) is a %, not a polygon', f.item, f_code, lower(@gis@.GeometryType(g))
                 USING ERRCODE = 'invalid_parameter_value', COLUMN = 'geometry';
@@ -468,8 +493,7 @@ BEGIN
     SELECT b.code, import_admin_areas.version, import_admin_areas.level, b.name, b.names, b.geom, b.valid_from, b.valid_to, imp_id
     FROM pg_temp.sp_boundary_features b;
 
-    PERFORM sp_internal.refresh_area_parts(array_agg(x.code))
-    FROM (SELECT b.code FROM pg_temp.sp_boundary_features b UNION SELECT r.code FROM pg_temp.sp_boundary_retired r) x;
+    -- (the subdivided pieces follow each area's boundary and validity: trigger admin_area_parts)
 
     RETURN jsonb_build_object('import_id', imp_id, 'level', level, 'version', version, 'replayed', false,
                               'features', n_added + n_changed + n_unchanged, 'added', n_added, 'changed', n_changed,
@@ -481,6 +505,34 @@ BEGIN
 END
 $$;
 
+-- A registration document without admin_area_code but with a GPS location
+-- gets the area of its point: the document as the registry stores it.  The
+-- replay fingerprint is taken of the document as sent.
+CREATE FUNCTION sp_internal.locate_document(doc jsonb)
+    RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    area text;
+BEGIN
+    IF jsonb_typeof(doc) IS DISTINCT FROM 'object' OR doc ? 'admin_area_code'
+       OR jsonb_typeof(doc -> 'location') IS DISTINCT FROM 'object'
+       OR jsonb_typeof(doc #> '{location,lat}') IS DISTINCT FROM 'number'
+       OR jsonb_typeof(doc #> '{location,lon}') IS DISTINCT FROM 'number' THEN
+        RETURN doc;
+    END IF;
+    IF abs((doc #>> '{location,lat}')::numeric) > 90 OR abs((doc #>> '{location,lon}')::numeric) > 180 THEN
+        RETURN doc;     -- the validator names the field
+    END IF;
+    area := sp.area_at_point(sp_internal.location_point(doc -> 'location'));
+    IF area IS NULL THEN
+        RETURN doc;     -- no boundary holds the point: admin_area_code is required, and the validator says so
+    END IF;
+    RETURN doc || jsonb_build_object('admin_area_code', area);
+END
+$$;
+
 $ddl$, '@gis@', gis);
 END
 $geo$;
@@ -488,8 +540,83 @@ $geo$;
 COMMENT ON TABLE sp.admin_area_boundary IS 'Every version of every area''s boundary, with its names and validity: the current one has valid_to NULL. A new version of a level''s boundaries closes the old rows (valid_to) instead of overwriting them.';
 COMMENT ON TABLE sp.admin_area_part IS 'The current boundaries subdivided (ST_Subdivide, at most 256 vertices a piece) with a GiST index: what point-in-polygon tests use. Rebuilt by sp.import_admin_areas for the areas it changes.';
 COMMENT ON FUNCTION sp_internal.refresh_area_parts(text[]) IS 'Rebuilds the subdivided pieces (sp.admin_area_part) of the given areas from their current boundaries.';
+COMMENT ON FUNCTION sp_internal.locate_document(jsonb) IS 'A registration document without admin_area_code whose location lies in a loaded boundary, with the lowest such area added; any other document unchanged.';
 COMMENT ON FUNCTION sp.area_at_point(geometry, integer) IS 'The P-code of the lowest current area (or of the given level) whose boundary holds the point (EPSG:4326 or no SRID; another SRID is transformed). A point on a border shared by two areas is given the smaller P-code. NULL when no loaded boundary holds it.';
 COMMENT ON FUNCTION sp_internal.check_footprint(geometry, float8) IS 'Checks a footprint (SRID 4326 or none, point, line or polygon, lon/lat coordinates, valid) and a buffer (0 to 500,000 m); returns the footprint with SRID 4326.';
 COMMENT ON FUNCTION sp.households_in_footprint(geometry, float8) IS 'Active households inside a footprint (polygon, point or line, EPSG:4326) or within buffer_m metres of it, measured on the spheroid, with their area and distance in metres (0 inside). Uses the location index; limited to the caller''s area scope by row-level security.';
 COMMENT ON FUNCTION sp.household_area_mismatches(text) IS 'Active households (in the given area''s subtree, or all the caller may see) whose location lies in none of the loaded boundaries of the area they declared, its subtree or its ancestors: listed for a registrar to check, never moved.';
 COMMENT ON FUNCTION sp.import_admin_areas(jsonb, integer, text, jsonb) IS 'Loads one level of boundaries from an OCHA COD-AB style GeoJSON FeatureCollection (EPSG:4326): P-code, parent P-code, names per language and validOn/validTo read through a field mapping (default ADM<level>_PCODE, ADM<level-1>_PCODE, ADM<level>_EN, validOn, validTo; e.g. {"code": "admin2Pcod"}). Every feature is checked first (P-code, parent a current area of the level above and a prefix of the P-code, names, dates, GeoJSON, SRID 4326, polygon); invalid geometries are repaired with ST_MakeValid and reported, or refused; one refused feature refuses the whole collection, named by index and P-code. A new version closes the old boundaries (sp.admin_area_boundary keeps them) and retires areas it no longer has (their households keep them); the same version again with the same content is a replay, with other content an error. Needs sp_admin and national scope.';
+
+-- After a boundary release retired areas: their households move to the
+-- current area of their GPS point, each through sp.update_household (a new
+-- version, the old one kept in sp.household_history, the reason recorded).
+CREATE FUNCTION sp.reassign_households(reason text, area text DEFAULT NULL)
+    RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record;
+    moved integer := 0;
+    no_location integer := 0;
+    outside integer := 0;
+    out_of_scope integer := 0;
+    target text;
+BEGIN
+    PERFORM sp_internal.require_reason(reason, 'Moving households to new areas records why.');
+    IF area IS NOT NULL AND NOT EXISTS (SELECT 1 FROM sp.admin_area a WHERE a.code = reassign_households.area) THEN
+        RAISE EXCEPTION 'area "%" does not exist', left(area, 64) USING ERRCODE = 'no_data_found', COLUMN = 'area';
+    END IF;
+    FOR r IN
+        SELECT h.household_id, h.location, h.version
+        FROM sp.household h JOIN sp.admin_area a ON a.code = h.admin_area_code
+        WHERE h.status = 'active' AND a.valid_to IS NOT NULL AND a.valid_to <= current_date
+          AND (reassign_households.area IS NULL
+               OR starts_with(a.path, (SELECT x.path FROM sp.admin_area x WHERE x.code = reassign_households.area)))
+          AND sp_internal.area_in_scope(h.admin_area_code)
+        ORDER BY h.household_id
+        FOR UPDATE OF h
+    LOOP
+        IF r.location IS NULL THEN
+            no_location := no_location + 1;
+            CONTINUE;
+        END IF;
+        target := sp.area_at_point(r.location);
+        IF target IS NULL THEN
+            outside := outside + 1;
+            CONTINUE;
+        END IF;
+        BEGIN
+            PERFORM sp.update_household(r.household_id, jsonb_build_object('admin_area_code', target),
+                                        left('boundaries changed: ' || reason, 1000), r.version);
+            moved := moved + 1;
+        EXCEPTION WHEN insufficient_privilege THEN
+            out_of_scope := out_of_scope + 1;     -- the new area is not the caller's
+        END;
+    END LOOP;
+    RETURN jsonb_build_object('moved', moved, 'without_location', no_location, 'outside_every_boundary', outside,
+                              'new_area_out_of_scope', out_of_scope);
+END
+$$;
+COMMENT ON FUNCTION sp.reassign_households(text, text) IS 'Moves the active households of retired areas (under the given area, within the caller''s scope) to the current area of their location, each as a new version through sp.update_household (history kept, the reason recorded). Households without a location, or whose point lies in no current boundary, stay where they are for a registrar and are counted, as are those whose new area is outside the caller''s scope.';
+
+-- The subdivided pieces follow an area's boundary and validity, however they
+-- change (an import, or an administrator's UPDATE); a restore brings its own.
+-- (as the owner: an administrator who may change an area may not write the
+-- pieces, which are derived)
+CREATE FUNCTION sp_internal.admin_area_parts()
+    RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_OP = 'INSERT' AND sp_internal.loading_rows(TG_RELID) THEN
+        RETURN NULL;
+    END IF;
+    PERFORM sp_internal.refresh_area_parts(ARRAY[NEW.code]);
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION sp_internal.admin_area_parts() IS 'Trigger: rebuilds the subdivided pieces (sp.admin_area_part) of an area whose boundary, validity or level changed.';
+CREATE TRIGGER admin_area_parts AFTER INSERT OR UPDATE OF geom, valid_to, level ON sp.admin_area
+    FOR EACH ROW EXECUTE FUNCTION sp_internal.admin_area_parts();

@@ -139,6 +139,8 @@ BEGIN
     buf := coalesce((doc ->> 'buffer_m')::float8, 0);
     g := sp_internal.check_footprint(g, buf);
     BEGIN
+        -- (two early warnings of one event at once: the second waits here for
+        -- the first and then finds its shock, below)
         INSERT INTO sp.shock_event (name, shock_type, severity, footprint, buffer_m, source, source_ref, declared_at)
         VALUES (doc ->> 'name', doc ->> 'shock_type', doc ->> 'severity', g, buf, src, doc ->> 'source_ref',
                 coalesce((doc ->> 'declared_at')::timestamptz, now()))
@@ -149,6 +151,9 @@ BEGIN
                 USING ERRCODE = 'invalid_parameter_value', DETAIL = left(SQLERRM, 200);
         WHEN invalid_datetime_format OR datetime_field_overflow THEN
             RAISE EXCEPTION 'declared_at is not a timestamp' USING ERRCODE = 'invalid_datetime_format', COLUMN = 'declared_at';
+        WHEN unique_violation THEN
+            SELECT * INTO x FROM sp.shock_event e WHERE e.source = src AND e.source_ref = doc ->> 'source_ref';
+            RETURN x;
     END;
     IF x.declared_at > now() + interval '1 day' THEN
         RAISE EXCEPTION 'a shock cannot be declared in the future' USING ERRCODE = 'invalid_parameter_value', COLUMN = 'declared_at';
@@ -222,6 +227,7 @@ DECLARE
     n_sel integer;
     res jsonb;
     until date;
+    rank_model text;
 BEGIN
     PERFORM sp_internal.require_national_scope('Deciding a shock response');
     IF mode IS NULL OR mode NOT IN ('vertical', 'horizontal') THEN
@@ -276,6 +282,16 @@ BEGIN
         RAISE EXCEPTION 'programme "%" has no entitlement rule: its currency and provider are unknown', g.name
             USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'Set one with sp.set_entitlement.';
     END IF;
+    -- poorest first by one PMT model: the programme's ranking model, or the one active model
+    rank_model := g.ranking ->> 'pmt';
+    IF rank_model IS NULL THEN
+        SELECT min(m.name) INTO rank_model FROM sp.pmt_model m WHERE m.status = 'active' HAVING count(DISTINCT m.name) = 1;
+    END IF;
+    IF mode = 'horizontal' AND rank_model IS NULL THEN
+        RAISE EXCEPTION 'programme "%" ranks by no PMT model, and there is not exactly one active PMT model to rank by', g.name
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Set the programme''s ranking to {"pmt": "<model>"}.';
+    END IF;
     until := CASE WHEN mode = 'horizontal' THEN coalesce(ends_on, (ev.declared_at + interval '3 months')::date) END;
     IF until IS NOT NULL AND until <= current_date THEN
         RAISE EXCEPTION 'ends_on % is not in the future', until USING ERRCODE = 'invalid_parameter_value', COLUMN = 'ends_on';
@@ -289,7 +305,8 @@ BEGIN
     CREATE TEMP TABLE sp_shock_households ON COMMIT DROP AS
     SELECT f.household_id, f.distance_m, en.enrolment_id, en.state,
            (SELECT a.score FROM sp.assessment a JOIN sp.pmt_model m ON m.name = a.model AND m.version = a.version AND m.status = 'active'
-            WHERE a.household_id = f.household_id ORDER BY a.assessed_at DESC, a.assessment_id DESC LIMIT 1) AS score,
+            WHERE a.household_id = f.household_id AND a.model = rank_model
+            ORDER BY a.assessed_at DESC, a.assessment_id DESC LIMIT 1) AS score,
            NULL::text AS decision, NULL::text AS reason, NULL::integer AS rank
     FROM sp.households_in_footprint(ev.footprint, ev.buffer_m) f
     LEFT JOIN sp.enrolment en ON en.programme = g.name AND en.household_id = f.household_id AND en.person_id IS NULL AND en.state <> 'exited';
@@ -297,12 +314,18 @@ BEGIN
 
     -- the decisions first, then the response (append-only: written once, whole)
     IF mode = 'vertical' THEN
+        -- a household enrolled by this shock's horizontal response is owed its
+        -- amount already: not a second time
+        UPDATE pg_temp.sp_shock_households s SET decision = 'left_out', reason = 'already owed an amount for this shock (temporary enrolment)'
+        WHERE EXISTS (SELECT 1 FROM sp.shock_top_up t JOIN sp.shock_response r ON r.response_id = t.response_id
+                      WHERE r.event_id = ev.event_id AND r.programme = g.name AND t.household_id = s.household_id);
         UPDATE pg_temp.sp_shock_households s
         SET decision = CASE WHEN s.state = 'enrolled' THEN 'topped_up' ELSE 'left_out' END,
             reason = CASE WHEN s.state = 'enrolled' THEN format('top-up of %s %s for shock %s', amount, cur, ev.event_id)
                           WHEN s.state = 'suspended' THEN 'suspended in the programme'
                           WHEN s.state IS NOT NULL THEN format('%s, not yet enrolled', s.state)
-                          ELSE 'not a beneficiary of the programme' END;
+                          ELSE 'not a beneficiary of the programme' END
+        WHERE s.decision IS NULL;
     ELSE
         UPDATE pg_temp.sp_shock_households s
         SET decision = 'left_out',
@@ -356,7 +379,7 @@ BEGIN
     RETURN res;
 END
 $$;
-COMMENT ON FUNCTION sp.shock_response(bigint, text, text, numeric, integer, date) IS 'Scales a household programme up for a shock, in one call. vertical: each beneficiary enrolled in the programme with a location in the footprint (or its buffer) is owed a one-off top-up of the amount, paid with the next payment list. horizontal: registered households in the footprint that are not in the programme are enrolled until ends_on (default three months after the shock), poorest first by the active PMT model''s score, at most max_households, each also owed the amount once. Every household in the footprint gets a recorded decision and reason (sp.shock_decision). Once per shock, programme and mode: the same call again returns what was decided; other terms are refused. Needs national scope.';
+COMMENT ON FUNCTION sp.shock_response(bigint, text, text, numeric, integer, date) IS 'Scales a household programme up for a shock, in one call. vertical: each beneficiary enrolled in the programme with a location in the footprint (or its buffer) is owed a one-off top-up of the amount, paid with the next payment list. horizontal: registered households in the footprint that are not in the programme are enrolled until ends_on (default three months after the shock), poorest first by the score of the programme''s ranking PMT model (or of the one active PMT model), at most max_households, each also owed the amount once. Every household in the footprint gets a recorded decision and reason (sp.shock_decision). Once per shock, programme and mode: the same call again returns what was decided; other terms are refused. Needs national scope.';
 
 -- Temporary enrolments end on their date: run daily (pg_cron, docs/geo-targeting.md).
 CREATE FUNCTION sp.end_temporary_enrolments()

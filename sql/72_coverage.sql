@@ -4,21 +4,18 @@
 -- recovered from the total of its parent; as a table, as GeoJSON, as vector
 -- tiles, and as a map a person can open offline.
 
--- The figures, before suppression: every area of the level in the caller's
--- scope (also those with no household), with its parent.
-CREATE FUNCTION sp_internal.coverage_counts(p_programme text, p_level integer, p_area text)
-    RETURNS TABLE (area_code text, area_name text, parent_code text, registered bigint, eligible bigint, enrolled bigint, paid bigint)
+-- The figures of every current area of every level, national (suppression
+-- must not depend on who asks, or for which part of the country: a pattern
+-- computed over a filtered set is undone by asking for a smaller one), from
+-- the counts per household area rolled up the P-code paths.
+CREATE FUNCTION sp_internal.coverage_counts(p_programme text)
+    RETURNS TABLE (level integer, area_code text, area_name text, parent_code text,
+                   registered bigint, eligible bigint, enrolled bigint, paid bigint)
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    WITH areas AS (
-        SELECT a.code, a.name, a.parent_code FROM sp.admin_area a
-        WHERE a.level = p_level AND a.valid_to IS NULL
-          AND a.code IN (SELECT v.code FROM sp_internal.visible_areas() v (code))
-          AND (p_area IS NULL OR starts_with(a.path, (SELECT r.path FROM sp.admin_area r WHERE r.code = p_area)))
-    ),
-    -- the cycle whose payments count as paid: the programme's latest sent or closed one
-    last_cycle AS (
+    WITH last_cycle AS (
+        -- the cycle whose payments count as paid: the programme's latest sent or closed one
         SELECT c.cycle_id FROM sp.payment_cycle c
         WHERE c.programme = p_programme AND c.status IN ('sent', 'closed')
         ORDER BY c.period_start DESC, c.cycle_id DESC LIMIT 1
@@ -33,34 +30,95 @@ AS $$
         SELECT DISTINCT p.household_id FROM sp.payment p
         WHERE p.cycle_id = (SELECT l.cycle_id FROM last_cycle l) AND p.status = 'paid'
     ),
-    -- each household under its area of the level: the P-code at that depth of its area's path
-    hh AS (
-        SELECT split_part(a.path, '/', p_level + 2) AS code, coalesce(en.eligible, false) AS eligible,
-               coalesce(en.enrolled, false) AS enrolled, pd.household_id IS NOT NULL AS paid
+    -- per area households are registered in
+    leaf AS (
+        SELECT h.admin_area_code AS code, count(*) AS registered, count(*) FILTER (WHERE en.eligible) AS eligible,
+               count(*) FILTER (WHERE en.enrolled) AS enrolled, count(pd.household_id) AS paid
         FROM sp.household h
-        JOIN sp.admin_area a ON a.code = h.admin_area_code AND a.level >= p_level
         LEFT JOIN en ON en.household_id = h.household_id
         LEFT JOIN pd ON pd.household_id = h.household_id
         WHERE h.status = 'active'
-          AND h.admin_area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code))
+        GROUP BY h.admin_area_code
+    ),
+    -- rolled up: each area's path holds the P-code of every ancestor
+    rolled AS (
+        SELECT split_part(a.path, '/', l + 2) AS code, sum(leaf.registered) AS registered, sum(leaf.eligible) AS eligible,
+               sum(leaf.enrolled) AS enrolled, sum(leaf.paid) AS paid
+        FROM leaf JOIN sp.admin_area a ON a.code = leaf.code
+        CROSS JOIN generate_series(0, a.level) l
+        GROUP BY 1
     )
-    SELECT a.code, a.name, a.parent_code,
-           count(hh.code), count(hh.code) FILTER (WHERE hh.eligible), count(hh.code) FILTER (WHERE hh.enrolled),
-           count(hh.code) FILTER (WHERE hh.paid)
-    FROM areas a LEFT JOIN hh ON hh.code = a.code
-    GROUP BY a.code, a.name, a.parent_code
+    SELECT a.level::integer, a.code, a.name, a.parent_code,
+           coalesce(r.registered, 0)::bigint, coalesce(r.eligible, 0)::bigint, coalesce(r.enrolled, 0)::bigint, coalesce(r.paid, 0)::bigint
+    FROM sp.admin_area a LEFT JOIN rolled r ON r.code = a.code
+    WHERE a.valid_to IS NULL
 $$;
-COMMENT ON FUNCTION sp_internal.coverage_counts(text, integer, text) IS 'Registered (active), eligible (an open enrolment: eligible, waitlisted, enrolled or suspended), enrolled and paid (in the programme''s latest sent or closed cycle) households per current area of a level in the caller''s scope (and under the given area, when one is given), before suppression.';
+COMMENT ON FUNCTION sp_internal.coverage_counts(text) IS 'Registered (active), eligible (an open enrolment: eligible, waitlisted, enrolled or suspended), enrolled and paid (in the programme''s latest sent or closed cycle) households of every current area of every level, national, before suppression.';
+
+-- Which counts are withheld, decided for the whole country and every level
+-- at once (so that no call, whatever its level, area or caller, undoes
+-- another's): a count from 1 to k - 1; then, level by level from the top, in
+-- every group of areas under one parent and for each column: if the parent's
+-- count is withheld, at least one non-zero child count is too (else the
+-- children add up to it); if it is shown, the withheld children are none, or
+-- at least two whose sum is k or more (else the parent less the others gives
+-- them) - the smallest other non-zero counts are withheld until that holds.
+CREATE FUNCTION sp_internal.coverage_cells(p_programme text, k integer)
+    RETURNS TABLE (level integer, area_code text, col integer, v bigint, hidden boolean)
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    lv integer;
+    top integer;
+    changed integer;
+BEGIN
+    -- a fresh table: one of that name left in the session (with triggers of
+    -- its own) is never reused by this owner-run code
+    IF to_regclass('pg_temp.sp_coverage_cells') IS NOT NULL THEN
+        DROP TABLE pg_temp.sp_coverage_cells;
+    END IF;
+    CREATE TEMP TABLE sp_coverage_cells ON COMMIT DROP AS
+    SELECT c.level, c.area_code, c.parent_code, x.col, x.v, (x.v > 0 AND x.v < k) AS hidden
+    FROM sp_internal.coverage_counts(p_programme) c
+    CROSS JOIN LATERAL (VALUES (1, c.registered), (2, c.eligible), (3, c.enrolled), (4, c.paid)) x (col, v);
+    CREATE INDEX ON pg_temp.sp_coverage_cells (level, parent_code, col);
+    SELECT max(c.level) INTO top FROM pg_temp.sp_coverage_cells c;
+    FOR lv IN 1 .. coalesce(top, 0) LOOP
+        LOOP
+            UPDATE pg_temp.sp_coverage_cells t SET hidden = true
+            FROM (SELECT DISTINCT ON (c.parent_code, c.col) c.area_code, c.col
+                  FROM pg_temp.sp_coverage_cells c
+                  JOIN pg_temp.sp_coverage_cells p ON p.area_code = c.parent_code AND p.col = c.col
+                  JOIN LATERAL (SELECT count(*) FILTER (WHERE s.hidden AND s.v > 0) AS n_hidden,
+                                       coalesce(sum(s.v) FILTER (WHERE s.hidden), 0) AS hidden_sum
+                                FROM pg_temp.sp_coverage_cells s
+                                WHERE s.level = lv AND s.parent_code = c.parent_code AND s.col = c.col) g ON true
+                  WHERE c.level = lv AND NOT c.hidden AND c.v > 0
+                    AND CASE WHEN p.hidden THEN p.v > 0 AND g.n_hidden = 0
+                             ELSE g.n_hidden = 1 OR (g.n_hidden >= 1 AND g.hidden_sum < k) END
+                  ORDER BY c.parent_code, c.col, c.v, c.area_code) pick
+            WHERE t.area_code = pick.area_code AND t.col = pick.col;
+            GET DIAGNOSTICS changed = ROW_COUNT;
+            EXIT WHEN changed = 0;
+        END LOOP;
+    END LOOP;
+    RETURN QUERY SELECT c.level, c.area_code, c.col, c.v, c.hidden FROM pg_temp.sp_coverage_cells c;
+    DROP TABLE pg_temp.sp_coverage_cells;
+END
+$$;
+COMMENT ON FUNCTION sp_internal.coverage_cells(text, integer) IS 'Every count of every current area and level with whether it is withheld: primary (1 to k - 1) and secondary suppression decided nationally, top-down, so that no published count of any level gives a withheld one back by addition or subtraction within a parent.';
 
 CREATE FUNCTION sp.coverage_by_area(programme text, level integer, area text DEFAULT NULL)
     RETURNS TABLE (area_code text, area_name text, parent_code text, registered bigint, eligible bigint, enrolled bigint,
                    paid bigint, coverage_rate numeric, suppressed text[])
-    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
     k integer;
+    root text;
 BEGIN
     IF programme IS NULL OR NOT EXISTS (SELECT 1 FROM sp.programme g WHERE g.name = coverage_by_area.programme) THEN
         RAISE EXCEPTION 'programme "%" does not exist', coalesce(left(programme, 64), 'NULL') USING ERRCODE = 'no_data_found', COLUMN = 'programme';
@@ -68,50 +126,36 @@ BEGIN
     IF level IS NULL OR level < 0 OR level > 10 THEN
         RAISE EXCEPTION 'level must be 0 to 10, not %', coalesce(level::text, 'NULL') USING ERRCODE = 'invalid_parameter_value', COLUMN = 'level';
     END IF;
-    IF area IS NOT NULL AND NOT EXISTS (SELECT 1 FROM sp.admin_area a WHERE a.code = coverage_by_area.area) THEN
-        RAISE EXCEPTION 'area "%" does not exist', left(area, 64) USING ERRCODE = 'no_data_found', COLUMN = 'area';
+    IF area IS NOT NULL THEN
+        SELECT a.path INTO root FROM sp.admin_area a WHERE a.code = coverage_by_area.area;
+        IF root IS NULL THEN
+            RAISE EXCEPTION 'area "%" does not exist', left(area, 64) USING ERRCODE = 'no_data_found', COLUMN = 'area';
+        END IF;
     END IF;
     PERFORM sp_internal.require_disclosable_level(coverage_by_area.level);
     k := greatest(sp_internal.privacy_setting('coverage_min_cell_size'), sp_internal.suppression_threshold());
     RETURN QUERY
-    WITH base AS (SELECT * FROM sp_internal.coverage_counts(coverage_by_area.programme, coverage_by_area.level, coverage_by_area.area)),
-    cells AS (
-        SELECT b.area_code, b.parent_code, c.col, c.v
-        FROM base b CROSS JOIN LATERAL (VALUES (1, 'registered', b.registered), (2, 'eligible', b.eligible),
-                                              (3, 'enrolled', b.enrolled), (4, 'paid', b.paid)) c (ord, col, v)
-    ),
-    -- primary: a count from 1 to k - 1
-    prim AS (SELECT c.*, c.v > 0 AND c.v < k AS small FROM cells c),
-    -- secondary: where a parent's children have exactly one small count in
-    -- a column, the parent's total (published one level up) less the others
-    -- would give it: the smallest other non-zero count is withheld too
-    sec AS (
-        SELECT p.*, count(*) FILTER (WHERE p.small) OVER (PARTITION BY p.parent_code, p.col) AS n_small,
-               row_number() OVER (PARTITION BY p.parent_code, p.col ORDER BY (p.small OR p.v = 0), p.v, p.area_code) AS rk
-        FROM prim p
-    ),
-    fin AS (
-        SELECT s.area_code, s.col, s.v, s.small OR (s.v > 0 AND s.n_small = 1 AND s.rk = 1 AND NOT s.small) AS hidden FROM sec s
-    ),
+    WITH cells AS (SELECT * FROM sp_internal.coverage_cells(coverage_by_area.programme, k) c WHERE c.level = coverage_by_area.level),
     pivot AS (
-        SELECT f.area_code,
-               max(f.v) FILTER (WHERE f.col = 'registered' AND NOT f.hidden) AS registered,
-               max(f.v) FILTER (WHERE f.col = 'eligible' AND NOT f.hidden) AS eligible,
-               max(f.v) FILTER (WHERE f.col = 'enrolled' AND NOT f.hidden) AS enrolled,
-               max(f.v) FILTER (WHERE f.col = 'paid' AND NOT f.hidden) AS paid,
-               coalesce(array_agg(f.col ORDER BY CASE f.col WHEN 'registered' THEN 1 WHEN 'eligible' THEN 2 WHEN 'enrolled' THEN 3 ELSE 4 END)
-                        FILTER (WHERE f.hidden), '{}') AS suppressed
-        FROM fin f GROUP BY f.area_code
+        SELECT c.area_code,
+               max(c.v) FILTER (WHERE c.col = 1 AND NOT c.hidden) AS registered,
+               max(c.v) FILTER (WHERE c.col = 2 AND NOT c.hidden) AS eligible,
+               max(c.v) FILTER (WHERE c.col = 3 AND NOT c.hidden) AS enrolled,
+               max(c.v) FILTER (WHERE c.col = 4 AND NOT c.hidden) AS paid,
+               coalesce(array_agg((ARRAY['registered', 'eligible', 'enrolled', 'paid'])[c.col] ORDER BY c.col) FILTER (WHERE c.hidden), '{}') AS suppressed
+        FROM cells c GROUP BY c.area_code
     )
-    SELECT b.area_code, b.area_name, b.parent_code, p.registered, p.eligible, p.enrolled, p.paid,
+    SELECT a.code, a.name, a.parent_code, p.registered, p.eligible, p.enrolled, p.paid,
            -- the rate only where both counts are shown (else it would give one from the other)
            CASE WHEN p.enrolled IS NOT NULL AND p.eligible > 0 THEN round(p.enrolled::numeric / p.eligible, 4) END,
            p.suppressed
-    FROM base b JOIN pivot p USING (area_code)
-    ORDER BY b.area_code;
+    FROM pivot p JOIN sp.admin_area a ON a.code = p.area_code
+    WHERE a.code IN (SELECT v.code FROM sp_internal.visible_areas() v (code))
+      AND (root IS NULL OR starts_with(a.path, root))
+    ORDER BY a.code;
 END
 $$;
-COMMENT ON FUNCTION sp.coverage_by_area(text, integer, text) IS 'Per current area of a level (in the caller''s scope, under the given area when one is given): active households registered, eligible (an open enrolment), enrolled and paid (in the programme''s latest sent or closed cycle), and the coverage rate (enrolled / eligible). Counts from 1 to k - 1 are NULL (k: privacy setting coverage_min_cell_size, default 5; for analysts at least min_cell_size), and where areas under one parent have exactly one such count in a column, the smallest other non-zero count of that column is withheld too, so that no published total gives it back; suppressed lists the withheld columns. Analysts get no level below deidentified_area_level.';
+COMMENT ON FUNCTION sp.coverage_by_area(text, integer, text) IS 'Per current area of a level (in the caller''s scope, under the given area when one is given): active households registered, eligible (an open enrolment), enrolled and paid (in the programme''s latest sent or closed cycle), and the coverage rate (enrolled / eligible). Counts from 1 to k - 1 are NULL (k: privacy setting coverage_min_cell_size, default 5; for analysts at least min_cell_size), and more are withheld so that no published count of any level gives one back (sp_internal.coverage_cells: decided for the whole country, whatever the caller, level or area); suppressed lists the withheld columns. Analysts get no level below deidentified_area_level. The counts cover the whole country, also households outside the caller''s scope, but only areas in the scope are returned.';
 
 DO $geo$
 DECLARE
@@ -122,9 +166,11 @@ BEGIN
     WHERE e.extname = 'postgis';
     EXECUTE pg_catalog.replace($ddl$
 
+CREATE TYPE sp_internal.coverage_map_area AS (area_code text, area_name text, rate numeric, geom @gis@.geometry);
+
 CREATE FUNCTION sp.coverage_geojson(programme text, level integer, area text DEFAULT NULL)
     RETURNS jsonb
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE sql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT jsonb_build_object('type', 'FeatureCollection', 'features', coalesce(jsonb_agg(jsonb_build_object(
@@ -151,7 +197,7 @@ $$;
 
 CREATE FUNCTION sp.coverage_mvt(programme text, z integer, x integer, y integer)
     RETURNS bytea
-    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -195,17 +241,17 @@ DECLARE
     colours constant text[] := ARRAY['#d7301f', '#fc8d59', '#fdcc8a', '#a1d99b', '#31a354'];
     bounds constant numeric[] := ARRAY[0.2, 0.4, 0.6, 0.8];
     t text := coalesce(title, format('Coverage of %s by area (level %s)', programme, level));
+    areas sp_internal.coverage_map_area[];
 BEGIN
-    CREATE TEMP TABLE IF NOT EXISTS sp_coverage_map (area_code text, area_name text, rate numeric, registered bigint,
-                                                     enrolled bigint, eligible bigint, geom @gis@.geometry) ON COMMIT DROP;
-    TRUNCATE pg_temp.sp_coverage_map;
-    INSERT INTO pg_temp.sp_coverage_map
-    SELECT c.area_code, c.area_name, c.coverage_rate, c.registered, c.enrolled, c.eligible,
-           @gis@.ST_SimplifyPreserveTopology(a.geom, 0.01)
+    -- (no temporary table: one a caller left in the session, with triggers of
+    -- its own, would run them as the owner)
+    SELECT array_agg(ROW(c.area_code, c.area_name, c.coverage_rate, @gis@.ST_SimplifyPreserveTopology(a.geom, 0.01))::sp_internal.coverage_map_area
+                     ORDER BY c.area_code)
+    INTO areas
     FROM sp.coverage_by_area(programme, level, area) c JOIN sp.admin_area a ON a.code = c.area_code
     WHERE a.geom IS NOT NULL;
     SELECT min(@gis@.ST_XMin(m.geom)) AS x0, max(@gis@.ST_XMax(m.geom)) AS x1, min(@gis@.ST_YMin(m.geom)) AS y0, max(@gis@.ST_YMax(m.geom)) AS y1
-    INTO ext FROM pg_temp.sp_coverage_map m;
+    INTO ext FROM unnest(areas) m;
     IF ext.x0 IS NULL THEN
         RAISE EXCEPTION 'no area of level % in scope has a boundary', level USING ERRCODE = 'no_data_found',
             HINT = 'Load boundaries with sp.import_admin_areas.';
@@ -223,7 +269,7 @@ BEGIN
                              CASE WHEN m.rate IS NULL THEN 'no rate (no eligible household, or withheld to protect small numbers)'
                                   ELSE format('%s%% of eligible households enrolled', round(m.rate * 100)) END),
                       E'\n' ORDER BY m.area_code)
-    INTO paths FROM pg_temp.sp_coverage_map m;
+    INTO paths FROM unnest(areas) m;
     SELECT string_agg(format('<rect x="12" y="%s" width="18" height="14" fill="%s" stroke="#123456" stroke-width="0.5"/><text x="36" y="%s">%s</text>',
                              20 + 22 * (i - 1), colours[i], 32 + 22 * (i - 1),
                              CASE i WHEN 1 THEN 'under 20 %' WHEN 5 THEN '80 % and more'
@@ -268,6 +314,7 @@ CREATE FUNCTION sp_internal.html_text(t text)
 AS $$
     SELECT replace(replace(replace(replace(replace(t, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), '"', '&quot;'), '''', '&#39;')
 $$;
+COMMENT ON TYPE sp_internal.coverage_map_area IS 'An area of a coverage map: code, name, coverage rate and simplified boundary.';
 COMMENT ON FUNCTION sp_internal.html_text(text) IS 'Text escaped for HTML and SVG (& < > " '').';
 COMMENT ON FUNCTION sp.coverage_geojson(text, integer, text) IS 'sp.coverage_by_area as a GeoJSON FeatureCollection: each area''s boundary (simplified to about 500 m) with its figures, withheld counts as null and their names in suppressed.';
 COMMENT ON FUNCTION sp_internal.coverage_tile_level(integer) IS 'The area level a coverage vector tile of zoom z shows: level 1 up to zoom 5, level 2 up to zoom 8, the lowest level with boundaries beyond.';

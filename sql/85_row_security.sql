@@ -224,3 +224,7 @@ ALTER TABLE sp.shock_top_up ENABLE ROW LEVEL SECURITY;
 CREATE POLICY shock_top_up_in_scope ON sp.shock_top_up FOR SELECT
     USING ((SELECT sp_internal.has_national_scope())
            OR household_id IN (SELECT h.household_id FROM sp.household h));
+-- a response's counts of households by decision can be small: national scope only
+ALTER TABLE sp.shock_response ENABLE ROW LEVEL SECURITY;
+CREATE POLICY shock_response_national ON sp.shock_response FOR SELECT
+    USING ((SELECT sp_internal.has_national_scope()));

@@ -431,3 +431,4 @@ GRANT EXECUTE ON FUNCTION sp.declare_shock(jsonb), sp.close_shock(bigint, text),
 GRANT EXECUTE ON FUNCTION sp.coverage_by_area(text, integer, text), sp.coverage_geojson(text, integer, text),
                           sp.coverage_mvt(text, integer, integer, integer), sp.coverage_map_html(text, integer, text, text)
     TO sp_admin, sp_programme_officer, sp_payment_officer, sp_analyst, sp_auditor;
+GRANT EXECUTE ON FUNCTION sp.reassign_households(text, text) TO sp_registrar;

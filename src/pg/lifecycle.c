@@ -95,7 +95,7 @@ guard_column(TupleDesc desc, const char *table, const char *name, bool required)
 }
 
 static int
-guard_columns(TupleDesc desc, const char *table, const char *list, GuardColumn *out, MemoryContext cxt)
+guard_columns(TupleDesc desc, const char *table, const char *list, GuardColumn *out, int max, MemoryContext cxt)
 {
 	char	   *copy = pstrdup(list);
 	char	   *save = NULL;
@@ -107,10 +107,10 @@ guard_columns(TupleDesc desc, const char *table, const char *list, GuardColumn *
 		Form_pg_attribute att;
 		TypeCacheEntry *tc;
 
-		if (n >= GUARD_MAX_COLUMNS)
+		if (n >= max)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("lifecycle_guard on %s: more than %d columns in one list", table, GUARD_MAX_COLUMNS)));
+					 errmsg("lifecycle_guard on %s: more than %d columns in \"%s\"", table, max, list)));
 		c = &out[n++];
 		c->attnum = guard_column(desc, table, tok, true);
 		att = TupleDescAttr(desc, c->attnum - 1);
@@ -158,8 +158,8 @@ guard_config(FunctionCallInfo fcinfo, TriggerData *td)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("lifecycle_guard on %s: the status column must be text", table)));
-	(void) guard_columns(desc, table, tg->tgargs[2], &cfg->status, cxt);
-	if (tg->tgargs[3][0] == '\0' || guard_columns(desc, table, tg->tgargs[3], &cfg->reason, cxt) != 1)
+	(void) guard_columns(desc, table, tg->tgargs[2], &cfg->status, 1, cxt);
+	if (tg->tgargs[3][0] == '\0' || guard_columns(desc, table, tg->tgargs[3], &cfg->reason, 1, cxt) != 1)
 		cfg->reason.attnum = 0;
 	if (!sp_lifecycle_parse(tg->tgargs[5], strlen(tg->tgargs[5]), &cfg->lc, err, sizeof(err)))
 		ereport(ERROR,
@@ -179,8 +179,8 @@ guard_config(FunctionCallInfo fcinfo, TriggerData *td)
 					 errmsg("lifecycle_guard on %s: initial state \"%s\" is not in the lifecycle", table, tok)));
 		cfg->initial |= 1u << s;
 	}
-	cfg->nfrozen = guard_columns(desc, table, tg->tgargs[6], cfg->frozen, cxt);
-	cfg->nonce = guard_columns(desc, table, tg->tgargs[7], cfg->once, cxt);
+	cfg->nfrozen = guard_columns(desc, table, tg->tgargs[6], cfg->frozen, GUARD_MAX_COLUMNS, cxt);
+	cfg->nonce = guard_columns(desc, table, tg->tgargs[7], cfg->once, GUARD_MAX_COLUMNS, cxt);
 	cfg->hint = pstrdup(tg->tgargs[8]);
 	cfg->version_att = guard_column(desc, table, "version", false);
 	if (cfg->version_att && TupleDescAttr(desc, cfg->version_att - 1)->atttypid != INT4OID)

@@ -463,6 +463,8 @@ parse_pmt_spec(Jsonb *jb, Source *source, MemoryContext cxt)
 			}
 			else
 				spec_error(psprintf("%s.missing", field), "Use \"zero\", \"fail\" or {\"impute\": number} (numeric terms).", NULL);
+			if (term->missing == SP_PMT_MISSING_IMPUTE && term->nbands > 0 && sp_pmt_band_of(term, term->impute) < 0)
+				spec_error(psprintf("%s.missing.impute", field), "The imputed value falls in no band.", NULL);
 		}
 	}
 	SPI_finish();

@@ -170,6 +170,7 @@ SELECT set_eq('SELECT name, roles FROM function_matrix', $$VALUES
     ('sp.close_shock(bigint,text)', 'admin programme_officer'),
     ('sp.shock_response(bigint,text,text,numeric,integer,date)', 'admin programme_officer'),
     ('sp.end_temporary_enrolments()', 'admin programme_officer'),
+    ('sp.reassign_households(text,text)', 'admin registrar'),
     ('sp.coverage_by_area(text,integer,text)', 'admin analyst auditor payment_officer programme_officer'),
     ('sp.coverage_geojson(text,integer,text)', 'admin analyst auditor payment_officer programme_officer'),
     ('sp.coverage_mvt(text,integer,integer,integer)', 'admin analyst auditor payment_officer programme_officer'),

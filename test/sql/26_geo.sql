@@ -110,6 +110,17 @@ GROUP BY b ORDER BY b;
 -- a polygon (GX01's boundary, hole and all)
 SELECT string_agg(hh.label || ' ' || round(f.distance_m), ', ' ORDER BY hh.label) AS in_west
 FROM sp.households_in_footprint((SELECT geom FROM sp.admin_area WHERE code = 'GX01')) f JOIN hh USING (household_id);
+-- a buffer only ever adds households: a point 2 km inside the straight edge
+-- of a large square is found with and without a buffer (the edge is the line
+-- drawn in longitude and latitude, not a great circle)
+INSERT INTO sp.household (admin_area_code, location) VALUES ('GX', ST_SetSRID(ST_MakePoint(45, 10.02), 4326)) RETURNING household_id AS edge_point \gset
+SELECT b AS buffer_m, count(*) FILTER (WHERE f.household_id = :edge_point) AS edge_point_found
+FROM unnest(ARRAY[0, 1000]) b, sp.households_in_footprint(ST_GeomFromText('POLYGON((40 10, 50 10, 50 20, 40 20, 40 10))', 4326), b) f
+GROUP BY b ORDER BY b;
+-- across the antimeridian (Fiji): 2 km away on the other side of 180 degrees
+INSERT INTO sp.household (admin_area_code, location) VALUES ('GX', ST_SetSRID(ST_MakePoint(-179.99, -16.8), 4326)) RETURNING household_id AS fiji \gset
+SELECT round(distance_m) AS fiji_distance_m FROM sp.households_in_footprint(ST_SetSRID(ST_MakePoint(179.99, -16.8), 4326), 5000)
+WHERE household_id = :fiji;
 -- bad footprints
 SELECT * FROM sp.households_in_footprint(NULL);
 SELECT * FROM sp.households_in_footprint(ST_SetSRID(ST_MakePoint(1.5, 0.5), 3857));
@@ -142,6 +153,21 @@ SELECT code, version, valid_from, valid_to, ST_XMax(geom) AS east_edge FROM sp.a
 SELECT code, valid_to, boundary_version FROM sp.admin_area WHERE code LIKE 'GX0_' ORDER BY code;
 SELECT sp.area_at_point(ST_SetSRID(ST_MakePoint(3.5, 0.5), 4326)) AS retired_islands, sp.area_at_point(ST_SetSRID(ST_MakePoint(2.2, 0.5), 4326)) AS new_east;
 SELECT h.admin_area_code FROM sp.household h JOIN hh USING (household_id) WHERE hh.label = 'islands';
+-- a registration without an area but with a GPS point gets the area of the
+-- point (here the redrawn East); a point in no boundary still needs one
+SELECT (sp.register_household('{"location": {"lat": 0.5, "lon": 2.2}, "members": [{"given_name": "Located", "relationship_to_head": "head"}]}')
+        ->> 'household_id')::bigint AS located \gset
+SELECT admin_area_code AS located_in FROM sp.household WHERE household_id = :located;
+SELECT sp.register_household('{"location": {"lat": -5, "lon": 50}, "members": [{"given_name": "Adrift", "relationship_to_head": "head"}]}');
+SELECT sp.register_household('{"location": {"lat": 95, "lon": 2.2}, "members": [{"given_name": "Pole", "relationship_to_head": "head"}]}');
+-- households of the retired Islands move to the area of their point, as a new
+-- version (history kept); one whose point is in no current boundary stays
+INSERT INTO sp.household (admin_area_code, location) VALUES ('GX03', ST_SetSRID(ST_MakePoint(2.3, 0.6), 4326)) RETURNING household_id AS moved_one \gset
+SELECT sp.reassign_households('COD v2: Islands dissolved', 'GX') AS reassigned;
+SELECT admin_area_code, version FROM sp.household WHERE household_id = :moved_one;
+SELECT admin_area_code, change_reason FROM sp.household_history WHERE household_id = :moved_one ORDER BY history_id;
+SELECT h.admin_area_code AS still_in_retired FROM sp.household h JOIN hh USING (household_id) WHERE hh.label = 'islands';
+SELECT sp.reassign_households(' ', 'GX');
 -- an older version than the one in force is refused
 SELECT sp.import_admin_areas(pg_temp.fc(pg_temp.feature('GX02', 'GX', 'East', 'POLYGON((1 0, 2 0, 2 1, 1 1, 1 0))', '2024-06-01')), 1, 'v1b');
 -- a registrar of West sees West's households only, whatever the footprint

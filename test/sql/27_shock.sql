@@ -30,6 +30,7 @@ SELECT pg_temp.hh('N1', 'SX01', 30.11, -1.11, 1) AS n1, pg_temp.hh('N2', 'SX01',
 SELECT sp.create_pmt_model('sx_pmt', '{"intercept": 10, "terms": [{"variable": "household_size", "coefficient": -0.1}], "cutoffs": [{"value": 9.9}]}') AS v \gset
 SELECT sp.activate_pmt_model('sx_pmt', :v);
 SELECT sp.score_households('sx_pmt', 'SX') IS NOT NULL AS scored;
+UPDATE sp.programme SET ranking = '{"pmt": "sx_pmt"}' WHERE name = 'sx_cash';
 SELECT pg_temp.hh('N4', 'SX01', 30.15, -1.10, 2) AS n4 \gset
 CREATE TEMP VIEW lab AS
 SELECT h.household_id, p.given_name AS label FROM sp.household h
@@ -82,6 +83,16 @@ FROM sp.shock_decision d JOIN sp.shock_response r USING (response_id) JOIN lab l
 WHERE r.event_id = :flood AND r.mode = 'horizontal' ORDER BY l.label;
 SELECT l.label, e.state, e.ends_on = (current_date + interval '3 months')::date AS ends_in_three_months, e.shock_response_id IS NOT NULL AS temporary
 FROM sp.enrolment e JOIN lab l USING (household_id) WHERE e.programme = 'sx_cash' AND e.state <> 'exited' ORDER BY l.label;
+-- a household enrolled by the horizontal response is owed its amount once:
+-- a vertical response of the same shock and programme decided after it does not top it up again
+SELECT event_id AS flood2 FROM sp.declare_shock(jsonb_build_object('name', 'Second wave', 'shock_type', 'flood', 'severity', 'high',
+    'buffer_m', 3000, 'footprint', ST_AsGeoJSON(ST_GeomFromText('LINESTRING(30.0 -1.1, 30.2 -1.1)'))::jsonb)) \gset
+SELECT r -> 'decisions' AS horizontal_first FROM sp.shock_response(:flood2, 'sx_cash', 'horizontal', 10, 1) r;
+SELECT r -> 'decisions' AS then_vertical FROM sp.shock_response(:flood2, 'sx_cash', 'vertical', 10) r;
+SELECT count(*) AS owed_twice FROM (SELECT t.household_id FROM sp.shock_top_up t JOIN sp.shock_response r USING (response_id)
+                                    WHERE r.event_id = :flood2 GROUP BY t.household_id HAVING count(*) > 1) x;
+SELECT l.label, d.reason FROM sp.shock_decision d JOIN sp.shock_response r USING (response_id) JOIN lab l USING (household_id)
+WHERE r.event_id = :flood2 AND r.mode = 'vertical' AND d.reason LIKE 'already owed%';
 -- an eligibility run leaves the temporary enrolments alone: with a rule that
 -- now covers the hills only, the regular beneficiaries by the river go to a
 -- person for review, the temporary ones do not

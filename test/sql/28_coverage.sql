@@ -5,7 +5,7 @@
 \set SHOW_CONTEXT never
 \set VERBOSITY terse
 
--- Coverland: two regions, four districts as unit squares
+-- Coverland: two regions of three districts (unit squares), one district cut into two wards
 INSERT INTO sp.admin_area (code, parent_code, level, name, valid_from) VALUES ('CV', NULL, 0, 'Coverland', '2020-01-01');
 CREATE FUNCTION pg_temp.sq(code text, parent text, level int, x0 float8, y0 float8, w float8) RETURNS jsonb LANGUAGE sql AS $$
     SELECT jsonb_build_object('type', 'Feature',
@@ -13,15 +13,20 @@ CREATE FUNCTION pg_temp.sq(code text, parent text, level int, x0 float8, y0 floa
                                          'ADM' || level || '_EN', 'Area ' || code, 'validOn', '2024-01-01'),
         'geometry', ST_AsGeoJSON(ST_MakeEnvelope(x0, y0, x0 + w, y0 + 1))::jsonb) $$;
 SELECT sp.import_admin_areas(jsonb_build_object('type', 'FeatureCollection', 'features', jsonb_build_array(
-    pg_temp.sq('CV01', 'CV', 1, 10, 10, 3), pg_temp.sq('CV02', 'CV', 1, 13, 10, 1))), 1, 'v1') ->> 'added' AS regions;
+    pg_temp.sq('CV01', 'CV', 1, 10, 10, 3), pg_temp.sq('CV02', 'CV', 1, 13, 10, 3))), 1, 'v1') ->> 'added' AS regions;
 SELECT sp.import_admin_areas(jsonb_build_object('type', 'FeatureCollection', 'features', jsonb_build_array(
-    pg_temp.sq('CV0101', 'CV01', 2, 10, 10, 1), pg_temp.sq('CV0102', 'CV01', 2, 11, 10, 1),
-    pg_temp.sq('CV0103', 'CV01', 2, 12, 10, 1), pg_temp.sq('CV0201', 'CV02', 2, 13, 10, 1))), 2, 'v1') ->> 'added' AS districts;
--- households per district: (registered, eligible, enrolled)
---   CV0101 (10, 8, 6)   CV0102 (3, 2, 1)   CV0103 (7, 6, 0)   CV0201 (12, 12, 9)
+    pg_temp.sq('CV0101', 'CV01', 2, 10, 10, 1), pg_temp.sq('CV0102', 'CV01', 2, 11, 10, 1), pg_temp.sq('CV0103', 'CV01', 2, 12, 10, 1),
+    pg_temp.sq('CV0201', 'CV02', 2, 13, 10, 1), pg_temp.sq('CV0202', 'CV02', 2, 14, 10, 1), pg_temp.sq('CV0203', 'CV02', 2, 15, 10, 1))),
+    2, 'v1') ->> 'added' AS districts;
+SELECT sp.import_admin_areas(jsonb_build_object('type', 'FeatureCollection', 'features', jsonb_build_array(
+    pg_temp.sq('CV010301', 'CV0103', 3, 12, 10, 0.5), pg_temp.sq('CV010302', 'CV0103', 3, 12.5, 10, 0.5))), 3, 'v1') ->> 'added' AS wards;
+-- households: (registered, eligible, enrolled)
+--   CV0101 (12, 8, 6)   CV0102 (3, 2, 1)   CV0103 = CV010301 (5, 3, 0) + CV010302 (5, 3, 0)
+--   CV0201 (12, 12, 9)  CV0202 (1, 1, 1)   CV0203 (1, 0, 0)
 INSERT INTO sp.programme (name, title, benefit_type, rule) VALUES ('cv_cash', 'Coverland cash transfer', 'cash', '{"area": "CV"}');
 CREATE TEMP TABLE plan (area text, registered int, eligible int, enrolled int);
-INSERT INTO plan VALUES ('CV0101', 10, 8, 6), ('CV0102', 3, 2, 1), ('CV0103', 7, 6, 0), ('CV0201', 12, 12, 9);
+INSERT INTO plan VALUES ('CV0101', 12, 8, 6), ('CV0102', 3, 2, 1), ('CV010301', 5, 3, 0), ('CV010302', 5, 3, 0),
+                        ('CV0201', 12, 12, 9), ('CV0202', 1, 1, 1), ('CV0203', 1, 0, 0);
 CREATE TEMP TABLE hh AS
 SELECT p.area, i, p.eligible, p.enrolled,
        (SELECT household_id FROM sp.household WHERE false) AS household_id FROM plan p, generate_series(1, p.registered) i;
@@ -33,27 +38,41 @@ INSERT INTO sp.enrolment (programme, household_id, state, reason)
 SELECT 'cv_cash', household_id, CASE WHEN i <= enrolled THEN 'enrolled' ELSE 'eligible' END, 'coverage test'
 FROM hh WHERE i <= eligible ORDER BY household_id;
 
--- by hand, before suppression
-SELECT area_code, registered, eligible, enrolled, paid FROM sp_internal.coverage_counts('cv_cash', 2, 'CV') ORDER BY area_code;
--- suppressed (k = 5): CV0102's 3, 2 and 1 are small; under CV01 each is the
--- only small count of its column, so the smallest other non-zero one goes
--- too (CV0103's 7 and 6, CV0101's 6 enrolled: CV0103 enrolled none)
+-- by hand, before suppression (rolled up the P-code paths)
+SELECT level, area_code, registered, eligible, enrolled, paid FROM sp_internal.coverage_counts('cv_cash')
+WHERE area_code LIKE 'CV%' ORDER BY level, area_code;
+-- suppressed, k = 5, by hand:
+--  under CV01: registered 12, 3*, 10 -> the 3 alone would come back from CV01's 25: 10 goes too;
+--    eligible 8, 2*, 6 -> 6 goes too; enrolled 6, 1*, 0 -> 6 goes too (0 is shown)
+--  under CV02: registered 12, 1*, 1* -> two withheld, but 1 + 1 = 2 < k: 12 goes too;
+--    eligible 12, 1*, 0 -> 12 goes too; enrolled 9, 1*, 0 -> 9 goes too
+--  under CV0103 (its 10 registered withheld): wards 5 and 5 would add up to it: one 5 goes
+SELECT * FROM sp.coverage_by_area('cv_cash', 3, 'CV');
 SELECT * FROM sp.coverage_by_area('cv_cash', 2, 'CV');
 SELECT * FROM sp.coverage_by_area('cv_cash', 1, 'CV');
 SELECT * FROM sp.coverage_by_area('cv_cash', 0, 'CV');
--- no published total gives back a withheld count: for every parent and
--- column, the children withheld are none or at least two, or the parent's
--- own count is withheld
+-- asking for one area alone, or for the country without an area, shows the same pattern
+SELECT area_code, registered, suppressed FROM sp.coverage_by_area('cv_cash', 2, 'CV0103');
+SELECT area_code, registered, suppressed FROM sp.coverage_by_area('cv_cash', 2) WHERE area_code LIKE 'CV%' ORDER BY area_code;
+-- no published count of any level gives back a withheld one: under a shown
+-- parent the withheld children are none, or two or more adding up to k or
+-- more; under a withheld parent at least one child is withheld
 CREATE TEMP TABLE published AS
-SELECT 1 AS level, * FROM sp.coverage_by_area('cv_cash', 1, 'CV') UNION ALL SELECT 2, * FROM sp.coverage_by_area('cv_cash', 2, 'CV')
-UNION ALL SELECT 0, * FROM sp.coverage_by_area('cv_cash', 0, 'CV');
-SELECT count(*) AS recoverable_cells FROM (
-    SELECT c.parent_code, col.name
-    FROM published c CROSS JOIN unnest(ARRAY['registered', 'eligible', 'enrolled', 'paid']) col (name)
+SELECT 0 AS level, * FROM sp.coverage_by_area('cv_cash', 0, 'CV') UNION ALL SELECT 1, * FROM sp.coverage_by_area('cv_cash', 1, 'CV')
+UNION ALL SELECT 2, * FROM sp.coverage_by_area('cv_cash', 2, 'CV') UNION ALL SELECT 3, * FROM sp.coverage_by_area('cv_cash', 3, 'CV');
+CREATE TEMP TABLE truth AS SELECT * FROM sp_internal.coverage_counts('cv_cash') WHERE area_code LIKE 'CV%';
+SELECT count(*) AS recoverable_groups FROM (
+    SELECT c.parent_code, col.i
+    FROM published c JOIN truth t ON t.area_code = c.area_code
+    CROSS JOIN (VALUES (1, 'registered'), (2, 'eligible'), (3, 'enrolled'), (4, 'paid')) col (i, name)
+    JOIN published p ON p.area_code = c.parent_code
     WHERE c.level > 0
-    GROUP BY c.parent_code, c.level, col.name
-    HAVING count(*) FILTER (WHERE col.name = ANY (c.suppressed)) = 1
-       AND NOT EXISTS (SELECT 1 FROM published p WHERE p.area_code = c.parent_code AND col.name = ANY (p.suppressed))) x;
+    GROUP BY c.parent_code, col.i, col.name, p.suppressed
+    HAVING CASE WHEN col.name = ANY (p.suppressed)
+                THEN count(*) FILTER (WHERE col.name = ANY (c.suppressed) AND (ARRAY[t.registered, t.eligible, t.enrolled, t.paid])[col.i] > 0) = 0
+                     AND sum((ARRAY[t.registered, t.eligible, t.enrolled, t.paid])[col.i]) > 0
+                ELSE count(*) FILTER (WHERE col.name = ANY (c.suppressed)) = 1
+                     OR coalesce(sum((ARRAY[t.registered, t.eligible, t.enrolled, t.paid])[col.i]) FILTER (WHERE col.name = ANY (c.suppressed)), 5) < 5 END) x;
 -- a stricter threshold, set by a national administrator
 INSERT INTO sp.privacy_setting (name, value) VALUES ('coverage_min_cell_size', 11);
 SELECT area_code, registered, eligible, enrolled, suppressed FROM sp.coverage_by_area('cv_cash', 2, 'CV');
@@ -66,6 +85,13 @@ SELECT sp.grant_area_scope('sp_test_cov_analyst', 'CV') ->> 'admin_area_code' AS
 SET ROLE sp_test_cov_analyst;
 SELECT area_code, registered, eligible, enrolled, suppressed FROM sp.coverage_by_area('cv_cash', 2, 'CV');
 SELECT * FROM sp.coverage_by_area('cv_cash', 3, 'CV');
+-- a table the analyst leaves in the session under the name the owner-run
+-- code uses, with a trigger of its own, is dropped, never filled
+CREATE TEMP TABLE sp_coverage_cells (level integer, area_code text, parent_code text, col integer, v bigint, hidden boolean);
+CREATE FUNCTION pg_temp.hijack() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'hijacked'; END $$;
+CREATE TRIGGER hijack BEFORE INSERT OR UPDATE OR TRUNCATE ON pg_temp.sp_coverage_cells FOR EACH STATEMENT EXECUTE FUNCTION pg_temp.hijack();
+SELECT count(*) AS districts FROM sp.coverage_by_area('cv_cash', 2, 'CV');
+SELECT to_regclass('pg_temp.sp_coverage_cells') IS NULL AS planted_table_gone;
 RESET ROLE;
 -- bad calls
 SELECT * FROM sp.coverage_by_area('nope', 1);
@@ -83,14 +109,21 @@ SELECT sp.coverage_mvt('cv_cash', 23, 0, 0);
 SELECT sp.coverage_mvt('cv_cash', 2, 4, 0);
 SELECT sp.coverage_mvt('cv_cash', 2, 0, -1);
 -- the offline map: one path per area, each with its tooltip, the legend, no
--- script; the three areas without a rate are hatched (and the legend's swatch)
+-- script; districts without a rate are hatched (all six here, and the legend's swatch)
 SELECT (SELECT count(*) FROM regexp_matches(h, '<path ', 'g')) AS paths,
        h LIKE '%id="legend"%' AS legend, h NOT LIKE '%<script%' AS no_script,
-       h LIKE '%<title>Area CV0201 (CV0201): 75\% of eligible households enrolled</title>%' AS tooltip,
+       h LIKE '%<title>Area CV0202 (CV0202): no rate%' AS tooltip,
        h LIKE '%<title>Area CV0102 (CV0102): no rate (no eligible household, or withheld to protect small numbers)</title>%' AS withheld_tooltip,
        (SELECT count(*) FROM regexp_matches(h, 'fill="url\(#nodata\)"', 'g')) AS hatched
 FROM sp.coverage_map_html('cv_cash', 2, NULL, 'CV') h;
-SELECT sp.coverage_map_html('cv_cash', 3, NULL, 'CV');
+-- regions: both have a rate, each in its class
+SELECT (SELECT count(*) FROM regexp_matches(h, '<path ', 'g')) AS paths,
+       h LIKE '%<title>Area CV01 (CV01): 44\% of eligible households enrolled</title>%' AS cv01_tooltip,
+       h LIKE '%<title>Area CV02 (CV02): 77\% of eligible households enrolled</title>%' AS cv02_tooltip,
+       h LIKE '%fill="#fdcc8a" stroke="#ffffff" stroke-width="0.6"><title>Area CV01 %' AS cv01_40_to_60,
+       h LIKE '%fill="#a1d99b" stroke="#ffffff" stroke-width="0.6"><title>Area CV02 %' AS cv02_60_to_80
+FROM sp.coverage_map_html('cv_cash', 1, 'Coverland', 'CV') h;
+SELECT sp.coverage_map_html('cv_cash', 4, NULL, 'CV');
 SELECT * FROM sp.coverage_by_area('cv_cash', 1, 'XX');
 
 DROP OWNED BY sp_test_cov_analyst;

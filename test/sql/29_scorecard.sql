@@ -69,6 +69,7 @@ SELECT sp.create_pmt_model('bad', '{"intercept": 0, "terms": [{"variable": "room
                                     "likelihood": [{"min": 10, "likelihood": 0.5}, {"min": 5, "likelihood": 0.2}]}');
 SELECT sp.create_pmt_model('bad', '{"intercept": 0, "terms": [{"variable": "rooms", "bands": [{"min": 0, "points": 1}]}], "cutoffs": [{"value": 1}],
                                     "likelihood": [{"min": 0, "likelihood": 1.5}]}');
+SELECT sp.create_pmt_model('bad', '{"intercept": 0, "terms": [{"variable": "rooms", "bands": [{"max": 3, "points": 0}, {"min": 4, "points": 1}], "missing": {"impute": 3.5}}], "cutoffs": [{"value": 1}]}');
 SELECT count(*) AS bad_models FROM sp.pmt_model WHERE name = 'bad';
 -- bands must cover what the catalogue allows: rooms up to 80 are not covered by 0 to 50
 UPDATE sp.variable SET max_value = 80 WHERE code = 'rooms';
