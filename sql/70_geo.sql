@@ -165,7 +165,7 @@ BEGIN
         -- each piece also as geography, its edges cut to 0.01 degree so that
         -- they follow the lines drawn in longitude and latitude, not great
         -- circles (a buffer must only ever add households)
-        SELECT x.p, @gis@.ST_Segmentize(x.p, 0.01)::@gis@.geography AS pg,
+        SELECT x.p, CASE WHEN buffer_m > 0 THEN @gis@.ST_Segmentize(x.p, 0.01)::@gis@.geography END AS pg,
                @gis@.ST_XMin(x.p) AS x0, @gis@.ST_XMax(x.p) AS x1, @gis@.ST_YMin(x.p) AS y0, @gis@.ST_YMax(x.p) AS y1,
                buffer_m * 1.01 / 110574.0 AS dlat
         FROM (SELECT @gis@.ST_Subdivide(g, 256) AS p) x
