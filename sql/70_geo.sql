@@ -160,23 +160,12 @@ AS $$
 DECLARE
     g @gis@.geometry := sp_internal.check_footprint(footprint, buffer_m);
 BEGIN
-    -- without a buffer: inside the footprint itself, through the index and
-    -- PostGIS's prepared geometry (it caches the footprint's edge tree for
-    -- every point of the statement: subdividing adds nothing)
-    IF buffer_m = 0 THEN
-        RETURN QUERY
-        SELECT h.household_id, h.admin_area_code, 0::float8
-        FROM sp.household h
-        WHERE h.location OPERATOR(@gis@.&&) g AND @gis@.ST_Intersects(g, h.location) AND h.status = 'active'
-        ORDER BY h.household_id;
-        RETURN;
-    END IF;
     RETURN QUERY
     WITH pieces AS MATERIALIZED (
         -- each piece also as geography, its edges cut to 0.01 degree so that
         -- they follow the lines drawn in longitude and latitude, not great
         -- circles (a buffer must only ever add households)
-        SELECT x.p, @gis@.ST_Segmentize(x.p, 0.01)::@gis@.geography AS pg,
+        SELECT x.p, CASE WHEN buffer_m > 0 THEN @gis@.ST_Segmentize(x.p, 0.01)::@gis@.geography END AS pg,
                @gis@.ST_XMin(x.p) AS x0, @gis@.ST_XMax(x.p) AS x1, @gis@.ST_YMin(x.p) AS y0, @gis@.ST_YMax(x.p) AS y1,
                buffer_m * 1.01 / 110574.0 AS dlat
         FROM (SELECT @gis@.ST_Subdivide(g, 256) AS p) x
@@ -202,7 +191,8 @@ BEGIN
     ),
     hits AS (
         SELECT h.household_id, h.admin_area_code,
-               @gis@.ST_Distance(h.location::@gis@.geography, b.pg)::float8 AS d
+               CASE WHEN buffer_m = 0 THEN CASE WHEN @gis@.ST_Intersects(b.p, h.location) THEN 0::float8 END
+                    ELSE @gis@.ST_Distance(h.location::@gis@.geography, b.pg)::float8 END AS d
         FROM boxes b
         JOIN sp.household h ON h.location OPERATOR(@gis@.&&) b.box
         WHERE h.status = 'active'
