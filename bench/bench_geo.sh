@@ -17,14 +17,7 @@ secs() { local s; s=$(date +%s.%N); "$@" >/dev/null || return 1; echo "$(date +%
 
 createdb -E UTF8 -T template0 "$DB"
 q -c "SET client_min_messages = warning" -c "CREATE EXTENSION sp_registry CASCADE"
-q -v f1="$data/som_admbnda_adm1_ocha_20230308_dv.geojson" -v f2="$data/som_admbnda_adm2_ocha_20230308_dv.geojson" >/dev/null <<'SQL'
-SET client_min_messages = warning;
-\set adm1 `cat :'f1'`
-\set adm2 `cat :'f2'`
-INSERT INTO sp.admin_area (code, parent_code, level, name, valid_from) VALUES ('SO', NULL, 0, 'Somalia', '2023-03-08');
-SELECT sp.import_admin_areas(:'adm1'::jsonb, 1, 'COD-AB 2023-03-08');
-SELECT sp.import_admin_areas(:'adm2'::jsonb, 2, 'COD-AB 2023-03-08');
-SQL
+q -v cod="$data" -f scripts/somalia_boundaries.psql >/dev/null
 echo "geo: $N households placed at random in the 74 districts, in proportion to their area"
 q -c "SELECT setseed(0.13)" -c "INSERT INTO sp.household (admin_area_code, location)
       SELECT d.code, (ST_Dump(ST_GeneratePoints(d.geom, greatest(1, round($N * ST_Area(d.geom) / t.total))::integer, 13))).geom

@@ -368,16 +368,7 @@ q -c "SELECT r ->> 'status' AS status, r ->> 'review_reason' AS review_reason FR
 say "Real boundaries: Somalia's OCHA COD-AB (18 regions, 74 districts) imported, checked and cut for point-in-polygon"
 cod="$(cd .. && pwd)/shared/data/cod-ab/somalia"
 if [ -f "$cod/som_admbnda_adm1_ocha_20230308_dv.geojson" ]; then
-  q -c "INSERT INTO sp.admin_area (code, parent_code, level, name, valid_from) VALUES ('SO', NULL, 0, 'Somalia', '2023-03-08')"
-  q -v f1="$cod/som_admbnda_adm1_ocha_20230308_dv.geojson" -v f2="$cod/som_admbnda_adm2_ocha_20230308_dv.geojson" <<'SQL'
-\set adm1 `cat :'f1'`
-\set adm2 `cat :'f2'`
-SELECT level, version, added, repaired FROM jsonb_to_record(sp.import_admin_areas(:'adm1'::jsonb, 1, 'COD-AB 2023-03-08'))
-    AS r (level int, version text, added int, repaired jsonb)
-UNION ALL
-SELECT level, version, added, repaired FROM jsonb_to_record(sp.import_admin_areas(:'adm2'::jsonb, 2, 'COD-AB 2023-03-08'))
-    AS r (level int, version text, added int, repaired jsonb);
-SQL
+  q -v cod="$cod" -f scripts/somalia_boundaries.psql
   q -c "SELECT count(DISTINCT code) AS areas, count(*) AS pieces, max(ST_NPoints(geom)) AS max_vertices_a_piece
         FROM sp.admin_area_part WHERE code LIKE 'SO%'"
   echo "Which district holds a GPS point (Mogadishu, Hargeisa, the sea):"

@@ -26,13 +26,9 @@ echo "1..4"
 dropdb --if-exists "$db" 2>/dev/null
 createdb -E UTF8 -T template0 "$db"
 q -c "SET client_min_messages = warning" -c "CREATE EXTENSION sp_registry CASCADE"
-q -v f1="$data/som_admbnda_adm1_ocha_20230308_dv.geojson" -v f2="$data/som_admbnda_adm2_ocha_20230308_dv.geojson" >/dev/null <<'SQL'
+q -v cod="$data" -f scripts/somalia_boundaries.psql >/dev/null
+q >/dev/null <<'SQL'
 SET client_min_messages = warning;
-\set adm1 `cat :'f1'`
-\set adm2 `cat :'f2'`
-INSERT INTO sp.admin_area (code, parent_code, level, name, valid_from) VALUES ('SO', NULL, 0, 'Somalia', '2023-03-08');
-SELECT sp.import_admin_areas(:'adm1'::jsonb, 1, 'COD-AB 2023-03-08');
-SELECT sp.import_admin_areas(:'adm2'::jsonb, 2, 'COD-AB 2023-03-08');
 INSERT INTO sp.programme (name, title, benefit_type, rule) VALUES ('so_cash', 'Somalia cash transfer', 'cash', '{"area": "SO"}');
 -- 60 to 99 households per district; 80 % of them eligible; a share enrolled
 -- that differs from district to district (10 % to 90 %)
