@@ -837,15 +837,11 @@ BEGIN
           FROM (SELECT DISTINCT members, younger, matching FROM pg_temp.sp_payment_candidates) s
           OFFSET 0) pr     -- computed once per profile, not pulled up into the join and run per unit
     WHERE k.members = pr.members AND k.younger = pr.younger AND k.matching = pr.matching;
-    -- one-off top-ups owed by shock responses (sql/71_shock.sql): those not yet
-    -- paid, or included in this cycle's list before, or in another cycle's
-    -- payment that was then cancelled
+    -- one-off top-ups owed by shock responses (sp_internal.top_up_owed, sql/71_shock.sql)
     UPDATE pg_temp.sp_payment_candidates k SET amount = k.amount + t.total
     FROM (SELECT t.enrolment_id, sum(t.amount) AS total
           FROM sp.shock_top_up t
-          WHERE t.programme = c.programme AND t.due_from <= c.period_end
-            AND (t.cycle_id IS NULL OR t.cycle_id = c.cycle_id
-                 OR NOT EXISTS (SELECT 1 FROM sp.payment p WHERE p.cycle_id = t.cycle_id AND p.enrolment_id = t.enrolment_id AND p.live))
+          WHERE t.programme = c.programme AND sp_internal.top_up_owed(t, c)
           GROUP BY t.enrolment_id) t
     WHERE k.enrolment_id = t.enrolment_id;
     UPDATE pg_temp.sp_payment_candidates k SET reason = 'nothing due' WHERE k.reason IS NULL AND k.amount <= 0;
@@ -886,9 +882,7 @@ BEGIN
 
     -- the top-ups in this cycle's payments are paid with it
     UPDATE sp.shock_top_up t SET cycle_id = c.cycle_id
-    WHERE t.programme = c.programme AND t.due_from <= c.period_end AND t.cycle_id IS DISTINCT FROM c.cycle_id
-      AND (t.cycle_id IS NULL
-           OR NOT EXISTS (SELECT 1 FROM sp.payment p WHERE p.cycle_id = t.cycle_id AND p.enrolment_id = t.enrolment_id AND p.live))
+    WHERE t.programme = c.programme AND sp_internal.top_up_owed(t, c) AND t.cycle_id IS DISTINCT FROM c.cycle_id
       AND EXISTS (SELECT 1 FROM sp.payment p WHERE p.cycle_id = c.cycle_id AND p.enrolment_id = t.enrolment_id AND p.live
                   AND p.reissue_of IS NULL);
 

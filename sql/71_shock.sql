@@ -81,6 +81,20 @@ CREATE INDEX shock_top_up_household_idx ON sp.shock_top_up (household_id);
 COMMENT ON TABLE sp.shock_top_up IS 'A one-off top-up owed to a beneficiary by a vertical shock response: added to the amount of the first payment list of the programme generated for a period ending on or after due_from, whose cycle it then names.';
 COMMENT ON COLUMN sp.shock_top_up.cycle_id IS 'The payment cycle whose list included the top-up; NULL while it is owed. Generating that list again includes it again; another cycle never does.';
 
+-- What a payment cycle's list includes of a top-up: one due by the end of its
+-- period that no cycle paid yet, or this cycle's list included before (it is
+-- generated again), or another cycle's payment that was then cancelled.
+CREATE FUNCTION sp_internal.top_up_owed(t sp.shock_top_up, c sp.payment_cycle)
+    RETURNS boolean
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT t.due_from <= c.period_end
+       AND (t.cycle_id IS NULL OR t.cycle_id = c.cycle_id
+            OR NOT EXISTS (SELECT 1 FROM sp.payment p WHERE p.cycle_id = t.cycle_id AND p.enrolment_id = t.enrolment_id AND p.live))
+$$;
+COMMENT ON FUNCTION sp_internal.top_up_owed(sp.shock_top_up, sp.payment_cycle) IS 'Whether a payment cycle''s list includes a shock top-up: due by the end of the cycle''s period, and not paid by another cycle (not yet included in a list, included in this one''s before, or in a payment since cancelled).';
+
 ALTER TABLE sp.enrolment ADD CONSTRAINT enrolment_shock_response_fkey
     FOREIGN KEY (shock_response_id) REFERENCES sp.shock_response (response_id);
 
