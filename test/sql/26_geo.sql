@@ -117,6 +117,18 @@ INSERT INTO sp.household (admin_area_code, location) VALUES ('GX', ST_SetSRID(ST
 SELECT b AS buffer_m, count(*) FILTER (WHERE f.household_id = :edge_point) AS edge_point_found
 FROM unnest(ARRAY[0, 1000]) b, sp.households_in_footprint(ST_GeomFromText('POLYGON((40 10, 50 10, 50 20, 40 20, 40 10))', 4326), b) f
 GROUP BY b ORDER BY b;
+-- a polygon with a buffer: a household inside is 0 m away however deep; one
+-- in the hole is as far as the hole's ring (553 m, 8.8 km); one outside, as
+-- far as the outer ring (east of GX01's edge at 1 degree: 1,113 m)
+CREATE TEMP TABLE near_west (label text, household_id bigint);
+WITH x (label, lon, lat) AS (VALUES ('hole_edge', 0.5, 0.405), ('hole_deep', 0.5, 0.48), ('east_of_edge', 1.01, 0.7))
+, ins AS (INSERT INTO sp.household (admin_area_code, location)
+          SELECT 'GX', ST_SetSRID(ST_MakePoint(lon, lat), 4326) FROM x ORDER BY label RETURNING household_id, location)
+INSERT INTO near_west SELECT x.label, ins.household_id FROM ins JOIN x ON ST_Equals(ins.location, ST_SetSRID(ST_MakePoint(x.lon, x.lat), 4326));
+SELECT b AS buffer_m, string_agg(l.label || ' ' || round(f.distance_m), ', ' ORDER BY l.label) AS near_west
+FROM unnest(ARRAY[0, 1000, 1200, 12000]) b, sp.households_in_footprint((SELECT geom FROM sp.admin_area WHERE code = 'GX01'), b) f
+JOIN (SELECT * FROM near_west UNION ALL SELECT * FROM hh) l USING (household_id)
+GROUP BY b ORDER BY b;
 -- across the antimeridian (Fiji): 2 km away on the other side of 180 degrees
 INSERT INTO sp.household (admin_area_code, location) VALUES ('GX', ST_SetSRID(ST_MakePoint(-179.99, -16.8), 4326)) RETURNING household_id AS fiji \gset
 SELECT round(distance_m) AS fiji_distance_m FROM sp.households_in_footprint(ST_SetSRID(ST_MakePoint(179.99, -16.8), 4326), 5000)
