@@ -63,56 +63,38 @@ COMMENT ON FUNCTION sp_internal.coverage_counts(text) IS 'Registered (active), e
 -- children add up to it); if it is shown, the withheld children are none, or
 -- at least two whose sum is k or more (else the parent less the others gives
 -- them) - the smallest other non-zero counts are withheld until that holds.
+-- The rules are sp_internal.suppress_counts (C, src/core/sp_suppress.c).
 CREATE FUNCTION sp_internal.coverage_cells(p_programme text, k integer)
     RETURNS TABLE (level integer, area_code text, col integer, v bigint, hidden boolean)
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    lv integer;
-    top integer;
-    changed integer;
-BEGIN
-    -- a fresh table: one of that name left in the session (with triggers of
-    -- its own) is never reused by this owner-run code
-    IF to_regclass('pg_temp.sp_coverage_cells') IS NOT NULL THEN
-        DROP TABLE pg_temp.sp_coverage_cells;
-    END IF;
-    CREATE TEMP TABLE sp_coverage_cells ON COMMIT DROP AS
-    SELECT c.level, c.area_code, c.parent_code, x.col, x.v, (x.v > 0 AND x.v < k) AS hidden
-    FROM sp_internal.coverage_counts(p_programme) c
-    CROSS JOIN LATERAL (VALUES (1, c.registered), (2, c.eligible), (3, c.enrolled), (4, c.paid)) x (col, v);
-    CREATE INDEX ON pg_temp.sp_coverage_cells (level, parent_code, col);
-    SELECT max(c.level) INTO top FROM pg_temp.sp_coverage_cells c;
-    FOR lv IN 1 .. coalesce(top, 0) LOOP
-        LOOP
-            UPDATE pg_temp.sp_coverage_cells t SET hidden = true
-            FROM (SELECT DISTINCT ON (c.parent_code, c.col) c.area_code, c.col
-                  FROM pg_temp.sp_coverage_cells c
-                  JOIN pg_temp.sp_coverage_cells p ON p.area_code = c.parent_code AND p.col = c.col
-                  JOIN LATERAL (SELECT count(*) FILTER (WHERE s.hidden AND s.v > 0) AS n_hidden,
-                                       coalesce(sum(s.v) FILTER (WHERE s.hidden), 0) AS hidden_sum
-                                FROM pg_temp.sp_coverage_cells s
-                                WHERE s.level = lv AND s.parent_code = c.parent_code AND s.col = c.col) g ON true
-                  WHERE c.level = lv AND NOT c.hidden AND c.v > 0
-                    AND CASE WHEN p.hidden THEN p.v > 0 AND g.n_hidden = 0
-                             ELSE g.n_hidden = 1 OR (g.n_hidden >= 1 AND g.hidden_sum < k) END
-                  ORDER BY c.parent_code, c.col, c.v, c.area_code) pick
-            WHERE t.area_code = pick.area_code AND t.col = pick.col;
-            GET DIAGNOSTICS changed = ROW_COUNT;
-            EXIT WHEN changed = 0;
-        END LOOP;
-    END LOOP;
-    RETURN QUERY SELECT c.level, c.area_code, c.col, c.v, c.hidden FROM pg_temp.sp_coverage_cells c;
-    DROP TABLE pg_temp.sp_coverage_cells;
-END
+    -- no temporary table: this runs on a read-only standby too
+    WITH cells AS (
+        SELECT c.level, c.area_code, c.parent_code, x.col, x.v,
+               -- ties between equal counts go to the first P-code (byte order, whatever the collation)
+               row_number() OVER (ORDER BY x.col, c.area_code COLLATE "C")::integer AS i
+        FROM sp_internal.coverage_counts(p_programme) c
+        CROSS JOIN LATERAL (VALUES (1, c.registered), (2, c.eligible), (3, c.enrolled), (4, c.paid)) x (col, v)
+    ),
+    linked AS (
+        SELECT c.*, p.i AS parent_i
+        FROM cells c LEFT JOIN cells p ON p.area_code = c.parent_code AND p.col = c.col
+    ),
+    decided AS (
+        SELECT sp_internal.suppress_counts(coalesce(array_agg(l.v ORDER BY l.i), '{}'),
+                                           coalesce(array_agg(l.parent_i ORDER BY l.i), '{}'), k) AS h
+        FROM linked l
+    )
+    SELECT l.level, l.area_code, l.col, l.v, d.h[l.i]
+    FROM linked l CROSS JOIN decided d
 $$;
 COMMENT ON FUNCTION sp_internal.coverage_cells(text, integer) IS 'Every count of every current area and level with whether it is withheld: primary (1 to k - 1) and secondary suppression decided nationally, top-down, so that no published count of any level gives a withheld one back by addition or subtraction within a parent.';
 
 CREATE FUNCTION sp.coverage_by_area(programme text, level integer, area text DEFAULT NULL)
     RETURNS TABLE (area_code text, area_name text, parent_code text, registered bigint, eligible bigint, enrolled bigint,
                    paid bigint, coverage_rate numeric, suppressed text[])
-    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
@@ -170,7 +152,7 @@ CREATE TYPE sp_internal.coverage_map_area AS (area_code text, area_name text, ra
 
 CREATE FUNCTION sp.coverage_geojson(programme text, level integer, area text DEFAULT NULL)
     RETURNS jsonb
-    LANGUAGE sql VOLATILE SECURITY DEFINER
+    LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT jsonb_build_object('type', 'FeatureCollection', 'features', coalesce(jsonb_agg(jsonb_build_object(
@@ -197,7 +179,7 @@ $$;
 
 CREATE FUNCTION sp.coverage_mvt(programme text, z integer, x integer, y integer)
     RETURNS bytea
-    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -228,7 +210,7 @@ $$;
 -- coloured by coverage rate, a legend, suppressed and empty areas hatched.
 CREATE FUNCTION sp.coverage_map_html(programme text, level integer, title text DEFAULT NULL, area text DEFAULT NULL)
     RETURNS text
-    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE

@@ -453,6 +453,33 @@ SELECT fuzz.tally(array_agg(o)) FROM (
                  'SELECT count(*) FROM fuzz.text t, sp.explain_match(t.v, ''fuzz.people'', 1, ''fuzz.people'', 2) p WHERE t.i = %s']) f
 ) s;"
 
+# --- small-cell suppression: random hierarchies, cycles, hostile arrays -------
+add "suppress_counts with random parents, cycles, extreme counts and odd arrays" "$db" "
+SELECT setseed(0.42);
+SELECT fuzz.tally(array_agg(fuzz.try(label, query))) FROM (
+    SELECT 'random hierarchy ' || n, format('SELECT sp_internal.suppress_counts(%L::bigint[], %L::integer[], %s)',
+           (SELECT array_agg(CASE WHEN random() < 0.05 THEN -1 WHEN random() < 0.05 THEN 9223372036854775807 ELSE (random() * 40)::bigint END ORDER BY g) FROM generate_series(1, n) g),
+           (SELECT array_agg(CASE WHEN random() < 0.1 THEN NULL ELSE (random() * (n + 2))::integer - 1 END ORDER BY g) FROM generate_series(1, n) g),
+           (random() * 12)::integer - 1)
+    FROM generate_series(1, 300) n
+    UNION ALL
+    -- trees (each parent earlier), counts up to the largest bigint: these succeed
+    SELECT 'random tree ' || n, format('SELECT sp_internal.suppress_counts(%L::bigint[], %L::integer[], %s)',
+           (SELECT array_agg(CASE WHEN random() < 0.05 THEN 9223372036854775807 ELSE (random() * 40)::bigint END ORDER BY g) FROM generate_series(1, n) g),
+           (SELECT array_agg((random() * (g - 1))::integer ORDER BY g) FROM generate_series(1, n) g),
+           1 + (random() * 12)::integer)
+    FROM generate_series(1, 300) n
+    UNION ALL SELECT 'a long chain', 'SELECT cardinality(sp_internal.suppress_counts(array_agg(3::bigint), array_agg(i - 1), 5)) FROM generate_series(1, 200000) i'
+    UNION ALL SELECT 'a long cycle', 'SELECT sp_internal.suppress_counts(array_agg(3::bigint), array_agg(CASE WHEN i = 1 THEN 200000 ELSE i - 1 END), 5) FROM generate_series(1, 200000) i'
+    UNION ALL SELECT 'one parent of many', 'SELECT cardinality(sp_internal.suppress_counts(array_agg((i % 7)::bigint), array_agg(CASE WHEN i = 1 THEN 0 ELSE 1 END), 5)) FROM generate_series(1, 200000) i'
+    UNION ALL SELECT 'two dimensions', 'SELECT sp_internal.suppress_counts(''{{1,2},{3,4}}''::bigint[], ''{{0,1},{1,1}}''::integer[], 5)'
+    UNION ALL SELECT 'lengths differ', 'SELECT sp_internal.suppress_counts(''{1,2,3}''::bigint[], ''{0}''::integer[], 5)'
+    UNION ALL SELECT 'NULL counts', 'SELECT sp_internal.suppress_counts(''{1,NULL}''::bigint[], ''{0,1}''::integer[], 5)'
+    UNION ALL SELECT 'lower bound not 1', 'SELECT sp_internal.suppress_counts(''[5:6]={1,2}''::bigint[], ''[-3:-2]={0,1}''::integer[], 5)'
+    UNION ALL SELECT 'extreme parents', 'SELECT sp_internal.suppress_counts(''{1,2}''::bigint[], ''{-2147483648,2147483647}''::integer[], 5)'
+    UNION ALL SELECT 'extreme k', 'SELECT sp_internal.suppress_counts(''{1,2}''::bigint[], ''{0,1}''::integer[], -9223372036854775808)'
+) c (label, query);"
+
 # --- every C function, from the catalog: NULL in each argument -----------------
 # No call is exempt: a crash found here is fixed, not listed.
 known_crashes="''"

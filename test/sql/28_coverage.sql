@@ -86,12 +86,20 @@ SET ROLE sp_test_cov_analyst;
 SELECT area_code, registered, eligible, enrolled, suppressed FROM sp.coverage_by_area('cv_cash', 2, 'CV');
 SELECT * FROM sp.coverage_by_area('cv_cash', 3, 'CV');
 -- a table the analyst leaves in the session under the name the owner-run
--- code uses, with a trigger of its own, is dropped, never filled
+-- code once used, with a trigger of its own, is never touched: the code uses
+-- no temporary table
 CREATE TEMP TABLE sp_coverage_cells (level integer, area_code text, parent_code text, col integer, v bigint, hidden boolean);
 CREATE FUNCTION pg_temp.hijack() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'hijacked'; END $$;
 CREATE TRIGGER hijack BEFORE INSERT OR UPDATE OR TRUNCATE ON pg_temp.sp_coverage_cells FOR EACH STATEMENT EXECUTE FUNCTION pg_temp.hijack();
 SELECT count(*) AS districts FROM sp.coverage_by_area('cv_cash', 2, 'CV');
-SELECT to_regclass('pg_temp.sp_coverage_cells') IS NULL AS planted_table_gone;
+SELECT count(*) AS planted_rows FROM pg_temp.sp_coverage_cells;
+DROP TABLE pg_temp.sp_coverage_cells;
+-- coverage is read-only work: it runs in a read-only transaction (as on a
+-- standby, where analysts often query)
+BEGIN READ ONLY;
+SELECT count(*) AS districts_read_only FROM sp.coverage_by_area('cv_cash', 2, 'CV');
+SELECT length(sp.coverage_map_html('cv_cash', 2)) > 0 AS map_read_only;
+COMMIT;
 RESET ROLE;
 -- bad calls
 SELECT * FROM sp.coverage_by_area('nope', 1);

@@ -1,0 +1,180 @@
+/*
+ * sp_suppress.c - small-cell suppression in a hierarchy (see sp_suppress.h).
+ */
+#include "sp_suppress.h"
+
+#include <stdlib.h>
+
+const char *
+sp_suppress_message(sp_suppress_status status)
+{
+	switch (status)
+	{
+		case SP_SUPPRESS_OK:
+			return "no error";
+		case SP_SUPPRESS_NEGATIVE:
+			return "a count is below 0";
+		case SP_SUPPRESS_BAD_PARENT:
+			return "a parent is not another cell of the input";
+		case SP_SUPPRESS_CYCLE:
+			return "a cell is its own ancestor";
+		case SP_SUPPRESS_BAD_K:
+			return "the threshold k is below 1";
+		case SP_SUPPRESS_NO_MEMORY:
+			return "out of memory";
+	}
+	return "unknown error";
+}
+
+static void *
+alloc_array(size_t n, size_t size)
+{
+	if (n == 0)
+		n = 1;
+	if (n > SIZE_MAX / size)
+		return NULL;
+	return malloc(n * size);
+}
+
+sp_suppress_status
+sp_suppress(size_t n, const int64_t *count, const int64_t *parent,
+			int64_t k, bool *hidden, size_t *bad)
+{
+	size_t	   *first = NULL;	/* children of p: child[first[p] .. first[p + 1]) */
+	size_t	   *child = NULL;
+	size_t	   *order = NULL;	/* cells, roots first, each after its parent */
+	size_t	   *fill = NULL;
+	bool	   *seen = NULL;
+	size_t		head,
+				tail,
+				i;
+	sp_suppress_status status = SP_SUPPRESS_OK;
+
+	if (k < 1)
+		return SP_SUPPRESS_BAD_K;
+	for (i = 0; i < n; i++)
+	{
+		if (count[i] < 0)
+		{
+			if (bad)
+				*bad = i;
+			return SP_SUPPRESS_NEGATIVE;
+		}
+		if (parent[i] < -1 || parent[i] == (int64_t) i || (parent[i] >= 0 && (uint64_t) parent[i] >= (uint64_t) n))
+		{
+			if (bad)
+				*bad = i;
+			return SP_SUPPRESS_BAD_PARENT;
+		}
+	}
+	if (n == SIZE_MAX)
+		return SP_SUPPRESS_NO_MEMORY;
+	first = alloc_array(n + 1, sizeof(size_t));
+	child = alloc_array(n, sizeof(size_t));
+	order = alloc_array(n, sizeof(size_t));
+	fill = alloc_array(n, sizeof(size_t));
+	seen = alloc_array(n, sizeof(bool));
+	if (!first || !child || !order || !fill || !seen)
+	{
+		status = SP_SUPPRESS_NO_MEMORY;
+		goto done;
+	}
+
+	/* children lists, each in input order (a counting sort by parent) */
+	for (i = 0; i <= n; i++)
+		first[i] = 0;
+	for (i = 0; i < n; i++)
+		if (parent[i] >= 0)
+			first[parent[i] + 1]++;
+	for (i = 0; i < n; i++)
+		first[i + 1] += first[i];
+	for (i = 0; i < n; i++)
+		fill[i] = first[i];
+	for (i = 0; i < n; i++)
+		if (parent[i] >= 0)
+			child[fill[parent[i]]++] = i;
+
+	/* breadth first from the roots: a parent's state is final before its children are looked at */
+	tail = 0;
+	for (i = 0; i < n; i++)
+	{
+		seen[i] = false;
+		if (parent[i] < 0)
+		{
+			order[tail++] = i;
+			seen[i] = true;
+		}
+	}
+	for (head = 0; head < tail; head++)
+	{
+		size_t		p = order[head],
+					c;
+
+		for (c = first[p]; c < first[p + 1]; c++)
+		{
+			order[tail++] = child[c];
+			seen[child[c]] = true;
+		}
+	}
+	if (tail < n)
+	{
+		/* what the roots do not reach hangs on a cycle */
+		for (i = 0; i < n; i++)
+			if (!seen[i])
+			{
+				if (bad)
+					*bad = i;
+				break;
+			}
+		status = SP_SUPPRESS_CYCLE;
+		goto done;
+	}
+
+	for (i = 0; i < n; i++)
+		hidden[i] = count[i] > 0 && count[i] < k;
+
+	for (head = 0; head < n; head++)
+	{
+		size_t		p = order[head];
+
+		if (first[p] == first[p + 1])
+			continue;
+		for (;;)
+		{
+			size_t		n_hidden = 0,
+						c,
+						pick = SIZE_MAX;
+			int64_t		hidden_sum = 0;
+			bool		need;
+
+			for (c = first[p]; c < first[p + 1]; c++)
+			{
+				size_t		x = child[c];
+
+				if (hidden[x])
+				{
+					n_hidden++;
+					/* only compared with k: saturate there */
+					hidden_sum = (count[x] >= k - hidden_sum) ? k : hidden_sum + count[x];
+				}
+				else if (count[x] > 0 && (pick == SIZE_MAX || count[x] < count[pick]))
+					pick = x;
+			}
+			if (hidden[p])
+				need = count[p] > 0 && n_hidden == 0;
+			else
+				need = n_hidden == 1 || (n_hidden >= 1 && hidden_sum < k);
+			if (!need || pick == SIZE_MAX)
+				break;
+			hidden[pick] = true;
+		}
+	}
+
+done:
+	free(first);
+	free(child);
+	free(order);
+	free(fill);
+	free(seen);
+	return status;
+}

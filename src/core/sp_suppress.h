@@ -1,0 +1,50 @@
+/*
+ * sp_suppress.h - small-cell suppression of counts published in a
+ * hierarchy (country, regions, districts; or a total and its breakdown).
+ *
+ * Each cell has a count and at most one parent cell: the count of the same
+ * measure for the enclosing group.  A cell is withheld when:
+ *   primary:   its count is 1 .. k - 1;
+ *   secondary: going down from the roots, for the children of each parent:
+ *     - the parent withheld (with a count above 0) and no child withheld:
+ *       the smallest child with a count above 0 is withheld (else the
+ *       children would add up to the parent);
+ *     - the parent shown and one child withheld, or several whose counts add
+ *       up to less than k: the smallest other child with a count above 0 is
+ *       withheld, again until that no longer holds (else the parent less the
+ *       others would give them back).
+ * Ties between equal counts go to the child that comes first in the input,
+ * so the caller decides the order (e.g. by P-code) and the result does not
+ * depend on anything else.  Zero counts are never withheld.
+ *
+ * Pure C (no postgres.h): unit-tested standalone in test/unit.
+ */
+#ifndef SP_SUPPRESS_H
+#define SP_SUPPRESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum sp_suppress_status
+{
+	SP_SUPPRESS_OK = 0,
+	SP_SUPPRESS_NEGATIVE,		/* a count below 0 (at *bad) */
+	SP_SUPPRESS_BAD_PARENT,		/* a parent index out of range or the cell itself (at *bad) */
+	SP_SUPPRESS_CYCLE,			/* a cell is its own ancestor (at *bad) */
+	SP_SUPPRESS_BAD_K,			/* k below 1 */
+	SP_SUPPRESS_NO_MEMORY
+} sp_suppress_status;
+
+/*
+ * n cells: count[i] and parent[i] (index of the parent cell, -1 for none).
+ * Writes hidden[0..n).  On an error, *bad (when not NULL) is the index of
+ * the offending cell and hidden[] is unspecified.
+ */
+sp_suppress_status sp_suppress(size_t n, const int64_t *count, const int64_t *parent,
+							   int64_t k, bool *hidden, size_t *bad);
+
+/* "a count is below 0", ...: a message for a status, without a period. */
+const char *sp_suppress_message(sp_suppress_status status);
+
+#endif

@@ -1,0 +1,94 @@
+/*
+ * suppress.c - sp_internal.suppress_counts(counts bigint[], parents integer[],
+ * k bigint) RETURNS boolean[]: which counts of a hierarchy to withhold
+ * (src/core/sp_suppress.h), for coverage maps and the beneficiary
+ * registry's tables.  Cells are the array positions; parents[i] is the
+ * 1-based position of cell i's parent, NULL or 0 for a root.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "utils/array.h"
+#include "utils/lsyscache.h"
+
+#include "sp_suppress.h"
+
+PG_FUNCTION_INFO_V1(sp_suppress_counts);
+
+static int
+read_array(ArrayType *a, Oid type, const char *name, Datum **values, bool **nulls)
+{
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	int			n;
+
+	if (ARR_NDIM(a) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("%s must be a one-dimensional array", name)));
+	get_typlenbyvalalign(type, &typlen, &typbyval, &typalign);
+	deconstruct_array(a, type, typlen, typbyval, typalign, values, nulls, &n);
+	return n;
+}
+
+Datum
+sp_suppress_counts(PG_FUNCTION_ARGS)
+{
+	ArrayType  *counts_a = PG_GETARG_ARRAYTYPE_P(0);
+	ArrayType  *parents_a = PG_GETARG_ARRAYTYPE_P(1);
+	int64		k = PG_GETARG_INT64(2);
+	Datum	   *cv,
+			   *pv;
+	bool	   *cn,
+			   *pn;
+	int			n,
+				np,
+				i;
+	int64	   *count,
+			   *parent;
+	bool	   *hidden;
+	Datum	   *out;
+	size_t		bad = 0;
+	sp_suppress_status st;
+
+	n = read_array(counts_a, INT8OID, "counts", &cv, &cn);
+	np = read_array(parents_a, INT4OID, "parents", &pv, &pn);
+	if (n != np)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("counts and parents must be of the same length"),
+				 errdetail("There are %d counts and %d parents.", n, np)));
+	if (k < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the threshold k must be at least 1, not " INT64_FORMAT, k)));
+	count = palloc(sizeof(int64) * (n > 0 ? n : 1));
+	parent = palloc(sizeof(int64) * (n > 0 ? n : 1));
+	hidden = palloc(sizeof(bool) * (n > 0 ? n : 1));
+	for (i = 0; i < n; i++)
+	{
+		if (cn[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("count %d is NULL", i + 1),
+					 errhint("Give 0 for an empty cell.")));
+		count[i] = DatumGetInt64(cv[i]);
+		parent[i] = pn[i] ? -1 : (int64) DatumGetInt32(pv[i]) - 1;
+		if (parent[i] < -1)
+			parent[i] = -2;		/* refused below, as out of range */
+	}
+	st = sp_suppress((size_t) n, count, parent, k, hidden, &bad);
+	if (st == SP_SUPPRESS_NO_MEMORY)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	if (st != SP_SUPPRESS_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cannot suppress these counts: %s", sp_suppress_message(st)),
+				 errdetail("At position %zu of %d.", bad + 1, n)));
+	out = palloc(sizeof(Datum) * (n > 0 ? n : 1));
+	for (i = 0; i < n; i++)
+		out[i] = BoolGetDatum(hidden[i]);
+	PG_RETURN_ARRAYTYPE_P(construct_array(out, n, BOOLOID, 1, true, TYPALIGN_CHAR));
+}

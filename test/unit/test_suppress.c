@@ -1,0 +1,239 @@
+/* Unit tests of src/core/sp_suppress.c */
+#include "tap.h"
+#include "sp_suppress.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* "1010": hidden[] as a string of 0 and 1, for readable expectations */
+static const char *
+pattern(const bool *hidden, size_t n)
+{
+	static char buf[64];
+	size_t		i;
+
+	for (i = 0; i < n && i < sizeof(buf) - 1; i++)
+		buf[i] = hidden[i] ? '1' : '0';
+	buf[i] = '\0';
+	return buf;
+}
+
+static const char *
+run(size_t n, const int64_t *count, const int64_t *parent, int64_t k)
+{
+	bool		hidden[64];
+	size_t		bad = 0;
+	sp_suppress_status st = sp_suppress(n, count, parent, k, hidden, &bad);
+
+	if (st != SP_SUPPRESS_OK)
+		return sp_suppress_message(st);
+	return pattern(hidden, n);
+}
+
+/* a cheap deterministic generator for the property checks */
+static uint64_t lcg = 42;
+static uint64_t
+next(uint64_t bound)
+{
+	lcg = lcg * 6364136223846793005ULL + 1442695040888963407ULL;
+	return (lcg >> 33) % bound;
+}
+
+/*
+ * Whether the result obeys the rules: every count 1..k-1 withheld, nothing
+ * at 0 withheld, and for every parent either the rule holds or no child is
+ * left that could be withheld.
+ */
+static bool
+obeys(size_t n, const int64_t *count, const int64_t *parent, int64_t k, const bool *hidden, char *why, size_t whylen)
+{
+	size_t		i,
+				p;
+
+	for (i = 0; i < n; i++)
+	{
+		if (count[i] > 0 && count[i] < k && !hidden[i])
+		{
+			snprintf(why, whylen, "cell %zu (count %lld) shown", i, (long long) count[i]);
+			return false;
+		}
+		if (count[i] == 0 && hidden[i])
+		{
+			snprintf(why, whylen, "cell %zu (count 0) withheld", i);
+			return false;
+		}
+	}
+	for (p = 0; p < n; p++)
+	{
+		size_t		n_children = 0,
+					n_hidden = 0,
+					n_left = 0;
+		int64_t		sum = 0;
+
+		for (i = 0; i < n; i++)
+			if (parent[i] == (int64_t) p)
+			{
+				n_children++;
+				if (hidden[i])
+				{
+					n_hidden++;
+					sum += count[i];
+				}
+				else if (count[i] > 0)
+					n_left++;
+			}
+		if (n_children == 0 || n_left == 0)
+			continue;
+		if (hidden[p] && count[p] > 0 && n_hidden == 0)
+		{
+			snprintf(why, whylen, "parent %zu withheld, no child withheld", p);
+			return false;
+		}
+		if (!hidden[p] && (n_hidden == 1 || (n_hidden > 1 && sum < k)))
+		{
+			snprintf(why, whylen, "parent %zu shown, %zu children withheld adding up to %lld", p, n_hidden, (long long) sum);
+			return false;
+		}
+	}
+	return true;
+}
+
+int
+main(void)
+{
+	/* a country (0), three regions (1-3) */
+	{
+		int64_t		c[] = {100, 3, 50, 47};
+		int64_t		p[] = {-1, 0, 0, 0};
+
+		is_str(run(N(c), c, p, 5), "0101", "one small region: the smallest other region is withheld too");
+		is_str(run(N(c), c, p, 3), "0000", "with k = 3, a count of 3 is shown");
+		is_str(run(N(c), c, p, 1), "0000", "with k = 1, nothing is withheld");
+	}
+	{
+		int64_t		c[] = {100, 2, 2, 96};
+		int64_t		p[] = {-1, 0, 0, 0};
+
+		is_str(run(N(c), c, p, 5), "0111", "two small regions adding up to less than k: a third is withheld");
+	}
+	{
+		int64_t		c[] = {100, 2, 3, 95};
+		int64_t		p[] = {-1, 0, 0, 0};
+
+		is_str(run(N(c), c, p, 5), "0110", "two small regions adding up to k: enough");
+	}
+	{
+		int64_t		c[] = {100, 3, 0, 97};
+		int64_t		p[] = {-1, 0, 0, 0};
+
+		is_str(run(N(c), c, p, 5), "0101", "a zero is never withheld: the next non-zero is");
+	}
+	{
+		int64_t		c[] = {100, 20, 3, 20, 57};
+		int64_t		p[] = {-1, 0, 0, 0, 0};
+
+		is_str(run(N(c), c, p, 5), "01100", "equal counts: the first in the input is withheld");
+	}
+	{
+		/* country 0; regions 1 (3), 2 (40), 3 (57); districts 4, 5 of region 2 */
+		int64_t		c[] = {100, 3, 40, 57, 20, 20};
+		int64_t		p[] = {-1, 0, 0, 0, 2, 2};
+
+		is_str(run(N(c), c, p, 5), "011010", "a region withheld by the secondary rule: one of its districts is withheld too");
+	}
+	{
+		/* the same, districts listed before their region: the order of cells is free */
+		int64_t		c[] = {20, 20, 100, 3, 40, 57};
+		int64_t		p[] = {4, 4, -1, 2, 2, 2};
+
+		is_str(run(N(c), c, p, 5), "100110", "children may come before their parent in the input");
+	}
+	{
+		int64_t		c[] = {10, 3, 0};
+		int64_t		p[] = {-1, 0, 0};
+
+		is_str(run(N(c), c, p, 5), "010", "no other child to withhold: the rule stops there");
+	}
+	{
+		/* two measures side by side: separate trees */
+		int64_t		c[] = {100, 3, 97, 100, 50, 50};
+		int64_t		p[] = {-1, 0, 0, -1, 3, 3};
+
+		is_str(run(N(c), c, p, 5), "011000", "separate trees do not affect each other");
+	}
+	{
+		int64_t		c[] = {4};
+		int64_t		p[] = {-1};
+
+		is_str(run(N(c), c, p, 5), "1", "a lone small count is withheld");
+		is_str(run(0, c, p, 5), "", "no cells");
+	}
+
+	/* bad input */
+	{
+		int64_t		c[] = {10, -1};
+		int64_t		p[] = {-1, 0};
+		bool		h[2];
+		size_t		bad = 99;
+
+		is_int(sp_suppress(2, c, p, 5, h, &bad), SP_SUPPRESS_NEGATIVE, "a negative count is refused");
+		is_int(bad, 1, "... naming the cell");
+	}
+	{
+		int64_t		c[] = {10, 1};
+		int64_t		p[] = {-1, 2};
+		int64_t		self[] = {-1, 1};
+		int64_t		below[] = {-2, 0};
+		int64_t		cyc[] = {1, 0};
+		bool		h[2];
+		size_t		bad = 99;
+
+		is_int(sp_suppress(2, c, p, 5, h, &bad), SP_SUPPRESS_BAD_PARENT, "a parent out of range is refused");
+		is_int(bad, 1, "... naming the cell");
+		is_int(sp_suppress(2, c, self, 5, h, &bad), SP_SUPPRESS_BAD_PARENT, "a cell that is its own parent is refused");
+		is_int(sp_suppress(2, c, below, 5, h, &bad), SP_SUPPRESS_BAD_PARENT, "a parent index below -1 is refused");
+		is_int(bad, 0, "... naming the cell");
+		is_int(sp_suppress(2, c, cyc, 5, h, &bad), SP_SUPPRESS_CYCLE, "a cycle is refused");
+		is_int(bad, 0, "... naming a cell on it");
+		is_int(sp_suppress(2, c, p, 0, h, NULL), SP_SUPPRESS_BAD_K, "k = 0 is refused");
+		is_str(sp_suppress_message(SP_SUPPRESS_CYCLE), "a cell is its own ancestor", "messages name the problem");
+	}
+	{
+		/* counts near the top of int64 do not overflow the sum */
+		int64_t		c[] = {INT64_MAX, INT64_MAX - 1, INT64_MAX - 1, 7};
+		int64_t		p[] = {-1, 0, 0, 0};
+		bool		h[4];
+
+		ok(sp_suppress(4, c, p, INT64_MAX, h, NULL) == SP_SUPPRESS_OK, "huge counts and k");
+		is_str(pattern(h, 4), "0111", "... withheld as the rules say, no overflow");
+	}
+
+	/* properties over random trees of three levels */
+	{
+		int			t,
+					failures = 0;
+		char		why[200] = "";
+
+		for (t = 0; t < 2000 && failures == 0; t++)
+		{
+			int64_t		c[60],
+						p[60];
+			bool		h[60];
+			size_t		n = 1 + next(60),
+						i;
+			int64_t		k = 1 + (int64_t) next(12);
+
+			for (i = 0; i < n; i++)
+			{
+				p[i] = i == 0 ? -1 : (int64_t) next(i);		/* a parent earlier in the input */
+				c[i] = next(4) == 0 ? 0 : (int64_t) next(30);
+			}
+			if (sp_suppress(n, c, p, k, h, NULL) != SP_SUPPRESS_OK || !obeys(n, c, p, k, h, why, sizeof(why)))
+				failures++;
+		}
+		ok(failures == 0, "2000 random trees: every rule holds after suppression (%s)", failures ? why : "none broken");
+	}
+	return done_testing();
+}
