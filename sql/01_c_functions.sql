@@ -85,8 +85,11 @@ CREATE FUNCTION sp_internal.lifecycle_guard()
 COMMENT ON FUNCTION sp_internal.lifecycle_guard() IS 'BEFORE INSERT OR UPDATE row trigger: a new row starts in one of its initial states; a status change must be a move of the lifecycle given as "from>to|to; ..."; the listed columns never change and the set-once columns change only from NULL; a status change without a new reason empties the reason; version, updated_at and updated_by are stamped. Arguments: label, id column, status column, reason column, initial states, lifecycle, frozen columns, set-once columns, hint (src/pg/lifecycle.c).';
 
 -- Small-cell suppression in a hierarchy (src/core/sp_suppress.h).
-CREATE FUNCTION sp_internal.suppress_counts(counts bigint[], parents integer[], k bigint)
+-- forced (NULL: none) withholds cells whatever their count: passes over two
+-- hierarchies of the same cells, alternated until nothing changes, protect a
+-- table that adds up both ways (areas and programmes).
+CREATE FUNCTION sp_internal.suppress_counts(counts bigint[], parents integer[], k bigint, forced boolean[] DEFAULT NULL)
     RETURNS boolean[]
     AS 'MODULE_PATHNAME', 'sp_suppress_counts'
-    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION sp_internal.suppress_counts(bigint[], integer[], bigint) IS 'Which counts of a hierarchy to withhold: counts from 1 to k - 1, and, going down from the roots, enough other counts under each parent that none comes back by addition or subtraction (a withheld parent: at least one non-zero child withheld; a shown parent: no child withheld alone, and those withheld adding up to k or more). parents[i] is the 1-based position of cell i''s parent (NULL or 0: a root); ties go to the earlier position (src/core/sp_suppress.c).';
+    LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION sp_internal.suppress_counts(bigint[], integer[], bigint, boolean[]) IS 'Which counts of a hierarchy to withhold: counts from 1 to k - 1, and, going down from the roots, enough other counts under each parent that none comes back by addition or subtraction (a withheld parent: at least one non-zero child withheld; a shown parent: no child withheld alone, and those withheld adding up to k or more). parents[i] is the 1-based position of cell i''s parent (NULL or 0: a root); ties go to the earlier position; forced[i] true withholds cell i whatever its count (src/core/sp_suppress.c).';

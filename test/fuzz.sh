@@ -478,6 +478,9 @@ SELECT fuzz.tally(array_agg(fuzz.try(label, query))) FROM (
     UNION ALL SELECT 'lower bound not 1', 'SELECT sp_internal.suppress_counts(''[5:6]={1,2}''::bigint[], ''[-3:-2]={0,1}''::integer[], 5)'
     UNION ALL SELECT 'extreme parents', 'SELECT sp_internal.suppress_counts(''{1,2}''::bigint[], ''{-2147483648,2147483647}''::integer[], 5)'
     UNION ALL SELECT 'extreme k', 'SELECT sp_internal.suppress_counts(''{1,2}''::bigint[], ''{0,1}''::integer[], -9223372036854775808)'
+    UNION ALL SELECT 'forced of another length', 'SELECT sp_internal.suppress_counts(''{1,2}''::bigint[], ''{0,1}''::integer[], 5, ''{true}'')'
+    UNION ALL SELECT 'forced with NULLs and two dimensions', 'SELECT sp_internal.suppress_counts(''{1,2}''::bigint[], ''{0,1}''::integer[], 5, ''{{NULL,true}}'')'
+    UNION ALL SELECT 'forced everywhere on a long chain', 'SELECT cardinality(sp_internal.suppress_counts(array_agg(30::bigint), array_agg(i - 1), 5, array_agg(i % 2 = 0))) FROM generate_series(1, 200000) i'
 ) c (label, query);"
 
 # --- every C function, from the catalog: NULL in each argument -----------------

@@ -38,7 +38,7 @@ alloc_array(size_t n, size_t size)
 
 sp_suppress_status
 sp_suppress(size_t n, const int64_t *count, const int64_t *parent,
-			int64_t k, bool *hidden, size_t *bad)
+			int64_t k, const bool *forced, bool *hidden, size_t *bad)
 {
 	size_t	   *first = NULL;	/* children of p: child[first[p] .. first[p + 1]) */
 	size_t	   *child = NULL;
@@ -131,7 +131,7 @@ sp_suppress(size_t n, const int64_t *count, const int64_t *parent,
 	}
 
 	for (i = 0; i < n; i++)
-		hidden[i] = count[i] > 0 && count[i] < k;
+		hidden[i] = (count[i] > 0 && count[i] < k) || (forced && forced[i]);
 
 	for (head = 0; head < n; head++)
 	{

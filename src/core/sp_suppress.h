@@ -38,11 +38,14 @@ typedef enum sp_suppress_status
 
 /*
  * n cells: count[i] and parent[i] (index of the parent cell, -1 for none).
- * Writes hidden[0..n).  On an error, *bad (when not NULL) is the index of
- * the offending cell and hidden[] is unspecified.
+ * Writes hidden[0..n).  forced (may be NULL) lists cells withheld whatever
+ * their count, e.g. by an earlier pass over another hierarchy of the same
+ * cells: passes alternated until nothing changes protect a table that adds
+ * up two ways.  On an error, *bad (when not NULL) is the index of the
+ * offending cell and hidden[] is unspecified.
  */
 sp_suppress_status sp_suppress(size_t n, const int64_t *count, const int64_t *parent,
-							   int64_t k, bool *hidden, size_t *bad);
+							   int64_t k, const bool *forced, bool *hidden, size_t *bad);
 
 /* "a count is below 0", ...: a message for a status, without a period. */
 const char *sp_suppress_message(sp_suppress_status status);

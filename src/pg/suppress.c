@@ -36,9 +36,13 @@ read_array(ArrayType *a, Oid type, const char *name, Datum **values, bool **null
 Datum
 sp_suppress_counts(PG_FUNCTION_ARGS)
 {
-	ArrayType  *counts_a = PG_GETARG_ARRAYTYPE_P(0);
-	ArrayType  *parents_a = PG_GETARG_ARRAYTYPE_P(1);
-	int64		k = PG_GETARG_INT64(2);
+	ArrayType  *counts_a;
+	ArrayType  *parents_a;
+	int64		k;
+	ArrayType  *forced_a = PG_NARGS() > 3 && !PG_ARGISNULL(3) ? PG_GETARG_ARRAYTYPE_P(3) : NULL;
+	Datum	   *fv = NULL;
+	bool	   *fn = NULL;
+	bool	   *forced = NULL;
 	Datum	   *cv,
 			   *pv;
 	bool	   *cn,
@@ -53,6 +57,12 @@ sp_suppress_counts(PG_FUNCTION_ARGS)
 	size_t		bad = 0;
 	sp_suppress_status st;
 
+	/* NULL counts, parents or k: NULL, as a strict function (forced may be NULL) */
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		PG_RETURN_NULL();
+	counts_a = PG_GETARG_ARRAYTYPE_P(0);
+	parents_a = PG_GETARG_ARRAYTYPE_P(1);
+	k = PG_GETARG_INT64(2);
 	n = read_array(counts_a, INT8OID, "counts", &cv, &cn);
 	np = read_array(parents_a, INT4OID, "parents", &pv, &pn);
 	if (n != np)
@@ -64,6 +74,19 @@ sp_suppress_counts(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("the threshold k must be at least 1, not " INT64_FORMAT, k)));
+	if (forced_a)
+	{
+		int			nf = read_array(forced_a, BOOLOID, "forced", &fv, &fn);
+
+		if (nf != n)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("counts and forced must be of the same length"),
+					 errdetail("There are %d counts and %d forced flags.", n, nf)));
+		forced = palloc(sizeof(bool) * (n > 0 ? n : 1));
+		for (i = 0; i < n; i++)
+			forced[i] = !fn[i] && DatumGetBool(fv[i]);
+	}
 	count = palloc(sizeof(int64) * (n > 0 ? n : 1));
 	parent = palloc(sizeof(int64) * (n > 0 ? n : 1));
 	hidden = palloc(sizeof(bool) * (n > 0 ? n : 1));
@@ -79,7 +102,7 @@ sp_suppress_counts(PG_FUNCTION_ARGS)
 		if (parent[i] < -1)
 			parent[i] = -2;		/* refused below, as out of range */
 	}
-	st = sp_suppress((size_t) n, count, parent, k, hidden, &bad);
+	st = sp_suppress((size_t) n, count, parent, k, forced, hidden, &bad);
 	if (st == SP_SUPPRESS_NO_MEMORY)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
 	if (st != SP_SUPPRESS_OK)

@@ -25,7 +25,7 @@ run(size_t n, const int64_t *count, const int64_t *parent, int64_t k)
 {
 	bool		hidden[64];
 	size_t		bad = 0;
-	sp_suppress_status st = sp_suppress(n, count, parent, k, hidden, &bad);
+	sp_suppress_status st = sp_suppress(n, count, parent, k, NULL, hidden, &bad);
 
 	if (st != SP_SUPPRESS_OK)
 		return sp_suppress_message(st);
@@ -171,6 +171,41 @@ main(void)
 		is_str(run(0, c, p, 5), "", "no cells");
 	}
 
+	/* forced cells: withheld whatever their count, and the rules follow */
+	{
+		int64_t		c[] = {100, 20, 30, 50};
+		int64_t		p[] = {-1, 0, 0, 0};
+		bool		f[] = {false, false, false, true};
+		bool		h[4];
+
+		ok(sp_suppress(4, c, p, 5, f, h, NULL) == SP_SUPPRESS_OK, "forced cells");
+		is_str(pattern(h, 4), "0101", "a forced cell is withheld, and the smallest other with it");
+	}
+	{
+		/*
+		 * A table adding up two ways: a country (0) of two areas (1, 2),
+		 * each cell also split by kind X and Y: A1.X 3, A1.Y 4, A2.X 5,
+		 * A2.Y 6, country X 7, country Y 8.  Geography: an area's cell is
+		 * the child of the country's of the same kind; kinds: X and Y are
+		 * the children of their area's total.  One pass per hierarchy,
+		 * alternated until nothing changes.
+		 */
+		int64_t		c[] = {40, 20, 20, 17, 3, 16, 4, 33, 7};
+		int64_t		geo[] = {-1, 0, 0, 7, 8, 7, 8, -1, -1};
+		int64_t		kind[] = {-1, -1, -1, 1, 1, 2, 2, 0, 0};
+		bool		a[9],
+					b[9];
+		int			round;
+
+		ok(sp_suppress(9, c, kind, 5, NULL, a, NULL) == SP_SUPPRESS_OK, "first pass, by kind");
+		for (round = 0; round < 3; round++)
+		{
+			ok(sp_suppress(9, c, geo, 5, a, b, NULL) == SP_SUPPRESS_OK, "a pass by geography");
+			ok(sp_suppress(9, c, kind, 5, b, a, NULL) == SP_SUPPRESS_OK, "a pass by kind");
+		}
+		is_str(pattern(a, 9), "000111100", "both areas' X withheld with their small Y; the country's X and Y (33, 7) stay shown");
+	}
+
 	/* bad input */
 	{
 		int64_t		c[] = {10, -1};
@@ -178,7 +213,7 @@ main(void)
 		bool		h[2];
 		size_t		bad = 99;
 
-		is_int(sp_suppress(2, c, p, 5, h, &bad), SP_SUPPRESS_NEGATIVE, "a negative count is refused");
+		is_int(sp_suppress(2, c, p, 5, NULL, h, &bad), SP_SUPPRESS_NEGATIVE, "a negative count is refused");
 		is_int(bad, 1, "... naming the cell");
 	}
 	{
@@ -190,14 +225,14 @@ main(void)
 		bool		h[2];
 		size_t		bad = 99;
 
-		is_int(sp_suppress(2, c, p, 5, h, &bad), SP_SUPPRESS_BAD_PARENT, "a parent out of range is refused");
+		is_int(sp_suppress(2, c, p, 5, NULL, h, &bad), SP_SUPPRESS_BAD_PARENT, "a parent out of range is refused");
 		is_int(bad, 1, "... naming the cell");
-		is_int(sp_suppress(2, c, self, 5, h, &bad), SP_SUPPRESS_BAD_PARENT, "a cell that is its own parent is refused");
-		is_int(sp_suppress(2, c, below, 5, h, &bad), SP_SUPPRESS_BAD_PARENT, "a parent index below -1 is refused");
+		is_int(sp_suppress(2, c, self, 5, NULL, h, &bad), SP_SUPPRESS_BAD_PARENT, "a cell that is its own parent is refused");
+		is_int(sp_suppress(2, c, below, 5, NULL, h, &bad), SP_SUPPRESS_BAD_PARENT, "a parent index below -1 is refused");
 		is_int(bad, 0, "... naming the cell");
-		is_int(sp_suppress(2, c, cyc, 5, h, &bad), SP_SUPPRESS_CYCLE, "a cycle is refused");
+		is_int(sp_suppress(2, c, cyc, 5, NULL, h, &bad), SP_SUPPRESS_CYCLE, "a cycle is refused");
 		is_int(bad, 0, "... naming a cell on it");
-		is_int(sp_suppress(2, c, p, 0, h, NULL), SP_SUPPRESS_BAD_K, "k = 0 is refused");
+		is_int(sp_suppress(2, c, p, 0, NULL, h, NULL), SP_SUPPRESS_BAD_K, "k = 0 is refused");
 		is_str(sp_suppress_message(SP_SUPPRESS_CYCLE), "a cell is its own ancestor", "messages name the problem");
 	}
 	{
@@ -206,7 +241,7 @@ main(void)
 		int64_t		p[] = {-1, 0, 0, 0};
 		bool		h[4];
 
-		ok(sp_suppress(4, c, p, INT64_MAX, h, NULL) == SP_SUPPRESS_OK, "huge counts and k");
+		ok(sp_suppress(4, c, p, INT64_MAX, NULL, h, NULL) == SP_SUPPRESS_OK, "huge counts and k");
 		is_str(pattern(h, 4), "0111", "... withheld as the rules say, no overflow");
 	}
 
@@ -230,7 +265,7 @@ main(void)
 				p[i] = i == 0 ? -1 : (int64_t) next(i);		/* a parent earlier in the input */
 				c[i] = next(4) == 0 ? 0 : (int64_t) next(30);
 			}
-			if (sp_suppress(n, c, p, k, h, NULL) != SP_SUPPRESS_OK || !obeys(n, c, p, k, h, why, sizeof(why)))
+			if (sp_suppress(n, c, p, k, NULL, h, NULL) != SP_SUPPRESS_OK || !obeys(n, c, p, k, h, why, sizeof(why)))
 				failures++;
 		}
 		ok(failures == 0, "2000 random trees: every rule holds after suppression (%s)", failures ? why : "none broken");
