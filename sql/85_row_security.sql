@@ -144,6 +144,29 @@ CREATE POLICY crvs_event_in_scope ON sp.crvs_event FOR SELECT
            OR household_id IN (SELECT h.household_id FROM sp.household h)
            OR (household_id IS NULL AND admin_area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code))));
 
+-- External beneficiaries (sql/73_ibr.sql): a linked row is seen with its
+-- person; an unlinked one by the area the ministry gave, and an ambiguous one
+-- also by any of its candidates (its reviewers); else by national readers
+-- only.  The same for their history.
+ALTER TABLE sp.external_beneficiary ENABLE ROW LEVEL SECURITY;
+CREATE POLICY external_beneficiary_in_scope ON sp.external_beneficiary FOR SELECT
+    USING ((SELECT sp_internal.has_national_scope())
+           OR CASE WHEN person_id IS NOT NULL THEN person_id IN (SELECT p.person_id FROM sp.person p)
+                   WHEN admin_area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code)) THEN true
+                   WHEN link_status = 'ambiguous' THEN
+                       EXISTS (SELECT 1 FROM jsonb_array_elements(candidates) c
+                               WHERE (c ->> 'person_id')::bigint IN (SELECT p.person_id FROM sp.person p))
+                   ELSE false END);
+ALTER TABLE sp.external_beneficiary_history ENABLE ROW LEVEL SECURITY;
+CREATE POLICY external_beneficiary_history_in_scope ON sp.external_beneficiary_history FOR SELECT
+    USING ((SELECT sp_internal.has_national_scope())
+           OR CASE WHEN person_id IS NOT NULL THEN person_id IN (SELECT p.person_id FROM sp.person p)
+                   WHEN admin_area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code)) THEN true
+                   WHEN link_status = 'ambiguous' THEN
+                       EXISTS (SELECT 1 FROM jsonb_array_elements(candidates) c
+                               WHERE (c ->> 'person_id')::bigint IN (SELECT p.person_id FROM sp.person p))
+                   ELSE false END);
+
 -- Conditionality (sql/64_conditionality.sql): reports and steps are household data.
 ALTER TABLE sp.compliance_report ENABLE ROW LEVEL SECURITY;
 CREATE POLICY compliance_report_in_scope ON sp.compliance_report FOR SELECT

@@ -432,3 +432,36 @@ GRANT EXECUTE ON FUNCTION sp.coverage_by_area(text, integer, text), sp.coverage_
                           sp.coverage_mvt(text, integer, integer, integer), sp.coverage_map_html(text, integer, text, text)
     TO sp_admin, sp_programme_officer, sp_payment_officer, sp_analyst, sp_auditor;
 GRANT EXECUTE ON FUNCTION sp.reassign_households(text, text) TO sp_registrar;
+
+-- The integrated beneficiary registry (sql/73_ibr.sql): external programmes
+-- are configuration (programme officers); their lists come from other
+-- ministries' systems (integrations) or data managers (registrars), with
+-- national scope; caseworkers and registrars decide the links in review.
+SELECT pg_catalog.pg_extension_config_dump('sp.external_programme', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.external_programme_history', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.external_import', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.external_beneficiary', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.external_beneficiary_history', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.external_programme_history_history_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.external_import_import_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.external_beneficiary_external_beneficiary_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.external_beneficiary_history_history_id_seq', '');
+GRANT SELECT ON sp.external_programme, sp.external_programme_history
+    TO sp_registrar, sp_caseworker, sp_programme_officer, sp_payment_officer, sp_grievance_officer, sp_analyst, sp_auditor, sp_integration;
+GRANT INSERT (name, title, owner_ministry, benefit_type, frequency, amount, currency, target_unit, status, description),
+      UPDATE (title, owner_ministry, benefit_type, frequency, amount, currency, status, description)
+    ON sp.external_programme TO sp_programme_officer;
+GRANT SELECT ON sp.external_import TO sp_registrar, sp_programme_officer, sp_integration, sp_auditor;
+GRANT SELECT ON sp.external_beneficiary, sp.external_beneficiary_history TO sp_registrar, sp_caseworker, sp_auditor;
+GRANT EXECUTE ON FUNCTION sp.import_external_beneficiaries(text, jsonb) TO sp_integration, sp_registrar;
+GRANT EXECUTE ON FUNCTION sp.relink_external_beneficiaries(text) TO sp_registrar;
+GRANT EXECUTE ON FUNCTION sp.review_external_link(bigint, bigint, text) TO sp_registrar, sp_caseworker;
+GRANT SELECT ON sp.benefits_by_person, sp.benefits_by_household
+    TO sp_registrar, sp_caseworker, sp_programme_officer, sp_payment_officer, sp_grievance_officer, sp_auditor;
+-- who receives what, across programmes (sql/74_ibr_analysis.sql): the
+-- aggregates for those who read coverage (suppressed for analysts); the
+-- lists of households and persons for those who follow them up
+GRANT EXECUTE ON FUNCTION sp.programme_overlap(integer), sp.benefit_incidence(integer, text), sp.coverage_gap_summary(text, integer)
+    TO sp_programme_officer, sp_payment_officer, sp_analyst, sp_auditor;
+GRANT EXECUTE ON FUNCTION sp.coverage_gaps(text) TO sp_registrar, sp_caseworker, sp_programme_officer, sp_auditor;
+GRANT EXECUTE ON FUNCTION sp.duplicate_beneficiaries() TO sp_registrar, sp_caseworker, sp_programme_officer, sp_payment_officer, sp_auditor;

@@ -195,6 +195,14 @@ SELECT sp.shock_response((sp.declare_shock(jsonb_build_object('name', 'Round tri
          'source', 'early_warning', 'source_ref', 'rt-1',
          'footprint', (SELECT ST_AsGeoJSON(ST_Envelope(ST_Collect(location)))::jsonb FROM sp.household)))).event_id, 'child_grant', 'vertical', 100);
 SELECT sp.shock_response(max(event_id), 'child_grant', 'horizontal', 100, 20) FROM sp.shock_event;
+-- the integrated beneficiary registry: a ministry's list imported twice (a
+-- row changed, a row ended), its programme changed once
+INSERT INTO sp.external_programme (name, title, owner_ministry, benefit_type, frequency, amount, currency)
+VALUES ('rt_meals', 'Round trip meals', 'Ministry of Education', 'in_kind', 'daily', 1, 'USD');
+UPDATE sp.external_programme SET title = 'Round trip school meals' WHERE name = 'rt_meals';
+SELECT sp.import_external_beneficiaries('rt_meals', '[{"source_record_id": "m1", "national_id": "SY-777-001"},
+         {"source_record_id": "m2", "given_name": "Round", "family_name": "Trip", "amount": 2}]');
+SELECT sp.import_external_beneficiaries('rt_meals', '[{"source_record_id": "m1", "national_id": "SY-777-001", "amount": 3}]');
 -- both keys rotated: the dump carries the retired keys' state and re-keyed values
 SELECT sp.rotate_keys(NULL, 100000);
 SELECT sp.rotate_keys(NULL, 100000, false);

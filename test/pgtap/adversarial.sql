@@ -150,7 +150,16 @@ SELECT set_eq('SELECT name, privilege, roles FROM table_matrix', $$VALUES
     ('sp.relationship_type', 'UPDATE(label)', 'admin'),
     ('sp.variable', 'INSERT(code,label,entity,value_type,categories,min_value,max_value,required,unit,description)', 'admin'),
     ('sp.variable', 'SELECT', 'admin analyst auditor caseworker grievance_officer integration payment_officer pii_reader programme_officer registrar'),
-    ('sp.variable', 'UPDATE(label,categories,min_value,max_value,required,unit,description)', 'admin')
+    ('sp.variable', 'UPDATE(label,categories,min_value,max_value,required,unit,description)', 'admin'),
+    ('sp.external_programme', 'SELECT', 'admin analyst auditor caseworker grievance_officer integration payment_officer programme_officer registrar'),
+    ('sp.external_programme_history', 'SELECT', 'admin analyst auditor caseworker grievance_officer integration payment_officer programme_officer registrar'),
+    ('sp.external_programme', 'INSERT(name,title,owner_ministry,benefit_type,frequency,amount,currency,target_unit,status,description)', 'admin programme_officer'),
+    ('sp.external_programme', 'UPDATE(title,owner_ministry,benefit_type,frequency,amount,currency,status,description)', 'admin programme_officer'),
+    ('sp.external_import', 'SELECT', 'admin auditor integration programme_officer registrar'),
+    ('sp.external_beneficiary', 'SELECT', 'admin auditor caseworker registrar'),
+    ('sp.external_beneficiary_history', 'SELECT', 'admin auditor caseworker registrar'),
+    ('sp.benefits_by_person', 'SELECT', 'admin auditor caseworker grievance_officer payment_officer programme_officer registrar'),
+    ('sp.benefits_by_household', 'SELECT', 'admin auditor caseworker grievance_officer payment_officer programme_officer registrar')
 $$, 'role x table matrix: exactly the documented privileges on every table, view and sequence');
 
 CREATE TEMP VIEW function_matrix AS
@@ -161,6 +170,14 @@ GROUP BY 1;
 
 SELECT set_eq('SELECT name, roles FROM function_matrix', $$VALUES
     ('sp.activate_mpi_model(text,integer)', 'admin'),
+    ('sp.import_external_beneficiaries(text,jsonb)', 'admin integration registrar'),
+    ('sp.relink_external_beneficiaries(text)', 'admin registrar'),
+    ('sp.review_external_link(bigint,bigint,text)', 'admin caseworker registrar'),
+    ('sp.programme_overlap(integer)', 'admin analyst auditor payment_officer programme_officer'),
+    ('sp.benefit_incidence(integer,text)', 'admin analyst auditor payment_officer programme_officer'),
+    ('sp.coverage_gap_summary(text,integer)', 'admin analyst auditor payment_officer programme_officer'),
+    ('sp.coverage_gaps(text)', 'admin auditor caseworker programme_officer registrar'),
+    ('sp.duplicate_beneficiaries()', 'admin auditor caseworker payment_officer programme_officer registrar'),
     ('sp.area_at_point(geometry,integer)', 'admin analyst auditor caseworker grievance_officer integration payment_officer pii_reader programme_officer registrar'),
     ('sp.import_admin_areas(jsonb,integer,text,jsonb)', 'admin'),
     ('sp.households_in_footprint(geometry,double precision)', 'admin auditor caseworker grievance_officer payment_officer registrar'),
@@ -338,7 +355,7 @@ $$, $$VALUES ('sp.admin_area_ancestor', false, false), ('sp.household_profile', 
              ('sp.household_deidentified', true, true),
              ('sp.my_area_scope', true, true), ('sp.person_deidentified', true, true),
              ('sp_internal.person_linkage_input', true, true), ('sp_internal.person_linkage_input_rotating', true, true),
-             ('sp_internal.person_linkage_labelled', true, true)$$,
+             ('sp_internal.person_linkage_labelled', true, true), ('sp.benefits_by_person', true, true)$$,
    'views run with the reader''s rights, except the scoped security-barrier views (and the area tree)');
 
 SELECT is_empty($$

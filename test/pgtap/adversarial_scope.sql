@@ -38,7 +38,7 @@ GROUP BY s.role, c.oid;
 SELECT is_empty($$
     SELECT role, relation, o FROM leak_probe, LATERAL adv_lab.outcome(role, NULL, probe) o WHERE o <> 'ok:0'
 $$, 'no XA01 role sees an XA02 row in any table or view, on any key it can read');
-SELECT cmp_ok((SELECT count(DISTINCT relation)::int FROM leak_probe), '=', 45,
+SELECT cmp_ok((SELECT count(DISTINCT relation)::int FROM leak_probe), '=', 49,
               'the probe covers every table and view of household and person data');
 SELECT is(adv_lab.outcome('adv_registrar', NULL, format(
               'SELECT array_agg(household_id ORDER BY household_id) FROM sp.household')),
@@ -213,6 +213,10 @@ INSERT INTO probe_pair VALUES
                                           format('SELECT sp.update_referral(%s, ''declined'', ''attack'')', :nx)),
     ('resolve_crvs_event', 'adv_caseworker', format('SELECT sp.resolve_crvs_event(%s, NULL, ''attack'')', :cv2),
                                              format('SELECT sp.resolve_crvs_event(%s, NULL, ''attack'')', :nx)),
+    ('review_external_link (row)', 'adv_caseworker', format('SELECT sp.review_external_link(%s, NULL, ''attack'')', :xb2),
+                                                     format('SELECT sp.review_external_link(%s, NULL, ''attack'')', :nx)),
+    ('review_external_link (person)', 'adv_caseworker', format('SELECT sp.review_external_link(%s, %s, ''attack'')', :xb1, :p2),
+                                                        format('SELECT sp.review_external_link(%s, %s, ''attack'')', :xb1, :nx)),
     ('submit_grievance (payment)', 'adv_integration',
      format('SELECT sp.submit_grievance(''{"channel": "web", "category": "payment", "anonymous": true, "payment_id": %s, "description": "attack"}'')', :pay2),
      format('SELECT sp.submit_grievance(''{"channel": "web", "category": "payment", "anonymous": true, "payment_id": %s, "description": "attack"}'')', :nx));
@@ -222,7 +226,7 @@ SELECT is_empty($$
                            regexp_replace(adv_lab.outcome(run_as, NULL, missing), '\d+', 'N', 'g') AS b) o
     WHERE a IS DISTINCT FROM b OR a LIKE 'ok:%'
 $$, 'reads and changes of an XA02 household, person, review or enrolment fail exactly like those of a missing one');
-SELECT cmp_ok((SELECT count(*)::int FROM probe_pair), '=', 34, '(every API function that takes an id is probed)');
+SELECT cmp_ok((SELECT count(*)::int FROM probe_pair), '=', 36, '(every API function that takes an id is probed)');
 -- a death reported with the ID of someone of another area waits for review
 -- exactly like one with an ID nobody has
 SELECT is(regexp_replace(adv_lab.outcome('adv_integration', NULL,

@@ -1,0 +1,467 @@
+-- Overlaps, gaps, duplicates and incidence across the registry's and other
+-- ministries' programmes (issue 14).  The aggregates are computed for the
+-- whole country with the owner's rights, suppressed for analysts (small
+-- cells, and enough others that no published total gives one back), and
+-- returned for the areas of the caller's scope; the lists of households and
+-- persons are for the roles that read them, limited to their scope.
+
+-- Every household's current benefits, national: enrolments in registry
+-- programmes (enrolled) and linked, active rows of external programmes
+-- (between benefit_start and benefit_end), each with its value per month:
+-- the registry's as its payment in the programme's latest sent or closed
+-- cycle, scaled by the cycle's length; the external as the row's (or the
+-- programme's) amount scaled by its frequency (a one-off: none).  Owner
+-- only, for the functions below.
+CREATE FUNCTION sp_internal.household_benefits()
+    RETURNS TABLE (household_id bigint, person_id bigint, programme text, source text, benefit_type text, unit text,
+                   monthly_value numeric, currency text)
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH last_cycle AS (
+        SELECT DISTINCT ON (c.programme) c.programme, c.cycle_id, (c.period_end - c.period_start + 1) AS days
+        FROM sp.payment_cycle c WHERE c.status IN ('sent', 'closed')
+        ORDER BY c.programme, c.period_start DESC, c.cycle_id DESC
+    ),
+    paid AS (
+        SELECT y.enrolment_id, y.amount * 30.4375 / l.days AS monthly, y.currency
+        FROM last_cycle l JOIN sp.payment y ON y.cycle_id = l.cycle_id
+        WHERE y.reissue_of IS NULL AND y.live
+    )
+    SELECT e.household_id, e.person_id, e.programme, 'registry'::text, g.benefit_type, g.target_unit, round(pd.monthly, 2), pd.currency
+    FROM sp.enrolment e
+    JOIN sp.programme g ON g.name = e.programme
+    LEFT JOIN paid pd ON pd.enrolment_id = e.enrolment_id
+    WHERE e.state = 'enrolled'
+    UNION ALL
+    SELECT p.household_id, x.person_id, x.programme, 'external', xp.benefit_type, xp.target_unit,
+           round(coalesce(x.amount, xp.amount) * CASE xp.frequency WHEN 'daily' THEN 30.4375 WHEN 'weekly' THEN 30.4375 / 7
+                                                       WHEN 'fortnightly' THEN 30.4375 / 14 WHEN 'monthly' THEN 1
+                                                       WHEN 'quarterly' THEN 1 / 3.0 WHEN 'biannual' THEN 1 / 6.0
+                                                       WHEN 'annual' THEN 1 / 12.0 ELSE 0 END, 2),
+           coalesce(x.currency, xp.currency)
+    FROM sp.external_beneficiary x
+    JOIN sp.external_programme xp ON xp.name = x.programme
+    JOIN sp.person p ON p.person_id = x.person_id
+    WHERE x.link_status = 'linked' AND x.status = 'active'
+      AND (x.benefit_start IS NULL OR x.benefit_start <= current_date)
+      AND (x.benefit_end IS NULL OR x.benefit_end >= current_date)
+$$;
+COMMENT ON FUNCTION sp_internal.household_benefits() IS 'Every current benefit of every household, national: registry enrolments (enrolled) and linked active external rows, with the value per month (registry: the payment of the programme''s latest sent or closed cycle scaled to 30.4375 days; external: amount by frequency, a one-off 0) and its currency. Owner only.';
+REVOKE ALL ON FUNCTION sp_internal.household_benefits() FROM PUBLIC;
+
+-- Suppression of a table that adds up two ways (areas, and programmes or
+-- deciles): passes over each hierarchy alternated until nothing changes.
+-- Each pass only adds withheld cells, so it ends.  k of 1 or less: nothing.
+CREATE FUNCTION sp_internal.suppress_two_ways(counts bigint[], parents_a integer[], parents_b integer[], k bigint)
+    RETURNS boolean[]
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    h boolean[];
+    prev boolean[];
+BEGIN
+    IF coalesce(cardinality(counts), 0) = 0 THEN
+        RETURN '{}';
+    END IF;
+    IF k IS NULL OR k <= 1 THEN
+        RETURN array_fill(false, ARRAY[cardinality(counts)]);
+    END IF;
+    h := sp_internal.suppress_counts(counts, parents_a, k);
+    LOOP
+        prev := h;
+        h := sp_internal.suppress_counts(counts, parents_b, k, h);
+        h := sp_internal.suppress_counts(counts, parents_a, k, h);
+        EXIT WHEN h = prev;
+    END LOOP;
+    RETURN h;
+END
+$$;
+COMMENT ON FUNCTION sp_internal.suppress_two_ways(bigint[], integer[], integer[], bigint) IS 'Which cells of a table that adds up along two hierarchies to withhold: sp_internal.suppress_counts over each, alternated until nothing changes. k of 1 or less withholds nothing.';
+
+-- The level check shared by the aggregates.
+CREATE FUNCTION sp_internal.check_aggregate_level(level integer)
+    RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF level IS NULL OR level < 0 OR level > 10 THEN
+        RAISE EXCEPTION 'level must be 0 to 10, not %', coalesce(level::text, 'NULL') USING ERRCODE = 'invalid_parameter_value', COLUMN = 'level';
+    END IF;
+    PERFORM sp_internal.require_disclosable_level(level);
+END
+$$;
+COMMENT ON FUNCTION sp_internal.check_aggregate_level(integer) IS 'Raises 22023 for a level outside 0 to 10, 42501 for an analyst below the de-identified level.';
+
+-- ------------------------------------------------------------------------
+-- Overlaps
+-- ------------------------------------------------------------------------
+
+CREATE FUNCTION sp.programme_overlap(level integer)
+    RETURNS TABLE (area_code text, area_name text, programmes text[], households bigint, suppressed boolean)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    SET jit = off
+    SET work_mem = '64MB'
+AS $$
+#variable_conflict use_column
+DECLARE
+    k integer;
+BEGIN
+    PERFORM sp_internal.check_aggregate_level(programme_overlap.level);
+    k := sp_internal.suppression_threshold();
+    RETURN QUERY
+    WITH hb AS (
+        SELECT b.household_id, array_agg(DISTINCT b.programme ORDER BY b.programme) AS combo
+        FROM sp_internal.household_benefits() b GROUP BY b.household_id
+    ),
+    leaf AS (
+        SELECT h.admin_area_code AS code, coalesce(hb.combo, '{}') AS combo, count(*) AS n
+        FROM sp.household h LEFT JOIN hb ON hb.household_id = h.household_id
+        WHERE h.status = 'active'
+        GROUP BY 1, 2
+    ),
+    -- every area up to the level asked, and each area's total (combo NULL)
+    rolled AS (
+        SELECT split_part(a.path, '/', l + 2) AS code, x.combo, sum(leaf.n)::bigint AS n
+        FROM leaf JOIN sp.admin_area a ON a.code = leaf.code
+        CROSS JOIN generate_series(0, least(a.level, programme_overlap.level)) l
+        CROSS JOIN LATERAL (VALUES (leaf.combo), (NULL::text[])) x (combo)
+        GROUP BY 1, 2
+    ),
+    cells AS (
+        SELECT r.code, r.combo, r.n, a.parent_code, a.level AS lv, a.name,
+               row_number() OVER (ORDER BY r.combo NULLS FIRST, r.code COLLATE "C")::integer AS i
+        FROM rolled r JOIN sp.admin_area a ON a.code = r.code
+    ),
+    -- two hierarchies: the same combination in the parent area; the area's total
+    linked AS (
+        SELECT c.*, g.i AS geo_parent, t.i AS total_parent
+        FROM cells c
+        LEFT JOIN cells g ON g.code = c.parent_code AND g.combo IS NOT DISTINCT FROM c.combo
+        LEFT JOIN cells t ON c.combo IS NOT NULL AND t.code = c.code AND t.combo IS NULL
+    ),
+    decided AS (
+        SELECT sp_internal.suppress_two_ways(array_agg(l.n ORDER BY l.i), array_agg(l.geo_parent ORDER BY l.i),
+                                             array_agg(l.total_parent ORDER BY l.i), k) AS h
+        FROM linked l
+    )
+    SELECT l.code, l.name, l.combo, CASE WHEN d.h[l.i] THEN NULL ELSE l.n END, d.h[l.i]
+    FROM linked l CROSS JOIN decided d
+    WHERE l.lv = programme_overlap.level AND l.combo IS NOT NULL
+      AND l.code IN (SELECT v.code FROM sp_internal.visible_areas() v (code))
+    ORDER BY l.code, cardinality(l.combo) DESC, l.combo;
+END
+$$;
+COMMENT ON FUNCTION sp.programme_overlap(integer) IS 'Active households per area of a level (in the caller''s scope) by the combination of programmes they currently receive from, registry and external ({} for none). For analysts, counts from 1 to min_cell_size - 1 are withheld (NULL, suppressed true), and enough others that neither an area''s total nor the parent area''s count of the same combination gives one back; analysts get no level below the de-identified one. Counts cover the whole country.';
+
+-- ------------------------------------------------------------------------
+-- Gaps
+-- ------------------------------------------------------------------------
+
+-- Households eligible for a programme, by its rule (the latest eligibility
+-- decision) or by poverty (the current assessment of the programme's PMT or
+-- MPI model, or of any active one when it ranks by neither), that receive
+-- nothing from any programme.  Owner only: national, for the two functions below.
+CREATE FUNCTION sp_internal.coverage_gap_households(p_programme text)
+    RETURNS TABLE (household_id bigint, admin_area_code text, by_rule boolean, by_pmt boolean, by_mpi boolean, pmt_score float8)
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH g AS (SELECT x.ranking FROM sp.programme x WHERE x.name = p_programme),
+    pmt_models AS (
+        SELECT DISTINCT m.name FROM sp.pmt_model m, g
+        WHERE m.status = 'active' AND (g.ranking ->> 'pmt' = m.name OR (g.ranking IS NULL OR NOT g.ranking ? 'pmt' AND NOT g.ranking ? 'mpi'))
+    ),
+    mpi_models AS (
+        SELECT DISTINCT m.name FROM sp.mpi_model m, g
+        WHERE m.status = 'active' AND (g.ranking ->> 'mpi' = m.name OR (g.ranking IS NULL OR NOT g.ranking ? 'pmt' AND NOT g.ranking ? 'mpi'))
+    ),
+    rule AS (
+        SELECT DISTINCT ON (d.household_id) d.household_id, d.eligible
+        FROM sp.eligibility_decision d WHERE d.programme = p_programme
+        ORDER BY d.household_id, d.run_id DESC
+    ),
+    pmt AS (
+        SELECT a.household_id, bool_or(a.below_cutoff) AS poor, min(a.score) AS score
+        FROM sp.current_assessment a WHERE a.model IN (SELECT m.name FROM pmt_models m) GROUP BY a.household_id
+    ),
+    mpi AS (
+        SELECT a.household_id, bool_or(a.poor) AS poor
+        FROM sp.current_mpi_assessment a WHERE a.model IN (SELECT m.name FROM mpi_models m) GROUP BY a.household_id
+    ),
+    receiving AS MATERIALIZED (SELECT DISTINCT b.household_id FROM sp_internal.household_benefits() b)
+    SELECT h.household_id, h.admin_area_code, coalesce(r.eligible, false), coalesce(p.poor, false), coalesce(m.poor, false), p.score
+    FROM sp.household h
+    LEFT JOIN rule r ON r.household_id = h.household_id
+    LEFT JOIN pmt p ON p.household_id = h.household_id
+    LEFT JOIN mpi m ON m.household_id = h.household_id
+    WHERE h.status = 'active'
+      AND (r.eligible OR p.poor OR m.poor)
+      AND NOT EXISTS (SELECT 1 FROM receiving x WHERE x.household_id = h.household_id)
+$$;
+COMMENT ON FUNCTION sp_internal.coverage_gap_households(text) IS 'Active households eligible for a programme by its rule (latest decision), its PMT model (below the cut-off) or its MPI model (poor) - any active model when the programme ranks by neither - that receive nothing from any programme, registry or external. National; owner only.';
+REVOKE ALL ON FUNCTION sp_internal.coverage_gap_households(text) FROM PUBLIC;
+
+CREATE FUNCTION sp_internal.require_programme(p_programme text)
+    RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF p_programme IS NULL OR NOT EXISTS (SELECT 1 FROM sp.programme g WHERE g.name = p_programme) THEN
+        RAISE EXCEPTION 'programme "%" does not exist', coalesce(left(p_programme, 64), 'NULL')
+            USING ERRCODE = 'no_data_found', COLUMN = 'programme';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION sp_internal.require_programme(text) IS 'Raises no_data_found, naming the programme, unless it is a registry programme.';
+
+CREATE FUNCTION sp.coverage_gaps(programme text)
+    RETURNS TABLE (household_id bigint, admin_area_code text, by_rule boolean, by_pmt boolean, by_mpi boolean, pmt_score float8)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    SET jit = off
+AS $$
+#variable_conflict use_column
+BEGIN
+    PERFORM sp_internal.require_programme(programme);
+    RETURN QUERY
+    SELECT g.* FROM sp_internal.coverage_gap_households(programme) g
+    WHERE g.admin_area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code))
+    ORDER BY g.pmt_score NULLS LAST, g.household_id;
+END
+$$;
+COMMENT ON FUNCTION sp.coverage_gaps(text) IS 'Households of the caller''s scope eligible for the programme - by its rule (by_rule), by PMT (by_pmt: below the cut-off of its model, or of any active model when it ranks by none) or by MPI (by_mpi: poor) - that receive nothing from any programme, registry or external: the exclusion list to follow up, poorest first. Counts for analysts: sp.coverage_gap_summary.';
+
+CREATE FUNCTION sp.coverage_gap_summary(programme text, level integer)
+    RETURNS TABLE (area_code text, area_name text, eligible_by_rule bigint, eligible_by_pmt bigint, eligible_by_mpi bigint,
+                   receiving_nothing bigint, suppressed text[])
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    SET jit = off
+AS $$
+#variable_conflict use_column
+DECLARE
+    k integer;
+BEGIN
+    PERFORM sp_internal.require_programme(programme);
+    PERFORM sp_internal.check_aggregate_level(coverage_gap_summary.level);
+    k := sp_internal.suppression_threshold();
+    RETURN QUERY
+    WITH leaf AS (
+        SELECT g.admin_area_code AS code, count(*) FILTER (WHERE g.by_rule) AS r, count(*) FILTER (WHERE g.by_pmt) AS p,
+               count(*) FILTER (WHERE g.by_mpi) AS m, count(*) AS n
+        FROM sp_internal.coverage_gap_households(programme) g GROUP BY 1
+    ),
+    rolled AS (
+        SELECT split_part(a.path, '/', l + 2) AS code, x.col, sum(x.v)::bigint AS v
+        FROM leaf JOIN sp.admin_area a ON a.code = leaf.code
+        CROSS JOIN generate_series(0, least(a.level, coverage_gap_summary.level)) l
+        CROSS JOIN LATERAL (VALUES (1, leaf.r), (2, leaf.p), (3, leaf.m), (4, leaf.n)) x (col, v)
+        GROUP BY 1, 2
+    ),
+    cells AS (
+        SELECT r.code, r.col, r.v, a.parent_code, a.level AS lv, a.name,
+               row_number() OVER (ORDER BY r.col, r.code COLLATE "C")::integer AS i
+        FROM rolled r JOIN sp.admin_area a ON a.code = r.code
+    ),
+    linked AS (
+        SELECT c.*, g.i AS geo_parent FROM cells c LEFT JOIN cells g ON g.code = c.parent_code AND g.col = c.col
+    ),
+    decided AS (
+        SELECT CASE WHEN k > 1 THEN sp_internal.suppress_counts(coalesce(array_agg(l.v ORDER BY l.i), '{}'),
+                                                                coalesce(array_agg(l.geo_parent ORDER BY l.i), '{}'), k) END AS h
+        FROM linked l
+    )
+    SELECT l.code, max(l.name),
+           max(l.v) FILTER (WHERE l.col = 1 AND NOT coalesce(d.h[l.i], false)),
+           max(l.v) FILTER (WHERE l.col = 2 AND NOT coalesce(d.h[l.i], false)),
+           max(l.v) FILTER (WHERE l.col = 3 AND NOT coalesce(d.h[l.i], false)),
+           max(l.v) FILTER (WHERE l.col = 4 AND NOT coalesce(d.h[l.i], false)),
+           coalesce(array_agg((ARRAY['eligible_by_rule', 'eligible_by_pmt', 'eligible_by_mpi', 'receiving_nothing'])[l.col] ORDER BY l.col)
+                    FILTER (WHERE coalesce(d.h[l.i], false)), '{}')
+    FROM linked l CROSS JOIN decided d
+    WHERE l.lv = coverage_gap_summary.level AND l.code IN (SELECT v.code FROM sp_internal.visible_areas() v (code))
+    GROUP BY l.code
+    ORDER BY l.code;
+END
+$$;
+COMMENT ON FUNCTION sp.coverage_gap_summary(text, integer) IS 'Per area of a level (in the caller''s scope; areas with no gap are not listed): households eligible for the programme by its rule, by PMT and by MPI that receive nothing from any programme, and all of them (receiving_nothing). For analysts, counts from 1 to min_cell_size - 1 withheld (NULL, named in suppressed) and enough others that no parent area''s count gives one back; no level below the de-identified one. Counts cover the whole country.';
+
+-- ------------------------------------------------------------------------
+-- Duplicates
+-- ------------------------------------------------------------------------
+
+CREATE FUNCTION sp.duplicate_beneficiaries()
+    RETURNS TABLE (kind text, programme text, person_id bigint, household_id bigint, other_programme text,
+                   other_person_id bigint, detail text)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    SET jit = off
+AS $$
+BEGIN
+    RETURN QUERY
+    WITH b AS MATERIALIZED (SELECT * FROM sp_internal.household_benefits()),
+    found AS (
+        -- one programme's list has the same person twice
+        SELECT 'same_person_twice'::text AS kind, x.programme, x.person_id, NULL::text AS other_programme, NULL::bigint AS other_person_id,
+               format('%s rows of the %s list (%s) are this person', count(*), x.programme,
+                      string_agg(x.source_record_id, ', ' ORDER BY x.source_record_id)) AS detail
+        FROM sp.external_beneficiary x
+        WHERE x.link_status = 'linked' AND x.status = 'active'
+        GROUP BY x.programme, x.person_id HAVING count(*) > 1
+        UNION ALL
+        SELECT 'same_person_twice', e.programme, e.person_id, NULL, NULL,
+               format('%s enrolments (%s) of this person', count(*), string_agg(e.enrolment_id::text, ', ' ORDER BY e.enrolment_id))
+        FROM sp.enrolment e
+        WHERE e.person_id IS NOT NULL AND e.state IN ('enrolled', 'suspended')
+        GROUP BY e.programme, e.person_id HAVING count(*) > 1
+        UNION ALL
+        -- a list still names a person merged into another since it was linked
+        SELECT 'merged_person', x.programme, p.merged_into, NULL, p.person_id,
+               format('row %s of the %s list is linked to person %s, merged into %s', x.source_record_id, x.programme, p.person_id, p.merged_into)
+        FROM sp.external_beneficiary x JOIN sp.person p ON p.person_id = x.person_id
+        WHERE x.link_status = 'linked' AND x.status = 'active' AND p.status = 'merged'
+        UNION ALL
+        -- the same person receives the same kind of benefit from two programmes
+        SELECT 'same_benefit_type', b1.programme, b1.person_id, b2.programme, NULL,
+               format('%s from %s (%s) and %s (%s)', b1.benefit_type, b1.programme, b1.source, b2.programme, b2.source)
+        FROM b b1 JOIN b b2 ON b2.person_id = b1.person_id AND b2.benefit_type = b1.benefit_type AND b2.programme > b1.programme
+        WHERE b1.person_id IS NOT NULL
+        UNION ALL
+        -- two registrations the latest deduplication run found to be one person, both receiving from one programme
+        SELECT 'likely_same_person', b1.programme, c1.person_id, NULL, c2.person_id,
+               format('deduplication run %s put persons %s and %s in one cluster; not merged yet', c1.run_id, c1.person_id, c2.person_id)
+        FROM (SELECT max(r.run_id) AS run_id FROM sp.dedup_run r WHERE r.finished_at IS NOT NULL) lr
+        JOIN sp.person_cluster c1 ON c1.run_id = lr.run_id
+        JOIN sp.person_cluster c2 ON c2.run_id = lr.run_id AND c2.cluster_id = c1.cluster_id AND c2.person_id > c1.person_id
+        JOIN sp.person p1 ON p1.person_id = c1.person_id AND p1.status = 'active'
+        JOIN sp.person p2 ON p2.person_id = c2.person_id AND p2.status = 'active'
+        JOIN b b1 ON b1.person_id = c1.person_id OR (b1.person_id IS NULL AND b1.household_id = p1.household_id)
+        JOIN b b2 ON b2.programme = b1.programme
+                 AND (b2.person_id = c2.person_id OR (b2.person_id IS NULL AND b2.household_id = p2.household_id))
+                 AND b2.household_id <> b1.household_id
+    )
+    SELECT f.kind, f.programme, f.person_id, p.household_id, f.other_programme, f.other_person_id, f.detail
+    FROM found f JOIN sp.person p ON p.person_id = f.person_id
+    WHERE p.admin_area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code))
+    ORDER BY f.kind, f.programme, f.person_id, f.other_programme NULLS FIRST, f.other_person_id NULLS FIRST;
+END
+$$;
+COMMENT ON FUNCTION sp.duplicate_beneficiaries() IS 'Persons of the caller''s scope who receive twice: same_person_twice (two rows of one external list, or two live enrolments of one person programme), merged_person (an external row still linked to a person since merged; person_id is the survivor, other_person_id the merged one), same_benefit_type (the same kind of benefit from two programmes, registry or external, given to the person), likely_same_person (two active persons the latest deduplication run put in one cluster, in different households, both receiving from one programme).';
+
+-- ------------------------------------------------------------------------
+-- Incidence
+-- ------------------------------------------------------------------------
+
+CREATE FUNCTION sp.benefit_incidence(level integer, model text DEFAULT NULL)
+    RETURNS TABLE (area_code text, area_name text, decile integer, households bigint, beneficiary_households bigint,
+                   monthly_value jsonb, share_of_value jsonb, suppressed boolean)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    SET jit = off
+    SET work_mem = '64MB'
+AS $$
+#variable_conflict use_column
+DECLARE
+    k integer;
+    m text := model;
+BEGIN
+    PERFORM sp_internal.check_aggregate_level(benefit_incidence.level);
+    IF m IS NULL THEN
+        -- the PMT model most households have a current score under
+        SELECT a.model INTO m FROM sp.current_assessment a JOIN sp.household h ON h.household_id = a.household_id AND h.status = 'active'
+        GROUP BY a.model ORDER BY count(*) DESC, a.model LIMIT 1;
+        IF m IS NULL THEN
+            RAISE EXCEPTION 'no household has a PMT score' USING ERRCODE = 'no_data_found',
+                HINT = 'Score households with sp.score_households first.';
+        END IF;
+    ELSIF NOT EXISTS (SELECT 1 FROM sp.pmt_model x WHERE x.name = m) THEN
+        RAISE EXCEPTION 'PMT model "%" does not exist', left(m, 64) USING ERRCODE = 'no_data_found', COLUMN = 'model';
+    END IF;
+    k := sp_internal.suppression_threshold();
+    RETURN QUERY
+    WITH scored AS (
+        -- deciles of the whole country, 1 the poorest (lowest score)
+        SELECT a.household_id, h.admin_area_code,
+               ntile(10) OVER (ORDER BY a.score, a.household_id)::integer AS dec
+        FROM sp.current_assessment a JOIN sp.household h ON h.household_id = a.household_id AND h.status = 'active'
+        WHERE a.model = m
+    ),
+    hb AS MATERIALIZED (SELECT * FROM sp_internal.household_benefits()),
+    value AS (
+        SELECT b.household_id, b.currency, sum(b.monthly_value) AS v
+        FROM hb b WHERE b.currency IS NOT NULL GROUP BY 1, 2
+    ),
+    per_household AS (
+        SELECT s.household_id, s.admin_area_code, s.dec, r.household_id IS NOT NULL AS receives
+        FROM scored s LEFT JOIN (SELECT DISTINCT b.household_id FROM hb b) r ON r.household_id = s.household_id
+    ),
+    leaf AS (
+        SELECT ph.admin_area_code AS code, ph.dec, count(*) AS n, count(*) FILTER (WHERE ph.receives) AS nb
+        FROM per_household ph GROUP BY 1, 2
+    ),
+    leaf_value AS (
+        SELECT s.admin_area_code AS code, s.dec, v.currency, sum(v.v) AS v
+        FROM scored s JOIN value v ON v.household_id = s.household_id GROUP BY 1, 2, 3
+    ),
+    rolled AS (
+        -- every area up to the level, per decile (dec 0: all deciles), households (col 1) and beneficiaries (col 2)
+        SELECT split_part(a.path, '/', l + 2) AS code, d.dec, x.col, sum(x.v)::bigint AS v
+        FROM leaf JOIN sp.admin_area a ON a.code = leaf.code
+        CROSS JOIN generate_series(0, least(a.level, benefit_incidence.level)) l
+        CROSS JOIN LATERAL (VALUES (leaf.dec), (0)) d (dec)
+        CROSS JOIN LATERAL (VALUES (1, leaf.n), (2, leaf.nb)) x (col, v)
+        GROUP BY 1, 2, 3
+    ),
+    rolled_value AS (
+        SELECT split_part(a.path, '/', l + 2) AS code, lv.dec, lv.currency, sum(lv.v) AS v
+        FROM leaf_value lv JOIN sp.admin_area a ON a.code = lv.code
+        CROSS JOIN generate_series(0, least(a.level, benefit_incidence.level)) l
+        GROUP BY 1, 2, 3
+    ),
+    cells AS (
+        SELECT r.code, r.dec, r.col, r.v, a.parent_code, a.level AS lv, a.name,
+               row_number() OVER (ORDER BY r.col, r.dec, r.code COLLATE "C")::integer AS i
+        FROM rolled r JOIN sp.admin_area a ON a.code = r.code
+    ),
+    linked AS (
+        SELECT c.*, g.i AS geo_parent, t.i AS total_parent
+        FROM cells c
+        LEFT JOIN cells g ON g.code = c.parent_code AND g.dec = c.dec AND g.col = c.col
+        LEFT JOIN cells t ON c.dec > 0 AND t.code = c.code AND t.dec = 0 AND t.col = c.col
+    ),
+    decided AS (
+        SELECT sp_internal.suppress_two_ways(array_agg(l.v ORDER BY l.i), array_agg(l.geo_parent ORDER BY l.i),
+                                             array_agg(l.total_parent ORDER BY l.i), k) AS h
+        FROM linked l
+    ),
+    out AS (
+        SELECT l.code, max(l.name) AS name, l.dec,
+               max(l.v) FILTER (WHERE l.col = 1) AS n, max(l.v) FILTER (WHERE l.col = 2) AS nb,
+               bool_or(d.h[l.i]) AS hidden
+        FROM linked l CROSS JOIN decided d
+        WHERE l.lv = benefit_incidence.level AND l.dec > 0
+        GROUP BY l.code, l.dec
+    )
+    SELECT o.code, o.name, o.dec,
+           CASE WHEN o.hidden THEN NULL ELSE o.n END, CASE WHEN o.hidden THEN NULL ELSE o.nb END,
+           CASE WHEN o.hidden THEN NULL ELSE
+               (SELECT coalesce(jsonb_object_agg(rv.currency, round(rv.v, 2)), '{}') FROM rolled_value rv
+                WHERE rv.code = o.code AND rv.dec = o.dec) END,
+           CASE WHEN o.hidden THEN NULL ELSE
+               (SELECT coalesce(jsonb_object_agg(rv.currency, round(rv.v / nullif(tot.v, 0), 4)), '{}')
+                FROM rolled_value rv
+                JOIN (SELECT t.currency, sum(t.v) AS v FROM rolled_value t WHERE t.code = o.code GROUP BY t.currency) tot
+                  ON tot.currency = rv.currency
+                WHERE rv.code = o.code AND rv.dec = o.dec) END,
+           o.hidden
+    FROM out o
+    WHERE o.code IN (SELECT v.code FROM sp_internal.visible_areas() v (code))
+    ORDER BY o.code, o.dec;
+END
+$$;
+COMMENT ON FUNCTION sp.benefit_incidence(integer, text) IS 'Where benefits go by welfare: active households with a current score under a PMT model (default: the model most households are scored under) in national deciles of that score (1: the poorest tenth), per area of a level in the caller''s scope: households, households receiving any benefit (registry or external), the value per month of their benefits by currency (jsonb), and each decile''s share of the area''s value per currency - how much reaches the poorest 20 % is the share of deciles 1 and 2. For analysts, a decile whose household counts would be from 1 to min_cell_size - 1, or would give one back through the area''s total or the parent area, is withheld whole (suppressed true); no level below the de-identified one.';
