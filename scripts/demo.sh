@@ -2,7 +2,8 @@
 # make demo: runs inside a throwaway cluster (pg_virtualenv). Installs the
 # extension, loads a synthetic country through the public API and shows the
 # main chain: registration, replays, rejections, corrections with history,
-# lookups by national ID with an audit trail, payments, grievances and appeals.
+# lookups by national ID with an audit trail, payments, grievances and appeals,
+# geo-targeting, other ministries' beneficiary lists and the monitoring report.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -415,6 +416,78 @@ ls -l demo-output/coverage.html demo-output/coverage.png 2>/dev/null | awk '{pri
 [ -s demo-output/coverage.png ] && python3 test/png_colours.py demo-output/coverage.png d7301f fc8d59 fdcc8a a1d99b 31a354 \
   | awk 'NR == 1 {print "PNG " $1 "x" $2 ", " $3 " colours"} NR > 1 {print "pixels of class colour #" $1 ": " $2}'
 echo "(open demo-output/coverage.html in any browser, offline; the PNG is what headless Chromium drew)"
+
+say "The integrated beneficiary registry: the ministry of agriculture's list, linked without a shared identifier"
+q -c "INSERT INTO sp.external_programme (name, title, owner_ministry, benefit_type, frequency, amount, currency)
+      VALUES ('fertiliser_vouchers', 'Fertiliser vouchers', 'Ministry of Agriculture', 'voucher', 'annual', 60, 'USD')"
+# heads of every 20th household as the ministry typed them (every third without the ID, every
+# seventh family name misspelt), and 200 farmers the registry does not have
+q -c "CREATE TABLE synth.moa AS
+      SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object('source_record_id', 'MOA-' || i,
+                 'national_id', CASE WHEN i % 3 <> 0 THEN x.mem ->> 'national_id' END, 'given_name', x.mem ->> 'given_name',
+                 'family_name', x.mem ->> 'family_name' || CASE WHEN i % 7 = 0 THEN 'h' ELSE '' END,
+                 'birth_date', x.mem ->> 'birth_date', 'sex', x.mem ->> 'sex', 'admin_area_code', d ->> 'admin_area_code')) ORDER BY i)
+             || (SELECT jsonb_agg(jsonb_build_object('source_record_id', 'MOA-X' || n, 'given_name', 'Farmer', 'family_name', 'Outside' || n,
+                                                     'birth_date', (1960 + n % 30)::text)) FROM generate_series(1, 200) n) AS rows
+      FROM synth.docs, LATERAL (SELECT d -> 'members' -> 0 AS mem) x WHERE i % 20 = 0"
+q -Atc "SELECT 'the list: ' || jsonb_array_length(rows) || ' rows' FROM synth.moa"
+start=$(date +%s.%N)
+q -c "SELECT jsonb_pretty(sp.import_external_beneficiaries('fertiliser_vouchers', rows) - 'import_id') AS first_import FROM synth.moa"
+printf 'imported and linked in %.1f s\n' "$(echo "$(date +%s.%N) - $start" | bc)"
+echo "The same list again next month (nothing changes, nothing is linked twice):"
+q -Atc "SELECT 'unchanged: ' || (sp.import_external_beneficiaries('fertiliser_vouchers', rows) ->> 'unchanged') FROM synth.moa"
+echo "The review queue (never guessed):"
+q -c "SELECT link_status, count(*), min(link_note) AS for_example FROM sp.external_beneficiary
+      WHERE programme = 'fertiliser_vouchers' GROUP BY 1 ORDER BY 1"
+echo "Households by combination of programmes, per region: those with the ministry's vouchers, and those with nothing:"
+q -c "SELECT area_name, programmes, households FROM sp.programme_overlap(1)
+      WHERE programmes @> '{fertiliser_vouchers}' OR programmes = '{}' ORDER BY area_code, programmes = '{}', households DESC LIMIT 14"
+echo "Who receives the same kind of benefit twice, or is listed twice:"
+q -c "SELECT kind, count(*) FROM sp.duplicate_beneficiaries() GROUP BY 1 ORDER BY 1"
+echo "How much reaches the poorest fifth (national PMT deciles, households receiving anything):"
+q -c "SELECT decile, households, beneficiary_households, round(beneficiary_households::numeric / households, 3) AS reached
+      FROM sp.benefit_incidence(0, 'national') ORDER BY decile"
+
+say "The monitoring report of the last 30 days, by region (sp.monitoring_report), and a chart of it"
+q -Atc "SELECT jsonb_pretty(jsonb_build_object('registrations', r -> 'registrations', 'payments', r -> 'payments',
+                                               'grievances', r -> 'grievances', 'time_to_first_payment', r -> 'time_to_first_payment',
+                                               'beneficiary_registry', r -> 'beneficiary_registry'))
+        FROM sp.monitoring_report(current_date - 30, current_date, 1) r"
+q -c "SELECT x ->> 'area_name' AS region, x -> 'eligible' AS eligible, x -> 'enrolled' AS enrolled, x -> 'inclusion_error' AS inclusion_error,
+             x -> 'exclusion_error' AS exclusion_error
+      FROM jsonb_array_elements(sp.monitoring_report(current_date - 30, current_date, 1) -> 'programmes') x
+      WHERE x ->> 'programme' = 'child_grant' ORDER BY 1"
+# the chart: per region, the child grant's coverage (enrolled / eligible) and the share of
+# the region's beneficiary households that are in the poorest fifth of the country
+q -At > demo-output/monitoring.html <<'SQL'
+WITH cov AS (SELECT area_code, area_name, coverage_rate FROM sp.coverage_by_area('child_grant', 1, 'SY')),
+inc AS (SELECT area_code, sum(beneficiary_households) FILTER (WHERE decile <= 2)::numeric / nullif(sum(beneficiary_households), 0) AS poorest
+        FROM sp.benefit_incidence(1, 'national') GROUP BY area_code),
+r AS (SELECT row_number() OVER (ORDER BY c.area_code) - 1 AS k, c.area_name, coalesce(c.coverage_rate, 0) AS cov, coalesce(i.poorest, 0) AS poor
+      FROM cov c LEFT JOIN inc i USING (area_code))
+SELECT '<!doctype html><html><head><meta charset="utf-8"><title>Sintara: coverage and incidence by region</title></head>'
+    || '<body style="font-family: sans-serif; margin: 20px"><h2>Sintara: child grant coverage and benefit incidence by region</h2>'
+    || format('<svg xmlns="http://www.w3.org/2000/svg" width="900" height="%s" role="img">', 90 + 48 * count(*))
+    || '<rect x="0" y="0" width="900" height="100%" fill="#ffffff"/>'
+    || string_agg(format('<text x="10" y="%s" font-size="14">%s</text>'
+                         '<rect x="200" y="%s" width="%s" height="16" fill="#2b8cbe"><title>coverage %s</title></rect><text x="%s" y="%s" font-size="12">%s %%</text>'
+                         '<rect x="200" y="%s" width="%s" height="16" fill="#e6550d"><title>poorest fifth %s</title></rect><text x="%s" y="%s" font-size="12">%s %%</text>',
+                         60 + 48 * k + 20, replace(replace(area_name, '&', '&amp;'), '<', '&lt;'),
+                         60 + 48 * k + 4, round(600 * cov), round(cov, 3), 206 + round(600 * cov), 60 + 48 * k + 17, round(100 * cov),
+                         60 + 48 * k + 22, round(600 * poor), round(poor, 3), 206 + round(600 * poor), 60 + 48 * k + 35, round(100 * poor)), '' ORDER BY k)
+    || '<rect x="200" y="20" width="14" height="14" fill="#2b8cbe"/><text x="220" y="32" font-size="13">child grant coverage (enrolled / eligible)</text>'
+    || '<rect x="520" y="20" width="14" height="14" fill="#e6550d"/><text x="540" y="32" font-size="13">beneficiary households in the poorest fifth</text>'
+    || '</svg></body></html>'
+FROM r;
+SQL
+if command -v chromium >/dev/null 2>&1; then
+  timeout 120 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=960,700 \
+    --screenshot="$PWD/demo-output/monitoring.png" "file://$PWD/demo-output/monitoring.html" >/dev/null 2>&1 || true
+fi
+ls -l demo-output/monitoring.html demo-output/monitoring.png 2>/dev/null | awk '{print $5, $9}'
+[ -s demo-output/monitoring.png ] && python3 test/png_colours.py demo-output/monitoring.png 2b8cbe e6550d \
+  | awk 'NR == 1 {print "PNG " $1 "x" $2 ", " $3 " colours"} NR > 1 {print "pixels of bar colour #" $1 ": " $2}'
+echo "(open demo-output/monitoring.html in any browser, offline)"
 
 say "Looking a person up by national ID (blind index, no decryption) and reading it back (audited)"
 nid=$(q -Atc "SELECT d -> 'members' -> m ->> 'national_id' FROM synth.docs, generate_series(0, 8) m

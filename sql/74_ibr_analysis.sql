@@ -80,6 +80,47 @@ END
 $$;
 COMMENT ON FUNCTION sp_internal.suppress_two_ways(bigint[], integer[], integer[], bigint) IS 'Which cells of a table that adds up along two hierarchies to withhold: sp_internal.suppress_counts over each, alternated until nothing changes. k of 1 or less withholds nothing.';
 
+-- Counts per leaf area rolled up the P-code paths to a level, national, with
+-- the cells to withhold for a threshold k (each column its own tree of
+-- areas; k of 1 or less: none).  Shared by the aggregates of the
+-- beneficiary registry and the monitoring report.
+CREATE FUNCTION sp_internal.area_counts(leaf_codes text[], cols integer[], vals bigint[], lvl integer, k integer)
+    RETURNS TABLE (area_code text, area_name text, col integer, v bigint, hidden boolean)
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH leaf AS (SELECT u.code, u.col, u.v FROM unnest(leaf_codes, cols, vals) u (code, col, v)),
+    rolled AS (
+        SELECT split_part(a.path, '/', l + 2) AS code, leaf.col, sum(leaf.v)::bigint AS v
+        FROM leaf JOIN sp.admin_area a ON a.code = leaf.code
+        CROSS JOIN generate_series(0, least(a.level, lvl)) l
+        GROUP BY 1, 2
+    ),
+    cells AS (
+        SELECT r.code, r.col, r.v, a.parent_code, a.level AS lv, a.name,
+               row_number() OVER (ORDER BY r.col, r.code COLLATE "C")::integer AS i
+        FROM rolled r JOIN sp.admin_area a ON a.code = r.code
+    ),
+    linked AS (SELECT c.*, g.i AS geo_parent FROM cells c LEFT JOIN cells g ON g.code = c.parent_code AND g.col = c.col),
+    decided AS (
+        SELECT CASE WHEN k > 1 THEN sp_internal.suppress_counts(coalesce(array_agg(l.v ORDER BY l.i), '{}'),
+                                                                coalesce(array_agg(l.geo_parent ORDER BY l.i), '{}'), k) END AS h
+        FROM linked l
+    )
+    SELECT l.code, l.name, l.col, l.v, coalesce(d.h[l.i], false)
+    FROM linked l CROSS JOIN decided d
+    WHERE l.lv = lvl
+$$;
+COMMENT ON FUNCTION sp_internal.area_counts(text[], integer[], bigint[], integer, integer) IS 'Counts given per leaf area and column, rolled up the P-code paths to a level (national), with the cells to withhold for a threshold k: 1 to k - 1, and enough others that no parent area''s count gives one back (sp_internal.suppress_counts, one tree of areas per column). k of 1 or less withholds nothing.';
+
+-- A national count for an analyst: NULL when from 1 to k - 1.
+CREATE FUNCTION sp_internal.shown(n bigint, k integer)
+    RETURNS bigint
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+RETURN CASE WHEN k > 1 AND n > 0 AND n < k THEN NULL ELSE n END;
+COMMENT ON FUNCTION sp_internal.shown(bigint, integer) IS 'n, or NULL when it is from 1 to k - 1 (k of 1 or less: always n).';
+
 -- The level check shared by the aggregates.
 CREATE FUNCTION sp_internal.check_aggregate_level(level integer)
     RETURNS void
@@ -244,49 +285,31 @@ CREATE FUNCTION sp.coverage_gap_summary(programme text, level integer)
     SET jit = off
 AS $$
 #variable_conflict use_column
-DECLARE
-    k integer;
 BEGIN
     PERFORM sp_internal.require_programme(programme);
     PERFORM sp_internal.check_aggregate_level(coverage_gap_summary.level);
-    k := sp_internal.suppression_threshold();
     RETURN QUERY
     WITH leaf AS (
         SELECT g.admin_area_code AS code, count(*) FILTER (WHERE g.by_rule) AS r, count(*) FILTER (WHERE g.by_pmt) AS p,
                count(*) FILTER (WHERE g.by_mpi) AS m, count(*) AS n
         FROM sp_internal.coverage_gap_households(programme) g GROUP BY 1
     ),
-    rolled AS (
-        SELECT split_part(a.path, '/', l + 2) AS code, x.col, sum(x.v)::bigint AS v
-        FROM leaf JOIN sp.admin_area a ON a.code = leaf.code
-        CROSS JOIN generate_series(0, least(a.level, coverage_gap_summary.level)) l
-        CROSS JOIN LATERAL (VALUES (1, leaf.r), (2, leaf.p), (3, leaf.m), (4, leaf.n)) x (col, v)
-        GROUP BY 1, 2
-    ),
-    cells AS (
-        SELECT r.code, r.col, r.v, a.parent_code, a.level AS lv, a.name,
-               row_number() OVER (ORDER BY r.col, r.code COLLATE "C")::integer AS i
-        FROM rolled r JOIN sp.admin_area a ON a.code = r.code
-    ),
-    linked AS (
-        SELECT c.*, g.i AS geo_parent FROM cells c LEFT JOIN cells g ON g.code = c.parent_code AND g.col = c.col
-    ),
-    decided AS (
-        SELECT CASE WHEN k > 1 THEN sp_internal.suppress_counts(coalesce(array_agg(l.v ORDER BY l.i), '{}'),
-                                                                coalesce(array_agg(l.geo_parent ORDER BY l.i), '{}'), k) END AS h
-        FROM linked l
+    c AS (
+        SELECT x.* FROM sp_internal.area_counts(
+            (SELECT array_agg(l.code) || array_agg(l.code) || array_agg(l.code) || array_agg(l.code) FROM leaf l),
+            (SELECT array_agg(1) || array_agg(2) || array_agg(3) || array_agg(4) FROM leaf l),
+            (SELECT array_agg(l.r) || array_agg(l.p) || array_agg(l.m) || array_agg(l.n) FROM leaf l),
+            coverage_gap_summary.level, sp_internal.suppression_threshold()) x
     )
-    SELECT l.code, max(l.name),
-           max(l.v) FILTER (WHERE l.col = 1 AND NOT coalesce(d.h[l.i], false)),
-           max(l.v) FILTER (WHERE l.col = 2 AND NOT coalesce(d.h[l.i], false)),
-           max(l.v) FILTER (WHERE l.col = 3 AND NOT coalesce(d.h[l.i], false)),
-           max(l.v) FILTER (WHERE l.col = 4 AND NOT coalesce(d.h[l.i], false)),
-           coalesce(array_agg((ARRAY['eligible_by_rule', 'eligible_by_pmt', 'eligible_by_mpi', 'receiving_nothing'])[l.col] ORDER BY l.col)
-                    FILTER (WHERE coalesce(d.h[l.i], false)), '{}')
-    FROM linked l CROSS JOIN decided d
-    WHERE l.lv = coverage_gap_summary.level AND l.code IN (SELECT v.code FROM sp_internal.visible_areas() v (code))
-    GROUP BY l.code
-    ORDER BY l.code;
+    SELECT c.area_code, max(c.area_name),
+           max(c.v) FILTER (WHERE c.col = 1 AND NOT c.hidden), max(c.v) FILTER (WHERE c.col = 2 AND NOT c.hidden),
+           max(c.v) FILTER (WHERE c.col = 3 AND NOT c.hidden), max(c.v) FILTER (WHERE c.col = 4 AND NOT c.hidden),
+           coalesce(array_agg((ARRAY['eligible_by_rule', 'eligible_by_pmt', 'eligible_by_mpi', 'receiving_nothing'])[c.col] ORDER BY c.col)
+                    FILTER (WHERE c.hidden), '{}')
+    FROM c
+    WHERE c.area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code))
+    GROUP BY c.area_code
+    ORDER BY c.area_code;
 END
 $$;
 COMMENT ON FUNCTION sp.coverage_gap_summary(text, integer) IS 'Per area of a level (in the caller''s scope; areas with no gap are not listed): households eligible for the programme by its rule, by PMT and by MPI that receive nothing from any programme, and all of them (receiving_nothing). For analysts, counts from 1 to min_cell_size - 1 withheld (NULL, named in suppressed) and enough others that no parent area''s count gives one back; no level below the de-identified one. Counts cover the whole country.';

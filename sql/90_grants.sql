@@ -465,3 +465,14 @@ GRANT EXECUTE ON FUNCTION sp.programme_overlap(integer), sp.benefit_incidence(in
     TO sp_programme_officer, sp_payment_officer, sp_analyst, sp_auditor;
 GRANT EXECUTE ON FUNCTION sp.coverage_gaps(text) TO sp_registrar, sp_caseworker, sp_programme_officer, sp_auditor;
 GRANT EXECUTE ON FUNCTION sp.duplicate_beneficiaries() TO sp_registrar, sp_caseworker, sp_programme_officer, sp_payment_officer, sp_auditor;
+-- monitoring (sql/75_monitoring.sql): the KPI views for the roles that read
+-- what they count (row-level security applies); the report, suppressed for
+-- analysts, for those who run and watch the programmes
+GRANT EXECUTE ON FUNCTION sp.monitoring_report(date, date, integer)
+    TO sp_programme_officer, sp_payment_officer, sp_grievance_officer, sp_analyst, sp_auditor;
+GRANT SELECT ON sp.kpi_registrations TO sp_registrar, sp_caseworker, sp_payment_officer, sp_grievance_officer, sp_auditor;
+GRANT SELECT ON sp.kpi_assessment, sp.kpi_enrolment, sp_internal.household_poverty
+    TO sp_registrar, sp_caseworker, sp_grievance_officer, sp_auditor;
+GRANT SELECT ON sp.kpi_payment_success TO sp_programme_officer, sp_payment_officer, sp_grievance_officer, sp_auditor;
+GRANT SELECT ON sp.kpi_grievance_sla TO sp_caseworker, sp_grievance_officer, sp_auditor;
+GRANT SELECT ON sp.kpi_time_to_first_payment TO sp_admin, sp_payment_officer, sp_grievance_officer, sp_auditor;

@@ -159,7 +159,14 @@ SELECT set_eq('SELECT name, privilege, roles FROM table_matrix', $$VALUES
     ('sp.external_beneficiary', 'SELECT', 'admin auditor caseworker registrar'),
     ('sp.external_beneficiary_history', 'SELECT', 'admin auditor caseworker registrar'),
     ('sp.benefits_by_person', 'SELECT', 'admin auditor caseworker grievance_officer payment_officer programme_officer registrar'),
-    ('sp.benefits_by_household', 'SELECT', 'admin auditor caseworker grievance_officer payment_officer programme_officer registrar')
+    ('sp.benefits_by_household', 'SELECT', 'admin auditor caseworker grievance_officer payment_officer programme_officer registrar'),
+    ('sp.kpi_registrations', 'SELECT', 'admin auditor caseworker grievance_officer payment_officer registrar'),
+    ('sp.kpi_assessment', 'SELECT', 'admin auditor caseworker grievance_officer registrar'),
+    ('sp.kpi_enrolment', 'SELECT', 'admin auditor caseworker grievance_officer registrar'),
+    ('sp_internal.household_poverty', 'SELECT', 'admin auditor caseworker grievance_officer registrar'),
+    ('sp.kpi_payment_success', 'SELECT', 'admin auditor grievance_officer payment_officer programme_officer'),
+    ('sp.kpi_grievance_sla', 'SELECT', 'admin auditor caseworker grievance_officer'),
+    ('sp.kpi_time_to_first_payment', 'SELECT', 'admin auditor grievance_officer payment_officer')
 $$, 'role x table matrix: exactly the documented privileges on every table, view and sequence');
 
 CREATE TEMP VIEW function_matrix AS
@@ -178,6 +185,7 @@ SELECT set_eq('SELECT name, roles FROM function_matrix', $$VALUES
     ('sp.coverage_gap_summary(text,integer)', 'admin analyst auditor payment_officer programme_officer'),
     ('sp.coverage_gaps(text)', 'admin auditor caseworker programme_officer registrar'),
     ('sp.duplicate_beneficiaries()', 'admin auditor caseworker payment_officer programme_officer registrar'),
+    ('sp.monitoring_report(date,date,integer)', 'admin analyst auditor grievance_officer payment_officer programme_officer'),
     ('sp.area_at_point(geometry,integer)', 'admin analyst auditor caseworker grievance_officer integration payment_officer pii_reader programme_officer registrar'),
     ('sp.import_admin_areas(jsonb,integer,text,jsonb)', 'admin'),
     ('sp.households_in_footprint(geometry,double precision)', 'admin auditor caseworker grievance_officer payment_officer registrar'),

@@ -1,0 +1,294 @@
+-- Monitoring (issue 14): the figures a social protection system is run by,
+-- from registration to payment and grievance, as views for the roles that
+-- read the records (row-level security applies: a reader sees the figures
+-- of their scope) and as one report for a period, suppressed for analysts.
+
+-- ------------------------------------------------------------------------
+-- Key performance indicators
+-- ------------------------------------------------------------------------
+
+CREATE VIEW sp.kpi_registrations WITH (security_invoker = true) AS
+SELECT h.admin_area_code, date_trunc('month', h.registered_at)::date AS month, count(*) AS households,
+       coalesce(sum(pc.n), 0)::bigint AS persons
+FROM sp.household h
+LEFT JOIN (SELECT p.household_id, count(*) AS n FROM sp.person p GROUP BY p.household_id) pc ON pc.household_id = h.household_id
+GROUP BY 1, 2;
+COMMENT ON VIEW sp.kpi_registrations IS 'Households registered per area and month of registration, with their persons today. Row-level security applies.';
+
+-- Poverty as measured today: whether any current PMT assessment is below its
+-- cut-off, and any current MPI assessment poor (NULL: not assessed).
+CREATE VIEW sp_internal.household_poverty WITH (security_invoker = true) AS
+SELECT h.household_id, h.admin_area_code, p.poor AS pmt_poor, m.poor AS mpi_poor
+FROM sp.household h
+LEFT JOIN (SELECT a.household_id, bool_or(a.below_cutoff) AS poor FROM sp.current_assessment a GROUP BY 1) p ON p.household_id = h.household_id
+LEFT JOIN (SELECT a.household_id, bool_or(a.poor) AS poor FROM sp.current_mpi_assessment a GROUP BY 1) m ON m.household_id = h.household_id
+WHERE h.status = 'active';
+COMMENT ON VIEW sp_internal.household_poverty IS 'Active households with whether a current PMT assessment is below its cut-off (pmt_poor) and a current MPI assessment poor (mpi_poor); NULL when not assessed.';
+
+CREATE VIEW sp.kpi_assessment WITH (security_invoker = true) AS
+SELECT x.admin_area_code, count(*) AS households, count(x.pmt_poor) AS pmt_assessed, count(x.mpi_poor) AS mpi_assessed,
+       round(count(x.pmt_poor)::numeric / count(*), 4) AS share_pmt_assessed,
+       round(count(x.mpi_poor)::numeric / count(*), 4) AS share_mpi_assessed
+FROM sp_internal.household_poverty x
+GROUP BY 1;
+COMMENT ON VIEW sp.kpi_assessment IS 'Active households per area, how many have a current PMT score and MPI assessment, and the shares. Row-level security applies.';
+
+-- Eligibility and enrolment per programme and area, with the targeting
+-- errors estimated where the two measures of poverty can be compared: the
+-- inclusion error as the share of enrolled households the MPI does not find
+-- poor, the exclusion error as the share of MPI-poor households not enrolled,
+-- and the households on which PMT and MPI disagree.
+CREATE VIEW sp.kpi_enrolment WITH (security_invoker = true) AS
+WITH st AS (
+    SELECT e.programme, e.household_id, bool_or(e.state IN ('eligible', 'waitlisted', 'enrolled', 'suspended')) AS eligible,
+           bool_or(e.state = 'enrolled') AS enrolled
+    FROM sp.enrolment e WHERE e.state <> 'exited' GROUP BY 1, 2
+)
+SELECT g.name AS programme, x.admin_area_code, count(*) AS households,
+       count(*) FILTER (WHERE st.eligible) AS eligible, count(*) FILTER (WHERE st.enrolled) AS enrolled,
+       round(count(*) FILTER (WHERE st.enrolled)::numeric / nullif(count(*) FILTER (WHERE st.eligible), 0), 4) AS enrolment_rate,
+       count(*) FILTER (WHERE st.enrolled AND x.mpi_poor IS NOT NULL) AS enrolled_mpi_assessed,
+       count(*) FILTER (WHERE st.enrolled AND NOT x.mpi_poor) AS enrolled_not_mpi_poor,
+       count(*) FILTER (WHERE x.mpi_poor) AS mpi_poor,
+       count(*) FILTER (WHERE x.mpi_poor AND st.enrolled IS NOT TRUE) AS mpi_poor_not_enrolled,
+       round(count(*) FILTER (WHERE st.enrolled AND NOT x.mpi_poor)::numeric
+             / nullif(count(*) FILTER (WHERE st.enrolled AND x.mpi_poor IS NOT NULL), 0), 4) AS inclusion_error,
+       round(count(*) FILTER (WHERE x.mpi_poor AND st.enrolled IS NOT TRUE)::numeric
+             / nullif(count(*) FILTER (WHERE x.mpi_poor), 0), 4) AS exclusion_error,
+       count(*) FILTER (WHERE x.pmt_poor IS DISTINCT FROM x.mpi_poor AND x.pmt_poor IS NOT NULL AND x.mpi_poor IS NOT NULL) AS pmt_mpi_disagree
+FROM sp.programme g
+CROSS JOIN sp_internal.household_poverty x
+LEFT JOIN st ON st.programme = g.name AND st.household_id = x.household_id
+GROUP BY 1, 2;
+COMMENT ON VIEW sp.kpi_enrolment IS 'Per programme and area: active households, eligible (an open enrolment), enrolled, the enrolment rate, and the targeting errors estimated with the MPI as the yardstick: inclusion error = enrolled households the MPI does not find poor / enrolled households with an MPI assessment; exclusion error = MPI-poor households not enrolled / MPI-poor households; and the households on which the PMT (below its cut-off) and the MPI (poor) disagree. Row-level security applies.';
+
+CREATE VIEW sp.kpi_payment_success WITH (security_invoker = true) AS
+SELECT p.provider, p.programme, p.cycle_id, c.period_start, c.period_end, c.status AS cycle_status,
+       count(*) FILTER (WHERE p.status <> 'cancelled') AS payments,
+       count(*) FILTER (WHERE p.status IN ('paid', 'reversed')) AS paid,
+       count(*) FILTER (WHERE p.status = 'failed') AS failed,
+       count(*) FILTER (WHERE p.status = 'reversed') AS reversed,
+       count(*) FILTER (WHERE p.status IN ('created', 'approved', 'sent', 'reissued')) AS pending,
+       round(count(*) FILTER (WHERE p.status IN ('paid', 'reversed'))::numeric
+             / nullif(count(*) FILTER (WHERE p.status IN ('paid', 'reversed', 'failed')), 0), 4) AS success_rate
+FROM sp.payment p JOIN sp.payment_cycle c ON c.cycle_id = p.cycle_id
+GROUP BY 1, 2, 3, 4, 5, 6;
+COMMENT ON VIEW sp.kpi_payment_success IS 'Per provider and payment cycle: payments (not cancelled), paid (reversed ones included: they were paid), failed, reversed, still pending, and the success rate = paid / (paid + failed) among those the provider has reported on. Row-level security applies.';
+
+CREATE VIEW sp.kpi_grievance_sla WITH (security_invoker = true) AS
+SELECT g.category, date_trunc('month', g.received_at)::date AS month, count(*) AS received,
+       count(*) FILTER (WHERE g.acknowledged_at IS NOT NULL AND g.acknowledged_at <= g.acknowledge_due) AS acknowledged_in_time,
+       count(*) FILTER (WHERE g.resolved_at IS NOT NULL) AS resolved,
+       count(*) FILTER (WHERE g.resolved_at IS NOT NULL AND g.resolved_at <= g.resolve_due) AS resolved_in_time,
+       count(*) FILTER (WHERE g.resolved_at IS NULL AND g.status NOT IN ('resolved', 'rejected', 'closed') AND now() > g.resolve_due) AS open_overdue,
+       round(count(*) FILTER (WHERE g.resolved_at IS NOT NULL AND g.resolved_at <= g.resolve_due)::numeric
+             / nullif(count(*) FILTER (WHERE g.resolved_at IS NOT NULL OR now() > g.resolve_due), 0), 4) AS sla_compliance
+FROM sp.grievance g
+GROUP BY 1, 2;
+COMMENT ON VIEW sp.kpi_grievance_sla IS 'Per grievance category and month received: received, acknowledged in time, resolved, resolved in time, still open past their due date, and the compliance = resolved in time / (resolved or past due). Row-level security applies (confidential cases only for those who handle them).';
+
+-- From registration to the first payment the household received.
+CREATE VIEW sp.kpi_time_to_first_payment WITH (security_invoker = true) AS
+WITH first_paid AS (
+    SELECT p.programme, p.household_id, min(c.sent_at) AS paid_at
+    FROM sp.payment p JOIN sp.payment_cycle c ON c.cycle_id = p.cycle_id
+    WHERE p.status IN ('paid', 'reversed') AND c.sent_at IS NOT NULL
+    GROUP BY 1, 2
+)
+SELECT f.programme, count(*) AS households,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM f.paid_at - h.registered_at) / 86400)::numeric(10, 1) AS median_days,
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM f.paid_at - h.registered_at) / 86400)::numeric(10, 1) AS p90_days
+FROM first_paid f JOIN sp.household h ON h.household_id = f.household_id
+GROUP BY 1;
+COMMENT ON VIEW sp.kpi_time_to_first_payment IS 'Per programme: households paid at least once, and the median and 90th percentile of the days from their registration to the sending of the first cycle that paid them. Row-level security applies.';
+
+-- ------------------------------------------------------------------------
+-- The report
+-- ------------------------------------------------------------------------
+
+CREATE FUNCTION sp.monitoring_report(from_date date, to_date date, level integer DEFAULT 1)
+    RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    SET jit = off
+    SET work_mem = '64MB'
+AS $$
+#variable_conflict use_column
+DECLARE
+    k integer;
+    t0 timestamptz;
+    t1 timestamptz;
+    registrations jsonb;
+    assessment jsonb;
+    programmes jsonb;
+    payments jsonb;
+    grievances jsonb;
+    first_payment jsonb;
+    ibr jsonb;
+BEGIN
+    IF from_date IS NULL OR to_date IS NULL OR to_date < from_date THEN
+        RAISE EXCEPTION 'the period must run from from_date to to_date, not % to %', coalesce(from_date::text, 'NULL'), coalesce(to_date::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value', COLUMN = 'to_date';
+    END IF;
+    PERFORM sp_internal.check_aggregate_level(monitoring_report.level);
+    k := sp_internal.suppression_threshold();
+    t0 := from_date::timestamptz;
+    t1 := (to_date + 1)::timestamptz;
+
+    -- registrations in the period, per area of the level
+    WITH leaf AS (
+        SELECT h.admin_area_code AS code, count(*) AS hh, coalesce(sum(pc.n), 0)::bigint AS pp
+        FROM sp.household h
+        LEFT JOIN (SELECT p.household_id, count(*) AS n FROM sp.person p GROUP BY p.household_id) pc ON pc.household_id = h.household_id
+        WHERE h.registered_at >= t0 AND h.registered_at < t1 GROUP BY 1
+    ),
+    c AS (
+        SELECT x.* FROM sp_internal.area_counts(
+            (SELECT array_agg(l.code) || array_agg(l.code) FROM leaf l),
+            (SELECT array_agg(1) || array_agg(2) FROM leaf l),
+            (SELECT array_agg(l.hh) || array_agg(l.pp::bigint) FROM leaf l), monitoring_report.level, k) x
+    )
+    SELECT coalesce(jsonb_agg(jsonb_build_object('area_code', r.area_code, 'area_name', r.area_name, 'households', r.hh, 'persons', r.pp)
+                              ORDER BY r.area_code), '[]')
+    INTO registrations
+    FROM (SELECT c.area_code, max(c.area_name) AS area_name,
+                 max(c.v) FILTER (WHERE c.col = 1 AND NOT c.hidden) AS hh, max(c.v) FILTER (WHERE c.col = 2 AND NOT c.hidden) AS pp
+          FROM c WHERE c.area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code)) GROUP BY c.area_code) r;
+
+    -- assessment today: active households, with a PMT score, with an MPI assessment
+    WITH leaf AS (
+        SELECT x.admin_area_code AS code, count(*) AS n, count(x.pmt_poor) AS pmt, count(x.mpi_poor) AS mpi
+        FROM sp_internal.household_poverty x GROUP BY 1
+    ),
+    c AS (
+        SELECT x.* FROM sp_internal.area_counts(
+            (SELECT array_agg(l.code) || array_agg(l.code) || array_agg(l.code) FROM leaf l),
+            (SELECT array_agg(1) || array_agg(2) || array_agg(3) FROM leaf l),
+            (SELECT array_agg(l.n) || array_agg(l.pmt) || array_agg(l.mpi) FROM leaf l), monitoring_report.level, k) x
+    )
+    SELECT coalesce(jsonb_agg(jsonb_build_object('area_code', r.area_code, 'area_name', r.area_name, 'households', r.n,
+                                                 'pmt_assessed', r.pmt, 'mpi_assessed', r.mpi,
+                                                 'share_pmt_assessed', round(r.pmt::numeric / nullif(r.n, 0), 4)) ORDER BY r.area_code), '[]')
+    INTO assessment
+    FROM (SELECT c.area_code, max(c.area_name) AS area_name,
+                 max(c.v) FILTER (WHERE c.col = 1 AND NOT c.hidden) AS n, max(c.v) FILTER (WHERE c.col = 2 AND NOT c.hidden) AS pmt,
+                 max(c.v) FILTER (WHERE c.col = 3 AND NOT c.hidden) AS mpi
+          FROM c WHERE c.area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code)) GROUP BY c.area_code) r;
+
+    -- programmes: eligible and enrolled today, and the targeting errors, per area
+    WITH st AS (
+        SELECT e.programme, e.household_id, bool_or(e.state IN ('eligible', 'waitlisted', 'enrolled', 'suspended')) AS eligible,
+               bool_or(e.state = 'enrolled') AS enrolled
+        FROM sp.enrolment e WHERE e.state <> 'exited' GROUP BY 1, 2
+    ),
+    leaf AS (
+        SELECT st.programme, x.admin_area_code AS code,
+               count(*) FILTER (WHERE st.eligible) AS eligible, count(*) FILTER (WHERE st.enrolled) AS enrolled,
+               count(*) FILTER (WHERE st.enrolled AND x.mpi_poor IS NOT NULL) AS enrolled_assessed,
+               count(*) FILTER (WHERE st.enrolled AND NOT x.mpi_poor) AS enrolled_not_poor
+        FROM st JOIN sp_internal.household_poverty x ON x.household_id = st.household_id GROUP BY 1, 2
+    ),
+    poor AS (
+        SELECT g.name AS programme, x.admin_area_code AS code, count(*) AS mpi_poor,
+               count(*) FILTER (WHERE st.enrolled IS NOT TRUE) AS poor_not_enrolled
+        FROM sp.programme g CROSS JOIN sp_internal.household_poverty x
+        LEFT JOIN st ON st.programme = g.name AND st.household_id = x.household_id
+        WHERE x.mpi_poor GROUP BY 1, 2
+    ),
+    per AS (
+        SELECT g.name AS programme, c.*
+        FROM sp.programme g
+        CROSS JOIN LATERAL sp_internal.area_counts(
+            (SELECT array_agg(l.code) || array_agg(l.code) || array_agg(l.code) || array_agg(l.code) FROM leaf l WHERE l.programme = g.name)
+              || (SELECT array_agg(p.code) || array_agg(p.code) FROM poor p WHERE p.programme = g.name),
+            (SELECT array_agg(1) || array_agg(2) || array_agg(3) || array_agg(4) FROM leaf l WHERE l.programme = g.name)
+              || (SELECT array_agg(5) || array_agg(6) FROM poor p WHERE p.programme = g.name),
+            (SELECT array_agg(l.eligible) || array_agg(l.enrolled) || array_agg(l.enrolled_assessed) || array_agg(l.enrolled_not_poor)
+             FROM leaf l WHERE l.programme = g.name)
+              || (SELECT array_agg(p.mpi_poor) || array_agg(p.poor_not_enrolled) FROM poor p WHERE p.programme = g.name),
+            monitoring_report.level, k) c
+    )
+    SELECT coalesce(jsonb_agg(jsonb_build_object('programme', r.programme, 'area_code', r.area_code, 'area_name', r.area_name,
+                                                 'eligible', r.c1, 'enrolled', r.c2, 'enrolment_rate', round(r.c2::numeric / nullif(r.c1, 0), 4),
+                                                 'inclusion_error', round(r.c4::numeric / nullif(r.c3, 0), 4),
+                                                 'exclusion_error', round(r.c6::numeric / nullif(r.c5, 0), 4))
+                              ORDER BY r.programme, r.area_code), '[]')
+    INTO programmes
+    FROM (SELECT p.programme, p.area_code, max(p.area_name) AS area_name,
+                 max(p.v) FILTER (WHERE p.col = 1 AND NOT p.hidden) AS c1, max(p.v) FILTER (WHERE p.col = 2 AND NOT p.hidden) AS c2,
+                 max(p.v) FILTER (WHERE p.col = 3 AND NOT p.hidden) AS c3, max(p.v) FILTER (WHERE p.col = 4 AND NOT p.hidden) AS c4,
+                 max(p.v) FILTER (WHERE p.col = 5 AND NOT p.hidden) AS c5, max(p.v) FILTER (WHERE p.col = 6 AND NOT p.hidden) AS c6
+          FROM per p WHERE p.area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code))
+          GROUP BY p.programme, p.area_code) r;
+
+    -- payments of the cycles whose period ends in the report's, per provider (national)
+    SELECT coalesce(jsonb_agg(jsonb_build_object('provider', r.provider, 'payments', sp_internal.shown(r.n, k),
+                                                 'paid', sp_internal.shown(r.paid, k), 'failed', sp_internal.shown(r.failed, k),
+                                                 'success_rate', CASE WHEN sp_internal.shown(r.paid, k) IS NOT NULL AND sp_internal.shown(r.failed, k) IS NOT NULL
+                                                                      THEN round(r.paid::numeric / nullif(r.paid + r.failed, 0), 4) END)
+                              ORDER BY r.provider), '[]')
+    INTO payments
+    FROM (SELECT p.provider, count(*) FILTER (WHERE p.status <> 'cancelled') AS n,
+                 count(*) FILTER (WHERE p.status IN ('paid', 'reversed')) AS paid, count(*) FILTER (WHERE p.status = 'failed') AS failed
+          FROM sp.payment p JOIN sp.payment_cycle c ON c.cycle_id = p.cycle_id
+          WHERE c.period_end >= from_date AND c.period_end <= to_date
+          GROUP BY p.provider) r;
+
+    -- grievances received in the period, per category (national)
+    SELECT coalesce(jsonb_agg(jsonb_build_object('category', r.category, 'received', sp_internal.shown(r.n, k),
+                                                 'resolved', sp_internal.shown(r.resolved, k), 'resolved_in_time', sp_internal.shown(r.in_time, k),
+                                                 'open_overdue', sp_internal.shown(r.overdue, k),
+                                                 'sla_compliance', CASE WHEN sp_internal.shown(r.n, k) IS NOT NULL
+                                                                        THEN round(r.in_time::numeric / nullif(r.due, 0), 4) END)
+                              ORDER BY r.category), '[]')
+    INTO grievances
+    FROM (SELECT g.category, count(*) AS n, count(*) FILTER (WHERE g.resolved_at IS NOT NULL) AS resolved,
+                 count(*) FILTER (WHERE g.resolved_at IS NOT NULL AND g.resolved_at <= g.resolve_due) AS in_time,
+                 count(*) FILTER (WHERE g.resolved_at IS NULL AND g.status NOT IN ('resolved', 'rejected', 'closed') AND now() > g.resolve_due) AS overdue,
+                 count(*) FILTER (WHERE g.resolved_at IS NOT NULL OR now() > g.resolve_due) AS due
+          FROM sp.grievance g WHERE g.received_at >= t0 AND g.received_at < t1 GROUP BY g.category) r;
+
+    -- households first paid in the period: days from registration (national, per programme)
+    WITH first_paid AS (
+        SELECT p.programme, p.household_id, min(c.sent_at) AS paid_at
+        FROM sp.payment p JOIN sp.payment_cycle c ON c.cycle_id = p.cycle_id
+        WHERE p.status IN ('paid', 'reversed') AND c.sent_at IS NOT NULL
+        GROUP BY 1, 2
+    )
+    SELECT coalesce(jsonb_agg(jsonb_build_object('programme', r.programme, 'households', sp_internal.shown(r.n, k),
+                                                 'median_days', CASE WHEN sp_internal.shown(r.n, k) IS NOT NULL THEN r.median END,
+                                                 'p90_days', CASE WHEN sp_internal.shown(r.n, k) IS NOT NULL THEN r.p90 END)
+                              ORDER BY r.programme), '[]')
+    INTO first_payment
+    FROM (SELECT f.programme, count(*) AS n,
+                 round((percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM f.paid_at - h.registered_at) / 86400))::numeric, 1) AS median,
+                 round((percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM f.paid_at - h.registered_at) / 86400))::numeric, 1) AS p90
+          FROM first_paid f JOIN sp.household h ON h.household_id = f.household_id
+          WHERE f.paid_at >= t0 AND f.paid_at < t1
+          GROUP BY f.programme) r;
+
+    -- other ministries' lists: rows and how they are linked (national)
+    SELECT coalesce(jsonb_agg(jsonb_build_object('programme', r.programme, 'owner_ministry', r.owner_ministry, 'benefit_type', r.benefit_type,
+                                                 'active_rows', sp_internal.shown(r.n, k), 'linked', sp_internal.shown(r.linked, k),
+                                                 'ambiguous', sp_internal.shown(r.ambiguous, k), 'unmatched', sp_internal.shown(r.unmatched, k),
+                                                 'last_import', r.last_import)
+                              ORDER BY r.programme), '[]')
+    INTO ibr
+    FROM (SELECT x.name AS programme, x.owner_ministry, x.benefit_type,
+                 count(e.*) FILTER (WHERE e.status = 'active') AS n,
+                 count(e.*) FILTER (WHERE e.status = 'active' AND e.link_status = 'linked') AS linked,
+                 count(e.*) FILTER (WHERE e.status = 'active' AND e.link_status = 'ambiguous') AS ambiguous,
+                 count(e.*) FILTER (WHERE e.status = 'active' AND e.link_status = 'unmatched') AS unmatched,
+                 (SELECT max(i.imported_at) FROM sp.external_import i WHERE i.programme = x.name) AS last_import
+          FROM sp.external_programme x LEFT JOIN sp.external_beneficiary e ON e.programme = x.name
+          GROUP BY x.name, x.owner_ministry, x.benefit_type) r;
+
+    RETURN jsonb_build_object(
+        'from', from_date, 'to', to_date, 'level', level,
+        'suppressed_below', CASE WHEN k > 1 THEN k END,
+        'registrations', registrations, 'assessment', assessment, 'programmes', programmes,
+        'payments', payments, 'grievances', grievances, 'time_to_first_payment', first_payment,
+        'beneficiary_registry', ibr);
+END
+$$;
+COMMENT ON FUNCTION sp.monitoring_report(date, date, integer) IS 'The monitoring report of a period (from_date to to_date, inclusive) as JSON: registrations in the period per area of the level; assessment today per area (households, with a PMT score, with an MPI assessment); per programme and area, eligible and enrolled today, the enrolment rate and the targeting errors with the MPI as the yardstick; per provider, payments of the cycles ending in the period with the success rate; per grievance category, complaints received in the period, resolved, resolved in time, open past due and the SLA compliance; per programme, households first paid in the period and the days from registration; per external programme, its rows and how they are linked. Areas in the caller''s scope. For analysts, counts from 1 to min_cell_size - 1 withheld (NULL), and area counts that would give one back too; no level below the de-identified one.';
