@@ -346,7 +346,10 @@ BEGIN
     -- 3. the rest: unmatched, and why
     UPDATE sp.external_beneficiary e
     SET link_status = 'unmatched', person_id = NULL, linked_by = NULL, link_probability = NULL, candidates = NULL,
-        link_note = CASE WHEN e.given_name IS NULL OR e.family_name IS NULL THEN 'no registered person has this national ID, and the row has no names to search by'
+        link_note = CASE WHEN (e.given_name IS NULL OR e.family_name IS NULL) AND e.national_id_hash IS NULL
+                             THEN 'no national ID, and not both names to search by'
+                         WHEN e.given_name IS NULL OR e.family_name IS NULL
+                             THEN 'no registered person has this national ID, and the row has not both names to search by'
                          WHEN NOT trained AND e.national_id_hash IS NULL THEN 'no national ID, and the person linkage model is not trained'
                          WHEN NOT trained THEN 'no registered person has this national ID, and the person linkage model is not trained'
                          ELSE 'no registered person matches' END,
@@ -391,8 +394,8 @@ AS $$
             THEN format('rows[%s].source_record_id is missing: each row needs the ministry''s own record id', i)
         WHEN EXISTS (SELECT 1 FROM jsonb_each_text(r) e WHERE length(e.value) > 200)
             THEN format('rows[%s].%s is longer than 200 characters', i, (SELECT min(e.key) FROM jsonb_each_text(r) e WHERE length(e.value) > 200))
-        WHEN coalesce(btrim(r ->> 'national_id'), '') = '' AND (coalesce(btrim(r ->> 'given_name'), '') = '' OR coalesce(btrim(r ->> 'family_name'), '') = '')
-            THEN format('rows[%s] needs a national_id, or a given_name and a family_name, to be linked', i)
+        WHEN coalesce(btrim(r ->> 'national_id'), '') = '' AND coalesce(btrim(r ->> 'given_name'), '') = '' AND coalesce(btrim(r ->> 'family_name'), '') = ''
+            THEN format('rows[%s] needs a national_id or a name', i)
         WHEN btrim(r ->> 'national_id') <> '' AND NOT regexp_replace(btrim(r ->> 'national_id'), '[ ./_-]', '', 'g') ~ '^[A-Za-z0-9]{1,64}$'
             THEN format('rows[%s].national_id is not a national ID (letters and digits, at most 64)', i)
         WHEN btrim(r ->> 'phone') <> '' AND NOT regexp_replace(btrim(r ->> 'phone'), '[ .()-]', '', 'g') ~ '^\+?[0-9]{5,20}$'
@@ -629,7 +632,7 @@ BEGIN
     RETURN res;
 END
 $$;
-COMMENT ON FUNCTION sp.import_external_beneficiaries(text, jsonb) IS 'Imports the whole beneficiary list of an external programme: rows (a JSON array of objects: source_record_id, national_id, phone, given_name, family_name, other_names, birth_date, sex, admin_area_code, household_ref, benefit_start, benefit_end, amount, currency) keyed by the ministry''s source_record_id. Idempotent: a row given again unchanged changes nothing; a changed row is a new version (linked again if who it is changed); a row the list no longer has is ended. New and changed rows are linked to registry persons (national ID, then the person model; ambiguous and unmatched rows kept for review). Any bad row refuses the list, naming the row and field. National scope required. Returns the counts.';
+COMMENT ON FUNCTION sp.import_external_beneficiaries(text, jsonb) IS 'Imports the whole beneficiary list of an external programme: rows (a JSON array of objects, each with a national_id or a name: source_record_id, national_id, phone, given_name, family_name, other_names, birth_date, sex, admin_area_code, household_ref, benefit_start, benefit_end, amount, currency) keyed by the ministry''s source_record_id. Idempotent: a row given again unchanged changes nothing; a changed row is a new version (linked again if who it is changed); a row the list no longer has is ended. New and changed rows are linked to registry persons (national ID, then the person model; ambiguous and unmatched rows kept for review). Any bad row refuses the list, naming the row and field. National scope required. Returns the counts.';
 
 -- ------------------------------------------------------------------------
 -- Reviewing and relinking

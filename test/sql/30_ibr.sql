@@ -63,7 +63,8 @@ INSERT INTO list VALUES ('[
   {"source_record_id": "F-2", "given_name": "Bashiir", "family_name": "Noor", "birth_date": "2009-10-02", "sex": "M", "admin_area_code": "IB01"},
   {"source_record_id": "F-3", "given_name": "Hodan", "family_name": "Farah", "birth_date": "1990", "sex": "F"},
   {"source_record_id": "F-4", "given_name": "Xamarweyne", "family_name": "Qorsheyaal", "birth_date": "1961-06-30", "admin_area_code": "IB02", "amount": 45},
-  {"source_record_id": 5, "national_id": "IB-0999", "benefit_start": "2026-01-01"}]');
+  {"source_record_id": 5, "national_id": "IB-0999", "benefit_start": "2026-01-01"},
+  {"source_record_id": "F-6", "given_name": "Faadumo"}]');
 GRANT SELECT ON list TO PUBLIC;
 SET ROLE sp_test_ibr_int;
 SELECT r - 'import_id' AS first_import FROM sp.import_external_beneficiaries('ib_fertiliser', (SELECT rows FROM list)) r;
@@ -103,7 +104,7 @@ SELECT sp.import_external_beneficiaries('nope', '[]');
 SELECT sp.import_external_beneficiaries('ib_fertiliser', '[{"source_record_id": "A"}, 7]');
 SELECT sp.import_external_beneficiaries('ib_fertiliser', '[{"source_record_id": "A", "given_name": "X", "family_name": "Y", "ssn": "1"}]');
 SELECT sp.import_external_beneficiaries('ib_fertiliser', '[{"given_name": "X", "family_name": "Y"}]');
-SELECT sp.import_external_beneficiaries('ib_fertiliser', '[{"source_record_id": "A", "given_name": "X"}]');
+SELECT sp.import_external_beneficiaries('ib_fertiliser', '[{"source_record_id": "A", "given_name": " ", "sex": "F"}]');
 SELECT sp.import_external_beneficiaries('ib_fertiliser', '[{"source_record_id": "A", "given_name": ["X"], "family_name": "Y"}]');
 SELECT sp.import_external_beneficiaries('ib_fertiliser', '[{"source_record_id": "A", "national_id": "IB-0001"}, {"source_record_id": "B", "national_id": "IB 0003!"}]');
 SELECT sp.import_external_beneficiaries('ib_fertiliser', '[{"source_record_id": "A", "national_id": "IB-0001", "phone": "call me"}]');
