@@ -24,6 +24,9 @@ CREATE TABLE sp.external_programme (
     amount         numeric CHECK (amount >= 0),
     currency       text CHECK (currency ~ '^[A-Z]{3}$'),
     target_unit    text NOT NULL DEFAULT 'person' CHECK (target_unit IN ('person', 'household')),
+    -- the role of the ministry's system or data manager that sends the list
+    -- (NULL: any role allowed to import, with national scope)
+    importer_role  text CHECK (length(importer_role) BETWEEN 1 AND 63),
     status         text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'closed')),
     description    text,
     created_at     timestamptz NOT NULL DEFAULT now(),
@@ -33,7 +36,7 @@ CREATE TABLE sp.external_programme (
     version        integer NOT NULL DEFAULT 1,
     CHECK ((amount IS NULL) = (currency IS NULL))
 );
-COMMENT ON TABLE sp.external_programme IS 'Programmes of other ministries whose beneficiary lists are imported (sp.import_external_beneficiaries): owner ministry, benefit type and frequency (DCI IBR code lists), the usual amount per period and its currency, whether it is given to persons or households. Names are shared with sp.programme: one name, one programme. Every change keeps the previous version in sp.external_programme_history.';
+COMMENT ON TABLE sp.external_programme IS 'Programmes of other ministries whose beneficiary lists are imported (sp.import_external_beneficiaries): owner ministry, benefit type and frequency (DCI IBR code lists), the usual amount per period and its currency, whether it is given to persons or households, the role that sends its list (importer_role; NULL: any role allowed to import). Names are shared with sp.programme: one name, one programme. Every change keeps the previous version in sp.external_programme_history.';
 
 CREATE TABLE sp.external_programme_history (
     LIKE sp.external_programme,
@@ -55,6 +58,8 @@ CREATE FUNCTION sp_internal.external_programme_guard()
 AS $$
 BEGIN
     PERFORM sp_internal.require_national_scope('defining or changing an external programme');
+    -- one name, one programme, also between two transactions defining it at once
+    PERFORM pg_advisory_xact_lock(hashtext('sp_registry programme name ' || NEW.name));
     IF TG_OP = 'INSERT' AND EXISTS (SELECT 1 FROM sp.programme g WHERE g.name = NEW.name) THEN
         RAISE EXCEPTION 'programme "%" already exists in the registry', NEW.name
             USING ERRCODE = 'unique_violation', COLUMN = 'name',
@@ -72,10 +77,10 @@ BEGIN
         IF NEW IS NOT DISTINCT FROM OLD THEN
             RETURN NEW;
         END IF;
-        INSERT INTO sp.external_programme_history (name, title, owner_ministry, benefit_type, frequency, amount, currency, target_unit, status,
-                                                   description, created_at, created_by, updated_at, updated_by, version, operation, change_reason)
-        SELECT o.name, o.title, o.owner_ministry, o.benefit_type, o.frequency, o.amount, o.currency, o.target_unit, o.status,
-               o.description, o.created_at, o.created_by, o.updated_at, o.updated_by, o.version, 'UPDATE', sp_internal.change_reason()
+        INSERT INTO sp.external_programme_history (name, title, owner_ministry, benefit_type, frequency, amount, currency, target_unit, importer_role,
+                                                   status, description, created_at, created_by, updated_at, updated_by, version, operation, change_reason)
+        SELECT o.name, o.title, o.owner_ministry, o.benefit_type, o.frequency, o.amount, o.currency, o.target_unit, o.importer_role,
+               o.status, o.description, o.created_at, o.created_by, o.updated_at, o.updated_by, o.version, 'UPDATE', sp_internal.change_reason()
         FROM (SELECT OLD.*) o;
         NEW.version := OLD.version + 1;
         NEW.updated_at := now();
@@ -97,6 +102,7 @@ CREATE FUNCTION sp_internal.programme_name_free()
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('sp_registry programme name ' || NEW.name));
     IF EXISTS (SELECT 1 FROM sp.external_programme x WHERE x.name = NEW.name) THEN
         RAISE EXCEPTION 'programme "%" already exists as an external programme', NEW.name
             USING ERRCODE = 'unique_violation', COLUMN = 'name',
@@ -385,8 +391,11 @@ AS $$
                          WHERE k NOT IN ('source_record_id', 'national_id', 'phone', 'given_name', 'family_name', 'other_names',
                                          'birth_date', 'sex', 'admin_area_code', 'household_ref', 'benefit_start', 'benefit_end',
                                          'amount', 'currency')))
-        WHEN jsonb_typeof(r -> 'source_record_id') = 'number' AND NOT (r ->> 'source_record_id') ~ '^-?[0-9]+$'
-            THEN format('rows[%s].source_record_id must be a string or a whole number', i)
+        WHEN jsonb_typeof(r -> 'source_record_id') = 'number'
+             AND (abs((r -> 'source_record_id')::numeric) >= 1e30 OR (r -> 'source_record_id')::numeric <> trunc((r -> 'source_record_id')::numeric))
+            THEN format('rows[%s].source_record_id must be a string or a whole number below 10^30', i)
+        WHEN jsonb_typeof(r -> 'amount') = 'number' AND abs((r -> 'amount')::numeric) >= 1e12
+            THEN format('rows[%s].amount must be from 0 to 10^12', i)
         WHEN EXISTS (SELECT 1 FROM jsonb_each(r) e WHERE e.key NOT IN ('amount', 'source_record_id') AND jsonb_typeof(e.value) NOT IN ('string', 'null'))
             THEN format('rows[%s].%s must be a string', i,
                         (SELECT min(e.key) FROM jsonb_each(r) e WHERE e.key NOT IN ('amount', 'source_record_id') AND jsonb_typeof(e.value) NOT IN ('string', 'null')))
@@ -484,7 +493,7 @@ $$;
 COMMENT ON FUNCTION sp_internal.reindex_external_rows(text, jsonb) IS 'Re-indexes, under the active blind-index key and without a new version, the identifiers of a programme''s external rows stored under an older key, where the list gives the same identifier. Owner only, for sp.import_external_beneficiaries.';
 REVOKE ALL ON FUNCTION sp_internal.reindex_external_rows(text, jsonb) FROM PUBLIC;
 
-CREATE FUNCTION sp.import_external_beneficiaries(programme text, rows jsonb)
+CREATE FUNCTION sp.import_external_beneficiaries(programme text, rows jsonb, end_most boolean DEFAULT false)
     RETURNS jsonb
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
@@ -516,6 +525,14 @@ BEGIN
     END IF;
     IF prog.status = 'closed' THEN
         RAISE EXCEPTION 'external programme "%" is closed', prog.name USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    -- one ministry's system does not send another's list
+    IF prog.importer_role IS NOT NULL
+       AND NOT pg_has_role(sp_internal.caller_oid(), 'sp_admin', 'MEMBER')
+       AND NOT EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = prog.importer_role
+                       AND pg_has_role(sp_internal.caller_oid(), r.oid, 'MEMBER')) THEN
+        RAISE EXCEPTION 'the list of external programme "%" is sent by role %', prog.name, prog.importer_role
+            USING ERRCODE = 'insufficient_privilege', DETAIL = format('Role %s is not a member of it.', sp_internal.caller());
     END IF;
     IF rows IS NULL OR jsonb_typeof(rows) <> 'array' THEN
         RAISE EXCEPTION 'rows must be a JSON array of objects, one per beneficiary' USING ERRCODE = 'invalid_parameter_value', COLUMN = 'rows',
@@ -624,6 +641,15 @@ BEGIN
     WHERE e.programme = prog.name AND e.status = 'active'
       AND e.source_record_id NOT IN (SELECT btrim(o ->> 'source_record_id') FROM jsonb_array_elements(rows) o);
     GET DIAGNOSTICS n_ended = ROW_COUNT;
+    -- a list that ends most of the benefits is more likely a truncated file
+    -- than a policy: it needs saying so
+    IF n_ended > 10 AND n_ended * 2 > n_ended + n_changed + (n_rows - n_added - n_changed) AND NOT coalesce(end_most, false) THEN
+        RAISE EXCEPTION 'this list would end % of the % active benefits of external programme "%"', n_ended,
+                        n_ended + n_rows - n_added, prog.name
+            USING ERRCODE = 'invalid_parameter_value', COLUMN = 'rows',
+                  DETAIL = 'Nothing was imported.',
+                  HINT = 'If the list is whole and right, import it again with end_most => true.';
+    END IF;
 
     link := sp_internal.link_external_beneficiaries();
     res := jsonb_build_object('import_id', imp_id, 'programme', prog.name, 'rows', n_rows, 'added', n_added, 'changed', n_changed,
@@ -632,7 +658,7 @@ BEGIN
     RETURN res;
 END
 $$;
-COMMENT ON FUNCTION sp.import_external_beneficiaries(text, jsonb) IS 'Imports the whole beneficiary list of an external programme: rows (a JSON array of objects, each with a national_id or a name: source_record_id, national_id, phone, given_name, family_name, other_names, birth_date, sex, admin_area_code, household_ref, benefit_start, benefit_end, amount, currency) keyed by the ministry''s source_record_id. Idempotent: a row given again unchanged changes nothing; a changed row is a new version (linked again if who it is changed); a row the list no longer has is ended. New and changed rows are linked to registry persons (national ID, then the person model; ambiguous and unmatched rows kept for review). Any bad row refuses the list, naming the row and field. National scope required. Returns the counts.';
+COMMENT ON FUNCTION sp.import_external_beneficiaries(text, jsonb, boolean) IS 'Imports the whole beneficiary list of an external programme: rows (a JSON array of objects, each with a national_id or a name: source_record_id, national_id, phone, given_name, family_name, other_names, birth_date, sex, admin_area_code, household_ref, benefit_start, benefit_end, amount, currency) keyed by the ministry''s source_record_id. Idempotent: a row given again unchanged changes nothing; a changed row is a new version (linked again if who it is changed); a row the list no longer has is ended. New and changed rows are linked to registry persons (national ID, then the person model; ambiguous and unmatched rows kept for review). Any bad row refuses the list, naming the row and field. A list that would end most active benefits (more than half, and more than 10) is refused unless end_most is true. National scope required, and the programme''s importer_role when it has one. Returns the counts.';
 
 -- ------------------------------------------------------------------------
 -- Reviewing and relinking
@@ -652,11 +678,18 @@ DECLARE
 BEGIN
     PERFORM sp_internal.require_reason(reason, 'A reviewer''s link of an external beneficiary records why.');
     SELECT * INTO row_ FROM sp.external_beneficiary e WHERE e.external_beneficiary_id = review_external_link.external_beneficiary_id FOR UPDATE;
-    IF NOT FOUND OR NOT (sp_internal.has_national_scope()
-                         OR (row_.admin_area_code IS NOT NULL AND sp_internal.area_in_scope(row_.admin_area_code))
-                         OR EXISTS (SELECT 1 FROM sp.person p WHERE p.person_id = row_.person_id AND sp_internal.area_in_scope(p.admin_area_code))
-                         OR EXISTS (SELECT 1 FROM jsonb_array_elements(row_.candidates) c JOIN sp.person p ON p.person_id = (c ->> 'person_id')::bigint
-                                    WHERE sp_internal.area_in_scope(p.admin_area_code))) THEN
+    -- the rows the reviewer may see (the row-level security policy): a
+    -- linked row by its person's area only, whatever area the ministry gave;
+    -- an unlinked one by that area, or an ambiguous one by a candidate
+    IF NOT FOUND OR row_.status <> 'active'
+       OR NOT (sp_internal.has_national_scope()
+               OR CASE WHEN row_.person_id IS NOT NULL THEN
+                           EXISTS (SELECT 1 FROM sp.person p WHERE p.person_id = row_.person_id AND sp_internal.area_in_scope(p.admin_area_code))
+                       WHEN row_.admin_area_code IS NOT NULL AND sp_internal.area_in_scope(row_.admin_area_code) THEN true
+                       WHEN row_.link_status = 'ambiguous' THEN
+                           EXISTS (SELECT 1 FROM jsonb_array_elements(row_.candidates) c JOIN sp.person p ON p.person_id = (c ->> 'person_id')::bigint
+                                   WHERE sp_internal.area_in_scope(p.admin_area_code))
+                       ELSE false END) THEN
         PERFORM sp_internal.raise_not_found('external beneficiary', review_external_link.external_beneficiary_id);
     END IF;
     IF review_external_link.person_id IS NOT NULL
@@ -700,7 +733,8 @@ BEGIN
             USING ERRCODE = 'no_data_found', COLUMN = 'programme';
     END IF;
     UPDATE sp.external_beneficiary e
-    SET link_status = 'pending', link_note = NULL, linked_at = NULL
+    SET link_status = 'pending', link_note = NULL, linked_at = NULL,
+        version = e.version + 1, updated_at = now(), updated_by = sp_internal.caller()
     WHERE e.programme = relink_external_beneficiaries.programme AND e.link_status = 'unmatched'
       AND e.linked_by IS DISTINCT FROM 'reviewer' AND e.status = 'active';
     GET DIAGNOSTICS n = ROW_COUNT;
@@ -727,14 +761,18 @@ FROM sp.enrolment e
 JOIN sp.programme g ON g.name = e.programme
 JOIN sp.person p ON (e.person_id IS NOT NULL AND p.person_id = e.person_id)
                  OR (e.person_id IS NULL AND p.household_id = e.household_id AND p.status = 'active')
-LEFT JOIN LATERAL (SELECT y.amount, y.currency FROM sp.payment y
-                   WHERE y.enrolment_id = e.enrolment_id AND y.status = 'paid'
-                   ORDER BY y.created_at DESC, y.payment_id DESC LIMIT 1) lp ON true
+-- its payment in the programme's latest sent or closed cycle (through the
+-- unique index of a cycle's payments per enrolment)
+LEFT JOIN LATERAL (SELECT y.amount, y.currency
+                   FROM sp.payment_cycle c
+                   JOIN sp.payment y ON y.cycle_id = c.cycle_id AND y.enrolment_id = e.enrolment_id AND y.reissue_of IS NULL AND y.live
+                   WHERE c.programme = e.programme AND c.status IN ('sent', 'closed')
+                   ORDER BY c.period_start DESC, c.cycle_id DESC LIMIT 1) lp ON true
 WHERE e.state IN ('enrolled', 'suspended')
   AND p.admin_area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code))
 UNION ALL
 SELECT x.person_id, p.household_id, 'external', x.programme, xp.benefit_type, xp.target_unit,
-       CASE WHEN x.status = 'active' AND (x.benefit_end IS NULL OR x.benefit_end >= current_date) THEN 'receiving' ELSE 'ended' END,
+       CASE WHEN x.benefit_end < current_date THEN 'ended' WHEN x.benefit_start > current_date THEN 'upcoming' ELSE 'receiving' END,
        x.benefit_start, coalesce(x.benefit_end, x.ended_at::date),
        coalesce(x.amount, xp.amount), coalesce(x.currency, xp.currency), xp.frequency, NULL, x.external_beneficiary_id
 FROM sp.external_beneficiary x
@@ -742,7 +780,7 @@ JOIN sp.external_programme xp ON xp.name = x.programme
 JOIN sp.person p ON p.person_id = x.person_id
 WHERE x.link_status = 'linked' AND x.status = 'active'
   AND p.admin_area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code));
-COMMENT ON VIEW sp.benefits_by_person IS 'Every current benefit of every registry person: enrolments in registry programmes (enrolled or suspended; a household programme listed for each active member, unit household; amount and currency of the last paid payment) and linked rows of external programmes (status receiving, or ended when past benefit_end; amount per frequency). Persons of the reader''s area scope only.';
+COMMENT ON VIEW sp.benefits_by_person IS 'Every current benefit of every registry person: enrolments in registry programmes (enrolled or suspended; a household programme listed for each active member, unit household; amount and currency of its payment in the programme''s latest sent or closed cycle) and linked rows of external programmes (status receiving, upcoming before benefit_start, or ended when past benefit_end; amount per frequency). Persons of the reader''s area scope only.';
 
 CREATE VIEW sp.benefits_by_household WITH (security_invoker = true) AS
 SELECT b.household_id, b.source, b.programme, b.benefit_type, b.unit, b.status,

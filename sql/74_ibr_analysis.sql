@@ -328,6 +328,27 @@ AS $$
 BEGIN
     RETURN QUERY
     WITH b AS MATERIALIZED (SELECT * FROM sp_internal.household_benefits()),
+    -- pairs of active persons the latest finished deduplication run put in one cluster
+    pairs AS MATERIALIZED (
+        SELECT row_number() OVER () AS pair, c1.run_id, c1.person_id AS p1, p1.household_id AS h1, c2.person_id AS p2, p2.household_id AS h2
+        FROM (SELECT max(r.run_id) AS run_id FROM sp.dedup_run r WHERE r.finished_at IS NOT NULL) lr
+        JOIN sp.person_cluster c1 ON c1.run_id = lr.run_id
+        JOIN sp.person_cluster c2 ON c2.run_id = lr.run_id AND c2.cluster_id = c1.cluster_id AND c2.person_id > c1.person_id
+        JOIN sp.person p1 ON p1.person_id = c1.person_id AND p1.status = 'active'
+        JOIN sp.person p2 ON p2.person_id = c2.person_id AND p2.status = 'active'
+    ),
+    -- what each of the two receives: as the person, or as its household (hash joins, not a join on an OR)
+    side AS (
+        SELECT x.pair, x.run_id, x.first, x.person_id, b.programme, b.household_id
+        FROM (SELECT pr.pair, pr.run_id, true AS first, pr.p1 AS person_id, pr.h1 AS household_id FROM pairs pr
+              UNION ALL SELECT pr.pair, pr.run_id, false, pr.p2, pr.h2 FROM pairs pr) x
+        JOIN b ON b.person_id = x.person_id
+        UNION ALL
+        SELECT x.pair, x.run_id, x.first, x.person_id, b.programme, b.household_id
+        FROM (SELECT pr.pair, pr.run_id, true AS first, pr.p1 AS person_id, pr.h1 AS household_id FROM pairs pr
+              UNION ALL SELECT pr.pair, pr.run_id, false, pr.p2, pr.h2 FROM pairs pr) x
+        JOIN b ON b.person_id IS NULL AND b.household_id = x.household_id
+    ),
     found AS (
         -- one programme's list has the same person twice
         SELECT 'same_person_twice'::text AS kind, x.programme, x.person_id, NULL::text AS other_programme, NULL::bigint AS other_person_id,
@@ -356,20 +377,19 @@ BEGIN
         WHERE b1.person_id IS NOT NULL
         UNION ALL
         -- two registrations the latest deduplication run found to be one person, both receiving from one programme
-        SELECT 'likely_same_person', b1.programme, c1.person_id, NULL, c2.person_id,
-               format('deduplication run %s put persons %s and %s in one cluster; not merged yet', c1.run_id, c1.person_id, c2.person_id)
-        FROM (SELECT max(r.run_id) AS run_id FROM sp.dedup_run r WHERE r.finished_at IS NOT NULL) lr
-        JOIN sp.person_cluster c1 ON c1.run_id = lr.run_id
-        JOIN sp.person_cluster c2 ON c2.run_id = lr.run_id AND c2.cluster_id = c1.cluster_id AND c2.person_id > c1.person_id
-        JOIN sp.person p1 ON p1.person_id = c1.person_id AND p1.status = 'active'
-        JOIN sp.person p2 ON p2.person_id = c2.person_id AND p2.status = 'active'
-        JOIN b b1 ON b1.person_id = c1.person_id OR (b1.person_id IS NULL AND b1.household_id = p1.household_id)
-        JOIN b b2 ON b2.programme = b1.programme
-                 AND (b2.person_id = c2.person_id OR (b2.person_id IS NULL AND b2.household_id = p2.household_id))
-                 AND b2.household_id <> b1.household_id
+        SELECT DISTINCT 'likely_same_person', s1.programme, s1.person_id, NULL::text, s2.person_id,
+               format('deduplication run %s put persons %s and %s in one cluster; not merged yet', s1.run_id, s1.person_id, s2.person_id)
+        FROM side s1 JOIN side s2 ON s2.pair = s1.pair AND s2.first = false AND s1.first AND s2.programme = s1.programme
+                                  AND s2.household_id <> s1.household_id
     )
-    SELECT f.kind, f.programme, f.person_id, p.household_id, f.other_programme, f.other_person_id, f.detail
+    -- the other person only when the caller may see them too
+    SELECT f.kind, f.programme, f.person_id, p.household_id, f.other_programme,
+           CASE WHEN o.person_id IS NULL OR o.admin_area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code))
+                THEN f.other_person_id END,
+           CASE WHEN o.person_id IS NULL OR o.admin_area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code))
+                THEN f.detail ELSE 'the other person is outside your area scope' END
     FROM found f JOIN sp.person p ON p.person_id = f.person_id
+    LEFT JOIN sp.person o ON o.person_id = f.other_person_id
     WHERE p.admin_area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code))
     ORDER BY f.kind, f.programme, f.person_id, f.other_programme NULLS FIRST, f.other_person_id NULLS FIRST;
 END
@@ -458,32 +478,34 @@ BEGIN
         LEFT JOIN cells t ON c.dec > 0 AND t.code = c.code AND t.dec = 0 AND t.col = c.col
     ),
     decided AS (
-        SELECT sp_internal.suppress_two_ways(array_agg(l.v ORDER BY l.i), array_agg(l.geo_parent ORDER BY l.i),
-                                             array_agg(l.total_parent ORDER BY l.i), k) AS h
-        FROM linked l
+        SELECT h.hidden, h.i::integer AS i
+        FROM unnest(sp_internal.suppress_two_ways((SELECT array_agg(l.v ORDER BY l.i) FROM linked l),
+                                                  (SELECT array_agg(l.geo_parent ORDER BY l.i) FROM linked l),
+                                                  (SELECT array_agg(l.total_parent ORDER BY l.i) FROM linked l), k)) WITH ORDINALITY h (hidden, i)
     ),
     out AS (
         SELECT l.code, max(l.name) AS name, l.dec,
                max(l.v) FILTER (WHERE l.col = 1) AS n, max(l.v) FILTER (WHERE l.col = 2) AS nb,
-               bool_or(d.h[l.i]) AS hidden
-        FROM linked l CROSS JOIN decided d
+               bool_or(d.hidden) AS hidden
+        FROM linked l JOIN decided d ON d.i = l.i
         WHERE l.lv = benefit_incidence.level AND l.dec > 0
         GROUP BY l.code, l.dec
+    ),
+    -- value per area, decile and currency, and each area's total per currency
+    val AS (
+        SELECT rv.code, rv.dec, jsonb_object_agg(rv.currency, round(rv.v, 2)) AS value,
+               jsonb_object_agg(rv.currency, round(rv.v / nullif(t.v, 0), 4)) AS share
+        FROM rolled_value rv
+        JOIN (SELECT t.code, t.currency, sum(t.v) AS v FROM rolled_value t GROUP BY 1, 2) t ON t.code = rv.code AND t.currency = rv.currency
+        GROUP BY rv.code, rv.dec
     )
     SELECT o.code, o.name, o.dec,
            CASE WHEN o.hidden THEN NULL ELSE o.n END, CASE WHEN o.hidden THEN NULL ELSE o.nb END,
-           CASE WHEN o.hidden THEN NULL ELSE
-               (SELECT coalesce(jsonb_object_agg(rv.currency, round(rv.v, 2)), '{}') FROM rolled_value rv
-                WHERE rv.code = o.code AND rv.dec = o.dec) END,
-           CASE WHEN o.hidden THEN NULL ELSE
-               (SELECT coalesce(jsonb_object_agg(rv.currency, round(rv.v / nullif(tot.v, 0), 4)), '{}')
-                FROM rolled_value rv
-                JOIN (SELECT t.currency, sum(t.v) AS v FROM rolled_value t WHERE t.code = o.code GROUP BY t.currency) tot
-                  ON tot.currency = rv.currency
-                WHERE rv.code = o.code AND rv.dec = o.dec) END,
+           CASE WHEN o.hidden THEN NULL ELSE coalesce(v.value, '{}') END,
+           CASE WHEN o.hidden THEN NULL ELSE coalesce(v.share, '{}') END,
            o.hidden
-    FROM out o
-    WHERE o.code IN (SELECT v.code FROM sp_internal.visible_areas() v (code))
+    FROM out o LEFT JOIN val v ON v.code = o.code AND v.dec = o.dec
+    WHERE o.code IN (SELECT vis.code FROM sp_internal.visible_areas() vis (code))
     ORDER BY o.code, o.dec;
 END
 $$;

@@ -106,6 +106,16 @@ COMMENT ON VIEW sp.kpi_time_to_first_payment IS 'Per programme: households paid 
 -- The report
 -- ------------------------------------------------------------------------
 
+-- Which counts of one small tree of parts to withhold for k (none when k is
+-- 1 or less): sp_internal.suppress_counts with positions 1-based, 0 a root.
+CREATE FUNCTION sp_internal.withheld(counts bigint[], parents integer[], k integer, forced boolean[] DEFAULT NULL)
+    RETURNS boolean[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+RETURN CASE WHEN k > 1 THEN sp_internal.suppress_counts(counts, parents, k, forced)
+            ELSE array_fill(false, ARRAY[cardinality(counts)]) END;
+COMMENT ON FUNCTION sp_internal.withheld(bigint[], integer[], integer, boolean[]) IS 'The counts of a tree of parts to withhold for a threshold k (sp_internal.suppress_counts; forced: parts never published, counted as withheld); none when k is 1 or less.';
+
 CREATE FUNCTION sp.monitoring_report(from_date date, to_date date, level integer DEFAULT 1)
     RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER
@@ -132,6 +142,16 @@ BEGIN
     END IF;
     PERFORM sp_internal.check_aggregate_level(monitoring_report.level);
     k := sp_internal.suppression_threshold();
+    -- an analyst's periods are whole calendar months, one at a time: two
+    -- overlapping periods would give the counts of their difference, which
+    -- no report withheld
+    IF k > 1 AND (from_date <> date_trunc('month', from_date)::date
+                  OR to_date <> (date_trunc('month', from_date) + interval '1 month - 1 day')::date) THEN
+        RAISE EXCEPTION 'an analyst''s monitoring report covers one calendar month'
+            USING ERRCODE = 'insufficient_privilege', COLUMN = 'from_date',
+                  DETAIL = 'Periods that overlap would give, by difference, counts no report shows.',
+                  HINT = 'Ask for the first to the last day of a month, e.g. 2026-10-01 to 2026-10-31.';
+    END IF;
     t0 := from_date::timestamptz;
     t1 := (to_date + 1)::timestamptz;
 
@@ -221,74 +241,92 @@ BEGIN
           FROM per p WHERE p.area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code))
           GROUP BY p.programme, p.area_code) r;
 
-    -- payments of the cycles whose period ends in the report's, per provider (national)
-    SELECT coalesce(jsonb_agg(jsonb_build_object('provider', r.provider, 'payments', sp_internal.shown(r.n, k),
-                                                 'paid', sp_internal.shown(r.paid, k), 'failed', sp_internal.shown(r.failed, k),
-                                                 'success_rate', CASE WHEN sp_internal.shown(r.paid, k) IS NOT NULL AND sp_internal.shown(r.failed, k) IS NOT NULL
-                                                                      THEN round(r.paid::numeric / nullif(r.paid + r.failed, 0), 4) END)
-                              ORDER BY r.provider), '[]')
-    INTO payments
-    FROM (SELECT p.provider, count(*) FILTER (WHERE p.status <> 'cancelled') AS n,
-                 count(*) FILTER (WHERE p.status IN ('paid', 'reversed')) AS paid, count(*) FILTER (WHERE p.status = 'failed') AS failed
-          FROM sp.payment p JOIN sp.payment_cycle c ON c.cycle_id = p.cycle_id
-          WHERE c.period_end >= from_date AND c.period_end <= to_date
-          GROUP BY p.provider) r;
+    -- The national sections (payments, grievances, first payments, other
+    -- ministries' lists) are for readers with national scope: their counts
+    -- are not split by area.  For analysts, each section's counts are
+    -- withheld as one tree of parts (a part not published, such as the
+    -- payments still pending, counts as withheld), so that no published
+    -- count gives a withheld one back by subtraction.
+    IF sp_internal.has_national_scope() THEN
+        -- payments of the cycles whose period ends in the report's, per provider
+        SELECT coalesce(jsonb_agg(jsonb_build_object('provider', r.provider, 'payments', CASE WHEN NOT r.h[1] THEN r.n END,
+                                                     'paid', CASE WHEN NOT r.h[2] THEN r.paid END, 'failed', CASE WHEN NOT r.h[3] THEN r.failed END,
+                                                     'success_rate', CASE WHEN NOT (r.h[2] OR r.h[3]) THEN round(r.paid::numeric / nullif(r.paid + r.failed, 0), 4) END)
+                                  ORDER BY r.provider), '[]')
+        INTO payments
+        FROM (SELECT x.*, sp_internal.withheld(ARRAY[x.n, x.paid, x.failed, x.n - x.paid - x.failed], ARRAY[0, 1, 1, 1], k,
+                                               ARRAY[false, false, false, true]) AS h
+              FROM (SELECT p.provider, count(*) FILTER (WHERE p.status <> 'cancelled') AS n,
+                           count(*) FILTER (WHERE p.status IN ('paid', 'reversed')) AS paid, count(*) FILTER (WHERE p.status = 'failed') AS failed
+                    FROM sp.payment p JOIN sp.payment_cycle c ON c.cycle_id = p.cycle_id
+                    WHERE c.period_end >= from_date AND c.period_end <= to_date
+                    GROUP BY p.provider) x) r;
 
-    -- grievances received in the period, per category (national)
-    SELECT coalesce(jsonb_agg(jsonb_build_object('category', r.category, 'received', sp_internal.shown(r.n, k),
-                                                 'resolved', sp_internal.shown(r.resolved, k), 'resolved_in_time', sp_internal.shown(r.in_time, k),
-                                                 'open_overdue', sp_internal.shown(r.overdue, k),
-                                                 'sla_compliance', CASE WHEN sp_internal.shown(r.n, k) IS NOT NULL
-                                                                        THEN round(r.in_time::numeric / nullif(r.due, 0), 4) END)
-                              ORDER BY r.category), '[]')
-    INTO grievances
-    FROM (SELECT g.category, count(*) AS n, count(*) FILTER (WHERE g.resolved_at IS NOT NULL) AS resolved,
-                 count(*) FILTER (WHERE g.resolved_at IS NOT NULL AND g.resolved_at <= g.resolve_due) AS in_time,
-                 count(*) FILTER (WHERE g.resolved_at IS NULL AND g.status NOT IN ('resolved', 'rejected', 'closed') AND now() > g.resolve_due) AS overdue,
-                 count(*) FILTER (WHERE g.resolved_at IS NOT NULL OR now() > g.resolve_due) AS due
-          FROM sp.grievance g WHERE g.received_at >= t0 AND g.received_at < t1 GROUP BY g.category) r;
+        -- grievances received in the period, per category (confidential cases
+        -- are not counted: only their officers see them, in sp.kpi_grievance_sla)
+        SELECT coalesce(jsonb_agg(jsonb_build_object('category', r.category, 'received', CASE WHEN NOT r.h[1] THEN r.n END,
+                                                     'resolved', CASE WHEN NOT r.h[2] THEN r.resolved END,
+                                                     'resolved_in_time', CASE WHEN NOT r.h[4] THEN r.in_time END,
+                                                     'open_overdue', CASE WHEN NOT r.h[6] THEN r.overdue END,
+                                                     'sla_compliance', CASE WHEN NOT (r.h[2] OR r.h[4] OR r.h[6])
+                                                                            THEN round(r.in_time::numeric / nullif(r.resolved + r.overdue, 0), 4) END)
+                                  ORDER BY r.category), '[]')
+        INTO grievances
+        FROM (SELECT x.*,
+                     -- received: resolved (in time, late) and open (overdue, not yet due)
+                     sp_internal.withheld(ARRAY[x.n, x.resolved, x.n - x.resolved, x.in_time, x.resolved - x.in_time, x.overdue, x.n - x.resolved - x.overdue],
+                                          ARRAY[0, 1, 1, 2, 2, 3, 3], k, ARRAY[false, false, true, false, true, false, true]) AS h
+              FROM (SELECT g.category, count(*) AS n, count(*) FILTER (WHERE g.resolved_at IS NOT NULL) AS resolved,
+                           count(*) FILTER (WHERE g.resolved_at IS NOT NULL AND g.resolved_at <= g.resolve_due) AS in_time,
+                           count(*) FILTER (WHERE g.resolved_at IS NULL AND now() > g.resolve_due) AS overdue
+                    FROM sp.grievance g WHERE g.received_at >= t0 AND g.received_at < t1 AND NOT g.confidential
+                    GROUP BY g.category) x) r;
 
-    -- households first paid in the period: days from registration (national, per programme)
-    WITH first_paid AS (
-        SELECT p.programme, p.household_id, min(c.sent_at) AS paid_at
-        FROM sp.payment p JOIN sp.payment_cycle c ON c.cycle_id = p.cycle_id
-        WHERE p.status IN ('paid', 'reversed') AND c.sent_at IS NOT NULL
-        GROUP BY 1, 2
-    )
-    SELECT coalesce(jsonb_agg(jsonb_build_object('programme', r.programme, 'households', sp_internal.shown(r.n, k),
-                                                 'median_days', CASE WHEN sp_internal.shown(r.n, k) IS NOT NULL THEN r.median END,
-                                                 'p90_days', CASE WHEN sp_internal.shown(r.n, k) IS NOT NULL THEN r.p90 END)
-                              ORDER BY r.programme), '[]')
-    INTO first_payment
-    FROM (SELECT f.programme, count(*) AS n,
-                 round((percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM f.paid_at - h.registered_at) / 86400))::numeric, 1) AS median,
-                 round((percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM f.paid_at - h.registered_at) / 86400))::numeric, 1) AS p90
-          FROM first_paid f JOIN sp.household h ON h.household_id = f.household_id
-          WHERE f.paid_at >= t0 AND f.paid_at < t1
-          GROUP BY f.programme) r;
+        -- households first paid in the period: days from registration, per programme
+        WITH first_paid AS (
+            SELECT p.programme, p.household_id, min(c.sent_at) AS paid_at
+            FROM sp.payment p JOIN sp.payment_cycle c ON c.cycle_id = p.cycle_id
+            WHERE p.status IN ('paid', 'reversed') AND c.sent_at IS NOT NULL
+            GROUP BY 1, 2
+        )
+        SELECT coalesce(jsonb_agg(jsonb_build_object('programme', r.programme, 'households', sp_internal.shown(r.n, k),
+                                                     'median_days', CASE WHEN sp_internal.shown(r.n, k) IS NOT NULL THEN r.median END,
+                                                     'p90_days', CASE WHEN sp_internal.shown(r.n, k) IS NOT NULL THEN r.p90 END)
+                                  ORDER BY r.programme), '[]')
+        INTO first_payment
+        FROM (SELECT f.programme, count(*) AS n,
+                     round((percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM f.paid_at - h.registered_at) / 86400))::numeric, 1) AS median,
+                     round((percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM f.paid_at - h.registered_at) / 86400))::numeric, 1) AS p90
+              FROM first_paid f JOIN sp.household h ON h.household_id = f.household_id
+              WHERE f.paid_at >= t0 AND f.paid_at < t1
+              GROUP BY f.programme) r;
 
-    -- other ministries' lists: rows and how they are linked (national)
-    SELECT coalesce(jsonb_agg(jsonb_build_object('programme', r.programme, 'owner_ministry', r.owner_ministry, 'benefit_type', r.benefit_type,
-                                                 'active_rows', sp_internal.shown(r.n, k), 'linked', sp_internal.shown(r.linked, k),
-                                                 'ambiguous', sp_internal.shown(r.ambiguous, k), 'unmatched', sp_internal.shown(r.unmatched, k),
-                                                 'last_import', r.last_import)
-                              ORDER BY r.programme), '[]')
-    INTO ibr
-    FROM (SELECT x.name AS programme, x.owner_ministry, x.benefit_type,
-                 count(e.*) FILTER (WHERE e.status = 'active') AS n,
-                 count(e.*) FILTER (WHERE e.status = 'active' AND e.link_status = 'linked') AS linked,
-                 count(e.*) FILTER (WHERE e.status = 'active' AND e.link_status = 'ambiguous') AS ambiguous,
-                 count(e.*) FILTER (WHERE e.status = 'active' AND e.link_status = 'unmatched') AS unmatched,
-                 (SELECT max(i.imported_at) FROM sp.external_import i WHERE i.programme = x.name) AS last_import
-          FROM sp.external_programme x LEFT JOIN sp.external_beneficiary e ON e.programme = x.name
-          GROUP BY x.name, x.owner_ministry, x.benefit_type) r;
+        -- other ministries' lists: active rows, linked, ambiguous, unmatched
+        SELECT coalesce(jsonb_agg(jsonb_build_object('programme', r.programme, 'owner_ministry', r.owner_ministry, 'benefit_type', r.benefit_type,
+                                                     'active_rows', CASE WHEN NOT r.h[1] THEN r.n END, 'linked', CASE WHEN NOT r.h[2] THEN r.linked END,
+                                                     'ambiguous', CASE WHEN NOT r.h[3] THEN r.ambiguous END,
+                                                     'unmatched', CASE WHEN NOT r.h[4] THEN r.unmatched END,
+                                                     'last_import', r.last_import)
+                                  ORDER BY r.programme), '[]')
+        INTO ibr
+        FROM (SELECT x.*, sp_internal.withheld(ARRAY[x.n, x.linked, x.ambiguous, x.unmatched], ARRAY[0, 1, 1, 1], k) AS h
+              FROM (SELECT xp.name AS programme, xp.owner_ministry, xp.benefit_type,
+                           count(e.*) FILTER (WHERE e.status = 'active') AS n,
+                           count(e.*) FILTER (WHERE e.status = 'active' AND e.link_status = 'linked') AS linked,
+                           count(e.*) FILTER (WHERE e.status = 'active' AND e.link_status = 'ambiguous') AS ambiguous,
+                           count(e.*) FILTER (WHERE e.status = 'active' AND e.link_status = 'unmatched') AS unmatched,
+                           (SELECT max(i.imported_at) FROM sp.external_import i WHERE i.programme = xp.name) AS last_import
+                    FROM sp.external_programme xp LEFT JOIN sp.external_beneficiary e ON e.programme = xp.name
+                    GROUP BY xp.name, xp.owner_ministry, xp.benefit_type) x) r;
+    END IF;
 
     RETURN jsonb_build_object(
         'from', from_date, 'to', to_date, 'level', level,
         'suppressed_below', CASE WHEN k > 1 THEN k END,
         'registrations', registrations, 'assessment', assessment, 'programmes', programmes,
         'payments', payments, 'grievances', grievances, 'time_to_first_payment', first_payment,
-        'beneficiary_registry', ibr);
+        'beneficiary_registry', ibr,
+        'national_sections', CASE WHEN payments IS NULL THEN 'left out: they need national scope' ELSE 'included' END);
 END
 $$;
-COMMENT ON FUNCTION sp.monitoring_report(date, date, integer) IS 'The monitoring report of a period (from_date to to_date, inclusive) as JSON: registrations in the period per area of the level; assessment today per area (households, with a PMT score, with an MPI assessment); per programme and area, eligible and enrolled today, the enrolment rate and the targeting errors with the MPI as the yardstick; per provider, payments of the cycles ending in the period with the success rate; per grievance category, complaints received in the period, resolved, resolved in time, open past due and the SLA compliance; per programme, households first paid in the period and the days from registration; per external programme, its rows and how they are linked. Areas in the caller''s scope. For analysts, counts from 1 to min_cell_size - 1 withheld (NULL), and area counts that would give one back too; no level below the de-identified one.';
+COMMENT ON FUNCTION sp.monitoring_report(date, date, integer) IS 'The monitoring report of a period (from_date to to_date, inclusive) as JSON: registrations in the period per area of the level; assessment today per area (households, with a PMT score, with an MPI assessment); per programme and area, eligible and enrolled today, the enrolment rate and the targeting errors with the MPI as the yardstick; per provider, payments of the cycles ending in the period with the success rate; per grievance category, complaints received in the period, resolved, resolved in time, open past due and the SLA compliance; per programme, households first paid in the period and the days from registration; per external programme, its rows and how they are linked. Areas in the caller''s scope; the national sections (payments, grievances without confidential cases, first payments, lists) for national scope only. For analysts: one calendar month per report; counts from 1 to min_cell_size - 1 withheld (NULL), and counts that would give one back by addition or subtraction too; no level below the de-identified one.';

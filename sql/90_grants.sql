@@ -448,12 +448,24 @@ SELECT pg_catalog.pg_extension_config_dump('sp.external_beneficiary_external_ben
 SELECT pg_catalog.pg_extension_config_dump('sp.external_beneficiary_history_history_id_seq', '');
 GRANT SELECT ON sp.external_programme, sp.external_programme_history
     TO sp_registrar, sp_caseworker, sp_programme_officer, sp_payment_officer, sp_grievance_officer, sp_analyst, sp_auditor, sp_integration;
-GRANT INSERT (name, title, owner_ministry, benefit_type, frequency, amount, currency, target_unit, status, description),
-      UPDATE (title, owner_ministry, benefit_type, frequency, amount, currency, status, description)
+GRANT INSERT (name, title, owner_ministry, benefit_type, frequency, amount, currency, target_unit, importer_role, status, description),
+      UPDATE (title, owner_ministry, benefit_type, frequency, amount, currency, importer_role, status, description)
     ON sp.external_programme TO sp_programme_officer;
 GRANT SELECT ON sp.external_import TO sp_registrar, sp_programme_officer, sp_integration, sp_auditor;
-GRANT SELECT ON sp.external_beneficiary, sp.external_beneficiary_history TO sp_registrar, sp_caseworker, sp_auditor;
-GRANT EXECUTE ON FUNCTION sp.import_external_beneficiaries(text, jsonb) TO sp_integration, sp_registrar;
+-- not the blind indexes of identifiers (none may be read on sp.person either)
+DO $external_columns$
+DECLARE
+    cols text := 'external_beneficiary_id, programme, source_record_id, given_name, family_name, other_names, birth_date, '
+                 'birth_date_precision, sex, admin_area_code, household_ref, benefit_start, benefit_end, amount, currency, status, '
+                 'ended_at, end_reason, link_status, person_id, linked_by, link_probability, link_note, candidates, linked_at, '
+                 'import_id, first_imported_at, updated_at, updated_by, version';
+BEGIN
+    EXECUTE pg_catalog.format('GRANT SELECT (%s) ON sp.external_beneficiary TO sp_registrar, sp_caseworker, sp_auditor', cols);
+    EXECUTE pg_catalog.format('GRANT SELECT (%s, history_id, operation, changed_at, changed_by, change_reason) ON sp.external_beneficiary_history
+                               TO sp_registrar, sp_caseworker, sp_auditor', cols);
+END
+$external_columns$;
+GRANT EXECUTE ON FUNCTION sp.import_external_beneficiaries(text, jsonb, boolean) TO sp_integration, sp_registrar;
 GRANT EXECUTE ON FUNCTION sp.relink_external_beneficiaries(text) TO sp_registrar;
 GRANT EXECUTE ON FUNCTION sp.review_external_link(bigint, bigint, text) TO sp_registrar, sp_caseworker;
 GRANT SELECT ON sp.benefits_by_person, sp.benefits_by_household

@@ -155,7 +155,42 @@ SET ROLE sp_test_ibr_reg;
 SELECT sp.relink_external_beneficiaries('ib_fertiliser');
 RESET ROLE;
 
--- who receives what
+-- a row the ministry placed in the Plains but linked to a person of the
+-- Hills is the Hills': a Plains caseworker can neither see nor change it
+INSERT INTO sp.external_programme (name, title, owner_ministry, benefit_type, frequency) VALUES ('ib_jobs', 'Public works', 'Ministry of Labour', 'work_opportunity', 'monthly');
+SELECT r -> 'linking' ->> 'linked_by_national_id' AS linked FROM sp.import_external_beneficiaries('ib_jobs',
+    '[{"source_record_id": "J-1", "national_id": "IB-0001", "admin_area_code": "IB02"}]') r;
+SELECT external_beneficiary_id AS j1 FROM sp.external_beneficiary WHERE source_record_id = 'J-1' \gset
+SET ROLE sp_test_ibr_cw;
+SELECT count(*) AS seen FROM sp.external_beneficiary WHERE source_record_id = 'J-1';
+SELECT pg_temp.err(format('SELECT sp.review_external_link(%s, NULL, %L)', :j1, 'not her')) AS review_of_the_hills_row;
+SELECT pg_temp.err(format('SELECT sp.review_external_link(%s, %s, %L)', :j1, :cawaale, 'it is Cawaale')) AS relink_to_the_plains;
+-- nor read the blind indexes of identifiers
+SELECT national_id_hash FROM sp.external_beneficiary LIMIT 1;
+RESET ROLE;
+SELECT link_status, person_id = :asha AS still_asha FROM sp.external_beneficiary WHERE source_record_id = 'J-1';
+-- the list of a programme with its own importer comes from that role only
+CREATE ROLE sp_test_ibr_int2 IN ROLE sp_integration;
+SELECT count(*) > 0 AS national FROM sp.admin_area a, LATERAL sp.grant_area_scope('sp_test_ibr_int2', a.code) g WHERE a.level = 0;
+UPDATE sp.external_programme SET importer_role = 'sp_test_ibr_int' WHERE name = 'ib_jobs';
+SET ROLE sp_test_ibr_int2;
+SELECT sp.import_external_beneficiaries('ib_jobs', '[]');
+RESET ROLE;
+-- a list that would end most of the benefits is refused unless that is meant
+SELECT r ->> 'added' AS added FROM sp.import_external_beneficiaries('ib_jobs',
+    (SELECT jsonb_agg(jsonb_build_object('source_record_id', 'J-' || i, 'given_name', 'Worker', 'family_name', 'Number' || i)) FROM generate_series(1, 12) i)) r;
+SET ROLE sp_test_ibr_int;
+SELECT sp.import_external_beneficiaries('ib_jobs', '[{"source_record_id": "J-1", "given_name": "Worker", "family_name": "Number1"}]');
+SELECT r ->> 'ended' AS ended FROM sp.import_external_beneficiaries('ib_jobs', '[{"source_record_id": "J-1", "given_name": "Worker", "family_name": "Number1"}]', end_most => true) r;
+RESET ROLE;
+-- a number far too large for a record id is refused at once
+SELECT sp.import_external_beneficiaries('ib_jobs', '[{"source_record_id": 1e131000, "given_name": "X"}]');
+SELECT sp.import_external_beneficiaries('ib_jobs', '[{"source_record_id": "A", "given_name": "X", "amount": 1e131000}]');
+
+-- who receives what (Cawaale's training starts next year: upcoming)
+INSERT INTO sp.external_programme (name, title, owner_ministry, benefit_type, frequency) VALUES ('ib_training', 'Training', 'Ministry of Labour', 'training', 'one_off');
+SELECT r ->> 'added' AS added FROM sp.import_external_beneficiaries('ib_training',
+    format('[{"source_record_id": "T-1", "national_id": "IB-0003", "benefit_start": "%s"}]', to_char(current_date + 400, 'YYYY-MM-DD'))::jsonb) r;
 SELECT w.label, b.source, b.programme, b.benefit_type, b.unit, b.status, b.amount, b.currency, b.frequency
 FROM sp.benefits_by_person b JOIN who w USING (person_id) ORDER BY 1, 2, 3;
 SELECT w.label AS head, b.source, b.programme, b.unit, b.persons, b.amount
@@ -174,5 +209,5 @@ RESET ROLE;
 UPDATE sp.external_beneficiary_history SET amount = 0;
 DELETE FROM sp.external_beneficiary WHERE source_record_id = 'F-4';
 
-DROP OWNED BY sp_test_ibr_int, sp_test_ibr_reg, sp_test_ibr_cw, sp_test_ibr_an;
-DROP ROLE sp_test_ibr_int, sp_test_ibr_reg, sp_test_ibr_cw, sp_test_ibr_an;
+DROP OWNED BY sp_test_ibr_int, sp_test_ibr_int2, sp_test_ibr_reg, sp_test_ibr_cw, sp_test_ibr_an;
+DROP ROLE sp_test_ibr_int, sp_test_ibr_int2, sp_test_ibr_reg, sp_test_ibr_cw, sp_test_ibr_an;
