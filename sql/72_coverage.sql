@@ -4,6 +4,25 @@
 -- recovered from the total of its parent; as a table, as GeoJSON, as vector
 -- tiles, and as a map a person can open offline.
 
+-- The programme's cycle whose payments count as paid: its latest sent or
+-- closed one.
+CREATE VIEW sp_internal.last_sent_cycle WITH (security_invoker = true) AS
+SELECT DISTINCT ON (c.programme) c.programme, c.cycle_id, c.period_start, c.period_end
+FROM sp.payment_cycle c
+WHERE c.status IN ('sent', 'closed')
+ORDER BY c.programme, c.period_start DESC, c.cycle_id DESC;
+COMMENT ON VIEW sp_internal.last_sent_cycle IS 'Per programme, its latest sent or closed payment cycle (by period, then id): the cycle whose payments count as paid in coverage and as benefit values.';
+
+-- Each household's state in each programme today: eligible (an open
+-- enrolment: eligible, waitlisted, enrolled or suspended) and enrolled.
+CREATE VIEW sp_internal.enrolment_status WITH (security_invoker = true) AS
+SELECT e.programme, e.household_id, bool_or(e.state IN ('eligible', 'waitlisted', 'enrolled', 'suspended')) AS eligible,
+       bool_or(e.state = 'enrolled') AS enrolled
+FROM sp.enrolment e
+WHERE e.state <> 'exited'
+GROUP BY e.programme, e.household_id;
+COMMENT ON VIEW sp_internal.enrolment_status IS 'Per programme and household with an enrolment that is not exited: eligible (eligible, waitlisted, enrolled or suspended) and enrolled.';
+
 -- The figures of every current area of every level, national (suppression
 -- must not depend on who asks, or for which part of the country: a pattern
 -- computed over a filtered set is undone by asking for a smaller one), from
@@ -14,21 +33,12 @@ CREATE FUNCTION sp_internal.coverage_counts(p_programme text)
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    WITH last_cycle AS (
-        -- the cycle whose payments count as paid: the programme's latest sent or closed one
-        SELECT c.cycle_id FROM sp.payment_cycle c
-        WHERE c.programme = p_programme AND c.status IN ('sent', 'closed')
-        ORDER BY c.period_start DESC, c.cycle_id DESC LIMIT 1
-    ),
-    en AS (
-        SELECT e.household_id, bool_or(e.state IN ('eligible', 'waitlisted', 'enrolled', 'suspended')) AS eligible,
-               bool_or(e.state = 'enrolled') AS enrolled
-        FROM sp.enrolment e WHERE e.programme = p_programme AND e.state <> 'exited'
-        GROUP BY e.household_id
+    WITH en AS (
+        SELECT s.household_id, s.eligible, s.enrolled FROM sp_internal.enrolment_status s WHERE s.programme = p_programme
     ),
     pd AS (
         SELECT DISTINCT p.household_id FROM sp.payment p
-        WHERE p.cycle_id = (SELECT l.cycle_id FROM last_cycle l) AND p.status = 'paid'
+        WHERE p.cycle_id = (SELECT l.cycle_id FROM sp_internal.last_sent_cycle l WHERE l.programme = p_programme) AND p.status = 'paid'
     ),
     -- per area households are registered in
     leaf AS (

@@ -18,14 +18,9 @@ CREATE FUNCTION sp_internal.household_benefits()
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    WITH last_cycle AS (
-        SELECT DISTINCT ON (c.programme) c.programme, c.cycle_id, (c.period_end - c.period_start + 1) AS days
-        FROM sp.payment_cycle c WHERE c.status IN ('sent', 'closed')
-        ORDER BY c.programme, c.period_start DESC, c.cycle_id DESC
-    ),
-    paid AS (
-        SELECT y.enrolment_id, y.amount * 30.4375 / l.days AS monthly, y.currency
-        FROM last_cycle l JOIN sp.payment y ON y.cycle_id = l.cycle_id
+    WITH paid AS (
+        SELECT y.enrolment_id, y.amount * 30.4375 / (l.period_end - l.period_start + 1) AS monthly, y.currency
+        FROM sp_internal.last_sent_cycle l JOIN sp.payment y ON y.cycle_id = l.cycle_id
         WHERE y.reissue_of IS NULL AND y.live
     )
     SELECT e.household_id, e.person_id, e.programme, 'registry'::text, g.benefit_type, g.target_unit, round(pd.monthly, 2), pd.currency

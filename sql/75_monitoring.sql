@@ -39,11 +39,6 @@ COMMENT ON VIEW sp.kpi_assessment IS 'Active households per area, how many have 
 -- poor, the exclusion error as the share of MPI-poor households not enrolled,
 -- and the households on which PMT and MPI disagree.
 CREATE VIEW sp.kpi_enrolment WITH (security_invoker = true) AS
-WITH st AS (
-    SELECT e.programme, e.household_id, bool_or(e.state IN ('eligible', 'waitlisted', 'enrolled', 'suspended')) AS eligible,
-           bool_or(e.state = 'enrolled') AS enrolled
-    FROM sp.enrolment e WHERE e.state <> 'exited' GROUP BY 1, 2
-)
 SELECT g.name AS programme, x.admin_area_code, count(*) AS households,
        count(*) FILTER (WHERE st.eligible) AS eligible, count(*) FILTER (WHERE st.enrolled) AS enrolled,
        round(count(*) FILTER (WHERE st.enrolled)::numeric / nullif(count(*) FILTER (WHERE st.eligible), 0), 4) AS enrolment_rate,
@@ -58,7 +53,7 @@ SELECT g.name AS programme, x.admin_area_code, count(*) AS households,
        count(*) FILTER (WHERE x.pmt_poor IS DISTINCT FROM x.mpi_poor AND x.pmt_poor IS NOT NULL AND x.mpi_poor IS NOT NULL) AS pmt_mpi_disagree
 FROM sp.programme g
 CROSS JOIN sp_internal.household_poverty x
-LEFT JOIN st ON st.programme = g.name AND st.household_id = x.household_id
+LEFT JOIN sp_internal.enrolment_status st ON st.programme = g.name AND st.household_id = x.household_id
 GROUP BY 1, 2;
 COMMENT ON VIEW sp.kpi_enrolment IS 'Per programme and area: active households, eligible (an open enrolment), enrolled, the enrolment rate, and the targeting errors estimated with the MPI as the yardstick: inclusion error = enrolled households the MPI does not find poor / enrolled households with an MPI assessment; exclusion error = MPI-poor households not enrolled / MPI-poor households; and the households on which the PMT (below its cut-off) and the MPI (poor) disagree. Row-level security applies.';
 
@@ -87,18 +82,21 @@ FROM sp.grievance g
 GROUP BY 1, 2;
 COMMENT ON VIEW sp.kpi_grievance_sla IS 'Per grievance category and month received: received, acknowledged in time, resolved, resolved in time, still open past their due date, and the compliance = resolved in time / (resolved or past due). Row-level security applies (confidential cases only for those who handle them).';
 
+-- When each household was first paid by each programme: the sending of the
+-- first cycle that paid it.
+CREATE VIEW sp_internal.first_payment WITH (security_invoker = true) AS
+SELECT p.programme, p.household_id, min(c.sent_at) AS paid_at
+FROM sp.payment p JOIN sp.payment_cycle c ON c.cycle_id = p.cycle_id
+WHERE p.status IN ('paid', 'reversed') AND c.sent_at IS NOT NULL
+GROUP BY 1, 2;
+COMMENT ON VIEW sp_internal.first_payment IS 'Per programme and household paid at least once: when the first cycle that paid it was sent.';
+
 -- From registration to the first payment the household received.
 CREATE VIEW sp.kpi_time_to_first_payment WITH (security_invoker = true) AS
-WITH first_paid AS (
-    SELECT p.programme, p.household_id, min(c.sent_at) AS paid_at
-    FROM sp.payment p JOIN sp.payment_cycle c ON c.cycle_id = p.cycle_id
-    WHERE p.status IN ('paid', 'reversed') AND c.sent_at IS NOT NULL
-    GROUP BY 1, 2
-)
 SELECT f.programme, count(*) AS households,
        percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM f.paid_at - h.registered_at) / 86400)::numeric(10, 1) AS median_days,
        percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM f.paid_at - h.registered_at) / 86400)::numeric(10, 1) AS p90_days
-FROM first_paid f JOIN sp.household h ON h.household_id = f.household_id
+FROM sp_internal.first_payment f JOIN sp.household h ON h.household_id = f.household_id
 GROUP BY 1;
 COMMENT ON VIEW sp.kpi_time_to_first_payment IS 'Per programme: households paid at least once, and the median and 90th percentile of the days from their registration to the sending of the first cycle that paid them. Row-level security applies.';
 
@@ -196,11 +194,7 @@ BEGIN
           FROM c WHERE c.area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code)) GROUP BY c.area_code) r;
 
     -- programmes: eligible and enrolled today, and the targeting errors, per area
-    WITH st AS (
-        SELECT e.programme, e.household_id, bool_or(e.state IN ('eligible', 'waitlisted', 'enrolled', 'suspended')) AS eligible,
-               bool_or(e.state = 'enrolled') AS enrolled
-        FROM sp.enrolment e WHERE e.state <> 'exited' GROUP BY 1, 2
-    ),
+    WITH st AS (SELECT * FROM sp_internal.enrolment_status),
     leaf AS (
         SELECT st.programme, x.admin_area_code AS code,
                count(*) FILTER (WHERE st.eligible) AS eligible, count(*) FILTER (WHERE st.enrolled) AS enrolled,
@@ -283,12 +277,6 @@ BEGIN
                     GROUP BY g.category) x) r;
 
         -- households first paid in the period: days from registration, per programme
-        WITH first_paid AS (
-            SELECT p.programme, p.household_id, min(c.sent_at) AS paid_at
-            FROM sp.payment p JOIN sp.payment_cycle c ON c.cycle_id = p.cycle_id
-            WHERE p.status IN ('paid', 'reversed') AND c.sent_at IS NOT NULL
-            GROUP BY 1, 2
-        )
         SELECT coalesce(jsonb_agg(jsonb_build_object('programme', r.programme, 'households', sp_internal.shown(r.n, k),
                                                      'median_days', CASE WHEN sp_internal.shown(r.n, k) IS NOT NULL THEN r.median END,
                                                      'p90_days', CASE WHEN sp_internal.shown(r.n, k) IS NOT NULL THEN r.p90 END)
@@ -297,7 +285,7 @@ BEGIN
         FROM (SELECT f.programme, count(*) AS n,
                      round((percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM f.paid_at - h.registered_at) / 86400))::numeric, 1) AS median,
                      round((percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM f.paid_at - h.registered_at) / 86400))::numeric, 1) AS p90
-              FROM first_paid f JOIN sp.household h ON h.household_id = f.household_id
+              FROM sp_internal.first_payment f JOIN sp.household h ON h.household_id = f.household_id
               WHERE f.paid_at >= t0 AND f.paid_at < t1
               GROUP BY f.programme) r;
 

@@ -483,8 +483,8 @@ GRANT EXECUTE ON FUNCTION sp.duplicate_beneficiaries() TO sp_registrar, sp_casew
 GRANT EXECUTE ON FUNCTION sp.monitoring_report(date, date, integer)
     TO sp_programme_officer, sp_payment_officer, sp_grievance_officer, sp_analyst, sp_auditor;
 GRANT SELECT ON sp.kpi_registrations TO sp_registrar, sp_caseworker, sp_payment_officer, sp_grievance_officer, sp_auditor;
-GRANT SELECT ON sp.kpi_assessment, sp.kpi_enrolment, sp_internal.household_poverty
+GRANT SELECT ON sp.kpi_assessment, sp.kpi_enrolment, sp_internal.household_poverty, sp_internal.enrolment_status
     TO sp_registrar, sp_caseworker, sp_grievance_officer, sp_auditor;
 GRANT SELECT ON sp.kpi_payment_success TO sp_programme_officer, sp_payment_officer, sp_grievance_officer, sp_auditor;
 GRANT SELECT ON sp.kpi_grievance_sla TO sp_caseworker, sp_grievance_officer, sp_auditor;
-GRANT SELECT ON sp.kpi_time_to_first_payment TO sp_admin, sp_payment_officer, sp_grievance_officer, sp_auditor;
+GRANT SELECT ON sp.kpi_time_to_first_payment, sp_internal.first_payment TO sp_admin, sp_payment_officer, sp_grievance_officer, sp_auditor;

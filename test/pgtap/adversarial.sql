@@ -164,6 +164,8 @@ SELECT set_eq('SELECT name, privilege, roles FROM table_matrix', $$VALUES
     ('sp.kpi_assessment', 'SELECT', 'admin auditor caseworker grievance_officer registrar'),
     ('sp.kpi_enrolment', 'SELECT', 'admin auditor caseworker grievance_officer registrar'),
     ('sp_internal.household_poverty', 'SELECT', 'admin auditor caseworker grievance_officer registrar'),
+    ('sp_internal.enrolment_status', 'SELECT', 'admin auditor caseworker grievance_officer registrar'),
+    ('sp_internal.first_payment', 'SELECT', 'admin auditor grievance_officer payment_officer'),
     ('sp.kpi_payment_success', 'SELECT', 'admin auditor grievance_officer payment_officer programme_officer'),
     ('sp.kpi_grievance_sla', 'SELECT', 'admin auditor caseworker grievance_officer'),
     ('sp.kpi_time_to_first_payment', 'SELECT', 'admin auditor grievance_officer payment_officer')
