@@ -141,6 +141,9 @@ overlap_rows=$(q -Atc "SELECT count(*) FROM sp.programme_overlap(2)")
 t=$(now)
 q -c "SELECT sp.monitoring_report(current_date - 30, current_date, 2) IS NOT NULL" >/dev/null
 report_s=$(printf '%.2f' "$(secs "$t")")
+t=$(now)
+q -c "SELECT count(*) FROM sp.coverage_by_area('cash', 2)" >/dev/null
+coverage_s=$(printf '%.2f' "$(secs "$t")")
 
 pct() { echo "scale=4; $1 / $2" | bc | sed 's/^\./0./'; }
 cat > bench/out/70_ibr.md <<MD
@@ -160,6 +163,7 @@ ID and then by the person model against the whole registry.
 | the same list again (nothing changed: $unchanged unchanged) | $(printf '%.1f' "$again_s") | $(echo "$rows / $again_s" | bc) |
 | \`sp.programme_overlap(2)\` ($households households, a registry programme for a third of them and the list; $overlap_rows rows) | $overlap_s | |
 | \`sp.monitoring_report(current_date - 30, current_date, 2)\` (the same registry) | $report_s | |
+| \`sp.coverage_by_area('cash', 2)\` (suppressed with the report's counts, every level and programme at once) | $coverage_s | |
 
 | links | rows | share |
 |---|---:|---:|

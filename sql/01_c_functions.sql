@@ -93,3 +93,11 @@ CREATE FUNCTION sp_internal.suppress_counts(counts bigint[], parents integer[], 
     AS 'MODULE_PATHNAME', 'sp_suppress_counts'
     LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION sp_internal.suppress_counts(bigint[], integer[], bigint, boolean[]) IS 'Which counts of a hierarchy to withhold: counts from 1 to k - 1, and, going down from the roots, enough other counts under each parent that none comes back by addition or subtraction (a withheld parent: at least one non-zero child withheld; a shown parent: no child withheld alone, and those withheld adding up to k or more). parents[i] is the 1-based position of cell i''s parent (NULL or 0: a root); ties go to the earlier position; forced[i] true withholds cell i whatever its count (src/core/sp_suppress.c).';
+
+-- A table that adds up along several hierarchies at once (areas, a total and
+-- its breakdown, a count and the one it is nested in), as edges.
+CREATE FUNCTION sp_internal.suppress_hierarchies(counts bigint[], children integer[], parents integer[], hierarchies integer[], k bigint)
+    RETURNS boolean[]
+    AS 'MODULE_PATHNAME', 'sp_suppress_hierarchies'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION sp_internal.suppress_hierarchies(bigint[], integer[], integer[], integer[], bigint) IS 'Which counts of a table that adds up along several hierarchies to withhold: edge e says that cell children[e] (1-based) is a part of cell parents[e] in hierarchy hierarchies[e] (0 or more; at most one parent per cell and hierarchy; an edge with a NULL is none); the rules of sp_internal.suppress_counts are applied over each hierarchy in turn, round after round, until nothing changes (src/core/sp_suppress.c).';

@@ -23,93 +23,214 @@ WHERE e.state <> 'exited'
 GROUP BY e.programme, e.household_id;
 COMMENT ON VIEW sp_internal.enrolment_status IS 'Per programme and household with an enrolment that is not exited: eligible (eligible, waitlisted, enrolled or suspended) and enrolled.';
 
--- The figures of every current area of every level, national (suppression
--- must not depend on who asks, or for which part of the country: a pattern
--- computed over a filtered set is undone by asking for a smaller one), from
--- the counts per household area rolled up the P-code paths.
-CREATE FUNCTION sp_internal.coverage_counts(p_programme text)
-    RETURNS TABLE (level integer, area_code text, area_name text, parent_code text,
-                   registered bigint, eligible bigint, enrolled bigint, paid bigint)
+-- Poverty as measured today: whether any current PMT assessment is below its
+-- cut-off, and any current MPI assessment poor (NULL: not assessed).
+CREATE VIEW sp_internal.household_poverty WITH (security_invoker = true) AS
+SELECT h.household_id, h.admin_area_code, p.poor AS pmt_poor, m.poor AS mpi_poor
+FROM sp.household h
+LEFT JOIN (SELECT a.household_id, bool_or(a.below_cutoff) AS poor FROM sp.current_assessment a GROUP BY 1) p ON p.household_id = h.household_id
+LEFT JOIN (SELECT a.household_id, bool_or(a.poor) AS poor FROM sp.current_mpi_assessment a GROUP BY 1) m ON m.household_id = h.household_id
+WHERE h.status = 'active';
+COMMENT ON VIEW sp_internal.household_poverty IS 'Active households with whether a current PMT assessment is below its cut-off (pmt_poor) and a current MPI assessment poor (mpi_poor); NULL when not assessed.';
+
+-- ------------------------------------------------------------------------
+-- Small-cell suppression of tables of counts
+-- ------------------------------------------------------------------------
+--
+-- A published table adds up along several hierarchies at once: areas add up
+-- to their parent area; programmes' combinations or deciles to the area's
+-- total; and a count nested in another of the same area (enrolled within
+-- eligible, beneficiaries within households) is, with its complement (the
+-- eligible not enrolled), a part of it - publishing both gives the
+-- complement.  The rules of sp_internal.suppress_counts (C,
+-- src/core/sp_suppress.c) are applied over each hierarchy in turn until
+-- nothing changes (sp_internal.suppress_hierarchies).  Where a withheld
+-- count equals its parent in another hierarchy (a district where nobody is
+-- eligible: its not eligible are its households), the parent is withheld
+-- too.  So a count's pattern depends on everything decided with it: the
+-- functions that publish the same counts decide them in one call, with the
+-- same inputs (sp_internal.registry_area_cells).
+
+-- Counts per leaf area and column rolled up the P-code paths, national,
+-- with the cells to withhold for a threshold k, decided over every level at
+-- once (a withheld district can make its region's count one to withhold
+-- too, so asking for regions alone must not decide differently), and
+-- returned for the level asked.  nest[c], when
+-- above 0, names the column that column c is a part of within each area
+-- (c counts a subset of nest[c]'s households): c and its complement are
+-- then the parts of nest[c], and the complement, published by difference,
+-- is protected like any count.  Every area with a figure has every column.
+CREATE FUNCTION sp_internal.area_counts(leaf_codes text[], cols integer[], vals bigint[], lvl integer, k integer,
+                                        nest integer[] DEFAULT NULL)
+    RETURNS TABLE (area_code text, area_name text, col integer, v bigint, hidden boolean)
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    WITH en AS (
-        SELECT s.household_id, s.eligible, s.enrolled FROM sp_internal.enrolment_status s WHERE s.programme = p_programme
-    ),
-    pd AS (
-        SELECT DISTINCT p.household_id FROM sp.payment p
-        WHERE p.cycle_id = (SELECT l.cycle_id FROM sp_internal.last_sent_cycle l WHERE l.programme = p_programme) AND p.status = 'paid'
-    ),
-    -- per area households are registered in
-    leaf AS (
-        SELECT h.admin_area_code AS code, count(*) AS registered, count(*) FILTER (WHERE en.eligible) AS eligible,
-               count(*) FILTER (WHERE en.enrolled) AS enrolled, count(pd.household_id) AS paid
-        FROM sp.household h
-        LEFT JOIN en ON en.household_id = h.household_id
-        LEFT JOIN pd ON pd.household_id = h.household_id
-        WHERE h.status = 'active'
-        GROUP BY h.admin_area_code
-    ),
-    -- rolled up: each area's path holds the P-code of every ancestor
+    WITH leaf AS (SELECT u.code, u.col, u.v FROM unnest(leaf_codes, cols, vals) u (code, col, v)),
     rolled AS (
-        SELECT split_part(a.path, '/', l + 2) AS code, sum(leaf.registered) AS registered, sum(leaf.eligible) AS eligible,
-               sum(leaf.enrolled) AS enrolled, sum(leaf.paid) AS paid
+        SELECT split_part(a.path, '/', l + 2) AS code, leaf.col, sum(leaf.v)::bigint AS v
         FROM leaf JOIN sp.admin_area a ON a.code = leaf.code
         CROSS JOIN generate_series(0, a.level) l
-        GROUP BY 1
+        GROUP BY 1, 2
+    ),
+    grid AS (
+        SELECT ar.code, c.col, coalesce(r.v, 0) AS v
+        FROM (SELECT DISTINCT r.code FROM rolled r) ar
+        CROSS JOIN (SELECT DISTINCT u.col FROM unnest(cols) u (col)) c
+        LEFT JOIN rolled r ON r.code = ar.code AND r.col = c.col
+    ),
+    -- a nested column's complement, as column -c
+    full_grid AS (
+        SELECT g.code, g.col, g.v FROM grid g
+        UNION ALL
+        SELECT g.code, -g.col, p.v - g.v
+        FROM grid g JOIN grid p ON p.code = g.code AND p.col = nest[g.col]
+        WHERE g.col <= coalesce(cardinality(nest), 0) AND nest[g.col] > 0
+    ),
+    cells AS (
+        SELECT f.code, f.col, f.v, a.parent_code, a.level AS lv, a.name,
+               -- ties between equal counts go to the first P-code (byte order, whatever the collation)
+               row_number() OVER (ORDER BY f.col, f.code COLLATE "C")::integer AS i
+        FROM full_grid f JOIN sp.admin_area a ON a.code = f.code
+    ),
+    -- a nested column's hierarchy: the first part of each column is in
+    -- hierarchy 1, its second in 2, ...: a cell has one parent in each
+    nested AS (
+        SELECT n.c, nest[n.c] AS p, row_number() OVER (PARTITION BY nest[n.c] ORDER BY n.c)::integer AS layer
+        FROM generate_subscripts(nest, 1) n (c) WHERE nest[n.c] > 0
+    ),
+    -- hierarchy 0: the areas, each column its own tree; then c and -c are
+    -- the parts of nest[c] in the same area
+    hier AS (
+        SELECT 0 AS j, c.i, g.i AS parent FROM cells c JOIN cells g ON g.code = c.parent_code AND g.col = c.col
+        UNION ALL
+        SELECT x.layer, c.i, p.i FROM cells c JOIN nested x ON x.c = abs(c.col) JOIN cells p ON p.code = c.code AND p.col = x.p
+    ),
+    decided AS (
+        SELECT sp_internal.suppress_hierarchies((SELECT coalesce(array_agg(c.v ORDER BY c.i), '{}') FROM cells c),
+                                                coalesce(array_agg(h.i), '{}'), coalesce(array_agg(h.parent), '{}'), coalesce(array_agg(h.j), '{}'),
+                                                greatest(k, 1)) AS h
+        FROM hier h
     )
-    SELECT a.level::integer, a.code, a.name, a.parent_code,
-           coalesce(r.registered, 0)::bigint, coalesce(r.eligible, 0)::bigint, coalesce(r.enrolled, 0)::bigint, coalesce(r.paid, 0)::bigint
-    FROM sp.admin_area a LEFT JOIN rolled r ON r.code = a.code
-    WHERE a.valid_to IS NULL
+    SELECT c.code, c.name, c.col, c.v, coalesce(d.h[c.i], false)
+    FROM cells c CROSS JOIN decided d
+    WHERE c.lv = lvl AND c.col > 0
 $$;
-COMMENT ON FUNCTION sp_internal.coverage_counts(text) IS 'Registered (active), eligible (an open enrolment: eligible, waitlisted, enrolled or suspended), enrolled and paid (in the programme''s latest sent or closed cycle) households of every current area of every level, national, before suppression.';
+COMMENT ON FUNCTION sp_internal.area_counts(text[], integer[], bigint[], integer, integer, integer[]) IS 'Counts given per leaf area and column, rolled up the P-code paths to a level (national; every area with a figure has every column, 0 where none), with the cells to withhold for a threshold k: 1 to k - 1, and enough others that no count gives one back by addition or subtraction, through the parent area or, for a column c nested in column nest[c] of the same area, through its complement nest[c] - c (sp_internal.suppress_hierarchies). k of 1 or less withholds nothing.';
 
--- Which counts are withheld, decided for the whole country and every level
--- at once (so that no call, whatever its level, area or caller, undoes
--- another's): a count from 1 to k - 1; then, level by level from the top, in
--- every group of areas under one parent and for each column: if the parent's
--- count is withheld, at least one non-zero child count is too (else the
--- children add up to it); if it is shown, the withheld children are none, or
--- at least two whose sum is k or more (else the parent less the others gives
--- them) - the smallest other non-zero counts are withheld until that holds.
--- The rules are sp_internal.suppress_counts (C, src/core/sp_suppress.c).
-CREATE FUNCTION sp_internal.coverage_cells(p_programme text, k integer)
-    RETURNS TABLE (level integer, area_code text, col integer, v bigint, hidden boolean)
+-- A national count for an analyst: NULL when from 1 to k - 1.
+CREATE FUNCTION sp_internal.shown(n bigint, k integer)
+    RETURNS bigint
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+RETURN CASE WHEN k > 1 AND n > 0 AND n < k THEN NULL ELSE n END;
+COMMENT ON FUNCTION sp_internal.shown(bigint, integer) IS 'n, or NULL when it is from 1 to k - 1 (k of 1 or less: always n).';
+
+-- The level check shared by the aggregates.
+CREATE FUNCTION sp_internal.check_aggregate_level(level integer)
+    RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF level IS NULL OR level < 0 OR level > 10 THEN
+        RAISE EXCEPTION 'level must be 0 to 10, not %', coalesce(level::text, 'NULL') USING ERRCODE = 'invalid_parameter_value', COLUMN = 'level';
+    END IF;
+    PERFORM sp_internal.require_disclosable_level(level);
+END
+$$;
+COMMENT ON FUNCTION sp_internal.check_aggregate_level(integer) IS 'Raises 22023 for a level outside 0 to 10, 42501 for an analyst below the de-identified level.';
+
+-- The registry's figures per area, one table for every function that
+-- publishes them (coverage by area, the monitoring report), so that a count
+-- is withheld the same way wherever it appears.  Columns, each nested in the
+-- one named after the arrow:
+--   1 households (active)   2 pmt_assessed -> 1   3 mpi_assessed -> 1   4 mpi_poor -> 3
+-- and per programme (the j-th of p_programmes, from 0), at 5 + 6j:
+--   +0 eligible -> 1        +1 enrolled -> +0     +2 paid -> 1 (in the latest sent or closed cycle)
+--   +3 enrolled_assessed (with an MPI assessment) -> +1
+--   +4 enrolled_not_poor (assessed, not MPI-poor) -> +3
+--   +5 poor_not_enrolled (MPI-poor) -> 4
+-- Coverage and the monitoring report both ask for every programme, so both
+-- publish one pattern.
+CREATE FUNCTION sp_internal.registry_area_cells(p_programmes text[], lvl integer, k integer)
+    RETURNS TABLE (programme text, area_code text, area_name text, measure text, v bigint, hidden boolean)
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    -- no temporary table: this runs on a read-only standby too
-    WITH cells AS (
-        SELECT c.level, c.area_code, c.parent_code, x.col, x.v,
-               -- ties between equal counts go to the first P-code (byte order, whatever the collation)
-               row_number() OVER (ORDER BY x.col, c.area_code COLLATE "C")::integer AS i
-        FROM sp_internal.coverage_counts(p_programme) c
-        CROSS JOIN LATERAL (VALUES (1, c.registered), (2, c.eligible), (3, c.enrolled), (4, c.paid)) x (col, v)
+    WITH g AS (SELECT u.name, (u.j - 1)::integer AS j FROM unnest(p_programmes) WITH ORDINALITY u (name, j)),
+    hp AS MATERIALIZED (SELECT x.household_id, x.admin_area_code, x.pmt_poor, x.mpi_poor FROM sp_internal.household_poverty x),
+    glob AS (
+        SELECT x.admin_area_code AS code, count(*) AS n, count(x.pmt_poor) AS pmt, count(x.mpi_poor) AS mpi,
+               count(*) FILTER (WHERE x.mpi_poor) AS mpi_poor
+        FROM hp x GROUP BY 1
     ),
-    linked AS (
-        SELECT c.*, p.i AS parent_i
-        FROM cells c LEFT JOIN cells p ON p.area_code = c.parent_code AND p.col = c.col
+    paid AS (
+        SELECT DISTINCT g.j, p.household_id
+        FROM g JOIN sp_internal.last_sent_cycle l ON l.programme = g.name
+        JOIN sp.payment p ON p.cycle_id = l.cycle_id AND p.status = 'paid'
     ),
-    decided AS (
-        SELECT sp_internal.suppress_counts(coalesce(array_agg(l.v ORDER BY l.i), '{}'),
-                                           coalesce(array_agg(l.parent_i ORDER BY l.i), '{}'), k) AS h
-        FROM linked l
+    per AS (
+        SELECT coalesce(s.j, pd.j) AS j, x.admin_area_code AS code,
+               count(*) FILTER (WHERE s.eligible) AS eligible, count(*) FILTER (WHERE s.enrolled) AS enrolled,
+               count(pd.household_id) AS paid,
+               count(*) FILTER (WHERE s.enrolled AND x.mpi_poor IS NOT NULL) AS enrolled_assessed,
+               count(*) FILTER (WHERE s.enrolled AND NOT x.mpi_poor) AS enrolled_not_poor,
+               count(*) FILTER (WHERE s.enrolled AND x.mpi_poor) AS enrolled_poor
+        FROM (SELECT g.j, st.household_id, st.eligible, st.enrolled
+              FROM g JOIN sp_internal.enrolment_status st ON st.programme = g.name) s
+        FULL JOIN paid pd ON pd.j = s.j AND pd.household_id = s.household_id
+        JOIN hp x ON x.household_id = coalesce(s.household_id, pd.household_id)
+        GROUP BY 1, 2
+    ),
+    leaf AS (
+        SELECT gl.code, x.col, x.v
+        FROM glob gl CROSS JOIN LATERAL (VALUES (1, gl.n), (2, gl.pmt), (3, gl.mpi), (4, gl.mpi_poor)) x (col, v)
+        UNION ALL
+        SELECT p.code, 5 + 6 * p.j + x.c, x.v
+        FROM per p
+        LEFT JOIN glob gl ON gl.code = p.code
+        CROSS JOIN LATERAL (VALUES (0, p.eligible), (1, p.enrolled), (2, p.paid), (3, p.enrolled_assessed), (4, p.enrolled_not_poor),
+                                   (5, coalesce(gl.mpi_poor, 0) - p.enrolled_poor)) x (c, v)
+        UNION ALL
+        -- every programme has its columns, also where it has no household
+        SELECT gl.code, 5 + 6 * g.j + x.c, CASE WHEN x.c = 5 THEN gl.mpi_poor ELSE 0 END
+        FROM glob gl CROSS JOIN g CROSS JOIN generate_series(0, 5) x (c)
+        WHERE NOT EXISTS (SELECT 1 FROM per p WHERE p.j = g.j AND p.code = gl.code)
+    ),
+    nest AS (
+        SELECT ARRAY[0, 1, 1, 3] || coalesce((SELECT array_agg(x.p ORDER BY g.j, x.c)
+                                               FROM g CROSS JOIN LATERAL (VALUES (0, 1), (1, 5 + 6 * g.j), (2, 1), (3, 6 + 6 * g.j),
+                                                                                 (4, 8 + 6 * g.j), (5, 4)) x (c, p)), '{}') AS a
     )
-    SELECT l.level, l.area_code, l.col, l.v, d.h[l.i]
-    FROM linked l CROSS JOIN decided d
+    SELECT CASE WHEN c.col > 4 THEN p_programmes[(c.col - 5) / 6 + 1] END, c.area_code, c.area_name,
+           CASE WHEN c.col <= 4 THEN (ARRAY['households', 'pmt_assessed', 'mpi_assessed', 'mpi_poor'])[c.col]
+                ELSE (ARRAY['eligible', 'enrolled', 'paid', 'enrolled_assessed', 'enrolled_not_poor', 'poor_not_enrolled'])[(c.col - 5) % 6 + 1] END,
+           c.v, c.hidden
+    FROM sp_internal.area_counts((SELECT array_agg(l.code) FROM leaf l), (SELECT array_agg(l.col) FROM leaf l),
+                                 (SELECT array_agg(l.v) FROM leaf l), lvl, k, (SELECT n.a FROM nest n)) c
 $$;
-COMMENT ON FUNCTION sp_internal.coverage_cells(text, integer) IS 'Every count of every current area and level with whether it is withheld: primary (1 to k - 1) and secondary suppression decided nationally, top-down, so that no published count of any level gives a withheld one back by addition or subtraction within a parent.';
+COMMENT ON FUNCTION sp_internal.registry_area_cells(text[], integer, integer) IS 'The registry''s figures of every area of a level (national) with the cells to withhold for k (sp_internal.area_counts): households (active), pmt_assessed, mpi_assessed, mpi_poor (programme NULL), and per programme given: eligible (an open enrolment), enrolled, paid (in its latest sent or closed cycle), enrolled_assessed (with an MPI assessment), enrolled_not_poor, poor_not_enrolled (MPI-poor) - each nested in the count it is a part of, so that no difference of two published counts gives a withheld one. Callers that publish the same counts ask for every programme (sp.programme by name), so that they publish one pattern.';
+
+-- The threshold of the registry's figures: coverage's own setting, for
+-- analysts at least their min_cell_size; the monitoring report uses the
+-- same one for analysts (one threshold, one pattern).
+CREATE FUNCTION sp_internal.registry_cells_k()
+    RETURNS integer
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+RETURN greatest(sp_internal.privacy_setting('coverage_min_cell_size'), sp_internal.suppression_threshold());
+COMMENT ON FUNCTION sp_internal.registry_cells_k() IS 'The small-cell threshold of the registry''s figures by area: the privacy setting coverage_min_cell_size, for analysts at least min_cell_size.';
 
 CREATE FUNCTION sp.coverage_by_area(programme text, level integer, area text DEFAULT NULL)
     RETURNS TABLE (area_code text, area_name text, parent_code text, registered bigint, eligible bigint, enrolled bigint,
                    paid bigint, coverage_rate numeric, suppressed text[])
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
+    SET jit = off
 AS $$
 #variable_conflict use_column
 DECLARE
-    k integer;
     root text;
 BEGIN
     IF programme IS NULL OR NOT EXISTS (SELECT 1 FROM sp.programme g WHERE g.name = coverage_by_area.programme) THEN
@@ -125,29 +246,38 @@ BEGIN
         END IF;
     END IF;
     PERFORM sp_internal.require_disclosable_level(coverage_by_area.level);
-    k := greatest(sp_internal.privacy_setting('coverage_min_cell_size'), sp_internal.suppression_threshold());
     RETURN QUERY
-    WITH cells AS (SELECT * FROM sp_internal.coverage_cells(coverage_by_area.programme, k) c WHERE c.level = coverage_by_area.level),
-    pivot AS (
+    WITH pivot AS (
         SELECT c.area_code,
-               max(c.v) FILTER (WHERE c.col = 1 AND NOT c.hidden) AS registered,
-               max(c.v) FILTER (WHERE c.col = 2 AND NOT c.hidden) AS eligible,
-               max(c.v) FILTER (WHERE c.col = 3 AND NOT c.hidden) AS enrolled,
-               max(c.v) FILTER (WHERE c.col = 4 AND NOT c.hidden) AS paid,
-               coalesce(array_agg((ARRAY['registered', 'eligible', 'enrolled', 'paid'])[c.col] ORDER BY c.col) FILTER (WHERE c.hidden), '{}') AS suppressed
-        FROM cells c GROUP BY c.area_code
+               max(c.v) FILTER (WHERE c.measure = 'households' AND NOT c.hidden) AS registered,
+               max(c.v) FILTER (WHERE c.measure = 'eligible' AND NOT c.hidden) AS eligible,
+               max(c.v) FILTER (WHERE c.measure = 'enrolled' AND NOT c.hidden) AS enrolled,
+               max(c.v) FILTER (WHERE c.measure = 'paid' AND NOT c.hidden) AS paid,
+               coalesce(array_agg(CASE c.measure WHEN 'households' THEN 'registered' ELSE c.measure END
+                                  ORDER BY array_position(ARRAY['households', 'eligible', 'enrolled', 'paid'], c.measure))
+                        FILTER (WHERE c.hidden), '{}') AS suppressed
+        -- every programme, as the monitoring report asks: one pattern for both
+        FROM sp_internal.registry_area_cells((SELECT array_agg(g.name ORDER BY g.name) FROM sp.programme g), coverage_by_area.level,
+                                             sp_internal.registry_cells_k()) c
+        WHERE (c.programme IS NULL AND c.measure = 'households')
+           OR (c.programme = coverage_by_area.programme AND c.measure IN ('eligible', 'enrolled', 'paid'))
+        GROUP BY c.area_code
     )
-    SELECT a.code, a.name, a.parent_code, p.registered, p.eligible, p.enrolled, p.paid,
+    -- every current area of the level, 0 where no household is
+    SELECT a.code, a.name, a.parent_code, coalesce(p.registered, CASE WHEN p.area_code IS NULL THEN 0 END),
+           coalesce(p.eligible, CASE WHEN p.area_code IS NULL THEN 0 END), coalesce(p.enrolled, CASE WHEN p.area_code IS NULL THEN 0 END),
+           coalesce(p.paid, CASE WHEN p.area_code IS NULL THEN 0 END),
            -- the rate only where both counts are shown (else it would give one from the other)
            CASE WHEN p.enrolled IS NOT NULL AND p.eligible > 0 THEN round(p.enrolled::numeric / p.eligible, 4) END,
-           p.suppressed
-    FROM pivot p JOIN sp.admin_area a ON a.code = p.area_code
-    WHERE a.code IN (SELECT v.code FROM sp_internal.visible_areas() v (code))
+           coalesce(p.suppressed, '{}')
+    FROM sp.admin_area a LEFT JOIN pivot p ON p.area_code = a.code
+    WHERE a.level = coverage_by_area.level AND a.valid_to IS NULL
+      AND a.code IN (SELECT v.code FROM sp_internal.visible_areas() v (code))
       AND (root IS NULL OR starts_with(a.path, root))
     ORDER BY a.code;
 END
 $$;
-COMMENT ON FUNCTION sp.coverage_by_area(text, integer, text) IS 'Per current area of a level (in the caller''s scope, under the given area when one is given): active households registered, eligible (an open enrolment), enrolled and paid (in the programme''s latest sent or closed cycle), and the coverage rate (enrolled / eligible). Counts from 1 to k - 1 are NULL (k: privacy setting coverage_min_cell_size, default 5; for analysts at least min_cell_size), and more are withheld so that no published count of any level gives one back (sp_internal.coverage_cells: decided for the whole country, whatever the caller, level or area); suppressed lists the withheld columns. Analysts get no level below deidentified_area_level. The counts cover the whole country, also households outside the caller''s scope, but only areas in the scope are returned.';
+COMMENT ON FUNCTION sp.coverage_by_area(text, integer, text) IS 'Per current area of a level (in the caller''s scope, under the given area when one is given): active households registered, eligible (an open enrolment), enrolled and paid (in the programme''s latest sent or closed cycle), and the coverage rate (enrolled / eligible). Counts from 1 to k - 1 are NULL (k: privacy setting coverage_min_cell_size, default 5; for analysts at least min_cell_size), and more are withheld so that no published count gives one back, through a parent area or through a difference within the area (eligible less enrolled, registered less eligible or paid): sp_internal.registry_area_cells, decided for the whole country, whatever the caller, level or area, and the same pattern as the monitoring report''s; suppressed lists the withheld columns. Analysts get no level below deidentified_area_level. The counts cover the whole country, also households outside the caller''s scope, but only areas in the scope are returned.';
 
 DO $geo$
 DECLARE

@@ -45,92 +45,6 @@ $$;
 COMMENT ON FUNCTION sp_internal.household_benefits() IS 'Every current benefit of every household, national: registry enrolments (enrolled) and linked active external rows, with the value per month (registry: the payment of the programme''s latest sent or closed cycle scaled to 30.4375 days; external: amount by frequency, a one-off 0) and its currency. Owner only.';
 REVOKE ALL ON FUNCTION sp_internal.household_benefits() FROM PUBLIC;
 
--- Suppression of a table that adds up two ways (areas, and programmes or
--- deciles): passes over each hierarchy alternated until nothing changes.
--- Each pass only adds withheld cells, so it ends.  k of 1 or less: nothing.
-CREATE FUNCTION sp_internal.suppress_two_ways(counts bigint[], parents_a integer[], parents_b integer[], k bigint)
-    RETURNS boolean[]
-    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    h boolean[];
-    prev boolean[];
-BEGIN
-    IF coalesce(cardinality(counts), 0) = 0 THEN
-        RETURN '{}';
-    END IF;
-    IF k IS NULL OR k <= 1 THEN
-        RETURN array_fill(false, ARRAY[cardinality(counts)]);
-    END IF;
-    h := sp_internal.suppress_counts(counts, parents_a, k);
-    LOOP
-        prev := h;
-        h := sp_internal.suppress_counts(counts, parents_b, k, h);
-        h := sp_internal.suppress_counts(counts, parents_a, k, h);
-        EXIT WHEN h = prev;
-    END LOOP;
-    RETURN h;
-END
-$$;
-COMMENT ON FUNCTION sp_internal.suppress_two_ways(bigint[], integer[], integer[], bigint) IS 'Which cells of a table that adds up along two hierarchies to withhold: sp_internal.suppress_counts over each, alternated until nothing changes. k of 1 or less withholds nothing.';
-
--- Counts per leaf area rolled up the P-code paths to a level, national, with
--- the cells to withhold for a threshold k (each column its own tree of
--- areas; k of 1 or less: none).  Shared by the aggregates of the
--- beneficiary registry and the monitoring report.
-CREATE FUNCTION sp_internal.area_counts(leaf_codes text[], cols integer[], vals bigint[], lvl integer, k integer)
-    RETURNS TABLE (area_code text, area_name text, col integer, v bigint, hidden boolean)
-    LANGUAGE sql STABLE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-    WITH leaf AS (SELECT u.code, u.col, u.v FROM unnest(leaf_codes, cols, vals) u (code, col, v)),
-    rolled AS (
-        SELECT split_part(a.path, '/', l + 2) AS code, leaf.col, sum(leaf.v)::bigint AS v
-        FROM leaf JOIN sp.admin_area a ON a.code = leaf.code
-        CROSS JOIN generate_series(0, least(a.level, lvl)) l
-        GROUP BY 1, 2
-    ),
-    cells AS (
-        SELECT r.code, r.col, r.v, a.parent_code, a.level AS lv, a.name,
-               row_number() OVER (ORDER BY r.col, r.code COLLATE "C")::integer AS i
-        FROM rolled r JOIN sp.admin_area a ON a.code = r.code
-    ),
-    linked AS (SELECT c.*, g.i AS geo_parent FROM cells c LEFT JOIN cells g ON g.code = c.parent_code AND g.col = c.col),
-    decided AS (
-        SELECT CASE WHEN k > 1 THEN sp_internal.suppress_counts(coalesce(array_agg(l.v ORDER BY l.i), '{}'),
-                                                                coalesce(array_agg(l.geo_parent ORDER BY l.i), '{}'), k) END AS h
-        FROM linked l
-    )
-    SELECT l.code, l.name, l.col, l.v, coalesce(d.h[l.i], false)
-    FROM linked l CROSS JOIN decided d
-    WHERE l.lv = lvl
-$$;
-COMMENT ON FUNCTION sp_internal.area_counts(text[], integer[], bigint[], integer, integer) IS 'Counts given per leaf area and column, rolled up the P-code paths to a level (national), with the cells to withhold for a threshold k: 1 to k - 1, and enough others that no parent area''s count gives one back (sp_internal.suppress_counts, one tree of areas per column). k of 1 or less withholds nothing.';
-
--- A national count for an analyst: NULL when from 1 to k - 1.
-CREATE FUNCTION sp_internal.shown(n bigint, k integer)
-    RETURNS bigint
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    SET search_path = pg_catalog, pg_temp
-RETURN CASE WHEN k > 1 AND n > 0 AND n < k THEN NULL ELSE n END;
-COMMENT ON FUNCTION sp_internal.shown(bigint, integer) IS 'n, or NULL when it is from 1 to k - 1 (k of 1 or less: always n).';
-
--- The level check shared by the aggregates.
-CREATE FUNCTION sp_internal.check_aggregate_level(level integer)
-    RETURNS void
-    LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF level IS NULL OR level < 0 OR level > 10 THEN
-        RAISE EXCEPTION 'level must be 0 to 10, not %', coalesce(level::text, 'NULL') USING ERRCODE = 'invalid_parameter_value', COLUMN = 'level';
-    END IF;
-    PERFORM sp_internal.require_disclosable_level(level);
-END
-$$;
-COMMENT ON FUNCTION sp_internal.check_aggregate_level(integer) IS 'Raises 22023 for a level outside 0 to 10, 42501 for an analyst below the de-identified level.';
-
 -- ------------------------------------------------------------------------
 -- Overlaps
 -- ------------------------------------------------------------------------
@@ -163,7 +77,7 @@ BEGIN
     rolled AS (
         SELECT split_part(a.path, '/', l + 2) AS code, x.combo, sum(leaf.n)::bigint AS n
         FROM leaf JOIN sp.admin_area a ON a.code = leaf.code
-        CROSS JOIN generate_series(0, least(a.level, programme_overlap.level)) l
+        CROSS JOIN generate_series(0, a.level) l
         CROSS JOIN LATERAL (VALUES (leaf.combo), (NULL::text[])) x (combo)
         GROUP BY 1, 2
     ),
@@ -180,8 +94,10 @@ BEGIN
         LEFT JOIN cells t ON c.combo IS NOT NULL AND t.code = c.code AND t.combo IS NULL
     ),
     decided AS (
-        SELECT sp_internal.suppress_two_ways(array_agg(l.n ORDER BY l.i), array_agg(l.geo_parent ORDER BY l.i),
-                                             array_agg(l.total_parent ORDER BY l.i), k) AS h
+        SELECT sp_internal.suppress_hierarchies(array_agg(l.n ORDER BY l.i), array_agg(l.i) || array_agg(l.i),
+                                                array_agg(l.geo_parent) || array_agg(l.total_parent),
+                                                array_fill(0, ARRAY[count(*)::integer]) || array_fill(1, ARRAY[count(*)::integer]),
+                                                greatest(k, 1)) AS h
         FROM linked l
     )
     SELECT l.code, l.name, l.combo, CASE WHEN d.h[l.i] THEN NULL ELSE l.n END, d.h[l.i]
@@ -294,7 +210,8 @@ BEGIN
             (SELECT array_agg(l.code) || array_agg(l.code) || array_agg(l.code) || array_agg(l.code) FROM leaf l),
             (SELECT array_agg(1) || array_agg(2) || array_agg(3) || array_agg(4) FROM leaf l),
             (SELECT array_agg(l.r) || array_agg(l.p) || array_agg(l.m) || array_agg(l.n) FROM leaf l),
-            coverage_gap_summary.level, sp_internal.suppression_threshold()) x
+            -- each kind of eligibility is a part of all the households receiving nothing
+            coverage_gap_summary.level, sp_internal.suppression_threshold(), ARRAY[4, 4, 4, 0]) x
     )
     SELECT c.area_code, max(c.area_name),
            max(c.v) FILTER (WHERE c.col = 1 AND NOT c.hidden), max(c.v) FILTER (WHERE c.col = 2 AND NOT c.hidden),
@@ -447,13 +364,12 @@ BEGIN
         FROM scored s JOIN value v ON v.household_id = s.household_id GROUP BY 1, 2, 3
     ),
     rolled AS (
-        -- every area up to the level, per decile (dec 0: all deciles), households (col 1) and beneficiaries (col 2)
-        SELECT split_part(a.path, '/', l + 2) AS code, d.dec, x.col, sum(x.v)::bigint AS v
+        -- every area up to the level, per decile (dec 0: all deciles)
+        SELECT split_part(a.path, '/', l + 2) AS code, d.dec, sum(leaf.n)::bigint AS n, sum(leaf.nb)::bigint AS nb
         FROM leaf JOIN sp.admin_area a ON a.code = leaf.code
-        CROSS JOIN generate_series(0, least(a.level, benefit_incidence.level)) l
+        CROSS JOIN generate_series(0, a.level) l
         CROSS JOIN LATERAL (VALUES (leaf.dec), (0)) d (dec)
-        CROSS JOIN LATERAL (VALUES (1, leaf.n), (2, leaf.nb)) x (col, v)
-        GROUP BY 1, 2, 3
+        GROUP BY 1, 2
     ),
     rolled_value AS (
         SELECT split_part(a.path, '/', l + 2) AS code, lv.dec, lv.currency, sum(lv.v) AS v
@@ -461,22 +377,35 @@ BEGIN
         CROSS JOIN generate_series(0, least(a.level, benefit_incidence.level)) l
         GROUP BY 1, 2, 3
     ),
+    -- every decile of every area (0 where none): households (col 1), those
+    -- receiving (col 2, a part of col 1) and those not (col -2, the rest)
     cells AS (
-        SELECT r.code, r.dec, r.col, r.v, a.parent_code, a.level AS lv, a.name,
-               row_number() OVER (ORDER BY r.col, r.dec, r.code COLLATE "C")::integer AS i
-        FROM rolled r JOIN sp.admin_area a ON a.code = r.code
+        SELECT ar.code, d.dec, x.col, x.v, a.parent_code, a.level AS lv, a.name,
+               row_number() OVER (ORDER BY x.col, d.dec, ar.code COLLATE "C")::integer AS i
+        FROM (SELECT DISTINCT r.code FROM rolled r) ar
+        JOIN sp.admin_area a ON a.code = ar.code
+        CROSS JOIN generate_series(0, 10) d (dec)
+        LEFT JOIN rolled r ON r.code = ar.code AND r.dec = d.dec
+        CROSS JOIN LATERAL (VALUES (1, coalesce(r.n, 0)), (2, coalesce(r.nb, 0)), (-2, coalesce(r.n - r.nb, 0))) x (col, v)
     ),
+    -- three hierarchies: the parent area; the area's total of all deciles;
+    -- the decile's households, of which the receiving and the others are parts
     linked AS (
-        SELECT c.*, g.i AS geo_parent, t.i AS total_parent
+        SELECT c.*, g.i AS geo_parent, t.i AS total_parent, h.i AS nest_parent
         FROM cells c
         LEFT JOIN cells g ON g.code = c.parent_code AND g.dec = c.dec AND g.col = c.col
         LEFT JOIN cells t ON c.dec > 0 AND t.code = c.code AND t.dec = 0 AND t.col = c.col
+        LEFT JOIN cells h ON c.col <> 1 AND h.code = c.code AND h.dec = c.dec AND h.col = 1
     ),
     decided AS (
         SELECT h.hidden, h.i::integer AS i
-        FROM unnest(sp_internal.suppress_two_ways((SELECT array_agg(l.v ORDER BY l.i) FROM linked l),
-                                                  (SELECT array_agg(l.geo_parent ORDER BY l.i) FROM linked l),
-                                                  (SELECT array_agg(l.total_parent ORDER BY l.i) FROM linked l), k)) WITH ORDINALITY h (hidden, i)
+        FROM unnest(sp_internal.suppress_hierarchies(
+                 (SELECT array_agg(l.v ORDER BY l.i) FROM linked l),
+                 (SELECT array_agg(l.i) || array_agg(l.i) || array_agg(l.i) FROM linked l),
+                 (SELECT array_agg(l.geo_parent) || array_agg(l.total_parent) || array_agg(l.nest_parent) FROM linked l),
+                 (SELECT array_fill(0, ARRAY[count(*)::integer]) || array_fill(1, ARRAY[count(*)::integer]) || array_fill(2, ARRAY[count(*)::integer])
+                  FROM linked l),
+                 greatest(k, 1))) WITH ORDINALITY h (hidden, i)
     ),
     out AS (
         SELECT l.code, max(l.name) AS name, l.dec,

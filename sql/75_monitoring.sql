@@ -15,16 +15,6 @@ LEFT JOIN (SELECT p.household_id, count(*) AS n FROM sp.person p GROUP BY p.hous
 GROUP BY 1, 2;
 COMMENT ON VIEW sp.kpi_registrations IS 'Households registered per area and month of registration, with their persons today. Row-level security applies.';
 
--- Poverty as measured today: whether any current PMT assessment is below its
--- cut-off, and any current MPI assessment poor (NULL: not assessed).
-CREATE VIEW sp_internal.household_poverty WITH (security_invoker = true) AS
-SELECT h.household_id, h.admin_area_code, p.poor AS pmt_poor, m.poor AS mpi_poor
-FROM sp.household h
-LEFT JOIN (SELECT a.household_id, bool_or(a.below_cutoff) AS poor FROM sp.current_assessment a GROUP BY 1) p ON p.household_id = h.household_id
-LEFT JOIN (SELECT a.household_id, bool_or(a.poor) AS poor FROM sp.current_mpi_assessment a GROUP BY 1) m ON m.household_id = h.household_id
-WHERE h.status = 'active';
-COMMENT ON VIEW sp_internal.household_poverty IS 'Active households with whether a current PMT assessment is below its cut-off (pmt_poor) and a current MPI assessment poor (mpi_poor); NULL when not assessed.';
-
 CREATE VIEW sp.kpi_assessment WITH (security_invoker = true) AS
 SELECT x.admin_area_code, count(*) AS households, count(x.pmt_poor) AS pmt_assessed, count(x.mpi_poor) AS mpi_assessed,
        round(count(x.pmt_poor)::numeric / count(*), 4) AS share_pmt_assessed,
@@ -133,6 +123,7 @@ DECLARE
     grievances jsonb;
     first_payment jsonb;
     ibr jsonb;
+    progs text[];
 BEGIN
     IF from_date IS NULL OR to_date IS NULL OR to_date < from_date THEN
         RAISE EXCEPTION 'the period must run from from_date to to_date, not % to %', coalesce(from_date::text, 'NULL'), coalesce(to_date::text, 'NULL')
@@ -173,67 +164,43 @@ BEGIN
                  max(c.v) FILTER (WHERE c.col = 1 AND NOT c.hidden) AS hh, max(c.v) FILTER (WHERE c.col = 2 AND NOT c.hidden) AS pp
           FROM c WHERE c.area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code)) GROUP BY c.area_code) r;
 
-    -- assessment today: active households, with a PMT score, with an MPI assessment
-    WITH leaf AS (
-        SELECT x.admin_area_code AS code, count(*) AS n, count(x.pmt_poor) AS pmt, count(x.mpi_poor) AS mpi
-        FROM sp_internal.household_poverty x GROUP BY 1
+    -- today's figures per area: assessment, and per programme eligible and
+    -- enrolled with the targeting errors; one table with coverage by area
+    -- (sp_internal.registry_area_cells), so that a count is withheld the
+    -- same way in both, and for analysts the same threshold
+    SELECT array_agg(g.name ORDER BY g.name) INTO progs FROM sp.programme g;
+    WITH c AS (
+        SELECT x.* FROM sp_internal.registry_area_cells(coalesce(progs, '{}'), monitoring_report.level,
+                                                         CASE WHEN k > 1 THEN sp_internal.registry_cells_k() ELSE 1 END) x
+        WHERE x.area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code))
     ),
-    c AS (
-        SELECT x.* FROM sp_internal.area_counts(
-            (SELECT array_agg(l.code) || array_agg(l.code) || array_agg(l.code) FROM leaf l),
-            (SELECT array_agg(1) || array_agg(2) || array_agg(3) FROM leaf l),
-            (SELECT array_agg(l.n) || array_agg(l.pmt) || array_agg(l.mpi) FROM leaf l), monitoring_report.level, k) x
-    )
-    SELECT coalesce(jsonb_agg(jsonb_build_object('area_code', r.area_code, 'area_name', r.area_name, 'households', r.n,
-                                                 'pmt_assessed', r.pmt, 'mpi_assessed', r.mpi,
-                                                 'share_pmt_assessed', round(r.pmt::numeric / nullif(r.n, 0), 4)) ORDER BY r.area_code), '[]')
-    INTO assessment
-    FROM (SELECT c.area_code, max(c.area_name) AS area_name,
-                 max(c.v) FILTER (WHERE c.col = 1 AND NOT c.hidden) AS n, max(c.v) FILTER (WHERE c.col = 2 AND NOT c.hidden) AS pmt,
-                 max(c.v) FILTER (WHERE c.col = 3 AND NOT c.hidden) AS mpi
-          FROM c WHERE c.area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code)) GROUP BY c.area_code) r;
-
-    -- programmes: eligible and enrolled today, and the targeting errors, per area
-    WITH st AS (SELECT * FROM sp_internal.enrolment_status),
-    leaf AS (
-        SELECT st.programme, x.admin_area_code AS code,
-               count(*) FILTER (WHERE st.eligible) AS eligible, count(*) FILTER (WHERE st.enrolled) AS enrolled,
-               count(*) FILTER (WHERE st.enrolled AND x.mpi_poor IS NOT NULL) AS enrolled_assessed,
-               count(*) FILTER (WHERE st.enrolled AND NOT x.mpi_poor) AS enrolled_not_poor
-        FROM st JOIN sp_internal.household_poverty x ON x.household_id = st.household_id GROUP BY 1, 2
-    ),
-    poor AS (
-        SELECT g.name AS programme, x.admin_area_code AS code, count(*) AS mpi_poor,
-               count(*) FILTER (WHERE st.enrolled IS NOT TRUE) AS poor_not_enrolled
-        FROM sp.programme g CROSS JOIN sp_internal.household_poverty x
-        LEFT JOIN st ON st.programme = g.name AND st.household_id = x.household_id
-        WHERE x.mpi_poor GROUP BY 1, 2
+    shown AS (SELECT c.programme, c.area_code, c.area_name, c.measure, CASE WHEN NOT c.hidden THEN c.v END AS v FROM c),
+    glob AS (
+        SELECT s.area_code, max(s.area_name) AS area_name,
+               max(s.v) FILTER (WHERE s.measure = 'households') AS n, max(s.v) FILTER (WHERE s.measure = 'pmt_assessed') AS pmt,
+               max(s.v) FILTER (WHERE s.measure = 'mpi_assessed') AS mpi, max(s.v) FILTER (WHERE s.measure = 'mpi_poor') AS mpi_poor
+        FROM shown s WHERE s.programme IS NULL GROUP BY s.area_code
     ),
     per AS (
-        SELECT g.name AS programme, c.*
-        FROM sp.programme g
-        CROSS JOIN LATERAL sp_internal.area_counts(
-            (SELECT array_agg(l.code) || array_agg(l.code) || array_agg(l.code) || array_agg(l.code) FROM leaf l WHERE l.programme = g.name)
-              || (SELECT array_agg(p.code) || array_agg(p.code) FROM poor p WHERE p.programme = g.name),
-            (SELECT array_agg(1) || array_agg(2) || array_agg(3) || array_agg(4) FROM leaf l WHERE l.programme = g.name)
-              || (SELECT array_agg(5) || array_agg(6) FROM poor p WHERE p.programme = g.name),
-            (SELECT array_agg(l.eligible) || array_agg(l.enrolled) || array_agg(l.enrolled_assessed) || array_agg(l.enrolled_not_poor)
-             FROM leaf l WHERE l.programme = g.name)
-              || (SELECT array_agg(p.mpi_poor) || array_agg(p.poor_not_enrolled) FROM poor p WHERE p.programme = g.name),
-            monitoring_report.level, k) c
+        SELECT s.programme, s.area_code,
+               max(s.v) FILTER (WHERE s.measure = 'eligible') AS eligible, max(s.v) FILTER (WHERE s.measure = 'enrolled') AS enrolled,
+               max(s.v) FILTER (WHERE s.measure = 'enrolled_assessed') AS enrolled_assessed,
+               max(s.v) FILTER (WHERE s.measure = 'enrolled_not_poor') AS enrolled_not_poor,
+               max(s.v) FILTER (WHERE s.measure = 'poor_not_enrolled') AS poor_not_enrolled
+        FROM shown s WHERE s.programme IS NOT NULL GROUP BY s.programme, s.area_code
     )
-    SELECT coalesce(jsonb_agg(jsonb_build_object('programme', r.programme, 'area_code', r.area_code, 'area_name', r.area_name,
-                                                 'eligible', r.c1, 'enrolled', r.c2, 'enrolment_rate', round(r.c2::numeric / nullif(r.c1, 0), 4),
-                                                 'inclusion_error', round(r.c4::numeric / nullif(r.c3, 0), 4),
-                                                 'exclusion_error', round(r.c6::numeric / nullif(r.c5, 0), 4))
-                              ORDER BY r.programme, r.area_code), '[]')
-    INTO programmes
-    FROM (SELECT p.programme, p.area_code, max(p.area_name) AS area_name,
-                 max(p.v) FILTER (WHERE p.col = 1 AND NOT p.hidden) AS c1, max(p.v) FILTER (WHERE p.col = 2 AND NOT p.hidden) AS c2,
-                 max(p.v) FILTER (WHERE p.col = 3 AND NOT p.hidden) AS c3, max(p.v) FILTER (WHERE p.col = 4 AND NOT p.hidden) AS c4,
-                 max(p.v) FILTER (WHERE p.col = 5 AND NOT p.hidden) AS c5, max(p.v) FILTER (WHERE p.col = 6 AND NOT p.hidden) AS c6
-          FROM per p WHERE p.area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code))
-          GROUP BY p.programme, p.area_code) r;
+    SELECT (SELECT coalesce(jsonb_agg(jsonb_build_object('area_code', gl.area_code, 'area_name', gl.area_name, 'households', gl.n,
+                                                         'pmt_assessed', gl.pmt, 'mpi_assessed', gl.mpi,
+                                                         'share_pmt_assessed', round(gl.pmt::numeric / nullif(gl.n, 0), 4)) ORDER BY gl.area_code), '[]')
+            FROM glob gl),
+           (SELECT coalesce(jsonb_agg(jsonb_build_object('programme', p.programme, 'area_code', p.area_code, 'area_name', gl.area_name,
+                                                         'eligible', p.eligible, 'enrolled', p.enrolled,
+                                                         'enrolment_rate', round(p.enrolled::numeric / nullif(p.eligible, 0), 4),
+                                                         'inclusion_error', round(p.enrolled_not_poor::numeric / nullif(p.enrolled_assessed, 0), 4),
+                                                         'exclusion_error', round(p.poor_not_enrolled::numeric / nullif(gl.mpi_poor, 0), 4))
+                                      ORDER BY p.programme, p.area_code), '[]')
+            FROM per p JOIN glob gl ON gl.area_code = p.area_code)
+    INTO assessment, programmes;
 
     -- The national sections (payments, grievances, first payments, other
     -- ministries' lists) are for readers with national scope: their counts

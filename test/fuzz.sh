@@ -483,6 +483,34 @@ SELECT fuzz.tally(array_agg(fuzz.try(label, query))) FROM (
     UNION ALL SELECT 'forced everywhere on a long chain', 'SELECT cardinality(sp_internal.suppress_counts(array_agg(30::bigint), array_agg(i - 1), 5, array_agg(i % 2 = 0))) FROM generate_series(1, 200000) i'
 ) c (label, query);"
 
+add "suppress_hierarchies with random edges, two parents, cycles and odd arrays" "$db" "
+SELECT setseed(0.43);
+SELECT fuzz.tally(array_agg(fuzz.try(label, query))) FROM (
+    -- anything goes: edges out of range, a cell its own parent, two parents, cycles, negative hierarchies
+    SELECT 'random edges ' || n, format('SELECT sp_internal.suppress_hierarchies(%L::bigint[], %L::integer[], %L::integer[], %L::integer[], %s)',
+           (SELECT array_agg(CASE WHEN random() < 0.03 THEN -1 WHEN random() < 0.05 THEN 9223372036854775807 ELSE (random() * 40)::bigint END ORDER BY g) FROM generate_series(1, n) g),
+           (SELECT array_agg(CASE WHEN random() < 0.05 THEN NULL ELSE (random() * (n + 2))::integer - 1 END ORDER BY g) FROM generate_series(1, 2 * n) g),
+           (SELECT array_agg(CASE WHEN random() < 0.05 THEN NULL ELSE (random() * (n + 2))::integer - 1 END ORDER BY g) FROM generate_series(1, 2 * n) g),
+           (SELECT array_agg(CASE WHEN random() < 0.03 THEN -1 ELSE (random() * 3)::integer END ORDER BY g) FROM generate_series(1, 2 * n) g),
+           (random() * 12)::integer - 1)
+    FROM generate_series(1, 300) n
+    UNION ALL
+    -- three forests over the same cells (each parent earlier): these succeed
+    SELECT 'three forests ' || n, format('SELECT sp_internal.suppress_hierarchies(%L::bigint[], %L::integer[], %L::integer[], %L::integer[], %s)',
+           (SELECT array_agg((random() * 40)::bigint ORDER BY g) FROM generate_series(1, n) g),
+           (SELECT array_agg(g ORDER BY h, g) FROM generate_series(2, n) g, generate_series(0, 2) h),
+           (SELECT array_agg(1 + (random() * (g - 2))::integer ORDER BY h, g) FROM generate_series(2, n) g, generate_series(0, 2) h),
+           (SELECT array_agg(h ORDER BY h, g) FROM generate_series(2, n) g, generate_series(0, 2) h),
+           1 + (random() * 12)::integer)
+    FROM generate_series(2, 300) n
+    UNION ALL SELECT 'many hierarchies on a long chain', 'SELECT cardinality(sp_internal.suppress_hierarchies(array_agg(3::bigint), array_agg(i), array_agg(i - 1), array_agg(i % 50), 5)) FROM generate_series(2, 100000) i'
+    UNION ALL SELECT 'edges of other lengths', 'SELECT sp_internal.suppress_hierarchies(''{1,2}''::bigint[], ''{2}''::integer[], ''{1,1}''::integer[], ''{0}''::integer[], 5)'
+    UNION ALL SELECT 'two dimensions', 'SELECT sp_internal.suppress_hierarchies(''{{1,2},{3,4}}''::bigint[], ''{2}''::integer[], ''{1}''::integer[], ''{0}''::integer[], 5)'
+    UNION ALL SELECT 'extreme positions', 'SELECT sp_internal.suppress_hierarchies(''{1,2}''::bigint[], ''{-2147483648}''::integer[], ''{2147483647}''::integer[], ''{2147483647}''::integer[], 5)'
+    UNION ALL SELECT 'extreme k', 'SELECT sp_internal.suppress_hierarchies(''{1,2}''::bigint[], ''{2}''::integer[], ''{1}''::integer[], ''{0}''::integer[], -9223372036854775808)'
+    UNION ALL SELECT 'no cells, edges', 'SELECT sp_internal.suppress_hierarchies(''{}''::bigint[], ''{1}''::integer[], ''{1}''::integer[], ''{0}''::integer[], 5)'
+) c (label, query);"
+
 # --- every C function, from the catalog: NULL in each argument -----------------
 # No call is exempt: a crash found here is fixed, not listed.
 known_crashes="''"

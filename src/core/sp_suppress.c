@@ -22,6 +22,10 @@ sp_suppress_message(sp_suppress_status status)
 			return "the threshold k is below 1";
 		case SP_SUPPRESS_NO_MEMORY:
 			return "out of memory";
+		case SP_SUPPRESS_BAD_EDGE:
+			return "an edge names a cell that is not in the input, a cell as its own parent, or a hierarchy below 0";
+		case SP_SUPPRESS_TWO_PARENTS:
+			return "a cell has two parents in one hierarchy";
 	}
 	return "unknown error";
 }
@@ -48,6 +52,7 @@ sp_suppress(size_t n, const int64_t *count, const int64_t *parent,
 	size_t		head,
 				tail,
 				i;
+	bool		upward;
 	sp_suppress_status status = SP_SUPPRESS_OK;
 
 	if (k < 1)
@@ -133,8 +138,11 @@ sp_suppress(size_t n, const int64_t *count, const int64_t *parent,
 	for (i = 0; i < n; i++)
 		hidden[i] = (count[i] > 0 && count[i] < k) || (forced && forced[i]);
 
-	for (head = 0; head < n; head++)
+	do
 	{
+		upward = false;
+		for (head = 0; head < n; head++)
+		{
 		size_t		p = order[head];
 
 		if (first[p] == first[p + 1])
@@ -164,11 +172,28 @@ sp_suppress(size_t n, const int64_t *count, const int64_t *parent,
 				need = count[p] > 0 && n_hidden == 0;
 			else
 				need = n_hidden == 1 || (n_hidden >= 1 && hidden_sum < k);
-			if (!need || pick == SIZE_MAX)
+			if (!need)
 				break;
+			if (pick == SIZE_MAX)
+			{
+				/*
+				 * No other child left to withhold: the shown parent gives
+				 * the withheld ones back (its other children are 0; a cell
+				 * withheld by another hierarchy can equal its parent here).
+				 * The parent goes too, and the groups above it are looked
+				 * at again.
+				 */
+				if (!hidden[p] && hidden_sum > 0 && count[p] > 0)
+				{
+					hidden[p] = true;
+					upward = true;
+				}
+				break;
+			}
 			hidden[pick] = true;
 		}
-	}
+		}
+	} while (upward);
 
 done:
 	free(first);
@@ -176,5 +201,130 @@ done:
 	free(order);
 	free(fill);
 	free(seen);
+	return status;
+}
+
+typedef struct edge_ref
+{
+	int64_t		hierarchy;
+	size_t		e;
+} edge_ref;
+
+static int
+edge_ref_cmp(const void *a, const void *b)
+{
+	const edge_ref *x = a;
+	const edge_ref *y = b;
+
+	if (x->hierarchy != y->hierarchy)
+		return x->hierarchy < y->hierarchy ? -1 : 1;
+	return x->e < y->e ? -1 : (x->e > y->e ? 1 : 0);
+}
+
+static size_t
+count_hidden(size_t n, const bool *hidden)
+{
+	size_t		i,
+				c = 0;
+
+	for (i = 0; i < n; i++)
+		c += hidden[i] ? 1 : 0;
+	return c;
+}
+
+sp_suppress_status
+sp_suppress_multi(size_t n, const int64_t *count, size_t n_edges,
+				  const int64_t *edge_child, const int64_t *edge_parent,
+				  const int64_t *edge_hierarchy, int64_t k, bool *hidden,
+				  size_t *bad, size_t *rounds)
+{
+	edge_ref   *refs = NULL;
+	int64_t    *parent = NULL;
+	size_t		i,
+				e,
+				round = 0;
+	sp_suppress_status status = SP_SUPPRESS_OK;
+
+	if (rounds)
+		*rounds = 0;
+	if (k < 1)
+		return SP_SUPPRESS_BAD_K;
+	for (i = 0; i < n; i++)
+		if (count[i] < 0)
+		{
+			if (bad)
+				*bad = i;
+			return SP_SUPPRESS_NEGATIVE;
+		}
+	for (e = 0; e < n_edges; e++)
+		if (edge_child[e] < 0 || edge_parent[e] < 0 || (uint64_t) edge_child[e] >= (uint64_t) n ||
+			(uint64_t) edge_parent[e] >= (uint64_t) n || edge_child[e] == edge_parent[e] || edge_hierarchy[e] < 0)
+		{
+			if (bad)
+				*bad = e;
+			return SP_SUPPRESS_BAD_EDGE;
+		}
+	refs = alloc_array(n_edges, sizeof(edge_ref));
+	parent = alloc_array(n, sizeof(int64_t));
+	if (!refs || !parent)
+	{
+		status = SP_SUPPRESS_NO_MEMORY;
+		goto done;
+	}
+	for (e = 0; e < n_edges; e++)
+	{
+		refs[e].hierarchy = edge_hierarchy[e];
+		refs[e].e = e;
+	}
+	if (n_edges > 1)
+		qsort(refs, n_edges, sizeof(edge_ref), edge_ref_cmp);
+	for (i = 0; i < n; i++)
+		parent[i] = -1;
+
+	/* primary suppression alone (also when there is no edge at all) */
+	status = sp_suppress(n, count, parent, k, NULL, hidden, bad);
+	if (status != SP_SUPPRESS_OK)
+		goto done;
+	for (;;)
+	{
+		size_t		before = count_hidden(n, hidden);
+
+		round++;
+		for (e = 0; e < n_edges;)
+		{
+			size_t		end = e,
+						j;
+
+			while (end < n_edges && refs[end].hierarchy == refs[e].hierarchy)
+			{
+				size_t		x = refs[end].e;
+
+				if (parent[edge_child[x]] >= 0)
+				{
+					if (bad)
+						*bad = x;
+					status = SP_SUPPRESS_TWO_PARENTS;
+					goto done;
+				}
+				parent[edge_child[x]] = edge_parent[x];
+				end++;
+			}
+			/* hidden is both what is forced and the result: each cell is read before it is written */
+			status = sp_suppress(n, count, parent, k, hidden, hidden, bad);
+			for (j = e; j < end; j++)
+				parent[edge_child[refs[j].e]] = -1;
+			if (status != SP_SUPPRESS_OK)
+				goto done;
+			e = end;
+		}
+		if (count_hidden(n, hidden) == before)
+			break;
+	}
+	if (rounds)
+		*rounds = round;
+
+done:
+	free(refs);
+	free(parent);
 	return status;
 }

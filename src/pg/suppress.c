@@ -115,3 +115,98 @@ sp_suppress_counts(PG_FUNCTION_ARGS)
 		out[i] = BoolGetDatum(hidden[i]);
 	PG_RETURN_ARRAYTYPE_P(construct_array(out, n, BOOLOID, 1, true, TYPALIGN_CHAR));
 }
+
+/*
+ * sp_internal.suppress_hierarchies(counts bigint[], children integer[],
+ * parents integer[], hierarchies integer[], k bigint) RETURNS boolean[]:
+ * edge e says that cell children[e] (1-based) is a part of cell parents[e]
+ * in hierarchy hierarchies[e]; an edge with a NULL is no edge (a root).
+ * See sp_suppress_multi.
+ */
+PG_FUNCTION_INFO_V1(sp_suppress_hierarchies);
+
+Datum
+sp_suppress_hierarchies(PG_FUNCTION_ARGS)
+{
+	Datum	   *cv,
+			   *chv,
+			   *pv,
+			   *hv;
+	bool	   *cn,
+			   *chn,
+			   *pn,
+			   *hn;
+	int			n,
+				nc,
+				np,
+				nh,
+				i;
+	int64		k;
+	int64	   *count,
+			   *child,
+			   *parent,
+			   *hier;
+	size_t		n_edges = 0,
+				bad = 0;
+	bool	   *hidden;
+	Datum	   *out;
+	sp_suppress_status st;
+
+	for (i = 0; i < 5; i++)
+		if (PG_ARGISNULL(i))
+			PG_RETURN_NULL();
+	n = read_array(PG_GETARG_ARRAYTYPE_P(0), INT8OID, "counts", &cv, &cn);
+	nc = read_array(PG_GETARG_ARRAYTYPE_P(1), INT4OID, "children", &chv, &chn);
+	np = read_array(PG_GETARG_ARRAYTYPE_P(2), INT4OID, "parents", &pv, &pn);
+	nh = read_array(PG_GETARG_ARRAYTYPE_P(3), INT4OID, "hierarchies", &hv, &hn);
+	k = PG_GETARG_INT64(4);
+	if (nc != np || nc != nh)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("children, parents and hierarchies must be of the same length"),
+				 errdetail("There are %d children, %d parents and %d hierarchies.", nc, np, nh)));
+	if (k < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the threshold k must be at least 1, not " INT64_FORMAT, k)));
+	count = palloc(sizeof(int64) * (n > 0 ? n : 1));
+	hidden = palloc(sizeof(bool) * (n > 0 ? n : 1));
+	for (i = 0; i < n; i++)
+	{
+		if (cn[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("count %d is NULL", i + 1),
+					 errhint("Give 0 for an empty cell.")));
+		count[i] = DatumGetInt64(cv[i]);
+	}
+	child = palloc(sizeof(int64) * (nc > 0 ? nc : 1));
+	parent = palloc(sizeof(int64) * (nc > 0 ? nc : 1));
+	hier = palloc(sizeof(int64) * (nc > 0 ? nc : 1));
+	for (i = 0; i < nc; i++)
+	{
+		if (chn[i] || pn[i] || hn[i])
+			continue;
+		child[n_edges] = (int64) DatumGetInt32(chv[i]) - 1;
+		parent[n_edges] = (int64) DatumGetInt32(pv[i]) - 1;
+		hier[n_edges] = DatumGetInt32(hv[i]);
+		n_edges++;
+	}
+	st = sp_suppress_multi((size_t) n, count, n_edges, child, parent, hier, k, hidden, &bad, NULL);
+	if (st == SP_SUPPRESS_NO_MEMORY)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	if (st == SP_SUPPRESS_BAD_EDGE || st == SP_SUPPRESS_TWO_PARENTS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cannot suppress these counts: %s", sp_suppress_message(st)),
+				 errdetail("At edge %zu of those without a NULL (%zu).", bad + 1, n_edges)));
+	if (st != SP_SUPPRESS_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cannot suppress these counts: %s", sp_suppress_message(st)),
+				 errdetail("At position %zu of %d.", bad + 1, n)));
+	out = palloc(sizeof(Datum) * (n > 0 ? n : 1));
+	for (i = 0; i < n; i++)
+		out[i] = BoolGetDatum(hidden[i]);
+	PG_RETURN_ARRAYTYPE_P(construct_array(out, n, BOOLOID, 1, true, TYPALIGN_CHAR));
+}

@@ -124,7 +124,15 @@ SET ROLE sp_test_ov_analyst;
 SELECT count(*) FILTER (WHERE households BETWEEN 1 AND 9 OR beneficiary_households BETWEEN 1 AND 9) AS small_deciles_shown,
        count(*) FILTER (WHERE suppressed) > 0 AS some_withheld
 FROM sp.benefit_incidence(1, 'ov_pmt') WHERE area_code LIKE 'OV%';
-SELECT count(*) FILTER (WHERE receiving_nothing BETWEEN 1 AND 9) AS small_gaps_shown FROM sp.coverage_gap_summary('ov_elderly', 1) WHERE area_code LIKE 'OV%';
+-- nor by difference: a decile's households less those receiving are those
+-- receiving nothing, a count like any other
+SELECT count(*) FILTER (WHERE households - beneficiary_households BETWEEN 1 AND 9) AS small_differences_shown,
+       count(*) FILTER (WHERE households IS NOT NULL) AS deciles_shown
+FROM sp.benefit_incidence(1, 'ov_pmt') WHERE area_code LIKE 'OV%';
+SELECT count(*) FILTER (WHERE receiving_nothing BETWEEN 1 AND 9) AS small_gaps_shown,
+       count(*) FILTER (WHERE receiving_nothing - eligible_by_rule BETWEEN 1 AND 9 OR receiving_nothing - eligible_by_pmt BETWEEN 1 AND 9
+                        OR receiving_nothing - eligible_by_mpi BETWEEN 1 AND 9) AS small_differences_shown
+FROM sp.coverage_gap_summary('ov_elderly', 1) WHERE area_code LIKE 'OV%';
 -- no household lists, no level below the de-identified one
 SELECT count(*) FROM sp.coverage_gaps('ov_elderly');
 SELECT count(*) FROM sp.duplicate_beneficiaries();

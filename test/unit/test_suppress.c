@@ -154,7 +154,7 @@ main(void)
 		int64_t		c[] = {10, 3, 0};
 		int64_t		p[] = {-1, 0, 0};
 
-		is_str(run(N(c), c, p, 5), "010", "no other child to withhold: the rule stops there");
+		is_str(run(N(c), c, p, 5), "110", "no other child to withhold: the parent goes too (it would give the 3 back were the parts the whole)");
 	}
 	{
 		/* two measures side by side: separate trees */
@@ -269,6 +269,147 @@ main(void)
 				failures++;
 		}
 		ok(failures == 0, "2000 random trees: every rule holds after suppression (%s)", failures ? why : "none broken");
+	}
+
+	/*
+	 * Several hierarchies as edges: two districts (cells 1, 2) of a region
+	 * (0), each with households and the eligible among them, and the
+	 * complement (households not eligible) as the other part.
+	 *   cells: 0 region households 30, 1 district A 20, 2 district B 10,
+	 *          3 region eligible 25, 4 A eligible 18, 5 B eligible 7,
+	 *          6 region not eligible 5, 7 A not eligible 2, 8 B not eligible 3
+	 * hierarchy 0 (areas): 1, 2 -> 0; 4, 5 -> 3; 7, 8 -> 6
+	 * hierarchy 1 (nesting): 3, 6 -> 0; 4, 7 -> 1; 5, 8 -> 2
+	 * k = 5: 2 and 3 are withheld; in A, 2 alone of 20 would come back from
+	 * 20 - 18: 18 goes too; in B, 7 goes with its 3; then the region's
+	 * eligible (25) has both districts withheld, adding up to 25: fine; the
+	 * region's not eligible (5) has 2 and 3 withheld, adding up to 5: fine.
+	 */
+	{
+		int64_t		c[] = {30, 20, 10, 25, 18, 7, 5, 2, 3};
+		int64_t		ch[] = {1, 2, 4, 5, 7, 8, 3, 6, 4, 7, 5, 8};
+		int64_t		pa[] = {0, 0, 3, 3, 6, 6, 0, 0, 1, 1, 2, 2};
+		int64_t		hi[] = {0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1};
+		bool		h[9];
+		size_t		rounds = 0;
+
+		ok(sp_suppress_multi(9, c, 12, ch, pa, hi, 5, h, NULL, &rounds) == SP_SUPPRESS_OK, "areas and nesting as edges");
+		is_str(pattern(h, 9), "000011011", "each district's eligible goes with its small complement; households stay shown");
+		ok(rounds >= 2, "... found in %zu rounds, the last one changing nothing", rounds);
+	}
+	{
+		/*
+		 * A cell withheld by one hierarchy can equal its parent in another:
+		 * district B has 7 households, none eligible, so its 7 not eligible
+		 * are its 7 households.  R: 27 households, 17 eligible, 10 not;
+		 * A: 20, 17, 3; B: 7, 0, 7.  The 3 is small; B's 7 not eligible is
+		 * withheld beside it under R's 10; but B's households (7) less its
+		 * eligible (0) would give that 7, and R's 10 less it the 3: B's
+		 * households go, and then R's eligible, equal to A's.
+		 */
+		int64_t		c[] = {27, 20, 7, 17, 17, 0, 10, 3, 7};
+		int64_t		ch[] = {1, 2, 4, 5, 7, 8, 3, 6, 4, 7, 5, 8};
+		int64_t		pa[] = {0, 0, 3, 3, 6, 6, 0, 0, 1, 1, 2, 2};
+		int64_t		hi[] = {0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1};
+		bool		h[9];
+
+		ok(sp_suppress_multi(9, c, 12, ch, pa, hi, 5, h, NULL, NULL) == SP_SUPPRESS_OK, "a withheld cell equal to its parent");
+		is_str(pattern(h, 9), "011110111", "... the parent is withheld too, and what that needs in turn: only R's households are shown");
+	}
+	{
+		/* without the nesting, the eligible of A (18) would be shown and give its 2 back */
+		int64_t		c[] = {30, 20, 10, 25, 18, 7, 5, 2, 3};
+		int64_t		ch[] = {1, 2, 4, 5, 7, 8};
+		int64_t		pa[] = {0, 0, 3, 3, 6, 6};
+		int64_t		hi[] = {0, 0, 0, 0, 0, 0};
+		bool		h[9];
+
+		ok(sp_suppress_multi(9, c, 6, ch, pa, hi, 5, h, NULL, NULL) == SP_SUPPRESS_OK, "areas alone");
+		is_str(pattern(h, 9), "000000011", "only the small complements: what the nesting adds is the eligible");
+	}
+	{
+		/* no edge at all: primary suppression only */
+		int64_t		c[] = {4, 0, 9};
+		bool		h[3];
+
+		ok(sp_suppress_multi(3, c, 0, NULL, NULL, NULL, 5, h, NULL, NULL) == SP_SUPPRESS_OK, "no edges");
+		is_str(pattern(h, 3), "100", "... counts from 1 to k - 1 only");
+	}
+	{
+		/* the hierarchies' numbers need not follow each other; edges may come in any order */
+		int64_t		c[] = {30, 20, 10, 25, 18, 7, 5, 2, 3};
+		int64_t		ch[] = {4, 7, 1, 2, 4, 5, 7, 8, 3, 6, 5, 8};
+		int64_t		pa[] = {1, 1, 0, 0, 3, 3, 6, 6, 0, 0, 2, 2};
+		int64_t		hi[] = {70, 70, 3, 3, 3, 3, 3, 3, 70, 70, 70, 70};
+		bool		h[9];
+
+		ok(sp_suppress_multi(9, c, 12, ch, pa, hi, 5, h, NULL, NULL) == SP_SUPPRESS_OK, "edges shuffled, hierarchies 3 and 70");
+		is_str(pattern(h, 9), "000011011", "... the same pattern");
+	}
+	{
+		int64_t		c[] = {10, 4, 6, -1};
+		int64_t		ch[] = {1, 2, 2};
+		int64_t		pa[] = {0, 0, 1};
+		int64_t		hi[] = {0, 0, 0};
+		int64_t		self_ch[] = {1, 2};
+		int64_t		self_pa[] = {0, 2};
+		int64_t		out_pa[] = {0, 4};
+		int64_t		neg_hi[] = {0, -1};
+		bool		h[4];
+		size_t		bad = 99;
+
+		is_int(sp_suppress_multi(3, c, 3, ch, pa, hi, 5, h, &bad, NULL), SP_SUPPRESS_TWO_PARENTS, "two parents in one hierarchy are refused");
+		is_int(bad, 2, "... naming the second edge");
+		is_int(sp_suppress_multi(3, c, 2, self_ch, self_pa, hi, 5, h, &bad, NULL), SP_SUPPRESS_BAD_EDGE, "a cell as its own parent is refused");
+		is_int(bad, 1, "... naming the edge");
+		is_int(sp_suppress_multi(3, c, 2, self_ch, out_pa, hi, 5, h, &bad, NULL), SP_SUPPRESS_BAD_EDGE, "a parent out of range is refused");
+		is_int(sp_suppress_multi(3, c, 2, ch, pa, neg_hi, 5, h, &bad, NULL), SP_SUPPRESS_BAD_EDGE, "a hierarchy below 0 is refused");
+		is_int(sp_suppress_multi(4, c, 2, ch, pa, hi, 5, h, &bad, NULL), SP_SUPPRESS_NEGATIVE, "a negative count is refused");
+		is_int(bad, 3, "... naming the cell");
+		is_int(sp_suppress_multi(3, c, 2, ch, pa, hi, 0, h, &bad, NULL), SP_SUPPRESS_BAD_K, "k = 0 is refused");
+	}
+
+	/* properties over random tables of three hierarchies */
+	{
+		int			t,
+					failures = 0;
+		char		why[200] = "";
+
+		for (t = 0; t < 1000 && failures == 0; t++)
+		{
+			int64_t		c[50],
+						p[3][50],
+						ch[150],
+						pa[150],
+						hi[150];
+			bool		h[50];
+			size_t		n = 1 + next(50),
+						ne = 0,
+						i;
+			int			j;
+			int64_t		k = 1 + (int64_t) next(12);
+
+			for (i = 0; i < n; i++)
+				c[i] = next(4) == 0 ? 0 : (int64_t) next(30);
+			for (j = 0; j < 3; j++)
+				for (i = 0; i < n; i++)
+				{
+					p[j][i] = i == 0 || next(3) == 0 ? -1 : (int64_t) next(i);
+					if (p[j][i] >= 0)
+					{
+						ch[ne] = (int64_t) i;
+						pa[ne] = p[j][i];
+						hi[ne] = j;
+						ne++;
+					}
+				}
+			if (sp_suppress_multi(n, c, ne, ch, pa, hi, k, h, NULL, NULL) != SP_SUPPRESS_OK)
+				failures++;
+			for (j = 0; j < 3 && failures == 0; j++)
+				if (!obeys(n, c, p[j], k, h, why, sizeof(why)))
+					failures++;
+		}
+		ok(failures == 0, "1000 random tables of three hierarchies: every rule of each holds (%s)", failures ? why : "none broken");
 	}
 	return done_testing();
 }
