@@ -377,7 +377,7 @@ REVOKE ALL ON FUNCTION sp_internal.link_external_beneficiaries() FROM PUBLIC;
 -- every row at once; the calendar (2024-02-30) is checked on parsing.
 CREATE FUNCTION sp_internal.external_row_problem(r jsonb, i bigint, programme_currency text)
     RETURNS text
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    LANGUAGE sql STABLE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT CASE
@@ -411,6 +411,10 @@ AS $$
             THEN format('rows[%s].phone is not a phone number (5 to 20 digits, an optional leading +)', i)
         WHEN btrim(r ->> 'birth_date') <> '' AND NOT btrim(r ->> 'birth_date') ~ '^[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?$'
             THEN format('rows[%s].birth_date is not a date (YYYY-MM-DD, YYYY-MM or YYYY)', i)
+        -- (as text: a year or a month compares with today's of the same length)
+        WHEN btrim(r ->> 'birth_date') <> ''
+             AND btrim(r ->> 'birth_date') > left(to_char(current_date, 'YYYY-MM-DD'), length(btrim(r ->> 'birth_date')))
+            THEN format('rows[%s].birth_date is in the future', i)
         WHEN r ->> 'sex' IS NOT NULL AND r ->> 'sex' NOT IN ('M', 'F', 'X')
             THEN format('rows[%s].sex must be "M", "F" or "X"', i)
         WHEN btrim(r ->> 'benefit_start') <> '' AND NOT btrim(r ->> 'benefit_start') ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$'
@@ -431,7 +435,7 @@ AS $$
             THEN format('rows[%s].currency is given without an amount', i)
     END
 $$;
-COMMENT ON FUNCTION sp_internal.external_row_problem(jsonb, bigint, text) IS 'The first problem of row i of an external beneficiary list (fields, types, lengths, formats), naming the row and field, or NULL.';
+COMMENT ON FUNCTION sp_internal.external_row_problem(jsonb, bigint, text) IS 'The first problem of row i of an external beneficiary list (fields, types, lengths, formats, a birth date after today), naming the row and field, or NULL.';
 
 -- The row as stored, from the row as given (blind indexes under the active key).
 CREATE FUNCTION sp_internal.external_row(r jsonb, programme_currency text,
@@ -711,6 +715,42 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION sp.review_external_link(bigint, bigint, text) IS 'A reviewer''s decision on an external beneficiary row: the registry person it is (active or deceased, in the reviewer''s scope), or NULL for nobody registered. Replaces any earlier link (kept in the history) and is not undone by relinking; an import that changes who the row is links it again. Reason required.';
+
+-- The review queue of the caller: active ambiguous and unmatched rows they
+-- may see (the rule of the row-level security policy), each with only the
+-- candidates in their scope - a district's reviewer does not learn which
+-- persons of other districts a row might be, only how many there are.
+CREATE FUNCTION sp.external_review_queue(programme text DEFAULT NULL)
+    RETURNS TABLE (external_beneficiary_id bigint, programme text, source_record_id text, link_status text,
+                   given_name text, family_name text, other_names text, birth_date date, sex text, admin_area_code text,
+                   household_ref text, link_note text, candidates jsonb, candidates_outside_scope integer, updated_at timestamptz)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    SET jit = off
+AS $$
+    WITH me AS (SELECT sp_internal.has_national_scope() AS national),
+    q AS (
+        SELECT e.*,
+               (SELECT coalesce(jsonb_agg(c.v ORDER BY c.o) FILTER (WHERE me.national OR sp_internal.area_in_scope(p.admin_area_code)), '[]')
+                FROM jsonb_array_elements(coalesce(e.candidates, '[]')) WITH ORDINALITY c (v, o)
+                LEFT JOIN sp.person p ON p.person_id = (c.v ->> 'person_id')::bigint) AS mine,
+               coalesce(jsonb_array_length(e.candidates), 0) AS n_candidates
+        FROM sp.external_beneficiary e, me
+        WHERE e.status = 'active' AND e.link_status IN ('ambiguous', 'unmatched')
+          AND (external_review_queue.programme IS NULL OR e.programme = external_review_queue.programme)
+    )
+    SELECT q.external_beneficiary_id, q.programme, q.source_record_id, q.link_status, q.given_name, q.family_name, q.other_names,
+           q.birth_date, q.sex, q.admin_area_code, q.household_ref, q.link_note,
+           CASE WHEN q.link_status = 'ambiguous' THEN q.mine END,
+           CASE WHEN q.link_status = 'ambiguous' THEN q.n_candidates - jsonb_array_length(q.mine) END,
+           q.updated_at
+    FROM q, me
+    WHERE me.national
+       OR (q.admin_area_code IS NOT NULL AND sp_internal.area_in_scope(q.admin_area_code))
+       OR (q.link_status = 'ambiguous' AND jsonb_array_length(q.mine) > 0)
+    ORDER BY q.programme, q.link_status, q.external_beneficiary_id
+$$;
+COMMENT ON FUNCTION sp.external_review_queue(text) IS 'The caller''s review queue of external beneficiary rows (of one programme, or all): active rows that are ambiguous or unmatched, seen by the area the ministry gave or, for an ambiguous row, by a candidate in the caller''s scope (national scope: all). candidates lists only the candidates in the caller''s scope (person_id, probability, matched_by; best first), candidates_outside_scope how many others there are - escalate those rows to a reviewer with a wider scope. Decide each with sp.review_external_link.';
 
 -- Links again the rows of a programme that matched nobody (not those a
 -- reviewer decided): after the person model is trained, or once more

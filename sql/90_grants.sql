@@ -457,7 +457,7 @@ DO $external_columns$
 DECLARE
     cols text := 'external_beneficiary_id, programme, source_record_id, given_name, family_name, other_names, birth_date, '
                  'birth_date_precision, sex, admin_area_code, household_ref, benefit_start, benefit_end, amount, currency, status, '
-                 'ended_at, end_reason, link_status, person_id, linked_by, link_probability, link_note, candidates, linked_at, '
+                 'ended_at, end_reason, link_status, person_id, linked_by, link_probability, link_note, linked_at, '
                  'import_id, first_imported_at, updated_at, updated_by, version';
 BEGIN
     EXECUTE pg_catalog.format('GRANT SELECT (%s) ON sp.external_beneficiary TO sp_registrar, sp_caseworker, sp_auditor', cols);
@@ -468,6 +468,8 @@ $external_columns$;
 GRANT EXECUTE ON FUNCTION sp.import_external_beneficiaries(text, jsonb, boolean) TO sp_integration, sp_registrar;
 GRANT EXECUTE ON FUNCTION sp.relink_external_beneficiaries(text) TO sp_registrar;
 GRANT EXECUTE ON FUNCTION sp.review_external_link(bigint, bigint, text) TO sp_registrar, sp_caseworker;
+-- (candidates only through the queue, filtered to the reader's scope: not a readable column)
+GRANT EXECUTE ON FUNCTION sp.external_review_queue(text) TO sp_registrar, sp_caseworker, sp_auditor;
 GRANT SELECT ON sp.benefits_by_person, sp.benefits_by_household
     TO sp_registrar, sp_caseworker, sp_programme_officer, sp_payment_officer, sp_grievance_officer, sp_auditor;
 -- who receives what, across programmes (sql/74_ibr_analysis.sql): the
