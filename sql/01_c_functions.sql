@@ -96,8 +96,9 @@ COMMENT ON FUNCTION sp_internal.suppress_counts(bigint[], integer[], bigint, boo
 
 -- A table that adds up along several hierarchies at once (areas, a total and
 -- its breakdown, a count and the one it is nested in), as edges.
-CREATE FUNCTION sp_internal.suppress_hierarchies(counts bigint[], children integer[], parents integer[], hierarchies integer[], k bigint)
+CREATE FUNCTION sp_internal.suppress_hierarchies(counts bigint[], children integer[], parents integer[], hierarchies integer[], k bigint,
+                                                 known boolean[] DEFAULT NULL)
     RETURNS boolean[]
     AS 'MODULE_PATHNAME', 'sp_suppress_hierarchies'
-    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION sp_internal.suppress_hierarchies(bigint[], integer[], integer[], integer[], bigint) IS 'Which counts of a table that adds up along several hierarchies to withhold: edge e says that cell children[e] (1-based) is a part of cell parents[e] in hierarchy hierarchies[e] (0 or more; at most one parent per cell and hierarchy; an edge with a NULL is none); the rules of sp_internal.suppress_counts are applied over each hierarchy in turn, round after round, until nothing changes (src/core/sp_suppress.c).';
+    LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION sp_internal.suppress_hierarchies(bigint[], integer[], integer[], integer[], bigint, boolean[]) IS 'Which counts of a table that adds up along several hierarchies to withhold: edge e says that cell children[e] (1-based) is a part of cell parents[e] in hierarchy hierarchies[e] (0 or more; at most one parent per cell and hierarchy; an edge with a NULL is none); the rules of sp_internal.suppress_counts are applied over each hierarchy in turn, round after round, until nothing changes. known[i] marks a count the reader can make already from records they read: never withheld, counted as shown, and a 0 beside a withheld count under it may be withheld (src/core/sp_suppress.c). NULL counts, edges or k: NULL.';

@@ -5,8 +5,10 @@
 -- tiles, and as a map a person can open offline.
 
 -- The programme's cycle whose payments count as paid: its latest sent or
--- closed one.
-CREATE VIEW sp_internal.last_sent_cycle WITH (security_invoker = true) AS
+-- closed one.  With the owner's rights (cycles are no one's personal data,
+-- and sp.benefits_by_person, an owner's view, reads it for readers who may
+-- not read the cycles); granted to no role.
+CREATE VIEW sp_internal.last_sent_cycle AS
 SELECT DISTINCT ON (c.programme) c.programme, c.cycle_id, c.period_start, c.period_end
 FROM sp.payment_cycle c
 WHERE c.status IN ('sent', 'closed')
@@ -55,13 +57,16 @@ COMMENT ON VIEW sp_internal.household_poverty IS 'Active households with whether
 -- with the cells to withhold for a threshold k, decided over every level at
 -- once (a withheld district can make its region's count one to withhold
 -- too, so asking for regions alone must not decide differently), and
--- returned for the level asked.  nest[c], when
--- above 0, names the column that column c is a part of within each area
--- (c counts a subset of nest[c]'s households): c and its complement are
--- then the parts of nest[c], and the complement, published by difference,
--- is protected like any count.  Every area with a figure has every column.
+-- returned for the level asked.  nest holds pairs (c, p), one after the
+-- other: column c counts a subset of column p's households in each area, so
+-- c and the rest, p - c (published by difference), are the parts of p and
+-- the rest is protected like any count.  known lists the columns the
+-- reader can count already from records they read: never withheld to
+-- protect another count (only, when from 1 to k - 1, not shown), and
+-- counted as shown, which is what protects what is nested in them.  Every
+-- area with a figure has every column.
 CREATE FUNCTION sp_internal.area_counts(leaf_codes text[], cols integer[], vals bigint[], lvl integer, k integer,
-                                        nest integer[] DEFAULT NULL)
+                                        nest integer[] DEFAULT NULL, known integer[] DEFAULT NULL)
     RETURNS TABLE (area_code text, area_name text, col integer, v bigint, hidden boolean)
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
@@ -79,44 +84,42 @@ AS $$
         CROSS JOIN (SELECT DISTINCT u.col FROM unnest(cols) u (col)) c
         LEFT JOIN rolled r ON r.code = ar.code AND r.col = c.col
     ),
-    -- a nested column's complement, as column -c
+    -- pair j: column c within column p; the rest of p as column -j
+    pairs AS (
+        SELECT j, nest[2 * j - 1] AS c, nest[2 * j] AS p
+        FROM generate_series(1, coalesce(cardinality(nest), 0) / 2) j
+    ),
     full_grid AS (
-        SELECT g.code, g.col, g.v FROM grid g
+        SELECT g.code, g.col, g.v, g.col = ANY (coalesce(known, '{}')) AS kn FROM grid g
         UNION ALL
-        SELECT g.code, -g.col, p.v - g.v
-        FROM grid g JOIN grid p ON p.code = g.code AND p.col = nest[g.col]
-        WHERE g.col <= coalesce(cardinality(nest), 0) AND nest[g.col] > 0
+        SELECT g.code, -x.j, p.v - g.v, g.col = ANY (coalesce(known, '{}')) AND p.col = ANY (coalesce(known, '{}'))
+        FROM pairs x JOIN grid g ON g.col = x.c JOIN grid p ON p.code = g.code AND p.col = x.p
     ),
     cells AS (
-        SELECT f.code, f.col, f.v, a.parent_code, a.level AS lv, a.name,
+        SELECT f.code, f.col, f.v, f.kn, a.parent_code, a.level AS lv, a.name,
                -- ties between equal counts go to the first P-code (byte order, whatever the collation)
                row_number() OVER (ORDER BY f.col, f.code COLLATE "C")::integer AS i
         FROM full_grid f JOIN sp.admin_area a ON a.code = f.code
     ),
-    -- a nested column's hierarchy: the first part of each column is in
-    -- hierarchy 1, its second in 2, ...: a cell has one parent in each
-    nested AS (
-        SELECT n.c, nest[n.c] AS p, row_number() OVER (PARTITION BY nest[n.c] ORDER BY n.c)::integer AS layer
-        FROM generate_subscripts(nest, 1) n (c) WHERE nest[n.c] > 0
-    ),
-    -- hierarchy 0: the areas, each column its own tree; then c and -c are
-    -- the parts of nest[c] in the same area
+    -- hierarchy 0: the areas, each column its own tree; hierarchy j: pair
+    -- j's column c and its rest -j are the parts of column p, area by area
     hier AS (
         SELECT 0 AS j, c.i, g.i AS parent FROM cells c JOIN cells g ON g.code = c.parent_code AND g.col = c.col
         UNION ALL
-        SELECT x.layer, c.i, p.i FROM cells c JOIN nested x ON x.c = abs(c.col) JOIN cells p ON p.code = c.code AND p.col = x.p
+        SELECT x.j, c.i, p.i
+        FROM pairs x JOIN cells c ON c.col IN (x.c, -x.j) JOIN cells p ON p.code = c.code AND p.col = x.p
     ),
     decided AS (
         SELECT sp_internal.suppress_hierarchies((SELECT coalesce(array_agg(c.v ORDER BY c.i), '{}') FROM cells c),
                                                 coalesce(array_agg(h.i), '{}'), coalesce(array_agg(h.parent), '{}'), coalesce(array_agg(h.j), '{}'),
-                                                greatest(k, 1)) AS h
+                                                greatest(k, 1), (SELECT coalesce(array_agg(c.kn ORDER BY c.i), '{}') FROM cells c)) AS h
         FROM hier h
     )
-    SELECT c.code, c.name, c.col, c.v, coalesce(d.h[c.i], false)
+    SELECT c.code, c.name, c.col, c.v, coalesce(d.h[c.i], false) OR (c.kn AND k > 1 AND c.v BETWEEN 1 AND k - 1)
     FROM cells c CROSS JOIN decided d
     WHERE c.lv = lvl AND c.col > 0
 $$;
-COMMENT ON FUNCTION sp_internal.area_counts(text[], integer[], bigint[], integer, integer, integer[]) IS 'Counts given per leaf area and column, rolled up the P-code paths to a level (national; every area with a figure has every column, 0 where none), with the cells to withhold for a threshold k: 1 to k - 1, and enough others that no count gives one back by addition or subtraction, through the parent area or, for a column c nested in column nest[c] of the same area, through its complement nest[c] - c (sp_internal.suppress_hierarchies). k of 1 or less withholds nothing.';
+COMMENT ON FUNCTION sp_internal.area_counts(text[], integer[], bigint[], integer, integer, integer[], integer[]) IS 'Counts given per leaf area and column, rolled up the P-code paths (national; every area with a figure has every column, 0 where none), with the cells of the level asked to withhold for a threshold k, decided over every level at once: 1 to k - 1, and enough others that no count gives one back by addition or subtraction, through the parent area or through nesting - nest holds pairs (c, p): column c is part of column p in each area, and p - c is protected like any count. Columns in known are counts the reader makes from records they read: never withheld to protect another (only not shown when from 1 to k - 1), counted as shown. k of 1 or less withholds nothing (sp_internal.suppress_hierarchies).';
 
 -- A national count for an analyst: NULL when from 1 to k - 1.
 CREATE FUNCTION sp_internal.shown(n bigint, k integer)
@@ -153,7 +156,7 @@ COMMENT ON FUNCTION sp_internal.check_aggregate_level(integer) IS 'Raises 22023 
 --   +5 poor_not_enrolled (MPI-poor) -> 4
 -- Coverage and the monitoring report both ask for every programme, so both
 -- publish one pattern.
-CREATE FUNCTION sp_internal.registry_area_cells(p_programmes text[], lvl integer, k integer)
+CREATE FUNCTION sp_internal.registry_area_cells(p_programmes text[], lvl integer, k integer, reader_counts_records boolean DEFAULT false)
     RETURNS TABLE (programme text, area_code text, area_name text, measure text, v bigint, hidden boolean)
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
@@ -198,19 +201,24 @@ AS $$
         FROM glob gl CROSS JOIN g CROSS JOIN generate_series(0, 5) x (c)
         WHERE NOT EXISTS (SELECT 1 FROM per p WHERE p.j = g.j AND p.code = gl.code)
     ),
+    -- (child, parent) pairs, as in the list above
     nest AS (
-        SELECT ARRAY[0, 1, 1, 3] || coalesce((SELECT array_agg(x.p ORDER BY g.j, x.c)
-                                               FROM g CROSS JOIN LATERAL (VALUES (0, 1), (1, 5 + 6 * g.j), (2, 1), (3, 6 + 6 * g.j),
-                                                                                 (4, 8 + 6 * g.j), (5, 4)) x (c, p)), '{}') AS a
+        SELECT ARRAY[2, 1, 3, 1, 4, 3] || coalesce((SELECT array_agg(y.v ORDER BY g.j, x.c, y.o)
+                                                     FROM g CROSS JOIN LATERAL (VALUES (0, 1), (1, 5 + 6 * g.j), (2, 1), (3, 6 + 6 * g.j),
+                                                                                       (4, 8 + 6 * g.j), (5, 4)) x (c, p)
+                                                     CROSS JOIN LATERAL (VALUES (1, 5 + 6 * g.j + x.c), (2, x.p)) y (o, v)), '{}') AS a
     )
     SELECT CASE WHEN c.col > 4 THEN p_programmes[(c.col - 5) / 6 + 1] END, c.area_code, c.area_name,
            CASE WHEN c.col <= 4 THEN (ARRAY['households', 'pmt_assessed', 'mpi_assessed', 'mpi_poor'])[c.col]
                 ELSE (ARRAY['eligible', 'enrolled', 'paid', 'enrolled_assessed', 'enrolled_not_poor', 'poor_not_enrolled'])[(c.col - 5) % 6 + 1] END,
            c.v, c.hidden
     FROM sp_internal.area_counts((SELECT array_agg(l.code) FROM leaf l), (SELECT array_agg(l.col) FROM leaf l),
-                                 (SELECT array_agg(l.v) FROM leaf l), lvl, k, (SELECT n.a FROM nest n)) c
+                                 (SELECT array_agg(l.v) FROM leaf l), lvl, k, (SELECT n.a FROM nest n),
+                                 -- what an analyst counts from the de-identified records: all but the payments
+                                 CASE WHEN reader_counts_records
+                                      THEN ARRAY[1, 2, 3, 4] || coalesce((SELECT array_agg(5 + 6 * g.j + x.c) FROM g CROSS JOIN unnest(ARRAY[0, 1, 3, 4, 5]) x (c)), '{}') END) c
 $$;
-COMMENT ON FUNCTION sp_internal.registry_area_cells(text[], integer, integer) IS 'The registry''s figures of every area of a level (national) with the cells to withhold for k (sp_internal.area_counts): households (active), pmt_assessed, mpi_assessed, mpi_poor (programme NULL), and per programme given: eligible (an open enrolment), enrolled, paid (in its latest sent or closed cycle), enrolled_assessed (with an MPI assessment), enrolled_not_poor, poor_not_enrolled (MPI-poor) - each nested in the count it is a part of, so that no difference of two published counts gives a withheld one. Callers that publish the same counts ask for every programme (sp.programme by name), so that they publish one pattern.';
+COMMENT ON FUNCTION sp_internal.registry_area_cells(text[], integer, integer, boolean) IS 'The registry''s figures of every area of a level (national) with the cells to withhold for k (sp_internal.area_counts): households (active), pmt_assessed, mpi_assessed, mpi_poor (programme NULL), and per programme given: eligible (an open enrolment), enrolled, paid (in its latest sent or closed cycle), enrolled_assessed (with an MPI assessment), enrolled_not_poor, poor_not_enrolled (MPI-poor) - each nested in the count it is a part of, so that no difference of two published counts gives a withheld one. reader_counts_records: the reader (an analyst) counts all but paid from the de-identified records they read, so those are known (never withheld to protect another; not shown from 1 to k - 1). Callers that publish the same counts ask for every programme (sp.programme by name), so that they publish one pattern.';
 
 -- The threshold of the registry's figures: coverage's own setting, for
 -- analysts at least their min_cell_size; the monitoring report uses the
@@ -258,7 +266,7 @@ BEGIN
                         FILTER (WHERE c.hidden), '{}') AS suppressed
         -- every programme, as the monitoring report asks: one pattern for both
         FROM sp_internal.registry_area_cells((SELECT array_agg(g.name ORDER BY g.name) FROM sp.programme g), coverage_by_area.level,
-                                             sp_internal.registry_cells_k()) c
+                                             sp_internal.registry_cells_k(), sp_internal.suppression_threshold() > 1) c
         WHERE (c.programme IS NULL AND c.measure = 'households')
            OR (c.programme = coverage_by_area.programme AND c.measure IN ('eligible', 'enrolled', 'paid'))
         GROUP BY c.area_code

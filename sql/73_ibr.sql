@@ -164,6 +164,9 @@ CREATE TABLE sp.external_beneficiary (
     linked_at            timestamptz,
     -- what the last import said (not the identifiers), to tell a changed row
     row_digest           bytea NOT NULL,
+    -- the row exactly as given (identifiers included), keyed with the
+    -- blind-index key: a row given again the same is not looked at again
+    source_digest        bytea,
     import_id            bigint NOT NULL REFERENCES sp.external_import (import_id),
     first_imported_at    timestamptz NOT NULL DEFAULT now(),
     updated_at           timestamptz NOT NULL DEFAULT now(),
@@ -183,6 +186,7 @@ CREATE INDEX external_beneficiary_review_idx ON sp.external_beneficiary (program
 COMMENT ON TABLE sp.external_beneficiary IS 'Beneficiaries of other ministries'' programmes, one row per programme and source record (the ministry''s own id), as the last import gave them, and their link to a registry person: linked (by national ID, by the person model, or by a reviewer), ambiguous (several candidates, in the review queue) or unmatched. Identifiers are kept as blind indexes only. A row the latest import left out is ended, not deleted; every earlier version is in sp.external_beneficiary_history.';
 COMMENT ON COLUMN sp.external_beneficiary.row_digest IS 'SHA-256 of the row as imported without its identifiers (compared by blind index): an import that gives the same row again changes nothing.';
 COMMENT ON COLUMN sp.external_beneficiary.candidates IS 'For an ambiguous row, the registry persons it may be (person_id, probability, matched_by), best first, at most 10.';
+COMMENT ON COLUMN sp.external_beneficiary.source_digest IS 'HMAC, under the blind-index key, of the row exactly as the last import gave it (identifiers included) with the programme''s currency: a row given again byte for byte is not checked, hashed or compared again. Not readable by any role.';
 
 CREATE TABLE sp.external_beneficiary_history (
     LIKE sp.external_beneficiary,
@@ -497,6 +501,29 @@ $$;
 COMMENT ON FUNCTION sp_internal.reindex_external_rows(text, jsonb) IS 'Re-indexes, under the active blind-index key and without a new version, the identifiers of a programme''s external rows stored under an older key, where the list gives the same identifier. Owner only, for sp.import_external_beneficiaries.';
 REVOKE ALL ON FUNCTION sp_internal.reindex_external_rows(text, jsonb) FROM PUBLIC;
 
+-- The digest of rows an import gave the same in substance as stored, but
+-- not byte for byte: updated without a version (nothing about the row
+-- changed) and without the history trigger.
+CREATE FUNCTION sp_internal.refresh_external_digests(p_programme text, todo_r jsonb[], todo_sd bytea[])
+    RETURNS bigint
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    SET session_replication_role = replica
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    UPDATE sp.external_beneficiary e SET source_digest = o.sd
+    FROM unnest(todo_r, todo_sd) o (r, sd)
+    WHERE e.programme = p_programme AND e.source_record_id = btrim(o.r ->> 'source_record_id')
+      AND e.source_digest IS DISTINCT FROM o.sd;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION sp_internal.refresh_external_digests(text, jsonb[], bytea[]) IS 'Sets the stored digest of the rows an import gave in substance unchanged but not byte for byte, without a version or a history row. Owner only, for sp.import_external_beneficiaries.';
+REVOKE ALL ON FUNCTION sp_internal.refresh_external_digests(text, jsonb[], bytea[]) FROM PUBLIC;
+
 CREATE FUNCTION sp.import_external_beneficiaries(programme text, rows jsonb, end_most boolean DEFAULT false)
     RETURNS jsonb
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -508,6 +535,10 @@ AS $$
 DECLARE
     prog sp.external_programme;
     b_id integer;
+    b_key bytea;
+    todo_i bigint[];
+    todo_r jsonb[];
+    todo_sd bytea[];
     problems text[];
     imp_id bigint;
     n_rows bigint;
@@ -544,11 +575,29 @@ BEGIN
     END IF;
     n_rows := jsonb_array_length(rows);
 
-    -- every row checked before anything is written: one bad row refuses the
-    -- list (a list with rows left out would end their benefits)
+    -- the blind-index key (made on first use; rolled back with a refused list)
+    SELECT k.key_id, k.key INTO b_id, b_key FROM sp_internal.pii_key k WHERE k.purpose = 'blind_index' AND k.state = 'active';
+    IF b_id IS NULL THEN
+        PERFORM sp_internal.pii_key_current('blind_index');
+        SELECT k.key_id, k.key INTO b_id, b_key FROM sp_internal.pii_key k WHERE k.purpose = 'blind_index' AND k.state = 'active';
+    END IF;
+    -- a row given exactly as the last import stored it (the same keyed
+    -- digest of the whole row, identifiers included, and of the programme's
+    -- currency, which a row's amount may take) was checked, hashed and
+    -- compared then: only the others are looked at again
+    SELECT coalesce(array_agg(g.i ORDER BY g.i), '{}'), coalesce(array_agg(g.r ORDER BY g.i), '{}'), coalesce(array_agg(g.sd ORDER BY g.i), '{}')
+    INTO todo_i, todo_r, todo_sd
+    FROM (SELECT o.i, o.r, sp_internal.pii_hmac(convert_to(jsonb_build_array(o.r, prog.currency)::text, 'UTF8'), b_id, b_key) AS sd
+          FROM jsonb_array_elements(rows) WITH ORDINALITY o (r, i)) g
+    WHERE NOT EXISTS (SELECT 1 FROM sp.external_beneficiary e
+                      WHERE e.programme = prog.name AND e.source_record_id = btrim(g.r ->> 'source_record_id')
+                        AND e.source_digest = g.sd AND e.status = 'active');
+
+    -- every other row checked before anything is written: one bad row
+    -- refuses the list (a list with rows left out would end their benefits)
     SELECT array_agg(x.pr ORDER BY x.i) INTO problems
     FROM (SELECT o.i, sp_internal.external_row_problem(o.r, o.i - 1, prog.currency) AS pr
-          FROM jsonb_array_elements(rows) WITH ORDINALITY o (r, i)) x
+          FROM unnest(todo_r, todo_i) o (r, i)) x
     WHERE x.pr IS NOT NULL;
     IF problems IS NULL THEN
         SELECT array_agg(format('rows[%s].source_record_id "%s" is given %s times', x.first_i, left(x.sid, 64), x.n) ORDER BY x.first_i) INTO problems
@@ -558,7 +607,7 @@ BEGIN
     IF problems IS NULL THEN
         SELECT array_agg(format('rows[%s].admin_area_code "%s" is not an area of the registry', o.i - 1, left(btrim(o.r ->> 'admin_area_code'), 64)) ORDER BY o.i)
         INTO problems
-        FROM jsonb_array_elements(rows) WITH ORDINALITY o (r, i)
+        FROM unnest(todo_r, todo_i) o (r, i)
         WHERE nullif(btrim(o.r ->> 'admin_area_code'), '') IS NOT NULL
           AND NOT EXISTS (SELECT 1 FROM sp.admin_area a WHERE a.code = btrim(o.r ->> 'admin_area_code'));
     END IF;
@@ -568,13 +617,10 @@ BEGIN
                             CASE WHEN cardinality(problems) > 1 THEN ' Also: ' || array_to_string(problems[2:10], '; ') || '.' ELSE '' END);
     END IF;
 
-    b_id := (SELECT k.key_id FROM sp_internal.pii_key k WHERE k.purpose = 'blind_index' AND k.state = 'active');
-    IF b_id IS NULL THEN
-        PERFORM sp_internal.pii_key_current('blind_index');
-    ELSIF EXISTS (SELECT 1 FROM sp.external_beneficiary e
-                  WHERE e.programme = prog.name
-                    AND ((e.national_id_hash IS NOT NULL AND sp_internal.pii_key_id(e.national_id_hash) <> b_id)
-                         OR (e.phone_hash IS NOT NULL AND sp_internal.pii_key_id(e.phone_hash) <> b_id))) THEN
+    IF EXISTS (SELECT 1 FROM sp.external_beneficiary e
+               WHERE e.programme = prog.name
+                 AND ((e.national_id_hash IS NOT NULL AND sp_internal.pii_key_id(e.national_id_hash) <> b_id)
+                      OR (e.phone_hash IS NOT NULL AND sp_internal.pii_key_id(e.phone_hash) <> b_id))) THEN
         n_reindexed := sp_internal.reindex_external_rows(prog.name, rows);
     END IF;
 
@@ -584,11 +630,11 @@ BEGIN
             INSERT INTO sp.external_beneficiary AS e
                 (programme, source_record_id, given_name, family_name, other_names, birth_date, birth_date_precision, sex,
                  national_id_hash, phone_hash, admin_area_code, household_ref, benefit_start, benefit_end, amount, currency,
-                 row_digest, import_id)
+                 row_digest, import_id, source_digest)
             SELECT prog.name, x.source_record_id, x.given_name, x.family_name, x.other_names, x.birth_date, x.birth_date_precision, x.sex,
                    x.national_id_hash, x.phone_hash, x.admin_area_code, x.household_ref, x.benefit_start, x.benefit_end, x.amount, x.currency,
-                   x.row_digest, imp_id
-            FROM jsonb_array_elements(rows) o, sp_internal.external_row(o, prog.currency) x
+                   x.row_digest, imp_id, o.sd
+            FROM unnest(todo_r, todo_sd) o (r, sd), sp_internal.external_row(o.r, prog.currency) x
             ON CONFLICT (programme, source_record_id) DO UPDATE SET
                 given_name = EXCLUDED.given_name, family_name = EXCLUDED.family_name, other_names = EXCLUDED.other_names,
                 birth_date = EXCLUDED.birth_date, birth_date_precision = EXCLUDED.birth_date_precision, sex = EXCLUDED.sex,
@@ -596,6 +642,7 @@ BEGIN
                 admin_area_code = EXCLUDED.admin_area_code, household_ref = EXCLUDED.household_ref,
                 benefit_start = EXCLUDED.benefit_start, benefit_end = EXCLUDED.benefit_end,
                 amount = EXCLUDED.amount, currency = EXCLUDED.currency, row_digest = EXCLUDED.row_digest, import_id = EXCLUDED.import_id,
+                source_digest = EXCLUDED.source_digest,
                 status = 'active', ended_at = NULL, end_reason = NULL,
                 -- who the row is changed: linked again (a reviewer's link included)
                 link_status = CASE WHEN (e.given_name, e.family_name, e.other_names, e.birth_date, e.birth_date_precision, e.sex,
@@ -633,6 +680,9 @@ BEGIN
         END LOOP;
         RAISE;
     END;
+    -- rows given the same in substance but not byte for byte (spaces, or
+    -- the key rotated since): their digest, without a version
+    PERFORM sp_internal.refresh_external_digests(prog.name, todo_r, todo_sd);
     -- a row whose state changed and was linked before needs linking again
     UPDATE sp.external_beneficiary e
     SET person_id = NULL, linked_by = NULL, link_probability = NULL, link_note = NULL, candidates = NULL, linked_at = NULL
@@ -696,6 +746,17 @@ BEGIN
                        ELSE false END) THEN
         PERFORM sp_internal.raise_not_found('external beneficiary', review_external_link.external_beneficiary_id);
     END IF;
+    -- an ambiguous row with candidates the reviewer may not see is not
+    -- theirs to decide: linking their own candidate, or nobody, would
+    -- settle it without those (the queue says how many there are)
+    IF row_.link_status = 'ambiguous' AND NOT sp_internal.has_national_scope()
+       AND EXISTS (SELECT 1 FROM jsonb_array_elements(row_.candidates) c
+                   LEFT JOIN sp.person p ON p.person_id = (c ->> 'person_id')::bigint
+                   WHERE p.person_id IS NULL OR NOT sp_internal.area_in_scope(p.admin_area_code)) THEN
+        RAISE EXCEPTION 'external beneficiary % has candidates outside your area scope', row_.external_beneficiary_id
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'A reviewer whose scope covers every candidate decides it (sp.external_review_queue: candidates_outside_scope).';
+    END IF;
     IF review_external_link.person_id IS NOT NULL
        AND NOT EXISTS (SELECT 1 FROM sp.person p WHERE p.person_id = review_external_link.person_id
                        AND p.status IN ('active', 'deceased') AND sp_internal.area_in_scope(p.admin_area_code)) THEN
@@ -714,7 +775,7 @@ BEGIN
                               'person_id', row_.person_id, 'version', row_.version);
 END
 $$;
-COMMENT ON FUNCTION sp.review_external_link(bigint, bigint, text) IS 'A reviewer''s decision on an external beneficiary row: the registry person it is (active or deceased, in the reviewer''s scope), or NULL for nobody registered. Replaces any earlier link (kept in the history) and is not undone by relinking; an import that changes who the row is links it again. Reason required.';
+COMMENT ON FUNCTION sp.review_external_link(bigint, bigint, text) IS 'A reviewer''s decision on an external beneficiary row: the registry person it is (active or deceased, in the reviewer''s scope), or NULL for nobody registered. An ambiguous row with a candidate outside the reviewer''s scope is refused (42501): a reviewer whose scope covers every candidate decides it. Replaces any earlier link (kept in the history) and is not undone by relinking; an import that changes who the row is links it again. Reason required.';
 
 -- The review queue of the caller: active ambiguous and unmatched rows they
 -- may see (the rule of the row-level security policy), each with only the
@@ -740,7 +801,10 @@ AS $$
           AND (external_review_queue.programme IS NULL OR e.programme = external_review_queue.programme)
     )
     SELECT q.external_beneficiary_id, q.programme, q.source_record_id, q.link_status, q.given_name, q.family_name, q.other_names,
-           q.birth_date, q.sex, q.admin_area_code, q.household_ref, q.link_note,
+           q.birth_date, q.sex, q.admin_area_code, q.household_ref,
+           -- (the note gives the best candidate's probability: not when that may be another area's)
+           CASE WHEN q.link_status = 'ambiguous' AND q.n_candidates > jsonb_array_length(q.mine)
+                THEN 'several registered persons may be this row, some outside your area scope' ELSE q.link_note END,
            CASE WHEN q.link_status = 'ambiguous' THEN q.mine END,
            CASE WHEN q.link_status = 'ambiguous' THEN q.n_candidates - jsonb_array_length(q.mine) END,
            q.updated_at
@@ -750,7 +814,7 @@ AS $$
        OR (q.link_status = 'ambiguous' AND jsonb_array_length(q.mine) > 0)
     ORDER BY q.programme, q.link_status, q.external_beneficiary_id
 $$;
-COMMENT ON FUNCTION sp.external_review_queue(text) IS 'The caller''s review queue of external beneficiary rows (of one programme, or all): active rows that are ambiguous or unmatched, seen by the area the ministry gave or, for an ambiguous row, by a candidate in the caller''s scope (national scope: all). candidates lists only the candidates in the caller''s scope (person_id, probability, matched_by; best first), candidates_outside_scope how many others there are - escalate those rows to a reviewer with a wider scope. Decide each with sp.review_external_link.';
+COMMENT ON FUNCTION sp.external_review_queue(text) IS 'The caller''s review queue of external beneficiary rows (of one programme, or all): active rows that are ambiguous or unmatched, seen by the area the ministry gave or, for an ambiguous row, by a candidate in the caller''s scope (national scope: all). candidates lists only the candidates in the caller''s scope (person_id, probability, matched_by; best first), candidates_outside_scope how many others there are: such a row is decided by a reviewer whose scope covers every candidate (sp.review_external_link refuses the others). Decide each with sp.review_external_link.';
 
 -- Links again the rows of a programme that matched nobody (not those a
 -- reviewer decided): after the person model is trained, or once more
@@ -796,18 +860,15 @@ COMMENT ON FUNCTION sp.relink_external_beneficiaries(text) IS 'Links again the a
 CREATE VIEW sp.benefits_by_person WITH (security_barrier) AS
 SELECT p.person_id, p.household_id, 'registry'::text AS source, e.programme, g.benefit_type, g.target_unit AS unit,
        e.state AS status, e.enrolled_at::date AS since, e.exited_at::date AS until,
-       lp.amount, lp.currency, NULL::text AS frequency, e.enrolment_id, NULL::bigint AS external_beneficiary_id
+       y.amount, y.currency, NULL::text AS frequency, e.enrolment_id, NULL::bigint AS external_beneficiary_id
 FROM sp.enrolment e
 JOIN sp.programme g ON g.name = e.programme
 JOIN sp.person p ON (e.person_id IS NOT NULL AND p.person_id = e.person_id)
                  OR (e.person_id IS NULL AND p.household_id = e.household_id AND p.status = 'active')
--- its payment in the programme's latest sent or closed cycle (through the
--- unique index of a cycle's payments per enrolment)
-LEFT JOIN LATERAL (SELECT y.amount, y.currency
-                   FROM sp.payment_cycle c
-                   JOIN sp.payment y ON y.cycle_id = c.cycle_id AND y.enrolment_id = e.enrolment_id AND y.reissue_of IS NULL AND y.live
-                   WHERE c.programme = e.programme AND c.status IN ('sent', 'closed')
-                   ORDER BY c.period_start DESC, c.cycle_id DESC LIMIT 1) lp ON true
+-- its payment in the programme's latest sent or closed cycle, as in every
+-- figure of benefit values (none when that cycle did not pay it)
+LEFT JOIN sp_internal.last_sent_cycle l ON l.programme = e.programme
+LEFT JOIN sp.payment y ON y.cycle_id = l.cycle_id AND y.enrolment_id = e.enrolment_id AND y.reissue_of IS NULL AND y.live
 WHERE e.state IN ('enrolled', 'suspended')
   AND p.admin_area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code))
 UNION ALL
@@ -820,7 +881,7 @@ JOIN sp.external_programme xp ON xp.name = x.programme
 JOIN sp.person p ON p.person_id = x.person_id
 WHERE x.link_status = 'linked' AND x.status = 'active'
   AND p.admin_area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code));
-COMMENT ON VIEW sp.benefits_by_person IS 'Every current benefit of every registry person: enrolments in registry programmes (enrolled or suspended; a household programme listed for each active member, unit household; amount and currency of its payment in the programme''s latest sent or closed cycle) and linked rows of external programmes (status receiving, upcoming before benefit_start, or ended when past benefit_end; amount per frequency). Persons of the reader''s area scope only.';
+COMMENT ON VIEW sp.benefits_by_person IS 'Every current benefit of every registry person: enrolments in registry programmes (enrolled or suspended; a household programme listed for each active member, unit household; amount and currency of its payment in the programme''s latest sent or closed cycle, none when that cycle did not pay it) and linked rows of external programmes (status receiving, upcoming before benefit_start, or ended when past benefit_end; amount per frequency). Persons of the reader''s area scope only.';
 
 CREATE VIEW sp.benefits_by_household WITH (security_invoker = true) AS
 SELECT b.household_id, b.source, b.programme, b.benefit_type, b.unit, b.status,

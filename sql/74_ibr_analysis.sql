@@ -64,50 +64,58 @@ BEGIN
     k := sp_internal.suppression_threshold();
     RETURN QUERY
     WITH hb AS (
-        SELECT b.household_id, array_agg(DISTINCT b.programme ORDER BY b.programme) AS combo
+        SELECT b.household_id, array_agg(DISTINCT b.programme ORDER BY b.programme) AS combo,
+               coalesce(array_agg(DISTINCT b.programme ORDER BY b.programme) FILTER (WHERE b.source = 'registry'), '{}') AS rpart
         FROM sp_internal.household_benefits() b GROUP BY b.household_id
     ),
     leaf AS (
-        SELECT h.admin_area_code AS code, coalesce(hb.combo, '{}') AS combo, count(*) AS n
+        SELECT h.admin_area_code AS code, coalesce(hb.combo, '{}') AS combo, coalesce(hb.rpart, '{}') AS rpart, count(*) AS n
         FROM sp.household h LEFT JOIN hb ON hb.household_id = h.household_id
         WHERE h.status = 'active'
-        GROUP BY 1, 2
+        GROUP BY 1, 2, 3
     ),
-    -- every area up to the level asked, and each area's total (combo NULL)
+    -- every area and level: the combinations (kind c), each area's total (t),
+    -- and its households by the registry's programmes alone (r: what an
+    -- analyst counts from the enrolments they read)
     rolled AS (
-        SELECT split_part(a.path, '/', l + 2) AS code, x.combo, sum(leaf.n)::bigint AS n
+        SELECT split_part(a.path, '/', l + 2) AS code, x.kind, x.key, sum(leaf.n)::bigint AS n
         FROM leaf JOIN sp.admin_area a ON a.code = leaf.code
         CROSS JOIN generate_series(0, a.level) l
-        CROSS JOIN LATERAL (VALUES (leaf.combo), (NULL::text[])) x (combo)
-        GROUP BY 1, 2
+        CROSS JOIN LATERAL (VALUES ('c', leaf.combo), ('t', '{}'::text[]), ('r', leaf.rpart)) x (kind, key)
+        GROUP BY 1, 2, 3
     ),
     cells AS (
-        SELECT r.code, r.combo, r.n, a.parent_code, a.level AS lv, a.name,
-               row_number() OVER (ORDER BY r.combo NULLS FIRST, r.code COLLATE "C")::integer AS i
+        SELECT r.code, r.kind, r.key, r.n, a.parent_code, a.level AS lv, a.name,
+               row_number() OVER (ORDER BY r.kind DESC, r.key, r.code COLLATE "C")::integer AS i
         FROM rolled r JOIN sp.admin_area a ON a.code = r.code
     ),
-    -- two hierarchies: the same combination in the parent area; the area's total
-    linked AS (
-        SELECT c.*, g.i AS geo_parent, t.i AS total_parent
-        FROM cells c
-        LEFT JOIN cells g ON g.code = c.parent_code AND g.combo IS NOT DISTINCT FROM c.combo
-        LEFT JOIN cells t ON c.combo IS NOT NULL AND t.code = c.code AND t.combo IS NULL
+    -- three hierarchies: the same cell in the parent area; the area's
+    -- total; the area's households with the same registry programmes
+    edges AS (
+        SELECT 0 AS j, c.i, g.i AS parent FROM cells c JOIN cells g ON g.code = c.parent_code AND g.kind = c.kind AND g.key = c.key
+        UNION ALL
+        SELECT 1, c.i, t.i FROM cells c JOIN cells t ON t.code = c.code AND t.kind = 't' WHERE c.kind = 'c'
+        UNION ALL
+        SELECT 2, c.i, r.i
+        FROM cells c JOIN cells r ON r.code = c.code AND r.kind = 'r'
+                                 AND r.key = ARRAY(SELECT u.p FROM unnest(c.key) u (p) WHERE u.p IN (SELECT g.name FROM sp.programme g) ORDER BY u.p)
+        WHERE c.kind = 'c'
     ),
     decided AS (
-        SELECT sp_internal.suppress_hierarchies(array_agg(l.n ORDER BY l.i), array_agg(l.i) || array_agg(l.i),
-                                                array_agg(l.geo_parent) || array_agg(l.total_parent),
-                                                array_fill(0, ARRAY[count(*)::integer]) || array_fill(1, ARRAY[count(*)::integer]),
-                                                greatest(k, 1)) AS h
-        FROM linked l
+        SELECT sp_internal.suppress_hierarchies((SELECT array_agg(c.n ORDER BY c.i) FROM cells c),
+                                                array_agg(e.i), array_agg(e.parent), array_agg(e.j), greatest(k, 1),
+                                                -- what an analyst knows: the totals and the registry's programmes
+                                                (SELECT array_agg(c.kind IN ('t', 'r') AND k > 1 ORDER BY c.i) FROM cells c)) AS h
+        FROM edges e
     )
-    SELECT l.code, l.name, l.combo, CASE WHEN d.h[l.i] THEN NULL ELSE l.n END, d.h[l.i]
-    FROM linked l CROSS JOIN decided d
-    WHERE l.lv = programme_overlap.level AND l.combo IS NOT NULL
-      AND l.code IN (SELECT v.code FROM sp_internal.visible_areas() v (code))
-    ORDER BY l.code, cardinality(l.combo) DESC, l.combo;
+    SELECT c.code, c.name, c.key, CASE WHEN d.h[c.i] THEN NULL ELSE c.n END, coalesce(d.h[c.i], false)
+    FROM cells c CROSS JOIN decided d
+    WHERE c.lv = programme_overlap.level AND c.kind = 'c'
+      AND c.code IN (SELECT v.code FROM sp_internal.visible_areas() v (code))
+    ORDER BY c.code, cardinality(c.key) DESC, c.key;
 END
 $$;
-COMMENT ON FUNCTION sp.programme_overlap(integer) IS 'Active households per area of a level (in the caller''s scope) by the combination of programmes they currently receive from, registry and external ({} for none). For analysts, counts from 1 to min_cell_size - 1 are withheld (NULL, suppressed true), and enough others that neither an area''s total nor the parent area''s count of the same combination gives one back; analysts get no level below the de-identified one. Counts cover the whole country.';
+COMMENT ON FUNCTION sp.programme_overlap(integer) IS 'Active households per area of a level (in the caller''s scope) by the combination of programmes they currently receive from, registry and external ({} for none). For analysts, counts from 1 to min_cell_size - 1 are withheld (NULL, suppressed true), and enough others that none comes back from the area''s total, the parent area''s count of the same combination, or the households the analyst counts by the registry''s programmes they receive (from the enrolments they read); analysts get no level below the de-identified one. Counts cover the whole country.';
 
 -- ------------------------------------------------------------------------
 -- Gaps
@@ -118,7 +126,8 @@ COMMENT ON FUNCTION sp.programme_overlap(integer) IS 'Active households per area
 -- MPI model, or of any active one when it ranks by neither), that receive
 -- nothing from any programme.  Owner only: national, for the two functions below.
 CREATE FUNCTION sp_internal.coverage_gap_households(p_programme text)
-    RETURNS TABLE (household_id bigint, admin_area_code text, by_rule boolean, by_pmt boolean, by_mpi boolean, pmt_score float8)
+    RETURNS TABLE (household_id bigint, admin_area_code text, by_rule boolean, by_pmt boolean, by_mpi boolean, pmt_score float8,
+                   receives_registry boolean, receives_any boolean)
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
@@ -144,17 +153,20 @@ AS $$
         SELECT a.household_id, bool_or(a.poor) AS poor
         FROM sp.current_mpi_assessment a WHERE a.model IN (SELECT m.name FROM mpi_models m) GROUP BY a.household_id
     ),
-    receiving AS MATERIALIZED (SELECT DISTINCT b.household_id FROM sp_internal.household_benefits() b)
-    SELECT h.household_id, h.admin_area_code, coalesce(r.eligible, false), coalesce(p.poor, false), coalesce(m.poor, false), p.score
+    receiving AS MATERIALIZED (
+        SELECT b.household_id, bool_or(b.source = 'registry') AS registry FROM sp_internal.household_benefits() b GROUP BY 1
+    )
+    SELECT h.household_id, h.admin_area_code, coalesce(r.eligible, false), coalesce(p.poor, false), coalesce(m.poor, false), p.score,
+           coalesce(x.registry, false), x.household_id IS NOT NULL
     FROM sp.household h
     LEFT JOIN rule r ON r.household_id = h.household_id
     LEFT JOIN pmt p ON p.household_id = h.household_id
     LEFT JOIN mpi m ON m.household_id = h.household_id
+    LEFT JOIN receiving x ON x.household_id = h.household_id
     WHERE h.status = 'active'
       AND (r.eligible OR p.poor OR m.poor)
-      AND NOT EXISTS (SELECT 1 FROM receiving x WHERE x.household_id = h.household_id)
 $$;
-COMMENT ON FUNCTION sp_internal.coverage_gap_households(text) IS 'Active households eligible for a programme by its rule (latest decision), its PMT model (below the cut-off) or its MPI model (poor) - any active model when the programme ranks by neither - that receive nothing from any programme, registry or external. National; owner only.';
+COMMENT ON FUNCTION sp_internal.coverage_gap_households(text) IS 'Active households eligible for a programme by its rule (latest decision), its PMT model (below the cut-off) or its MPI model (poor) - any active model when the programme ranks by neither - with whether they receive from a registry programme and from any programme, registry or external (those receiving nothing are the gaps). National; owner only.';
 REVOKE ALL ON FUNCTION sp_internal.coverage_gap_households(text) FROM PUBLIC;
 
 CREATE FUNCTION sp_internal.require_programme(p_programme text)
@@ -181,8 +193,8 @@ AS $$
 BEGIN
     PERFORM sp_internal.require_programme(programme);
     RETURN QUERY
-    SELECT g.* FROM sp_internal.coverage_gap_households(programme) g
-    WHERE g.admin_area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code))
+    SELECT g.household_id, g.admin_area_code, g.by_rule, g.by_pmt, g.by_mpi, g.pmt_score FROM sp_internal.coverage_gap_households(programme) g
+    WHERE NOT g.receives_any AND g.admin_area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code))
     ORDER BY g.pmt_score NULLS LAST, g.household_id;
 END
 $$;
@@ -201,17 +213,26 @@ BEGIN
     PERFORM sp_internal.check_aggregate_level(coverage_gap_summary.level);
     RETURN QUERY
     WITH leaf AS (
-        SELECT g.admin_area_code AS code, count(*) FILTER (WHERE g.by_rule) AS r, count(*) FILTER (WHERE g.by_pmt) AS p,
-               count(*) FILTER (WHERE g.by_mpi) AS m, count(*) AS n
+        SELECT g.admin_area_code AS code,
+               count(*) FILTER (WHERE g.by_rule AND NOT g.receives_any) AS r, count(*) FILTER (WHERE g.by_pmt AND NOT g.receives_any) AS p,
+               count(*) FILTER (WHERE g.by_mpi AND NOT g.receives_any) AS m, count(*) FILTER (WHERE NOT g.receives_any) AS n,
+               count(*) FILTER (WHERE g.by_rule AND NOT g.receives_registry) AS kr, count(*) FILTER (WHERE g.by_pmt AND NOT g.receives_registry) AS kp,
+               count(*) FILTER (WHERE g.by_mpi AND NOT g.receives_registry) AS km, count(*) FILTER (WHERE NOT g.receives_registry) AS kn
         FROM sp_internal.coverage_gap_households(programme) g GROUP BY 1
     ),
+    l AS (SELECT leaf.code, x.col, x.v FROM leaf CROSS JOIN LATERAL (VALUES (1, leaf.r), (2, leaf.p), (3, leaf.m), (4, leaf.n),
+                                                                            (5, leaf.kr), (6, leaf.kp), (7, leaf.km), (8, leaf.kn)) x (col, v)),
     c AS (
+        -- each kind of eligibility receiving nothing is a part of all those
+        -- receiving nothing, and of those of that kind receiving nothing from
+        -- the registry's programmes (5 to 8), which an analyst counts from
+        -- the decisions, assessments and enrolments they read: what sets
+        -- them apart, receiving from another ministry only, is protected
         SELECT x.* FROM sp_internal.area_counts(
-            (SELECT array_agg(l.code) || array_agg(l.code) || array_agg(l.code) || array_agg(l.code) FROM leaf l),
-            (SELECT array_agg(1) || array_agg(2) || array_agg(3) || array_agg(4) FROM leaf l),
-            (SELECT array_agg(l.r) || array_agg(l.p) || array_agg(l.m) || array_agg(l.n) FROM leaf l),
-            -- each kind of eligibility is a part of all the households receiving nothing
-            coverage_gap_summary.level, sp_internal.suppression_threshold(), ARRAY[4, 4, 4, 0]) x
+            (SELECT array_agg(l.code) FROM l), (SELECT array_agg(l.col) FROM l), (SELECT array_agg(l.v) FROM l),
+            coverage_gap_summary.level, sp_internal.suppression_threshold(),
+            ARRAY[1, 4, 2, 4, 3, 4, 1, 5, 2, 6, 3, 7, 4, 8],
+            CASE WHEN sp_internal.suppression_threshold() > 1 THEN ARRAY[5, 6, 7, 8] END) x
     )
     SELECT c.area_code, max(c.area_name),
            max(c.v) FILTER (WHERE c.col = 1 AND NOT c.hidden), max(c.v) FILTER (WHERE c.col = 2 AND NOT c.hidden),
@@ -219,12 +240,12 @@ BEGIN
            coalesce(array_agg((ARRAY['eligible_by_rule', 'eligible_by_pmt', 'eligible_by_mpi', 'receiving_nothing'])[c.col] ORDER BY c.col)
                     FILTER (WHERE c.hidden), '{}')
     FROM c
-    WHERE c.area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code))
+    WHERE c.area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code)) AND c.col <= 4
     GROUP BY c.area_code
     ORDER BY c.area_code;
 END
 $$;
-COMMENT ON FUNCTION sp.coverage_gap_summary(text, integer) IS 'Per area of a level (in the caller''s scope; areas with no gap are not listed): households eligible for the programme by its rule, by PMT and by MPI that receive nothing from any programme, and all of them (receiving_nothing). For analysts, counts from 1 to min_cell_size - 1 withheld (NULL, named in suppressed) and enough others that no parent area''s count gives one back; no level below the de-identified one. Counts cover the whole country.';
+COMMENT ON FUNCTION sp.coverage_gap_summary(text, integer) IS 'Per area of a level with households eligible for the programme (in the caller''s scope): households eligible for the programme by its rule, by PMT and by MPI that receive nothing from any programme, and all of them (receiving_nothing). For analysts, counts from 1 to min_cell_size - 1 withheld (NULL, named in suppressed) and enough others that no parent area''s count gives one back; no level below the de-identified one. Counts cover the whole country.';
 
 -- ------------------------------------------------------------------------
 -- Duplicates
@@ -251,15 +272,30 @@ BEGIN
     ),
     -- what each of the two receives: as the person, or as its household (hash joins, not a join on an OR)
     side AS (
-        SELECT x.pair, x.run_id, x.first, x.person_id, b.programme, b.household_id
+        SELECT x.pair, x.run_id, x.first, x.person_id, b.programme, b.household_id, false AS by_household
         FROM (SELECT pr.pair, pr.run_id, true AS first, pr.p1 AS person_id, pr.h1 AS household_id FROM pairs pr
               UNION ALL SELECT pr.pair, pr.run_id, false, pr.p2, pr.h2 FROM pairs pr) x
         JOIN b ON b.person_id = x.person_id
         UNION ALL
-        SELECT x.pair, x.run_id, x.first, x.person_id, b.programme, b.household_id
+        SELECT x.pair, x.run_id, x.first, x.person_id, b.programme, b.household_id, true
         FROM (SELECT pr.pair, pr.run_id, true AS first, pr.p1 AS person_id, pr.h1 AS household_id FROM pairs pr
               UNION ALL SELECT pr.pair, pr.run_id, false, pr.p2, pr.h2 FROM pairs pr) x
         JOIN b ON b.person_id IS NULL AND b.household_id = x.household_id
+    ),
+    -- the pairs of persons both receiving from one programme; a household
+    -- benefit received by two households found to be one is one finding,
+    -- whatever the number of their members paired
+    same AS (
+        SELECT DISTINCT s1.programme, s1.run_id, s1.person_id AS p1, s2.person_id AS p2, s1.household_id AS h1, s2.household_id AS h2,
+               s1.by_household AND s2.by_household AS households
+        FROM side s1 JOIN side s2 ON s2.pair = s1.pair AND s2.first = false AND s1.first AND s2.programme = s1.programme
+                                  AND s2.household_id <> s1.household_id
+    ),
+    same_one AS (
+        SELECT DISTINCT ON (m.programme, m.h1, m.h2, CASE WHEN m.households THEN 0 ELSE m.p1 END, CASE WHEN m.households THEN 0 ELSE m.p2 END)
+               m.*, count(*) OVER (PARTITION BY m.programme, m.h1, m.h2, m.households) AS n
+        FROM same m
+        ORDER BY m.programme, m.h1, m.h2, CASE WHEN m.households THEN 0 ELSE m.p1 END, CASE WHEN m.households THEN 0 ELSE m.p2 END, m.p1, m.p2
     ),
     found AS (
         -- one programme's list has the same person twice
@@ -289,10 +325,12 @@ BEGIN
         WHERE b1.person_id IS NOT NULL
         UNION ALL
         -- two registrations the latest deduplication run found to be one person, both receiving from one programme
-        SELECT DISTINCT 'likely_same_person', s1.programme, s1.person_id, NULL::text, s2.person_id,
-               format('deduplication run %s put persons %s and %s in one cluster; not merged yet', s1.run_id, s1.person_id, s2.person_id)
-        FROM side s1 JOIN side s2 ON s2.pair = s1.pair AND s2.first = false AND s1.first AND s2.programme = s1.programme
-                                  AND s2.household_id <> s1.household_id
+        SELECT 'likely_same_person', m.programme, m.p1, NULL::text, m.p2,
+               CASE WHEN m.households AND m.n > 1
+                    THEN format('deduplication run %s put persons %s and %s in one cluster, and %s other pairs of members of households %s and %s; both households receive it; not merged yet',
+                                m.run_id, m.p1, m.p2, m.n - 1, m.h1, m.h2)
+                    ELSE format('deduplication run %s put persons %s and %s in one cluster; not merged yet', m.run_id, m.p1, m.p2) END
+        FROM same_one m
     )
     -- the other person only when the caller may see them too
     SELECT f.kind, f.programme, f.person_id, p.household_id, f.other_programme,
@@ -352,11 +390,13 @@ BEGIN
         FROM hb b WHERE b.currency IS NOT NULL GROUP BY 1, 2
     ),
     per_household AS (
-        SELECT s.household_id, s.admin_area_code, s.dec, r.household_id IS NOT NULL AS receives
-        FROM scored s LEFT JOIN (SELECT DISTINCT b.household_id FROM hb b) r ON r.household_id = s.household_id
+        SELECT s.household_id, s.admin_area_code, s.dec, r.household_id IS NOT NULL AS receives, coalesce(r.registry, false) AS registry
+        FROM scored s
+        LEFT JOIN (SELECT b.household_id, bool_or(b.source = 'registry') AS registry FROM hb b GROUP BY 1) r ON r.household_id = s.household_id
     ),
     leaf AS (
-        SELECT ph.admin_area_code AS code, ph.dec, count(*) AS n, count(*) FILTER (WHERE ph.receives) AS nb
+        SELECT ph.admin_area_code AS code, ph.dec, count(*) AS n, count(*) FILTER (WHERE ph.receives) AS nb,
+               count(*) FILTER (WHERE ph.registry) AS nr
         FROM per_household ph GROUP BY 1, 2
     ),
     leaf_value AS (
@@ -365,7 +405,7 @@ BEGIN
     ),
     rolled AS (
         -- every area up to the level, per decile (dec 0: all deciles)
-        SELECT split_part(a.path, '/', l + 2) AS code, d.dec, sum(leaf.n)::bigint AS n, sum(leaf.nb)::bigint AS nb
+        SELECT split_part(a.path, '/', l + 2) AS code, d.dec, sum(leaf.n)::bigint AS n, sum(leaf.nb)::bigint AS nb, sum(leaf.nr)::bigint AS nr
         FROM leaf JOIN sp.admin_area a ON a.code = leaf.code
         CROSS JOIN generate_series(0, a.level) l
         CROSS JOIN LATERAL (VALUES (leaf.dec), (0)) d (dec)
@@ -377,40 +417,50 @@ BEGIN
         CROSS JOIN generate_series(0, least(a.level, benefit_incidence.level)) l
         GROUP BY 1, 2, 3
     ),
-    -- every decile of every area (0 where none): households (col 1), those
-    -- receiving (col 2, a part of col 1) and those not (col -2, the rest)
+    -- every decile of every area (0 where none): households (col 1),
+    -- those receiving anything (col 2, a part of col 1; the rest, receiving
+    -- nothing, col -1), and those receiving from a registry programme (col
+    -- 3, a part of col 2; the rest, receiving from other ministries only,
+    -- col -2).  An analyst counts cols 1 and 3 from the scores and
+    -- enrolments they read: known, so what lies between is protected.
     cells AS (
-        SELECT ar.code, d.dec, x.col, x.v, a.parent_code, a.level AS lv, a.name,
+        SELECT ar.code, d.dec, x.col, x.v, a.parent_code, a.level AS lv, a.name, x.col IN (1, 3) AND k > 1 AS kn,
                row_number() OVER (ORDER BY x.col, d.dec, ar.code COLLATE "C")::integer AS i
         FROM (SELECT DISTINCT r.code FROM rolled r) ar
         JOIN sp.admin_area a ON a.code = ar.code
         CROSS JOIN generate_series(0, 10) d (dec)
         LEFT JOIN rolled r ON r.code = ar.code AND r.dec = d.dec
-        CROSS JOIN LATERAL (VALUES (1, coalesce(r.n, 0)), (2, coalesce(r.nb, 0)), (-2, coalesce(r.n - r.nb, 0))) x (col, v)
+        CROSS JOIN LATERAL (VALUES (1, coalesce(r.n, 0)), (2, coalesce(r.nb, 0)), (3, coalesce(r.nr, 0)),
+                                   (-1, coalesce(r.n - r.nb, 0)), (-2, coalesce(r.nb - r.nr, 0))) x (col, v)
     ),
-    -- three hierarchies: the parent area; the area's total of all deciles;
-    -- the decile's households, of which the receiving and the others are parts
+    -- four hierarchies: the parent area; the area's total of all deciles;
+    -- the decile's households (receiving, and not); those receiving (from
+    -- the registry, and from other ministries only)
     linked AS (
-        SELECT c.*, g.i AS geo_parent, t.i AS total_parent, h.i AS nest_parent
+        SELECT c.*, g.i AS geo_parent, t.i AS total_parent, h.i AS nest_parent, b.i AS receiving_parent
         FROM cells c
         LEFT JOIN cells g ON g.code = c.parent_code AND g.dec = c.dec AND g.col = c.col
         LEFT JOIN cells t ON c.dec > 0 AND t.code = c.code AND t.dec = 0 AND t.col = c.col
-        LEFT JOIN cells h ON c.col <> 1 AND h.code = c.code AND h.dec = c.dec AND h.col = 1
+        LEFT JOIN cells h ON c.col IN (2, -1) AND h.code = c.code AND h.dec = c.dec AND h.col = 1
+        LEFT JOIN cells b ON c.col IN (3, -2) AND b.code = c.code AND b.dec = c.dec AND b.col = 2
     ),
     decided AS (
         SELECT h.hidden, h.i::integer AS i
         FROM unnest(sp_internal.suppress_hierarchies(
                  (SELECT array_agg(l.v ORDER BY l.i) FROM linked l),
-                 (SELECT array_agg(l.i) || array_agg(l.i) || array_agg(l.i) FROM linked l),
-                 (SELECT array_agg(l.geo_parent) || array_agg(l.total_parent) || array_agg(l.nest_parent) FROM linked l),
-                 (SELECT array_fill(0, ARRAY[count(*)::integer]) || array_fill(1, ARRAY[count(*)::integer]) || array_fill(2, ARRAY[count(*)::integer])
+                 (SELECT array_agg(l.i) || array_agg(l.i) || array_agg(l.i) || array_agg(l.i) FROM linked l),
+                 (SELECT array_agg(l.geo_parent) || array_agg(l.total_parent) || array_agg(l.nest_parent) || array_agg(l.receiving_parent)
                   FROM linked l),
-                 greatest(k, 1))) WITH ORDINALITY h (hidden, i)
+                 (SELECT array_fill(0, ARRAY[count(*)::integer]) || array_fill(1, ARRAY[count(*)::integer]) || array_fill(2, ARRAY[count(*)::integer])
+                         || array_fill(3, ARRAY[count(*)::integer])
+                  FROM linked l),
+                 greatest(k, 1), (SELECT array_agg(l.kn ORDER BY l.i) FROM linked l))) WITH ORDINALITY h (hidden, i)
     ),
     out AS (
         SELECT l.code, max(l.name) AS name, l.dec,
                max(l.v) FILTER (WHERE l.col = 1) AS n, max(l.v) FILTER (WHERE l.col = 2) AS nb,
-               bool_or(d.hidden) AS hidden
+               -- withheld whole: a count withheld, or a known one too small to show
+               bool_or(d.hidden OR (l.kn AND l.v BETWEEN 1 AND k - 1)) AS hidden
         FROM linked l JOIN decided d ON d.i = l.i
         WHERE l.lv = benefit_incidence.level AND l.dec > 0
         GROUP BY l.code, l.dec

@@ -171,7 +171,7 @@ BEGIN
     SELECT array_agg(g.name ORDER BY g.name) INTO progs FROM sp.programme g;
     WITH c AS (
         SELECT x.* FROM sp_internal.registry_area_cells(coalesce(progs, '{}'), monitoring_report.level,
-                                                         CASE WHEN k > 1 THEN sp_internal.registry_cells_k() ELSE 1 END) x
+                                                         CASE WHEN k > 1 THEN sp_internal.registry_cells_k() ELSE 1 END, k > 1) x
         WHERE x.area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code))
     ),
     shown AS (SELECT c.programme, c.area_code, c.area_name, c.measure, CASE WHEN NOT c.hidden THEN c.v END AS v FROM c),

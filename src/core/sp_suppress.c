@@ -40,9 +40,20 @@ alloc_array(size_t n, size_t size)
 	return malloc(n * size);
 }
 
+static sp_suppress_status suppress_known(size_t n, const int64_t *count, const int64_t *parent, int64_t k,
+										 const bool *forced, const bool *known, bool *hidden, size_t *bad);
+
 sp_suppress_status
 sp_suppress(size_t n, const int64_t *count, const int64_t *parent,
 			int64_t k, const bool *forced, bool *hidden, size_t *bad)
+{
+	return suppress_known(n, count, parent, k, forced, NULL, hidden, bad);
+}
+
+/* sp_suppress, where known[i] (when known is not NULL) marks a cell the reader knows */
+static sp_suppress_status
+suppress_known(size_t n, const int64_t *count, const int64_t *parent, int64_t k,
+			   const bool *forced, const bool *known, bool *hidden, size_t *bad)
 {
 	size_t	   *first = NULL;	/* children of p: child[first[p] .. first[p + 1]) */
 	size_t	   *child = NULL;
@@ -136,7 +147,7 @@ sp_suppress(size_t n, const int64_t *count, const int64_t *parent,
 	}
 
 	for (i = 0; i < n; i++)
-		hidden[i] = (count[i] > 0 && count[i] < k) || (forced && forced[i]);
+		hidden[i] = !(known && known[i]) && ((count[i] > 0 && count[i] < k) || (forced && forced[i]));
 
 	do
 	{
@@ -165,7 +176,8 @@ sp_suppress(size_t n, const int64_t *count, const int64_t *parent,
 					/* only compared with k: saturate there */
 					hidden_sum = (count[x] >= k - hidden_sum) ? k : hidden_sum + count[x];
 				}
-				else if (count[x] > 0 && (pick == SIZE_MAX || count[x] < count[pick]))
+				/* (under a known parent, a 0 beside a withheld count gives it back: it may go too) */
+				else if ((count[x] > 0 || (known && known[p])) && !(known && known[x]) && (pick == SIZE_MAX || count[x] < count[pick]))
 					pick = x;
 			}
 			if (hidden[p])
@@ -183,7 +195,7 @@ sp_suppress(size_t n, const int64_t *count, const int64_t *parent,
 				 * The parent goes too, and the groups above it are looked
 				 * at again.
 				 */
-				if (!hidden[p] && hidden_sum > 0 && count[p] > 0)
+				if (!hidden[p] && hidden_sum > 0 && count[p] > 0 && !(known && known[p]))
 				{
 					hidden[p] = true;
 					upward = true;
@@ -235,7 +247,7 @@ count_hidden(size_t n, const bool *hidden)
 sp_suppress_status
 sp_suppress_multi(size_t n, const int64_t *count, size_t n_edges,
 				  const int64_t *edge_child, const int64_t *edge_parent,
-				  const int64_t *edge_hierarchy, int64_t k, bool *hidden,
+				  const int64_t *edge_hierarchy, int64_t k, const bool *known, bool *hidden,
 				  size_t *bad, size_t *rounds)
 {
 	edge_ref   *refs = NULL;
@@ -282,7 +294,7 @@ sp_suppress_multi(size_t n, const int64_t *count, size_t n_edges,
 		parent[i] = -1;
 
 	/* primary suppression alone (also when there is no edge at all) */
-	status = sp_suppress(n, count, parent, k, NULL, hidden, bad);
+	status = suppress_known(n, count, parent, k, NULL, known, hidden, bad);
 	if (status != SP_SUPPRESS_OK)
 		goto done;
 	for (;;)
@@ -310,7 +322,7 @@ sp_suppress_multi(size_t n, const int64_t *count, size_t n_edges,
 				end++;
 			}
 			/* hidden is both what is forced and the result: each cell is read before it is written */
-			status = sp_suppress(n, count, parent, k, hidden, hidden, bad);
+			status = suppress_known(n, count, parent, k, hidden, known, hidden, bad);
 			for (j = e; j < end; j++)
 				parent[edge_child[refs[j].e]] = -1;
 			if (status != SP_SUPPRESS_OK)

@@ -63,13 +63,17 @@ sp_suppress_status sp_suppress(size_t n, const int64_t *count, const int64_t *pa
  * of sp_suppress are applied over each hierarchy in turn, in increasing
  * order of its number, round after round until a round withholds nothing
  * new; withheld cells only ever grow, so this ends after at most n rounds.
- * Writes hidden[0..n) and, when rounds is not NULL, the rounds made.  On
- * an error, *bad is the offending cell (negative count, cycle) or edge.
+ * known (may be NULL) marks the cells the reader knows already (counts
+ * they can make from records they read): never withheld, never picked to
+ * protect another, and counted as shown (a known parent is never withheld
+ * to protect its children, so the others are).  Writes hidden[0..n) and,
+ * when rounds is not NULL, the rounds made.  On an error, *bad is the
+ * offending cell (negative count, cycle) or edge.
  */
 sp_suppress_status sp_suppress_multi(size_t n, const int64_t *count, size_t n_edges,
 									 const int64_t *edge_child, const int64_t *edge_parent,
-									 const int64_t *edge_hierarchy, int64_t k, bool *hidden,
-									 size_t *bad, size_t *rounds);
+									 const int64_t *edge_hierarchy, int64_t k, const bool *known,
+									 bool *hidden, size_t *bad, size_t *rounds);
 
 /* "a count is below 0", ...: a message for a status, without a period. */
 const char *sp_suppress_message(sp_suppress_status status);

@@ -120,7 +120,8 @@ sp_suppress_counts(PG_FUNCTION_ARGS)
  * sp_internal.suppress_hierarchies(counts bigint[], children integer[],
  * parents integer[], hierarchies integer[], k bigint) RETURNS boolean[]:
  * edge e says that cell children[e] (1-based) is a part of cell parents[e]
- * in hierarchy hierarchies[e]; an edge with a NULL is no edge (a root).
+ * in hierarchy hierarchies[e]; an edge with a NULL is no edge (a root);
+ * known (optional, NULL: none) marks the cells the reader knows already.
  * See sp_suppress_multi.
  */
 PG_FUNCTION_INFO_V1(sp_suppress_hierarchies);
@@ -149,6 +150,7 @@ sp_suppress_hierarchies(PG_FUNCTION_ARGS)
 	size_t		n_edges = 0,
 				bad = 0;
 	bool	   *hidden;
+	bool	   *known = NULL;
 	Datum	   *out;
 	sp_suppress_status st;
 
@@ -192,7 +194,22 @@ sp_suppress_hierarchies(PG_FUNCTION_ARGS)
 		hier[n_edges] = DatumGetInt32(hv[i]);
 		n_edges++;
 	}
-	st = sp_suppress_multi((size_t) n, count, n_edges, child, parent, hier, k, hidden, &bad, NULL);
+	if (PG_NARGS() > 5 && !PG_ARGISNULL(5))
+	{
+		Datum	   *kv;
+		bool	   *kn;
+		int			nk = read_array(PG_GETARG_ARRAYTYPE_P(5), BOOLOID, "known", &kv, &kn);
+
+		if (nk != n)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("counts and known must be of the same length"),
+					 errdetail("There are %d counts and %d known flags.", n, nk)));
+		known = palloc(sizeof(bool) * (n > 0 ? n : 1));
+		for (i = 0; i < n; i++)
+			known[i] = !kn[i] && DatumGetBool(kv[i]);
+	}
+	st = sp_suppress_multi((size_t) n, count, n_edges, child, parent, hier, k, known, hidden, &bad, NULL);
 	if (st == SP_SUPPRESS_NO_MEMORY)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
 	if (st == SP_SUPPRESS_BAD_EDGE || st == SP_SUPPRESS_TWO_PARENTS)

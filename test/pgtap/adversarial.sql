@@ -354,7 +354,9 @@ $$, 'every readable table that holds households, persons or documents has row-le
 
 -- Views: security_invoker (the reader's rights, so the policies apply), or
 -- one of the scoped owner-rights views, which are security barriers that
--- filter by the reader's scope themselves.
+-- filter by the reader's scope themselves; or the area tree and the
+-- programmes' latest paid cycles (no personal data; the latter granted to
+-- no role, read by sp.benefits_by_person).
 SELECT set_eq($$
     SELECT c.oid::regclass::text,
            coalesce('security_barrier=true' = ANY (c.reloptions), false),
@@ -366,8 +368,9 @@ $$, $$VALUES ('sp.admin_area_ancestor', false, false), ('sp.household_profile', 
              ('sp.household_deidentified', true, true),
              ('sp.my_area_scope', true, true), ('sp.person_deidentified', true, true),
              ('sp_internal.person_linkage_input', true, true), ('sp_internal.person_linkage_input_rotating', true, true),
-             ('sp_internal.person_linkage_labelled', true, true), ('sp.benefits_by_person', true, true)$$,
-   'views run with the reader''s rights, except the scoped security-barrier views (and the area tree)');
+             ('sp_internal.person_linkage_labelled', true, true), ('sp.benefits_by_person', true, true),
+             ('sp_internal.last_sent_cycle', false, false)$$,
+   'views run with the reader''s rights, except the scoped security-barrier views (and the area tree, the paid cycles)');
 
 SELECT is_empty($$
     SELECT p.oid::regprocedure FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace

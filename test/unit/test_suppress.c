@@ -293,7 +293,7 @@ main(void)
 		bool		h[9];
 		size_t		rounds = 0;
 
-		ok(sp_suppress_multi(9, c, 12, ch, pa, hi, 5, h, NULL, &rounds) == SP_SUPPRESS_OK, "areas and nesting as edges");
+		ok(sp_suppress_multi(9, c, 12, ch, pa, hi, 5, NULL, h, NULL, &rounds) == SP_SUPPRESS_OK, "areas and nesting as edges");
 		is_str(pattern(h, 9), "000011011", "each district's eligible goes with its small complement; households stay shown");
 		ok(rounds >= 2, "... found in %zu rounds, the last one changing nothing", rounds);
 	}
@@ -313,8 +313,33 @@ main(void)
 		int64_t		hi[] = {0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1};
 		bool		h[9];
 
-		ok(sp_suppress_multi(9, c, 12, ch, pa, hi, 5, h, NULL, NULL) == SP_SUPPRESS_OK, "a withheld cell equal to its parent");
+		ok(sp_suppress_multi(9, c, 12, ch, pa, hi, 5, NULL, h, NULL, NULL) == SP_SUPPRESS_OK, "a withheld cell equal to its parent");
 		is_str(pattern(h, 9), "011110111", "... the parent is withheld too, and what that needs in turn: only R's households are shown");
+	}
+	{
+		/*
+		 * Counts the reader knows: a district's 118 households, of which the
+		 * reader counts 115 enrolled in registry programme X from the records
+		 * they read, and 3 in none.  Published: households by what they
+		 * receive, registry and external: {} 0, {X} 115, {ext} 3.  The 3
+		 * receiving only the external benefit is small; beside it, the 0
+		 * receiving nothing would give it back from the 3 the reader knows:
+		 * the 0 goes too, and as 0 + 3 is still small against the 118, the
+		 * 115 as well (known already, but the rule does not rely on that).
+		 * cells: 0 households (known), 1 {}, 2 {X}, 3 {ext}, 4 none of the
+		 * registry's (known), 5 X (known)
+		 */
+		int64_t		c[] = {118, 0, 115, 3, 3, 115};
+		bool		kn[] = {true, false, false, false, true, true};
+		int64_t		ch[] = {1, 2, 3, 1, 3, 2};
+		int64_t		pa[] = {0, 0, 0, 4, 4, 5};
+		int64_t		hi[] = {0, 0, 0, 1, 1, 1};
+		bool		h[6];
+
+		ok(sp_suppress_multi(6, c, 6, ch, pa, hi, 5, kn, h, NULL, NULL) == SP_SUPPRESS_OK, "known counts");
+		is_str(pattern(h, 6), "011100", "the 0 beside the small count under a known total goes too; known counts are never withheld");
+		ok(sp_suppress_multi(6, c, 6, ch, pa, hi, 5, NULL, h, NULL, NULL) == SP_SUPPRESS_OK, "the same, nothing known");
+		is_str(pattern(h, 6), "001111", "... the 0 stays shown: with the 3 the reader knows, the withheld 3 comes back");
 	}
 	{
 		/* without the nesting, the eligible of A (18) would be shown and give its 2 back */
@@ -324,7 +349,7 @@ main(void)
 		int64_t		hi[] = {0, 0, 0, 0, 0, 0};
 		bool		h[9];
 
-		ok(sp_suppress_multi(9, c, 6, ch, pa, hi, 5, h, NULL, NULL) == SP_SUPPRESS_OK, "areas alone");
+		ok(sp_suppress_multi(9, c, 6, ch, pa, hi, 5, NULL, h, NULL, NULL) == SP_SUPPRESS_OK, "areas alone");
 		is_str(pattern(h, 9), "000000011", "only the small complements: what the nesting adds is the eligible");
 	}
 	{
@@ -332,7 +357,7 @@ main(void)
 		int64_t		c[] = {4, 0, 9};
 		bool		h[3];
 
-		ok(sp_suppress_multi(3, c, 0, NULL, NULL, NULL, 5, h, NULL, NULL) == SP_SUPPRESS_OK, "no edges");
+		ok(sp_suppress_multi(3, c, 0, NULL, NULL, NULL, 5, NULL, h, NULL, NULL) == SP_SUPPRESS_OK, "no edges");
 		is_str(pattern(h, 3), "100", "... counts from 1 to k - 1 only");
 	}
 	{
@@ -343,7 +368,7 @@ main(void)
 		int64_t		hi[] = {70, 70, 3, 3, 3, 3, 3, 3, 70, 70, 70, 70};
 		bool		h[9];
 
-		ok(sp_suppress_multi(9, c, 12, ch, pa, hi, 5, h, NULL, NULL) == SP_SUPPRESS_OK, "edges shuffled, hierarchies 3 and 70");
+		ok(sp_suppress_multi(9, c, 12, ch, pa, hi, 5, NULL, h, NULL, NULL) == SP_SUPPRESS_OK, "edges shuffled, hierarchies 3 and 70");
 		is_str(pattern(h, 9), "000011011", "... the same pattern");
 	}
 	{
@@ -358,15 +383,15 @@ main(void)
 		bool		h[4];
 		size_t		bad = 99;
 
-		is_int(sp_suppress_multi(3, c, 3, ch, pa, hi, 5, h, &bad, NULL), SP_SUPPRESS_TWO_PARENTS, "two parents in one hierarchy are refused");
+		is_int(sp_suppress_multi(3, c, 3, ch, pa, hi, 5, NULL, h, &bad, NULL), SP_SUPPRESS_TWO_PARENTS, "two parents in one hierarchy are refused");
 		is_int(bad, 2, "... naming the second edge");
-		is_int(sp_suppress_multi(3, c, 2, self_ch, self_pa, hi, 5, h, &bad, NULL), SP_SUPPRESS_BAD_EDGE, "a cell as its own parent is refused");
+		is_int(sp_suppress_multi(3, c, 2, self_ch, self_pa, hi, 5, NULL, h, &bad, NULL), SP_SUPPRESS_BAD_EDGE, "a cell as its own parent is refused");
 		is_int(bad, 1, "... naming the edge");
-		is_int(sp_suppress_multi(3, c, 2, self_ch, out_pa, hi, 5, h, &bad, NULL), SP_SUPPRESS_BAD_EDGE, "a parent out of range is refused");
-		is_int(sp_suppress_multi(3, c, 2, ch, pa, neg_hi, 5, h, &bad, NULL), SP_SUPPRESS_BAD_EDGE, "a hierarchy below 0 is refused");
-		is_int(sp_suppress_multi(4, c, 2, ch, pa, hi, 5, h, &bad, NULL), SP_SUPPRESS_NEGATIVE, "a negative count is refused");
+		is_int(sp_suppress_multi(3, c, 2, self_ch, out_pa, hi, 5, NULL, h, &bad, NULL), SP_SUPPRESS_BAD_EDGE, "a parent out of range is refused");
+		is_int(sp_suppress_multi(3, c, 2, ch, pa, neg_hi, 5, NULL, h, &bad, NULL), SP_SUPPRESS_BAD_EDGE, "a hierarchy below 0 is refused");
+		is_int(sp_suppress_multi(4, c, 2, ch, pa, hi, 5, NULL, h, &bad, NULL), SP_SUPPRESS_NEGATIVE, "a negative count is refused");
 		is_int(bad, 3, "... naming the cell");
-		is_int(sp_suppress_multi(3, c, 2, ch, pa, hi, 0, h, &bad, NULL), SP_SUPPRESS_BAD_K, "k = 0 is refused");
+		is_int(sp_suppress_multi(3, c, 2, ch, pa, hi, 0, NULL, h, &bad, NULL), SP_SUPPRESS_BAD_K, "k = 0 is refused");
 	}
 
 	/* properties over random tables of three hierarchies */
@@ -403,7 +428,7 @@ main(void)
 						ne++;
 					}
 				}
-			if (sp_suppress_multi(n, c, ne, ch, pa, hi, k, h, NULL, NULL) != SP_SUPPRESS_OK)
+			if (sp_suppress_multi(n, c, ne, ch, pa, hi, k, NULL, h, NULL, NULL) != SP_SUPPRESS_OK)
 				failures++;
 			for (j = 0; j < 3 && failures == 0; j++)
 				if (!obeys(n, c, p[j], k, h, why, sizeof(why)))
