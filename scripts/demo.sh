@@ -513,4 +513,18 @@ q -c "INSERT INTO sp.privacy_setting (name, value) VALUES ('closed_record_retent
 q -c "SELECT jsonb_pretty(sp.apply_retention(true)) AS retention_dry_run"
 q -c "DROP OWNED BY demo_analyst" -c "DROP ROLE demo_analyst" >/dev/null
 
+say "Telling other systems what changed: the outbox (written with each change, read per consumer, at least once)"
+q -c "SELECT event_type, count(*) AS events FROM sp.outbox_event GROUP BY 1 ORDER BY 2 DESC"
+q -c "SET client_min_messages = warning" -c "DROP ROLE IF EXISTS demo_platform" -c "CREATE ROLE demo_platform IN ROLE sp_integration" >/dev/null
+q -Atc "SELECT count(*) FROM sp.admin_area a, LATERAL sp.grant_area_scope('demo_platform', a.code) g WHERE a.level = 0" >/dev/null
+q -c "SELECT name, consumer_role, event_types, lease FROM jsonb_populate_record(NULL::sp.outbox_consumer,
+        sp.create_outbox_consumer('demo.platform', 'demo_platform', NULL, '5 minutes', 'a payment platform'))"
+q -Atc "SELECT sp.add_member(min(household_id), '{\"given_name\": \"Newborn\", \"relationship_to_head\": \"child\", \"birth_date\": \"$(date +%F)\"}')
+        FROM sp.household WHERE status = 'active'" >/dev/null
+echo "A child is added to a household; the platform claims what it has not seen, then acknowledges it:"
+q -c "SET ROLE demo_platform" -c "SELECT event_id, event_type, household_id, person_id, admin_area_code, detail, attempts FROM sp.outbox_claim('demo.platform', 10)"
+q -c "SET ROLE demo_platform" -c "SELECT sp.outbox_ack('demo.platform', ARRAY(SELECT max(event_id) FROM sp.outbox_event))"
+q -c "SELECT consumer, acked_position, claimed, after_position FROM sp.outbox_backlog()"
+q -c "DELETE FROM sp.outbox_consumer WHERE name = 'demo.platform'" -c "DROP OWNED BY demo_platform" -c "DROP ROLE demo_platform" >/dev/null
+
 say "Done. The cluster is thrown away on exit."

@@ -681,8 +681,11 @@ BEGIN
         RAISE;
     END;
     -- rows given the same in substance but not byte for byte (spaces, or
-    -- the key rotated since): their digest, without a version
-    PERFORM sp_internal.refresh_external_digests(prog.name, todo_r, todo_sd);
+    -- the key rotated since): their digest, without a version (none such
+    -- when every row looked at was added or changed)
+    IF n_added + n_changed < cardinality(todo_r) THEN
+        PERFORM sp_internal.refresh_external_digests(prog.name, todo_r, todo_sd);
+    END IF;
     -- a row whose state changed and was linked before needs linking again
     UPDATE sp.external_beneficiary e
     SET person_id = NULL, linked_by = NULL, link_probability = NULL, link_note = NULL, candidates = NULL, linked_at = NULL

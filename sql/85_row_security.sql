@@ -167,6 +167,12 @@ CREATE POLICY external_beneficiary_history_in_scope ON sp.external_beneficiary_h
                                WHERE (c ->> 'person_id')::bigint IN (SELECT p.person_id FROM sp.person p))
                    ELSE false END);
 
+-- The outbox (sql/78_outbox.sql): events of the reader's areas (consumers
+-- claim through sp.outbox_claim, which applies the same scope).
+ALTER TABLE sp.outbox_event ENABLE ROW LEVEL SECURITY;
+CREATE POLICY outbox_event_in_scope ON sp.outbox_event FOR SELECT
+    USING ((SELECT sp_internal.has_national_scope()) OR admin_area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code)));
+
 -- Conditionality (sql/64_conditionality.sql): reports and steps are household data.
 ALTER TABLE sp.compliance_report ENABLE ROW LEVEL SECURITY;
 CREATE POLICY compliance_report_in_scope ON sp.compliance_report FOR SELECT

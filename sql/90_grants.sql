@@ -490,3 +490,15 @@ GRANT SELECT ON sp.kpi_assessment, sp.kpi_enrolment, sp_internal.household_pover
 GRANT SELECT ON sp.kpi_payment_success TO sp_programme_officer, sp_payment_officer, sp_grievance_officer, sp_auditor;
 GRANT SELECT ON sp.kpi_grievance_sla TO sp_caseworker, sp_grievance_officer, sp_auditor;
 GRANT SELECT ON sp.kpi_time_to_first_payment, sp_internal.first_payment TO sp_admin, sp_payment_officer, sp_grievance_officer, sp_auditor;
+
+-- the outbox (sql/78_outbox.sql): consumers claim and acknowledge; the
+-- events and consumers are read by administrators and auditors
+GRANT SELECT ON sp.outbox_event, sp.outbox_consumer TO sp_admin, sp_auditor;
+GRANT EXECUTE ON FUNCTION sp.outbox_claim(text, integer), sp.outbox_ack(text, bigint[]) TO sp_integration, sp_admin;
+GRANT EXECUTE ON FUNCTION sp.create_outbox_consumer(text, name, text[], interval, text), sp.prune_outbox(interval) TO sp_admin;
+GRANT EXECUTE ON FUNCTION sp.outbox_backlog() TO sp_admin, sp_auditor;
+-- (saved by pg_dump with the rest: a restored registry keeps its outbox and consumers' positions)
+SELECT pg_catalog.pg_extension_config_dump('sp.outbox_event', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.outbox_consumer', '');
+SELECT pg_catalog.pg_extension_config_dump('sp_internal.outbox_delivery', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.outbox_event_event_id_seq', '');

@@ -75,8 +75,25 @@ paid=$(q -c "SELECT count(*) || '/' || count(DISTINCT enrolment_id) FROM sp.paym
 # every enrolled unit is paid once or left out with a reason (the first household has no phone)
 covered=$(q -c "SELECT (SELECT count(*) FROM sp.payment WHERE cycle_id = $cy) + (SELECT count(*) FROM sp.payment_exclusion WHERE cycle_id = $cy)")
 
+# the outbox hands events out in commit order: while session A, which wrote
+# first, is still open, neither its event nor session B's later one (already
+# committed) is given; once A commits, both come, A's first, each once
+q -c "DO \$\$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'sp_cc_outbox') THEN CREATE ROLE sp_cc_outbox NOLOGIN IN ROLE sp_integration; END IF; END \$\$" \
+  -c "SELECT sp.grant_area_scope('sp_cc_outbox', 'CC')" -c "SELECT sp.create_outbox_consumer('cc.outbox', 'sp_cc_outbox')" >/dev/null
+claim() { q -c "SET ROLE sp_cc_outbox" -c "SELECT coalesce(string_agg(household_id::text, ',' ORDER BY event_id), '') || ':' || count(*)
+                                                FROM sp.outbox_claim('cc.outbox', 100) WHERE event_type = 'REGISTER'"; }
+q -c "BEGIN" -c "SELECT sp.register_household('{\"admin_area_code\": \"CC\", \"members\": [{\"given_name\": \"First\", \"relationship_to_head\": \"head\"}]}') ->> 'household_id'" \
+  -c "SELECT pg_sleep(2)" -c "COMMIT" > /tmp/sp_conc_o.$$ &
+sleep 0.5
+ob=$(q -c "SELECT sp.register_household('{\"admin_area_code\": \"CC\", \"members\": [{\"given_name\": \"Second\", \"relationship_to_head\": \"head\"}]}') ->> 'household_id'")
+o_during=$(claim)
+wait
+oa=$(cat /tmp/sp_conc_o.$$); rm -f /tmp/sp_conc_o.$$
+o_after=$(claim)
+q -c "DELETE FROM sp.outbox_consumer WHERE name = 'cc.outbox'" -c "SELECT sp.revoke_area_scope('sp_cc_outbox', 'CC')" -c "DROP ROLE sp_cc_outbox" >/dev/null
+
 fail=0
-echo "1..8"
+echo "1..9"
 if [ "$a" = "$b" ] && [ -n "$a" ]; then echo "ok 1 - both sessions get household $a"; else echo "not ok 1 - A got '$a', B got '$b'"; fail=1; fi
 if [ "$c" = '{"inserted": 0, "rejected": 0, "duplicates_skipped": 1}' ]; then echo "ok 2 - the concurrent batch skips it as a duplicate"; else echo "not ok 2 - batch said $c"; fail=1; fi
 if [ "$n" = 1 ]; then echo "ok 3 - one submission row"; else echo "not ok 3 - $n submission rows"; fail=1; fi
@@ -85,4 +102,5 @@ if [ "$d" = 20 ] && [ "$e" = 0 ]; then echo "ok 5 - the second eligibility run w
 if [ "$open" = "20/20/10" ] && [ "$f" = 10 ]; then echo "ok 6 - enrolment after both runs: 20 open, 10 enrolled within the quota"; else echo "not ok 6 - open/distinct/enrolled = $open, enrol said '$f'"; fail=1; fi
 if [ "$r2" = "active/true/1" ] && [ "${r%%/*}" = 0 ]; then echo "ok 7 - retention waits for a household being reactivated and leaves it alone"; else echo "not ok 7 - retention said '$r', household now '$r2'"; fail=1; fi
 if [ "$paid" = "$g1/$g1" ] && [ "$h2" = 0 ] && [ "$covered" = 10 ]; then echo "ok 8 - two sessions generating one payment list: $g1 payments, none twice"; else echo "not ok 8 - first said '$g1', second '$h2', payments/enrolments $paid, paid or left out $covered of 10"; fail=1; fi
+if [ "$o_during" = ":0" ] && [ "$o_after" = "$oa,$ob:2" ]; then echo "ok 9 - the outbox waits for the open transaction, then gives both events in commit order"; else echo "not ok 9 - during A: '$o_during', after: '$o_after' (A $oa, B $ob)"; fail=1; fi
 exit $fail
