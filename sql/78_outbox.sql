@@ -86,71 +86,40 @@ CREATE TRIGGER outbox_consumer_restored BEFORE INSERT ON sp.outbox_consumer FOR 
 CREATE TRIGGER outbox_delivery_restored BEFORE INSERT ON sp_internal.outbox_delivery FOR EACH ROW EXECUTE FUNCTION sp_internal.outbox_restored();
 
 
--- Listeners (LISTEN sp_outbox) hear of new events once per statement; the
--- payload is the highest event id written.
+-- Listeners (LISTEN sp_outbox) hear of new events at commit: one
+-- notification per transaction (the payload is always empty, and PostgreSQL
+-- sends identical notifications of one transaction once).
 CREATE FUNCTION sp_internal.outbox_notify()
     RETURNS trigger
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    top bigint;
 BEGIN
-    SELECT max(n.event_id) INTO top FROM new_events n;
-    IF top IS NOT NULL THEN
-        PERFORM pg_notify('sp_outbox', top::text);
-    END IF;
+    PERFORM pg_notify('sp_outbox', '');
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION sp_internal.outbox_notify() IS 'Statement trigger of sp.outbox_event: pg_notify on channel sp_outbox with the highest event id written (delivered at commit, never for a rolled-back change).';
-CREATE TRIGGER outbox_event_notify AFTER INSERT ON sp.outbox_event
-    REFERENCING NEW TABLE AS new_events FOR EACH STATEMENT EXECUTE FUNCTION sp_internal.outbox_notify();
+COMMENT ON FUNCTION sp_internal.outbox_notify() IS 'Statement trigger of sp.outbox_event: NOTIFY sp_outbox with an empty payload, delivered once per transaction at its commit (never for a rolled-back change).';
+CREATE TRIGGER outbox_event_notify AFTER INSERT ON sp.outbox_event FOR EACH STATEMENT EXECUTE FUNCTION sp_internal.outbox_notify();
 
-CREATE FUNCTION sp_internal.outbox_household()
+-- New rows: statement triggers, one INSERT of events per statement (a
+-- registration batch of a million households is one statement).
+CREATE FUNCTION sp_internal.outbox_insert()
     RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     -- a restore loads saved rows, and their events with them: nothing new happened
-    IF TG_OP = 'INSERT' AND sp_internal.loading_rows(TG_RELID) THEN
+    IF sp_internal.loading_rows(TG_RELID) THEN
         RETURN NULL;
     END IF;
-    IF TG_OP = 'INSERT' THEN
+    CASE TG_TABLE_NAME
+    WHEN 'household' THEN
         INSERT INTO sp.outbox_event (event_type, household_id, admin_area_code, detail)
         SELECT 'REGISTER', n.household_id, n.admin_area_code, jsonb_build_object('entity', 'household', 'version', n.version)
         FROM new_rows n ORDER BY n.household_id;
-    ELSE
-        INSERT INTO sp.outbox_event (event_type, household_id, admin_area_code, detail)
-        SELECT 'UPDATE', n.household_id, n.admin_area_code,
-               jsonb_strip_nulls(jsonb_build_object('entity', 'household', 'version', n.version,
-                                                    'status', CASE WHEN o.status IS DISTINCT FROM n.status THEN n.status END,
-                                                    'moved_from', CASE WHEN o.admin_area_code IS DISTINCT FROM n.admin_area_code THEN o.admin_area_code END))
-        FROM new_rows n JOIN old_rows o ON o.household_id = n.household_id
-        WHERE n.version IS DISTINCT FROM o.version OR n.status IS DISTINCT FROM o.status OR n.admin_area_code IS DISTINCT FROM o.admin_area_code
-        ORDER BY n.household_id;
-    END IF;
-    RETURN NULL;
-END
-$$;
-COMMENT ON FUNCTION sp_internal.outbox_household() IS 'Statement triggers of sp.household: REGISTER for each household added, UPDATE for each changed (version, status or area).';
-CREATE TRIGGER household_outbox_insert AFTER INSERT ON sp.household
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sp_internal.outbox_household();
-CREATE TRIGGER household_outbox_update AFTER UPDATE ON sp.household
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sp_internal.outbox_household();
-
-CREATE FUNCTION sp_internal.outbox_person()
-    RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    -- a restore loads saved rows, and their events with them: nothing new happened
-    IF TG_OP = 'INSERT' AND sp_internal.loading_rows(TG_RELID) THEN
-        RETURN NULL;
-    END IF;
-    IF TG_OP = 'INSERT' THEN
+    WHEN 'person' THEN
         -- a member of a household registered in this transaction is part of
         -- its REGISTER event; one added to a household registered earlier is news
         INSERT INTO sp.outbox_event (event_type, household_id, person_id, admin_area_code, detail)
@@ -159,122 +128,99 @@ BEGIN
         WHERE NOT EXISTS (SELECT 1 FROM sp.outbox_event o
                           WHERE o.event_type = 'REGISTER' AND o.household_id = n.household_id AND o.txid = pg_current_xact_id())
         ORDER BY n.person_id;
-    ELSE
-        INSERT INTO sp.outbox_event (event_type, household_id, person_id, admin_area_code, detail)
-        SELECT CASE WHEN n.status = 'deceased' AND o.status IS DISTINCT FROM 'deceased' THEN 'DEATH' ELSE 'UPDATE' END,
-               n.household_id, n.person_id, n.admin_area_code,
-               jsonb_strip_nulls(jsonb_build_object('entity', 'person', 'version', n.version,
-                                                    'status', CASE WHEN o.status IS DISTINCT FROM n.status THEN n.status END,
-                                                    'moved_from_household', CASE WHEN o.household_id IS DISTINCT FROM n.household_id THEN o.household_id END))
-        FROM new_rows n JOIN old_rows o ON o.person_id = n.person_id
-        WHERE n.version IS DISTINCT FROM o.version OR n.status IS DISTINCT FROM o.status OR n.household_id IS DISTINCT FROM o.household_id
-        ORDER BY n.person_id;
-    END IF;
-    RETURN NULL;
-END
-$$;
-COMMENT ON FUNCTION sp_internal.outbox_person() IS 'Statement triggers of sp.person: NewHouseHoldMember for a person added to a household registered in an earlier transaction; DEATH when a person becomes deceased; UPDATE for any other change (version, status, household).';
-CREATE TRIGGER person_outbox_insert AFTER INSERT ON sp.person
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sp_internal.outbox_person();
-CREATE TRIGGER person_outbox_update AFTER UPDATE ON sp.person
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sp_internal.outbox_person();
-
-CREATE FUNCTION sp_internal.outbox_enrolment()
-    RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    -- a restore loads saved rows, and their events with them: nothing new happened
-    IF TG_OP = 'INSERT' AND sp_internal.loading_rows(TG_RELID) THEN
-        RETURN NULL;
-    END IF;
-    IF TG_OP = 'INSERT' THEN
+    WHEN 'enrolment' THEN
         INSERT INTO sp.outbox_event (event_type, household_id, person_id, admin_area_code, programme, ref_id, detail)
         SELECT CASE n.state WHEN 'enrolled' THEN 'ENROL' ELSE 'EXIT' END, n.household_id, n.person_id, h.admin_area_code, n.programme,
                n.enrolment_id, jsonb_build_object('state', n.state)
         FROM new_rows n JOIN sp.household h ON h.household_id = n.household_id
         WHERE n.state IN ('enrolled', 'exited')
         ORDER BY n.enrolment_id;
-    ELSE
-        INSERT INTO sp.outbox_event (event_type, household_id, person_id, admin_area_code, programme, ref_id, detail)
-        SELECT CASE n.state WHEN 'enrolled' THEN 'ENROL' ELSE 'EXIT' END, n.household_id, n.person_id, h.admin_area_code, n.programme,
-               n.enrolment_id, jsonb_build_object('state', n.state, 'from_state', o.state)
-        FROM new_rows n JOIN old_rows o ON o.enrolment_id = n.enrolment_id
-        JOIN sp.household h ON h.household_id = n.household_id
-        WHERE n.state IN ('enrolled', 'exited') AND n.state IS DISTINCT FROM o.state
-        ORDER BY n.enrolment_id;
-    END IF;
-    RETURN NULL;
-END
-$$;
-COMMENT ON FUNCTION sp_internal.outbox_enrolment() IS 'Statement triggers of sp.enrolment: ENROL when an enrolment becomes enrolled, EXIT when it is exited.';
-CREATE TRIGGER enrolment_outbox_insert AFTER INSERT ON sp.enrolment
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sp_internal.outbox_enrolment();
-CREATE TRIGGER enrolment_outbox_update AFTER UPDATE ON sp.enrolment
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sp_internal.outbox_enrolment();
-
-CREATE FUNCTION sp_internal.outbox_payment()
-    RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    -- a restore loads saved rows, and their events with them: nothing new happened
-    IF TG_OP = 'INSERT' AND sp_internal.loading_rows(TG_RELID) THEN
-        RETURN NULL;
-    END IF;
-    IF TG_OP = 'INSERT' THEN
+    WHEN 'payment' THEN
         INSERT INTO sp.outbox_event (event_type, household_id, admin_area_code, programme, ref_id, detail)
         SELECT 'PAYMENT', n.household_id, h.admin_area_code, n.programme, n.payment_id, jsonb_build_object('cycle_id', n.cycle_id, 'status', n.status)
         FROM new_rows n JOIN sp.household h ON h.household_id = n.household_id
         WHERE n.status = 'paid'
         ORDER BY n.payment_id;
-    ELSE
-        INSERT INTO sp.outbox_event (event_type, household_id, admin_area_code, programme, ref_id, detail)
-        SELECT 'PAYMENT', n.household_id, h.admin_area_code, n.programme, n.payment_id, jsonb_build_object('cycle_id', n.cycle_id, 'status', n.status)
-        FROM new_rows n JOIN old_rows o ON o.payment_id = n.payment_id
-        JOIN sp.household h ON h.household_id = n.household_id
-        WHERE n.status = 'paid' AND o.status IS DISTINCT FROM 'paid'
-        ORDER BY n.payment_id;
-    END IF;
+    END CASE;
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION sp_internal.outbox_payment() IS 'Statement triggers of sp.payment: PAYMENT when a payment is reported paid.';
+COMMENT ON FUNCTION sp_internal.outbox_insert() IS 'Statement trigger of inserts the outbox tells of: REGISTER for each household added; NewHouseHoldMember for a person added to a household registered in an earlier transaction; ENROL (EXIT) for an enrolment added enrolled (exited); PAYMENT for a payment added as paid. Not while a restore loads rows.';
+CREATE TRIGGER household_outbox_insert AFTER INSERT ON sp.household
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sp_internal.outbox_insert();
+CREATE TRIGGER person_outbox_insert AFTER INSERT ON sp.person
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sp_internal.outbox_insert();
+CREATE TRIGGER enrolment_outbox_insert AFTER INSERT ON sp.enrolment
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sp_internal.outbox_insert();
 CREATE TRIGGER payment_outbox_insert AFTER INSERT ON sp.payment
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sp_internal.outbox_payment();
-CREATE TRIGGER payment_outbox_update AFTER UPDATE ON sp.payment
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sp_internal.outbox_payment();
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sp_internal.outbox_insert();
 
-CREATE FUNCTION sp_internal.outbox_external_link()
+-- Changes are row triggers, with the test of what changed in their WHEN (run
+-- in C, before any function call): joining a statement's old and new rows
+-- would be planned as a nested loop over two tuplestores of a million rows.
+CREATE FUNCTION sp_internal.outbox_row_update()
     RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    -- a restore loads saved rows, and their events with them: nothing new happened
-    IF TG_OP = 'INSERT' AND sp_internal.loading_rows(TG_RELID) THEN
-        RETURN NULL;
-    END IF;
-    INSERT INTO sp.outbox_event (event_type, household_id, person_id, admin_area_code, programme, ref_id, detail)
-    SELECT x.event_type, p.household_id, x.person_id, p.admin_area_code, x.programme, x.external_beneficiary_id,
-           jsonb_build_object('linked_by', x.linked_by)
-    FROM (SELECT 'UNLINK' AS event_type, o.person_id, o.programme, o.external_beneficiary_id, o.linked_by, 1 AS ord
-          FROM old_rows o JOIN new_rows n ON n.external_beneficiary_id = o.external_beneficiary_id
-          WHERE o.link_status = 'linked' AND (n.link_status IS DISTINCT FROM 'linked' OR n.person_id IS DISTINCT FROM o.person_id)
-          UNION ALL
-          SELECT 'LINK', n.person_id, n.programme, n.external_beneficiary_id, n.linked_by, 2
-          FROM new_rows n JOIN old_rows o ON o.external_beneficiary_id = n.external_beneficiary_id
-          WHERE n.link_status = 'linked' AND (o.link_status IS DISTINCT FROM 'linked' OR n.person_id IS DISTINCT FROM o.person_id)) x
-    JOIN sp.person p ON p.person_id = x.person_id
-    ORDER BY x.external_beneficiary_id, x.ord;
+    CASE TG_TABLE_NAME
+    WHEN 'household' THEN
+        INSERT INTO sp.outbox_event (event_type, household_id, admin_area_code, detail)
+        VALUES ('UPDATE', NEW.household_id, NEW.admin_area_code,
+                jsonb_strip_nulls(jsonb_build_object('entity', 'household', 'version', NEW.version,
+                                                     'status', CASE WHEN OLD.status IS DISTINCT FROM NEW.status THEN NEW.status END,
+                                                     'moved_from', CASE WHEN OLD.admin_area_code IS DISTINCT FROM NEW.admin_area_code THEN OLD.admin_area_code END)));
+    WHEN 'person' THEN
+        INSERT INTO sp.outbox_event (event_type, household_id, person_id, admin_area_code, detail)
+        VALUES (CASE WHEN NEW.status = 'deceased' AND OLD.status IS DISTINCT FROM 'deceased' THEN 'DEATH' ELSE 'UPDATE' END,
+                NEW.household_id, NEW.person_id, NEW.admin_area_code,
+                jsonb_strip_nulls(jsonb_build_object('entity', 'person', 'version', NEW.version,
+                                                     'status', CASE WHEN OLD.status IS DISTINCT FROM NEW.status THEN NEW.status END,
+                                                     'moved_from_household', CASE WHEN OLD.household_id IS DISTINCT FROM NEW.household_id THEN OLD.household_id END)));
+    WHEN 'enrolment' THEN
+        INSERT INTO sp.outbox_event (event_type, household_id, person_id, admin_area_code, programme, ref_id, detail)
+        SELECT CASE NEW.state WHEN 'enrolled' THEN 'ENROL' ELSE 'EXIT' END, NEW.household_id, NEW.person_id, h.admin_area_code, NEW.programme,
+               NEW.enrolment_id, jsonb_build_object('state', NEW.state, 'from_state', OLD.state)
+        FROM sp.household h WHERE h.household_id = NEW.household_id;
+    WHEN 'payment' THEN
+        INSERT INTO sp.outbox_event (event_type, household_id, admin_area_code, programme, ref_id, detail)
+        SELECT 'PAYMENT', NEW.household_id, h.admin_area_code, NEW.programme, NEW.payment_id, jsonb_build_object('cycle_id', NEW.cycle_id, 'status', NEW.status)
+        FROM sp.household h WHERE h.household_id = NEW.household_id;
+    WHEN 'external_beneficiary' THEN
+        IF OLD.link_status = 'linked' THEN
+            INSERT INTO sp.outbox_event (event_type, household_id, person_id, admin_area_code, programme, ref_id, detail)
+            SELECT 'UNLINK', p.household_id, p.person_id, p.admin_area_code, OLD.programme, OLD.external_beneficiary_id,
+                   jsonb_build_object('linked_by', OLD.linked_by)
+            FROM sp.person p WHERE p.person_id = OLD.person_id;
+        END IF;
+        IF NEW.link_status = 'linked' THEN
+            INSERT INTO sp.outbox_event (event_type, household_id, person_id, admin_area_code, programme, ref_id, detail)
+            SELECT 'LINK', p.household_id, p.person_id, p.admin_area_code, NEW.programme, NEW.external_beneficiary_id,
+                   jsonb_build_object('linked_by', NEW.linked_by)
+            FROM sp.person p WHERE p.person_id = NEW.person_id;
+        END IF;
+    END CASE;
     RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION sp_internal.outbox_external_link() IS 'Statement trigger of sp.external_beneficiary: UNLINK when a row stops being linked to a person (or is linked to another), LINK when it becomes linked.';
-CREATE TRIGGER external_beneficiary_outbox AFTER UPDATE ON sp.external_beneficiary
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sp_internal.outbox_external_link();
+COMMENT ON FUNCTION sp_internal.outbox_row_update() IS 'Row trigger of changes the outbox tells of (its WHEN says which): a household or person UPDATE (DEATH when a person becomes deceased), an enrolment becoming enrolled (ENROL) or exited (EXIT), a payment reported paid (PAYMENT), an external list row unlinked (UNLINK) or linked (LINK; a relink is both).';
+CREATE TRIGGER household_outbox_update AFTER UPDATE ON sp.household FOR EACH ROW
+    WHEN (OLD.version IS DISTINCT FROM NEW.version OR OLD.status IS DISTINCT FROM NEW.status OR OLD.admin_area_code IS DISTINCT FROM NEW.admin_area_code)
+    EXECUTE FUNCTION sp_internal.outbox_row_update();
+CREATE TRIGGER person_outbox_update AFTER UPDATE ON sp.person FOR EACH ROW
+    WHEN (OLD.version IS DISTINCT FROM NEW.version OR OLD.status IS DISTINCT FROM NEW.status OR OLD.household_id IS DISTINCT FROM NEW.household_id)
+    EXECUTE FUNCTION sp_internal.outbox_row_update();
+CREATE TRIGGER enrolment_outbox_update AFTER UPDATE ON sp.enrolment FOR EACH ROW
+    WHEN (NEW.state IN ('enrolled', 'exited') AND OLD.state IS DISTINCT FROM NEW.state)
+    EXECUTE FUNCTION sp_internal.outbox_row_update();
+CREATE TRIGGER payment_outbox_update AFTER UPDATE ON sp.payment FOR EACH ROW
+    WHEN (NEW.status = 'paid' AND OLD.status IS DISTINCT FROM 'paid')
+    EXECUTE FUNCTION sp_internal.outbox_row_update();
+CREATE TRIGGER external_beneficiary_outbox AFTER UPDATE ON sp.external_beneficiary FOR EACH ROW
+    WHEN ((OLD.link_status = 'linked' OR NEW.link_status = 'linked')
+          AND (OLD.link_status IS DISTINCT FROM NEW.link_status OR OLD.person_id IS DISTINCT FROM NEW.person_id))
+    EXECUTE FUNCTION sp_internal.outbox_row_update();
 
 -- ALWAYS: registration loads its rows with session_replication_role =
 -- replica (no foreign-key trigger per row), and a DBA's bulk change may too;
@@ -362,21 +308,12 @@ END
 $$;
 COMMENT ON FUNCTION sp_internal.outbox_consumer_for_caller(text) IS 'The outbox consumer of that name, locked for the claim or acknowledgement, when the caller is a member of its consumer_role; else no_data_found as if it did not exist.';
 
--- The events a consumer is to get: of its types, in the caller's area scope,
--- after its acknowledged position, written by transactions that have all
--- ended (xmin of the snapshot: none still running can write an earlier one).
-CREATE FUNCTION sp_internal.outbox_events_for(c sp.outbox_consumer)
-    RETURNS SETOF sp.outbox_event
-    LANGUAGE sql STABLE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT e.* FROM sp.outbox_event e
-    WHERE (e.txid, e.event_id) > (c.acked_txid, c.acked_event_id)
-      AND e.txid < pg_snapshot_xmin(pg_current_snapshot())
-      AND (c.event_types IS NULL OR e.event_type = ANY (c.event_types))
-      AND (sp_internal.has_national_scope() OR e.admin_area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code)))
-$$;
-COMMENT ON FUNCTION sp_internal.outbox_events_for(sp.outbox_consumer) IS 'Events after the consumer''s acknowledged position, of its event types, in the caller''s area scope, written by transactions that have all ended.';
+-- The events a consumer is to get: after its acknowledged position, of its
+-- types, in the caller's area scope, written by transactions that have all
+-- ended (below the snapshot's xmin, no running transaction can still write
+-- an earlier one).  Written out in sp.outbox_claim and sp.outbox_ack rather
+-- than as a function, so that the planner walks the (txid, event_id) index
+-- from the position and stops at the batch.
 
 CREATE FUNCTION sp.outbox_claim(consumer text, max integer DEFAULT 100)
     RETURNS TABLE (event_id bigint, event_type text, occurred_at timestamptz, household_id bigint, person_id bigint,
@@ -387,15 +324,22 @@ AS $$
 #variable_conflict use_column
 DECLARE
     c sp.outbox_consumer;
+    national boolean;
+    horizon xid8;
 BEGIN
     IF max IS NULL OR max < 1 OR max > 10000 THEN
         RAISE EXCEPTION 'max must be from 1 to 10000, not %', coalesce(max::text, 'NULL') USING ERRCODE = 'invalid_parameter_value', COLUMN = 'max';
     END IF;
     c := sp_internal.outbox_consumer_for_caller(consumer);
+    national := sp_internal.has_national_scope();
+    horizon := pg_snapshot_xmin(pg_current_snapshot());
     RETURN QUERY
     WITH picked AS (
-        SELECT e.* FROM sp_internal.outbox_events_for(c) e
-        WHERE NOT EXISTS (SELECT 1 FROM sp_internal.outbox_delivery d
+        SELECT e.* FROM sp.outbox_event e
+        WHERE (e.txid, e.event_id) > (c.acked_txid, c.acked_event_id) AND e.txid < horizon
+          AND (c.event_types IS NULL OR e.event_type = ANY (c.event_types))
+          AND (national OR e.admin_area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code)))
+          AND NOT EXISTS (SELECT 1 FROM sp_internal.outbox_delivery d
                           WHERE d.consumer = c.name AND d.event_id = e.event_id AND (d.acked_at IS NOT NULL OR d.claimed_until > clock_timestamp()))
         ORDER BY e.txid, e.event_id
         LIMIT max
@@ -425,11 +369,15 @@ DECLARE
     n_again bigint;
     first_open record;
     upto record;
+    national boolean;
+    horizon xid8;
 BEGIN
     IF event_ids IS NULL OR cardinality(event_ids) > 10000 THEN
         RAISE EXCEPTION 'event_ids must be an array of at most 10000 event ids' USING ERRCODE = 'invalid_parameter_value', COLUMN = 'event_ids';
     END IF;
     c := sp_internal.outbox_consumer_for_caller(consumer);
+    national := sp_internal.has_national_scope();
+    horizon := pg_snapshot_xmin(pg_current_snapshot());
     UPDATE sp_internal.outbox_delivery d SET acked_at = clock_timestamp()
     WHERE d.consumer = c.name AND d.event_id = ANY (event_ids) AND d.acked_at IS NULL;
     GET DIAGNOSTICS n_acked = ROW_COUNT;
@@ -441,15 +389,18 @@ BEGIN
        OR EXISTS (SELECT 1 FROM sp.outbox_event e
                   WHERE e.event_id = x.id AND (e.txid, e.event_id) <= (c.acked_txid, c.acked_event_id)
                     AND (c.event_types IS NULL OR e.event_type = ANY (c.event_types))
-                    AND (sp_internal.has_national_scope() OR e.admin_area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code))));
+                    AND (national OR e.admin_area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code))));
     -- the acknowledged position moves up to the first event of the consumer
     -- not acknowledged yet
-    SELECT e.txid, e.event_id INTO first_open FROM sp_internal.outbox_events_for(c) e
-    WHERE NOT EXISTS (SELECT 1 FROM sp_internal.outbox_delivery d WHERE d.consumer = c.name AND d.event_id = e.event_id AND d.acked_at IS NOT NULL)
+    SELECT e.txid, e.event_id INTO first_open FROM sp.outbox_event e
+    WHERE (e.txid, e.event_id) > (c.acked_txid, c.acked_event_id) AND e.txid < horizon
+      AND (c.event_types IS NULL OR e.event_type = ANY (c.event_types))
+      AND (national OR e.admin_area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code)))
+      AND NOT EXISTS (SELECT 1 FROM sp_internal.outbox_delivery d WHERE d.consumer = c.name AND d.event_id = e.event_id AND d.acked_at IS NOT NULL)
     ORDER BY e.txid, e.event_id LIMIT 1;
     SELECT e.txid, e.event_id INTO upto FROM sp.outbox_event e
     WHERE (e.txid, e.event_id) > (c.acked_txid, c.acked_event_id)
-      AND e.txid < pg_snapshot_xmin(pg_current_snapshot())
+      AND e.txid < horizon
       AND (first_open.event_id IS NULL OR (e.txid, e.event_id) < (first_open.txid, first_open.event_id))
     ORDER BY e.txid DESC, e.event_id DESC LIMIT 1;
     IF upto.event_id IS NOT NULL THEN
