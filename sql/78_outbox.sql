@@ -56,6 +56,8 @@ CREATE TABLE sp_internal.outbox_delivery (
     acked_at        timestamptz,
     PRIMARY KEY (consumer, event_id)
 );
+-- (the acknowledgement removes a consumer's rows up to its position: by this index, not a scan of the dead rows of every earlier batch)
+CREATE INDEX outbox_delivery_order_idx ON sp_internal.outbox_delivery (consumer, txid, event_id);
 COMMENT ON TABLE sp_internal.outbox_delivery IS 'Per consumer, the events claimed or acknowledged beyond its acknowledged position; rows at or below the position are removed.';
 
 -- ------------------------------------------------------------------------
@@ -398,11 +400,18 @@ BEGIN
       AND (national OR e.admin_area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code)))
       AND NOT EXISTS (SELECT 1 FROM sp_internal.outbox_delivery d WHERE d.consumer = c.name AND d.event_id = e.event_id AND d.acked_at IS NOT NULL)
     ORDER BY e.txid, e.event_id LIMIT 1;
-    SELECT e.txid, e.event_id INTO upto FROM sp.outbox_event e
-    WHERE (e.txid, e.event_id) > (c.acked_txid, c.acked_event_id)
-      AND e.txid < horizon
-      AND (first_open.event_id IS NULL OR (e.txid, e.event_id) < (first_open.txid, first_open.event_id))
-    ORDER BY e.txid DESC, e.event_id DESC LIMIT 1;
+    -- (two queries, so that each bound is an index bound: the last event
+    -- before the first open one, or before the horizon)
+    IF first_open.event_id IS NOT NULL THEN
+        SELECT e.txid, e.event_id INTO upto FROM sp.outbox_event e
+        WHERE (e.txid, e.event_id) > (c.acked_txid, c.acked_event_id)
+          AND (e.txid, e.event_id) < (first_open.txid, first_open.event_id)
+        ORDER BY e.txid DESC, e.event_id DESC LIMIT 1;
+    ELSE
+        SELECT e.txid, e.event_id INTO upto FROM sp.outbox_event e
+        WHERE (e.txid, e.event_id) > (c.acked_txid, c.acked_event_id) AND e.txid < horizon
+        ORDER BY e.txid DESC, e.event_id DESC LIMIT 1;
+    END IF;
     IF upto.event_id IS NOT NULL THEN
         UPDATE sp.outbox_consumer x SET acked_txid = upto.txid, acked_event_id = upto.event_id WHERE x.name = c.name;
         DELETE FROM sp_internal.outbox_delivery d
