@@ -522,8 +522,9 @@ q -c "SELECT name, consumer_role, event_types, lease FROM jsonb_populate_record(
 q -Atc "SELECT sp.add_member(min(household_id), '{\"given_name\": \"Newborn\", \"relationship_to_head\": \"child\", \"birth_date\": \"$(date +%F)\"}')
         FROM sp.household WHERE status = 'active'" >/dev/null
 echo "A child is added to a household; the platform claims what it has not seen, then acknowledges it:"
-q -c "SET ROLE demo_platform" -c "SELECT event_id, event_type, household_id, person_id, admin_area_code, detail, attempts FROM sp.outbox_claim('demo.platform', 10)"
-q -c "SET ROLE demo_platform" -c "SELECT sp.outbox_ack('demo.platform', ARRAY(SELECT max(event_id) FROM sp.outbox_event))"
+q -c "SET ROLE demo_platform" -c "CREATE TEMP TABLE got AS SELECT * FROM sp.outbox_claim('demo.platform', 10)" \
+  -c "SELECT event_id, event_type, household_id, person_id, admin_area_code, detail, attempts FROM got" \
+  -c "SELECT sp.outbox_ack('demo.platform', ARRAY(SELECT event_id FROM got))"
 q -c "SELECT consumer, acked_position, claimed, after_position FROM sp.outbox_backlog()"
 q -c "DELETE FROM sp.outbox_consumer WHERE name = 'demo.platform'" -c "DROP OWNED BY demo_platform" -c "DROP ROLE demo_platform" >/dev/null
 
