@@ -33,6 +33,58 @@ read_array(ArrayType *a, Oid type, const char *name, Datum **values, bool **null
 	return n;
 }
 
+/* The counts, none NULL (a NULL is refused: an empty cell is 0). */
+static int64 *
+read_counts(int n, const Datum *cv, const bool *cn)
+{
+	int64	   *count = palloc(sizeof(int64) * (n > 0 ? n : 1));
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		if (cn[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("count %d is NULL", i + 1),
+					 errhint("Give 0 for an empty cell.")));
+		count[i] = DatumGetInt64(cv[i]);
+	}
+	return count;
+}
+
+/* A boolean array with one flag per count (NULL: false); name and what for the error. */
+static bool *
+read_flags(ArrayType *a, int n, const char *name, const char *what)
+{
+	Datum	   *v;
+	bool	   *nulls;
+	bool	   *flags;
+	int			nf = read_array(a, BOOLOID, name, &v, &nulls),
+				i;
+
+	if (nf != n)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("counts and %s must be of the same length", name),
+				 errdetail("There are %d counts and %d %s.", n, nf, what)));
+	flags = palloc(sizeof(bool) * (n > 0 ? n : 1));
+	for (i = 0; i < n; i++)
+		flags[i] = !nulls[i] && DatumGetBool(v[i]);
+	return flags;
+}
+
+/* hidden[] as the boolean[] returned. */
+static Datum
+hidden_array(int n, const bool *hidden)
+{
+	Datum	   *out = palloc(sizeof(Datum) * (n > 0 ? n : 1));
+	int			i;
+
+	for (i = 0; i < n; i++)
+		out[i] = BoolGetDatum(hidden[i]);
+	PG_RETURN_ARRAYTYPE_P(construct_array(out, n, BOOLOID, 1, true, TYPALIGN_CHAR));
+}
+
 Datum
 sp_suppress_counts(PG_FUNCTION_ARGS)
 {
@@ -40,8 +92,6 @@ sp_suppress_counts(PG_FUNCTION_ARGS)
 	ArrayType  *parents_a;
 	int64		k;
 	ArrayType  *forced_a = PG_NARGS() > 3 && !PG_ARGISNULL(3) ? PG_GETARG_ARRAYTYPE_P(3) : NULL;
-	Datum	   *fv = NULL;
-	bool	   *fn = NULL;
 	bool	   *forced = NULL;
 	Datum	   *cv,
 			   *pv;
@@ -53,7 +103,6 @@ sp_suppress_counts(PG_FUNCTION_ARGS)
 	int64	   *count,
 			   *parent;
 	bool	   *hidden;
-	Datum	   *out;
 	size_t		bad = 0;
 	sp_suppress_status st;
 
@@ -75,29 +124,12 @@ sp_suppress_counts(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("the threshold k must be at least 1, not " INT64_FORMAT, k)));
 	if (forced_a)
-	{
-		int			nf = read_array(forced_a, BOOLOID, "forced", &fv, &fn);
-
-		if (nf != n)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("counts and forced must be of the same length"),
-					 errdetail("There are %d counts and %d forced flags.", n, nf)));
-		forced = palloc(sizeof(bool) * (n > 0 ? n : 1));
-		for (i = 0; i < n; i++)
-			forced[i] = !fn[i] && DatumGetBool(fv[i]);
-	}
-	count = palloc(sizeof(int64) * (n > 0 ? n : 1));
+		forced = read_flags(forced_a, n, "forced", "forced flags");
+	count = read_counts(n, cv, cn);
 	parent = palloc(sizeof(int64) * (n > 0 ? n : 1));
 	hidden = palloc(sizeof(bool) * (n > 0 ? n : 1));
 	for (i = 0; i < n; i++)
 	{
-		if (cn[i])
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("count %d is NULL", i + 1),
-					 errhint("Give 0 for an empty cell.")));
-		count[i] = DatumGetInt64(cv[i]);
 		parent[i] = pn[i] ? -1 : (int64) DatumGetInt32(pv[i]) - 1;
 		if (parent[i] < -1)
 			parent[i] = -2;		/* refused below, as out of range */
@@ -110,10 +142,7 @@ sp_suppress_counts(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("cannot suppress these counts: %s", sp_suppress_message(st)),
 				 errdetail("At position %zu of %d.", bad + 1, n)));
-	out = palloc(sizeof(Datum) * (n > 0 ? n : 1));
-	for (i = 0; i < n; i++)
-		out[i] = BoolGetDatum(hidden[i]);
-	PG_RETURN_ARRAYTYPE_P(construct_array(out, n, BOOLOID, 1, true, TYPALIGN_CHAR));
+	return hidden_array(n, hidden);
 }
 
 /*
@@ -151,7 +180,6 @@ sp_suppress_hierarchies(PG_FUNCTION_ARGS)
 				bad = 0;
 	bool	   *hidden;
 	bool	   *known = NULL;
-	Datum	   *out;
 	sp_suppress_status st;
 
 	for (i = 0; i < 5; i++)
@@ -171,17 +199,8 @@ sp_suppress_hierarchies(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("the threshold k must be at least 1, not " INT64_FORMAT, k)));
-	count = palloc(sizeof(int64) * (n > 0 ? n : 1));
+	count = read_counts(n, cv, cn);
 	hidden = palloc(sizeof(bool) * (n > 0 ? n : 1));
-	for (i = 0; i < n; i++)
-	{
-		if (cn[i])
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("count %d is NULL", i + 1),
-					 errhint("Give 0 for an empty cell.")));
-		count[i] = DatumGetInt64(cv[i]);
-	}
 	child = palloc(sizeof(int64) * (nc > 0 ? nc : 1));
 	parent = palloc(sizeof(int64) * (nc > 0 ? nc : 1));
 	hier = palloc(sizeof(int64) * (nc > 0 ? nc : 1));
@@ -195,20 +214,7 @@ sp_suppress_hierarchies(PG_FUNCTION_ARGS)
 		n_edges++;
 	}
 	if (PG_NARGS() > 5 && !PG_ARGISNULL(5))
-	{
-		Datum	   *kv;
-		bool	   *kn;
-		int			nk = read_array(PG_GETARG_ARRAYTYPE_P(5), BOOLOID, "known", &kv, &kn);
-
-		if (nk != n)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("counts and known must be of the same length"),
-					 errdetail("There are %d counts and %d known flags.", n, nk)));
-		known = palloc(sizeof(bool) * (n > 0 ? n : 1));
-		for (i = 0; i < n; i++)
-			known[i] = !kn[i] && DatumGetBool(kv[i]);
-	}
+		known = read_flags(PG_GETARG_ARRAYTYPE_P(5), n, "known", "known flags");
 	st = sp_suppress_multi((size_t) n, count, n_edges, child, parent, hier, k, known, hidden, &bad, NULL);
 	if (st == SP_SUPPRESS_NO_MEMORY)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
@@ -222,8 +228,5 @@ sp_suppress_hierarchies(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("cannot suppress these counts: %s", sp_suppress_message(st)),
 				 errdetail("At position %zu of %d.", bad + 1, n)));
-	out = palloc(sizeof(Datum) * (n > 0 ? n : 1));
-	for (i = 0; i < n; i++)
-		out[i] = BoolGetDatum(hidden[i]);
-	PG_RETURN_ARRAYTYPE_P(construct_array(out, n, BOOLOID, 1, true, TYPALIGN_CHAR));
+	return hidden_array(n, hidden);
 }
