@@ -16,9 +16,10 @@ CREATE TABLE sp.privacy_setting (
         OR (name = 'coverage_min_cell_size' AND value BETWEEN 1 AND 1000)
         OR (name = 'deidentified_area_level' AND value BETWEEN 0 AND 20)
         OR (name = 'closed_record_retention_days' AND value BETWEEN 1 AND 36500)
-        OR (name = 'import_error_retention_days' AND value BETWEEN 1 AND 36500))
+        OR (name = 'import_error_retention_days' AND value BETWEEN 1 AND 36500)
+        OR (name = 'dci_max_records' AND value BETWEEN 1 AND 1000000))
 );
-COMMENT ON TABLE sp.privacy_setting IS 'Privacy settings an administrator with national scope changed from their defaults: min_cell_size (10: aggregates for readers who may not read exact household areas, i.e. analysts, show counts from 1 to 9 as NULL), coverage_min_cell_size (5: coverage figures and maps, for every reader, show counts from 1 to 4 as NULL, and a second count where one could be recovered from a total), deidentified_area_level (2: de-identified views show areas at this level or above), closed_record_retention_days (not set: sp.apply_retention pseudonymises no closed record) and import_error_retention_days (not set: rejected documents are kept). Delete a row to return to the default.';
+COMMENT ON TABLE sp.privacy_setting IS 'Privacy settings an administrator with national scope changed from their defaults: min_cell_size (10: aggregates for readers who may not read exact household areas, i.e. analysts, show counts from 1 to 9 as NULL), coverage_min_cell_size (5: coverage figures and maps, for every reader, show counts from 1 to 4 as NULL, and a second count where one could be recovered from a total), deidentified_area_level (2: de-identified views show areas at this level or above), closed_record_retention_days (not set: sp.apply_retention pseudonymises no closed record), import_error_retention_days (not set: rejected documents are kept) and dci_max_records (10000: a DCI search matching more records is rejected with rjct.search.too_many_records_found, whatever its page size). Delete a row to return to the default.';
 
 CREATE FUNCTION sp_internal.privacy_setting(setting text)
     RETURNS integer
@@ -26,7 +27,7 @@ CREATE FUNCTION sp_internal.privacy_setting(setting text)
     SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT coalesce((SELECT s.value FROM sp.privacy_setting s WHERE s.name = setting),
-                    CASE setting WHEN 'min_cell_size' THEN 10 WHEN 'coverage_min_cell_size' THEN 5 WHEN 'deidentified_area_level' THEN 2 END)
+                    CASE setting WHEN 'min_cell_size' THEN 10 WHEN 'coverage_min_cell_size' THEN 5 WHEN 'deidentified_area_level' THEN 2 WHEN 'dci_max_records' THEN 10000 END)
 $$;
 COMMENT ON FUNCTION sp_internal.privacy_setting(text) IS 'A privacy setting''s value, or its default (NULL for retention periods that are not set).';
 

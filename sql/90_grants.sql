@@ -502,3 +502,28 @@ SELECT pg_catalog.pg_extension_config_dump('sp.outbox_event', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.outbox_consumer', '');
 SELECT pg_catalog.pg_extension_config_dump('sp_internal.outbox_delivery', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.outbox_event_event_id_seq', '');
+
+-- the DCI API (sql/79_dci.sql): every role that reads households may search
+-- and subscribe (what it gets follows its own grants and scope); clients,
+-- their history and subscriptions are read by administrators and auditors
+-- (never the token hashes)
+GRANT EXECUTE ON FUNCTION sp.dci_search(jsonb), sp.dci_subscribe(jsonb), sp.dci_unsubscribe(jsonb), sp.dci_txn_status(jsonb)
+    TO sp_admin, sp_registrar, sp_caseworker, sp_programme_officer, sp_payment_officer, sp_grievance_officer, sp_analyst,
+       sp_auditor, sp_integration;
+GRANT EXECUTE ON FUNCTION sp.register_api_client(text, text, name, text[], text), sp.revoke_api_client(text),
+    sp.prune_dci_messages(interval) TO sp_admin;
+GRANT SELECT (sender_id, client_role, callback_prefixes, description, created_at, created_by, revoked_at, revoked_by)
+    ON sp.api_client TO sp_admin, sp_auditor;
+GRANT SELECT ON sp.api_client_history, sp.dci_subscription TO sp_admin, sp_auditor;
+GRANT SELECT ON sp.dci_attribute
+    TO sp_admin, sp_registrar, sp_caseworker, sp_programme_officer, sp_payment_officer, sp_grievance_officer, sp_analyst,
+       sp_auditor, sp_integration;
+GRANT INSERT (attribute_name, variable_code, description), UPDATE (attribute_name, variable_code, description), DELETE
+    ON sp.dci_attribute TO sp_admin;
+SELECT pg_catalog.pg_extension_config_dump('sp.api_client', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.api_client_history', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.api_client_history_history_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.dci_attribute', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.dci_subscription', '');
+SELECT pg_catalog.pg_extension_config_dump('sp_internal.dci_message', '');
+SELECT pg_catalog.pg_extension_config_dump('sp_internal.dci_message_message_no_seq', '');

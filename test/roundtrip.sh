@@ -213,6 +213,27 @@ SELECT sp.update_household(max(household_id), '{"attributes": {"rooms": 2}}', 'o
 SET ROLE sp_rt_outbox;
 SELECT sp.outbox_ack('rt.consumer', ARRAY(SELECT min(event_id) FROM sp.outbox_claim('rt.consumer', 10)));
 RESET ROLE;
+-- the DCI API: a client, a searchable variable, a search (its message id and
+-- answer are kept: a replay is refused after a restore too) and a subscription
+DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'sp_rt_dci') THEN CREATE ROLE sp_rt_dci NOLOGIN IN ROLE sp_registrar; END IF; END $$;
+SELECT count(*) FROM sp.admin_area a, LATERAL sp.grant_area_scope('sp_rt_dci', a.code) g WHERE a.level = 0;
+SELECT sp.register_api_client('rt.mis', repeat('rt', 20), 'sp_rt_dci', '{https://rt.example.org/dci/}');
+INSERT INTO sp.dci_attribute (attribute_name, variable_code) VALUES ('goats', 'goats');
+SET ROLE sp_rt_dci;
+SELECT sp.dci_search(jsonb_build_object(
+    'header', jsonb_build_object('message_id', 'rt-1', 'message_ts', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+                                 'action', 'search', 'sender_id', 'rt.mis', 'total_count', 1),
+    'message', jsonb_build_object('transaction_id', 'rt-txn-1', 'search_request', jsonb_build_array(jsonb_build_object(
+        'reference_id', 'r1', 'timestamp', '2026-01-01T00:00:00Z',
+        'search_criteria', '{"query_type": "predicate", "query": [{"seq_num": 1, "expression1": {"attribute_name": "goats", "operator": "ge", "attribute_value": 0}}]}'::jsonb))))) #>> '{header,status}';
+SELECT sp.dci_subscribe(jsonb_build_object(
+    'header', jsonb_build_object('message_id', 'rt-2', 'message_ts', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+                                 'action', 'subscribe', 'sender_id', 'rt.mis', 'total_count', 1, 'sender_uri', 'https://rt.example.org/dci/notify'),
+    'message', jsonb_build_object('transaction_id', 'rt-txn-2', 'subscribe_request', jsonb_build_array(jsonb_build_object(
+        'reference_id', 's1', 'timestamp', '2026-01-01T00:00:00Z',
+        'subscribe_criteria', '{"reg_event_type": "DEATH", "filter_type": "predicate", "notify_record_type": "Member",
+                                "filter": [{"seq_num": 1, "expression1": {"attribute_name": "age", "operator": "ge", "attribute_value": 60}}]}'::jsonb))))) #>> '{message,subscribe_response,0,status}';
+RESET ROLE;
 -- both keys rotated: the dump carries the retired keys' state and re-keyed values
 SELECT sp.rotate_keys(NULL, 100000);
 SELECT sp.rotate_keys(NULL, 100000, false);
@@ -261,7 +282,7 @@ rc_custom=0; pg_restore -d sp_rt_custom "$work/dump.custom" > "$work/restore.cus
 rc_plain=0; psql -X -q -v ON_ERROR_STOP=1 -d sp_rt_plain -f "$work/dump.sql" > "$work/restore.plain.err" 2>&1 || rc_plain=$?
 t1=$(date +%s)
 
-echo "1..15"
+echo "1..17"
 # pg_dump notes every config table that references itself (areas, households,
 # persons, payments re-issued) as "circular": harmless for a full dump (docs/dba-guide.md); anything else is not
 other=$(cat "$work/dump.custom.err" "$work/dump.plain.err" | grep -v \
@@ -311,6 +332,22 @@ SQL
   ) || true
   ok "$([ "$(echo $got | tr -d ' ')" = "1tt1enrolledtruefalset" ]; echo $?)" \
      "$kind: the restored registry keeps working (register, reassess, eligibility, enrol, lift a suspension, a grievance replayed and a new one)" "$got"
+  got=$(q "$db" 2>&1 <<'SQL' || true
+SET ROLE sp_rt_dci;
+SELECT sp.dci_search(jsonb_build_object(
+    'header', jsonb_build_object('message_id', 'rt-1', 'message_ts', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+                                 'action', 'search', 'sender_id', 'rt.mis', 'total_count', 1),
+    'message', jsonb_build_object('transaction_id', 'rt-txn-1', 'search_request', '[]'::jsonb))) #>> '{header,status_reason_code}';
+SELECT sp.dci_txn_status(jsonb_build_object(
+    'header', jsonb_build_object('message_id', 'rt-3', 'message_ts', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+                                 'action', 'txn-status', 'sender_id', 'rt.mis', 'total_count', 1),
+    'message', jsonb_build_object('transaction_id', 'rt-txn-3', 'txnstatus_request',
+        '{"reference_id": "t", "txn_type": "search", "attribute_type": "transaction_id", "attribute_value": "rt-txn-1"}'::jsonb)))
+    #>> '{message,txnstatus_response,txn_status,search_response,0,status}';
+SQL
+  )
+  ok "$([ "$(echo $got | tr -d ' ')" = "rjct.message_id.duplicatesucc" ]; echo $?)" \
+     "$kind: DCI: a message id sent before the dump is refused as a replay; its answer is found by transaction status" "$got"
 done
 ok "$([ $((t1 - t0)) -lt 60 ]; echo $?)" "dump and both restores took $((t1 - t0)) s"
 
@@ -330,5 +367,5 @@ ok "$(grep -q 'invalid ranking of programme "bad"' <<<"$got"; echo $?)" \
    "a programme officer's COPY into sp.programme is validated like an INSERT" "$got"
 
 for db in $src sp_rt_custom sp_rt_plain; do dropdb "$db"; done
-psql -X -q -d postgres -c "DROP ROLE sp_rt_registrars" -c "DROP ROLE sp_rt_payer1" -c "DROP ROLE sp_rt_payer2" -c "DROP ROLE sp_rt_outbox"   # roles are cluster-wide: leave none behind
+psql -X -q -d postgres -c "DROP ROLE sp_rt_registrars" -c "DROP ROLE sp_rt_payer1" -c "DROP ROLE sp_rt_payer2" -c "DROP ROLE sp_rt_outbox" -c "DROP ROLE sp_rt_dci"   # roles are cluster-wide: leave none behind
 exit $fail

@@ -3,7 +3,7 @@
 -- functions, aggregates, leaky functions in WHERE clauses, EXPLAIN, error
 -- messages, and every API function that changes something.
 BEGIN;
-SELECT plan(25);
+SELECT plan(26);
 \ir adversarial_setup.psql
 
 CREATE TEMP TABLE shipped (role text PRIMARY KEY);
@@ -315,6 +315,23 @@ SELECT is(regexp_replace(adv_lab.outcome('adv_pii_reader', NULL, format('SELECT 
 SELECT is(regexp_replace(adv_lab.outcome('adv_pii_reader', NULL, format('SELECT sp.person_phone(%s, ''attack'')', :p2)), '\d+', 'N', 'g'),
           regexp_replace(adv_lab.outcome('adv_pii_reader', NULL, format('SELECT sp.person_phone(%s, ''attack'')', :nx)), '\d+', 'N', 'g'),
           'decrypting the phone of a person outside the scope fails like a missing person');
+
+-- DCI search: by id, predicate and expression, as groups and members, an
+-- XA01 role gets no XA02 record back
+CREATE TEMP TABLE dci_probe AS
+SELECT s.role, o FROM shipped s,
+LATERAL adv_lab.outcome(s.role, NULL, format(
+    'SELECT coalesce(sum(jsonb_array_length(i #> ''{data,reg_records}'')), 0) FROM jsonb_array_elements(sp.dci_search(adv_lab.dci_envelope(''search'', ''search_request'', %L::jsonb)) #> ''{message,search_response}'') i',
+    format('[{"reference_id": "h2", "timestamp": "2026-01-01T00:00:00Z", "search_criteria": {"query_type": "idtype-value", "query": {"type": "HouseholdID", "value": "%s"}}},
+             {"reference_id": "h3", "timestamp": "2026-01-01T00:00:00Z", "search_criteria": {"query_type": "idtype-value", "query": {"type": "HouseholdID", "value": "%s"}}},
+             {"reference_id": "p2", "timestamp": "2026-01-01T00:00:00Z", "search_criteria": {"query_type": "idtype-value", "response_entity": "Member", "query": {"type": "PersonID", "value": "%s"}}},
+             {"reference_id": "area", "timestamp": "2026-01-01T00:00:00Z", "search_criteria": {"query_type": "predicate", "query": [{"seq_num": 1, "expression1": {"attribute_name": "area", "operator": "eq", "attribute_value": "XA02"}}]}},
+             {"reference_id": "not-mine", "timestamp": "2026-01-01T00:00:00Z", "search_criteria": {"query_type": "predicate", "response_entity": "Member", "query": [{"seq_num": 1, "expression1": {"attribute_name": "area", "operator": "eq", "attribute_value": "XA01"}, "condition": "not"}]}},
+             {"reference_id": "expr", "timestamp": "2026-01-01T00:00:00Z", "search_criteria": {"query_type": "expression", "query": {"type": "NoSql", "value": {"expression": {"collection": "Group", "query": {"$or": [{"area": "XA02"}, {"household_id": {"$in": [%s, %s]}}]}}}}}}]',
+           :h2, :h3, :p2, :h2, :h3))) o
+WHERE has_function_privilege(s.role, 'sp.dci_search(jsonb)', 'EXECUTE');
+SELECT is_empty($$SELECT role, o FROM dci_probe WHERE o <> 'ok:0'$$,
+                'DCI searches of every kind by an XA01 role return no XA02 record');
 
 SELECT * FROM finish();
 ROLLBACK;
