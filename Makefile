@@ -34,6 +34,11 @@ REGRESS_OPTS = --inputdir=test --outputdir=. --encoding=UTF8
 
 EXTRA_CLEAN = $(DATA_built) test/unit/*.bin results regression.diffs regression.out
 
+# The DCI HTTP gateway (built below): PGXS installs it beside the PostgreSQL
+# programs.  (Set before PGXS is included: its rules read these.)
+GATEWAY       = src/gateway/sp_registry_gateway
+SCRIPTS_built = $(GATEWAY)
+
 # On a fresh machine the server headers (and PGXS) arrive with `make deps`;
 # until then only the set-up targets below work.
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
@@ -64,6 +69,20 @@ all: tools/registry_gen
 tools/registry_gen: tools/registry_gen.c
 	$(CC) -std=c11 -O2 -Wall -Wextra -Werror -pedantic -o $@ $< -lm
 EXTRA_CLEAN += tools/registry_gen
+
+# The DCI HTTP gateway (docs/interoperability.md): a program on libpq,
+# libmicrohttpd and libcurl, installed beside the PostgreSQL programs
+# ($(pg_config --bindir)) with a link in /usr/local/bin.
+GATEWAY_CFLAGS = -std=gnu11 -O2 -g -Wall -Wextra -Werror -Isrc/core -I$(shell $(PG_CONFIG) --includedir 2>/dev/null) \
+                 $(shell pkg-config --cflags libmicrohttpd libcurl 2>/dev/null)
+GATEWAY_LIBS = -L$(shell $(PG_CONFIG) --libdir 2>/dev/null) -lpq $(shell pkg-config --libs libmicrohttpd libcurl 2>/dev/null) -lpthread
+$(GATEWAY): src/gateway/sp_registry_gateway.c src/core/sp_http.c src/core/sp_http.h
+	$(CC) $(GATEWAY_CFLAGS) -o $@ src/gateway/sp_registry_gateway.c src/core/sp_http.c $(GATEWAY_LIBS)
+EXTRA_CLEAN += $(GATEWAY)
+install: install-links
+.PHONY: install-links
+install-links: installdirs
+	@if [ -z "$(DESTDIR)" ] && [ -w /usr/local/bin ]; then ln -sf '$(bindir)/sp_registry_gateway' /usr/local/bin/sp_registry_gateway; fi
 
 .PHONY: deps unit-test test test-future demo bench regress-test pgtap-test role-matrix
 

@@ -16,6 +16,10 @@ packages=(
   postgresql-common
   libtap-parser-sourcehandler-pgtap-perl
   libicu-dev
+  libpq-dev
+  libmicrohttpd-dev
+  libcurl4-openssl-dev
+  python3
   pkg-config
   perl
   bc

@@ -14,7 +14,7 @@ WITH roles (ord, r, label) AS (
     VALUES (1, 'sp_admin', 'admin'), (2, 'sp_registrar', 'registrar'), (3, 'sp_caseworker', 'caseworker'),
            (4, 'sp_programme_officer', 'programme'), (5, 'sp_payment_officer', 'payment'),
            (6, 'sp_grievance_officer', 'grievance'), (7, 'sp_analyst', 'analyst'), (8, 'sp_auditor', 'auditor'),
-           (9, 'sp_pii_reader', 'pii_reader'), (10, 'sp_integration', 'integration')
+           (9, 'sp_pii_reader', 'pii_reader'), (10, 'sp_integration', 'integration'), (11, 'sp_gateway', 'gateway')
 ),
 rels AS (
     SELECT c.oid, n.nspname, c.relname AS name, CASE c.relkind WHEN 'v' THEN 'view' ELSE 'table' END AS kind

@@ -57,6 +57,11 @@ if ! prove --exec "bash" test/g2p_shapes.sh; then
   status=1
 fi
 
+echo "== DCI gateway over HTTP (test/gateway.sh)"
+if ! prove --exec "bash" test/gateway.sh; then
+  status=1
+fi
+
 echo "== coverage map rendered (test/map_render.sh)"
 if ! prove --exec "bash" test/map_render.sh; then
   status=1

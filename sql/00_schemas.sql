@@ -37,6 +37,18 @@ BEGIN
 END
 $roles$;
 
+-- The HTTP gateway's group role (sql/79_dci.sql): it may authenticate API
+-- clients and act as each registered client's role (SET ROLE), but it does
+-- not inherit their privileges (NOINHERIT): a gateway login holds nothing of
+-- its own beyond checking tokens.
+DO $gateway$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'sp_gateway') THEN
+        CREATE ROLE sp_gateway NOLOGIN NOINHERIT;
+    END IF;
+END
+$gateway$;
+
 COMMENT ON ROLE sp_admin IS 'sp_registry: manages catalogues, admin areas, models, area scopes and deduplication runs; holds the registrar, caseworker, programme officer and analyst roles.';
 COMMENT ON ROLE sp_registrar IS 'sp_registry: registers and updates households and persons in its areas, looks up persons by national ID (audited), decides possible duplicates.';
 COMMENT ON ROLE sp_caseworker IS 'sp_registry: follows households of its areas: corrections, status changes, reassessment after appeals, enrolment suspensions and exits, eligibility reviews.';
@@ -47,9 +59,10 @@ COMMENT ON ROLE sp_analyst IS 'sp_registry: reads de-identified registry data, c
 COMMENT ON ROLE sp_auditor IS 'sp_registry: reads the audit trail, history tables and decisions of its areas; changes nothing.';
 COMMENT ON ROLE sp_pii_reader IS 'sp_registry: may decrypt national IDs and phone numbers of its areas; every read is audited.';
 COMMENT ON ROLE sp_integration IS 'sp_registry: machine-to-machine clients (registration apps, interoperability gateways): registers and imports in its areas.';
+COMMENT ON ROLE sp_gateway IS 'sp_registry: the DCI HTTP gateway (sp_registry_gateway): checks API clients'' bearer tokens and acts as each registered client''s role (every registered client role is granted to it; NOINHERIT, so it holds none of their privileges). Only the gateway''s login may be a member.';
 
 GRANT USAGE ON SCHEMA sp TO sp_admin, sp_registrar, sp_caseworker, sp_programme_officer, sp_payment_officer,
-                            sp_grievance_officer, sp_analyst, sp_auditor, sp_pii_reader, sp_integration;
+                            sp_grievance_officer, sp_analyst, sp_auditor, sp_pii_reader, sp_integration, sp_gateway;
 -- sp_internal holds the helpers that row-level security policies and views call as the reader.
 GRANT USAGE ON SCHEMA sp_internal TO sp_admin, sp_registrar, sp_caseworker, sp_programme_officer, sp_payment_officer,
-                                     sp_grievance_officer, sp_analyst, sp_auditor, sp_pii_reader, sp_integration;
+                                     sp_grievance_officer, sp_analyst, sp_auditor, sp_pii_reader, sp_integration, sp_gateway;

@@ -90,6 +90,7 @@ AS $$
 DECLARE
     bad text;
     existed boolean;
+    old_role name;
     c sp.api_client;
 BEGIN
     PERFORM sp_internal.require_national_scope('registering API clients');
@@ -109,11 +110,12 @@ BEGIN
     IF EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = client_role
                AND (r.rolsuper OR r.rolbypassrls OR r.rolcreaterole OR r.rolname LIKE 'pg\_%'
                     OR r.rolname IN ('sp_admin', 'sp_registrar', 'sp_caseworker', 'sp_programme_officer', 'sp_payment_officer',
-                                     'sp_grievance_officer', 'sp_analyst', 'sp_auditor', 'sp_pii_reader', 'sp_integration')
+                                     'sp_grievance_officer', 'sp_analyst', 'sp_auditor', 'sp_pii_reader', 'sp_integration', 'sp_gateway')
+                    OR pg_has_role(r.oid, 'sp_gateway', 'MEMBER')
                     OR r.oid = (SELECT e.extowner FROM pg_extension e WHERE e.extname = 'sp_registry'))) THEN
         RAISE EXCEPTION 'an API client acts as a role of its own, not as "%"', client_role
             USING ERRCODE = 'invalid_parameter_value', COLUMN = 'client_role',
-                  DETAIL = 'Superusers, roles that bypass row-level security or create roles, the extension owner, the shipped group roles (sp_admin, sp_registrar, ...) and pg_ roles are refused.',
+                  DETAIL = 'Superusers, roles that bypass row-level security or create roles, the extension owner, the shipped group roles (sp_admin, sp_registrar, ..., sp_gateway), members of sp_gateway (the gateway''s own login) and pg_ roles are refused.',
                   HINT = 'CREATE ROLE ministry_x_api NOLOGIN IN ROLE sp_analyst; then grant it an area scope.';
     END IF;
     IF callback_prefixes IS NULL OR array_position(callback_prefixes, NULL) IS NOT NULL OR cardinality(callback_prefixes) > 20 THEN
@@ -133,6 +135,13 @@ BEGIN
                   DETAIL = 'Each client acts as a role of its own, so that its searches, scope and audit records are its own.';
     END IF;
     existed := EXISTS (SELECT 1 FROM sp.api_client a WHERE a.sender_id = register_api_client.sender_id);
+    -- a client that changes role: the gateway may no longer act as the old one
+    SELECT a.client_role INTO old_role FROM sp.api_client a
+    WHERE a.sender_id = register_api_client.sender_id AND a.revoked_at IS NULL AND a.client_role <> register_api_client.client_role;
+    IF old_role IS NOT NULL THEN
+        EXECUTE pg_catalog.format('REVOKE %I FROM sp_gateway', old_role);
+    END IF;
+    EXECUTE pg_catalog.format('GRANT %I TO sp_gateway', client_role);
     INSERT INTO sp.api_client AS a (sender_id, client_role, token_sha256, callback_prefixes, description)
     VALUES (sender_id, client_role, sha256(convert_to(token, 'UTF8')), callback_prefixes, left(description, 1000))
     ON CONFLICT ON CONSTRAINT api_client_pkey DO UPDATE
@@ -150,7 +159,7 @@ EXCEPTION WHEN unique_violation THEN
     RAISE;
 END
 $$;
-COMMENT ON FUNCTION sp.register_api_client(text, text, name, text[], text) IS 'Registers (or replaces: new token, role, prefixes) a DCI API client: its sender_id, its bearer token (32 to 512 characters; only its SHA-256 is stored), the role it acts as (a role of its own, not a superuser or shipped group role; one client per role) and the URL prefixes its callbacks may go to. Administrators with national scope. Kept in sp.api_client_history.';
+COMMENT ON FUNCTION sp.register_api_client(text, text, name, text[], text) IS 'Registers (or replaces: new token, role, prefixes) a DCI API client: its sender_id, its bearer token (32 to 512 characters; only its SHA-256 is stored), the role it acts as (a role of its own, not a superuser or shipped group role; one client per role) and the URL prefixes its callbacks may go to. The role is granted to sp_gateway, so that the HTTP gateway may act as it. Administrators with national scope. Kept in sp.api_client_history.';
 
 CREATE FUNCTION sp.revoke_api_client(sender_id text)
     RETURNS jsonb
@@ -171,10 +180,26 @@ BEGIN
     END IF;
     INSERT INTO sp.api_client_history (sender_id, client_role, callback_prefixes, description, operation)
     VALUES (c.sender_id, c.client_role, c.callback_prefixes, c.description, 'revoke');
+    IF EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = c.client_role) THEN
+        EXECUTE pg_catalog.format('REVOKE %I FROM sp_gateway', c.client_role);
+    END IF;
     RETURN to_jsonb(c) - 'token_sha256';
 END
 $$;
-COMMENT ON FUNCTION sp.revoke_api_client(text) IS 'Revokes an API client: its token stops working at once (the gateway checks it on every request). The row stays, with who revoked it and when.';
+COMMENT ON FUNCTION sp.revoke_api_client(text) IS 'Revokes an API client: its token stops working (the gateway caches a token for at most a few seconds) and the gateway may no longer act as its role. The row stays, with who revoked it and when.';
+
+-- For the gateway: the client of a bearer token.
+CREATE FUNCTION sp.api_client_authenticate(token text)
+    RETURNS TABLE (sender_id text, client_role name, callback_prefixes text[])
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT a.sender_id, a.client_role, a.callback_prefixes
+    FROM sp.api_client a
+    WHERE a.token_sha256 = sha256(convert_to(token, 'UTF8')) AND a.revoked_at IS NULL
+      AND length(token) BETWEEN 32 AND 512
+$$;
+COMMENT ON FUNCTION sp.api_client_authenticate(text) IS 'The active API client whose bearer token this is (sender_id, the role to act as, callback prefixes); no row for an unknown or revoked token. For the HTTP gateway (sp_gateway).';
 
 -- The client a caller acts as: the active one whose role the caller is (or
 -- holds).  NULL when the caller is no registered client (a direct SQL user).
@@ -896,7 +921,7 @@ COMMENT ON FUNCTION sp_internal.dci_group_record(sp.household, text, boolean) IS
 -- Opens a request: the error object (err) when it cannot be read as one;
 -- else its header and message, the claimed message (replays refused), and a
 -- header reason code when the header is wrong.
-CREATE FUNCTION sp_internal.dci_open(request jsonb, p_action text, items_key text,
+CREATE FUNCTION sp_internal.dci_open(request jsonb, p_action text, items_key text, p_correlation_id text,
                                      OUT err jsonb, OUT hdr jsonb, OUT msg jsonb, OUT header_code text, OUT header_message text,
                                      OUT correlation_id text, OUT message_no bigint, OUT item_count integer)
     LANGUAGE plpgsql VOLATILE
@@ -954,13 +979,23 @@ BEGIN
         item_count := 1;
     END IF;
 
-    correlation_id := gen_random_uuid()::text;
+    -- the gateway's, for an asynchronous route: the one its ACK gave the client
+    IF p_correlation_id IS NOT NULL AND p_correlation_id !~ '^[A-Za-z0-9][A-Za-z0-9._:-]{0,98}$' THEN
+        RAISE EXCEPTION 'correlation_id must be 1 to 99 letters, digits and . _ : -, starting with a letter or digit'
+            USING ERRCODE = 'invalid_parameter_value', COLUMN = 'correlation_id';
+    END IF;
+    correlation_id := coalesce(p_correlation_id, gen_random_uuid()::text);
     ts := sp_internal.dci_timestamp(hdr -> 'message_ts');
     BEGIN
         INSERT INTO sp_internal.dci_message (caller_role, sender_id, message_id, action, transaction_id, correlation_id, message_ts)
         VALUES (sp_internal.caller(), hdr ->> 'sender_id', hdr ->> 'message_id', p_action, msg ->> 'transaction_id', correlation_id, ts)
         RETURNING dci_message.message_no INTO message_no;
     EXCEPTION WHEN unique_violation THEN
+        GET STACKED DIAGNOSTICS f = CONSTRAINT_NAME;
+        IF f = 'dci_message_correlation_id_key' THEN
+            RAISE EXCEPTION 'correlation_id "%" was used before', p_correlation_id
+                USING ERRCODE = 'unique_violation', COLUMN = 'correlation_id';
+        END IF;
         header_code := 'rjct.message_id.duplicate';
         header_message := 'this message_id was sent before';
         RETURN;
@@ -989,7 +1024,7 @@ BEGIN
     END IF;
 END
 $$;
-COMMENT ON FUNCTION sp_internal.dci_open(jsonb, text, text) IS 'Reads a DCI request envelope: the ERR object for what is not a request (err.request.bad, err.sender_id.invalid, err.encryption.invalid); else header and message, the message claimed in sp_internal.dci_message (a replayed message_id gives rjct.message_id.duplicate) and the header reason code, if any (version, action, message_ts within the last day, total_count equal to the items, at most 100).';
+COMMENT ON FUNCTION sp_internal.dci_open(jsonb, text, text, text) IS 'Reads a DCI request envelope: the ERR object for what is not a request (err.request.bad, err.sender_id.invalid, err.encryption.invalid); else header and message, the message claimed in sp_internal.dci_message (a replayed message_id gives rjct.message_id.duplicate) and the header reason code, if any (version, action, message_ts within the last day, total_count equal to the items, at most 100).';
 
 -- The response envelope (MsgCallbackHeader unless plain_header) around a
 -- message, kept with the claimed message for transaction status.
@@ -1150,7 +1185,7 @@ AS $$
 $$;
 COMMENT ON FUNCTION sp_internal.dci_reference_problem(jsonb, text[]) IS 'rjct.reference_id.invalid (not a string of 1 to 99 characters), rjct.reference_id.duplicate (earlier in the message) or NULL.';
 
-CREATE FUNCTION sp.dci_search(request jsonb)
+CREATE FUNCTION sp.dci_search(request jsonb, correlation_id text DEFAULT NULL)
     RETURNS jsonb
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
@@ -1166,7 +1201,7 @@ DECLARE
     m text;
     h text;
 BEGIN
-    o := sp_internal.dci_open(request, 'search', 'search_request');
+    o := sp_internal.dci_open(request, 'search', 'search_request', correlation_id);
     IF o.err IS NOT NULL THEN
         RETURN o.err;
     END IF;
@@ -1201,7 +1236,7 @@ EXCEPTION WHEN configuration_limit_exceeded THEN
     RETURN sp_internal.dci_error('err.request.too_many_requests', 'identifier lookups of this client are over their hourly quota');
 END
 $$;
-COMMENT ON FUNCTION sp.dci_search(jsonb) IS 'DCI social registry search (/registry/sync/search, and the result of /registry/search): takes the whole envelope {signature, header, message: {transaction_id, search_request: [..]}} and returns the on-search envelope. Query types idtype-value (NationalID/UIN, MOBILE: through the blind index, audited; HouseholdID, PersonID), predicate and expression (NoSql, collection Group or Member) over the attributes of docs/interoperability.md; never caller text as SQL. Records are the Group or Member shape with only the fields the caller''s grants allow, from its area scope, a page at a time with total_count. Per-item status and reason codes; a malformed envelope gets the DCI error object, a replayed message_id rjct.message_id.duplicate.';
+COMMENT ON FUNCTION sp.dci_search(jsonb, text) IS 'DCI social registry search (/registry/sync/search, and the result of /registry/search): takes the whole envelope {signature, header, message: {transaction_id, search_request: [..]}} and returns the on-search envelope. Query types idtype-value (NationalID/UIN, MOBILE: through the blind index, audited; HouseholdID, PersonID), predicate and expression (NoSql, collection Group or Member) over the attributes of docs/interoperability.md; never caller text as SQL. Records are the Group or Member shape with only the fields the caller''s grants allow, from its area scope, a page at a time with total_count. Per-item status and reason codes; a malformed envelope gets the DCI error object, a replayed message_id rjct.message_id.duplicate. correlation_id: the id the gateway''s ACK gave the client on an asynchronous route (default a new UUID).';
 
 -- ---------------------------------------------------------------------------
 -- Subscriptions: what a client wants to be notified of.  Notifications are
@@ -1239,13 +1274,20 @@ COMMENT ON COLUMN sp.dci_subscription.outbox_consumer IS 'The outbox consumer (o
 
 -- The outbox consumer of a subscribing role; created with its first
 -- subscription, starting from the events written from now on.
+CREATE FUNCTION sp_internal.dci_consumer_name(p_role text)
+    RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$ SELECT 'dci.' || left(encode(sha256(convert_to(p_role, 'UTF8')), 'hex'), 24) $$;
+COMMENT ON FUNCTION sp_internal.dci_consumer_name(text) IS 'The name of the outbox consumer of a role''s DCI subscriptions: dci. and 24 hex digits of the SHA-256 of the role name.';
+
 CREATE FUNCTION sp_internal.dci_outbox_consumer(p_role text)
     RETURNS text
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    n text := 'dci.' || left(encode(sha256(convert_to(p_role, 'UTF8')), 'hex'), 24);
+    n text := sp_internal.dci_consumer_name(p_role);
 BEGIN
     INSERT INTO sp.outbox_consumer (name, consumer_role, lease, description, acked_txid, acked_event_id)
     SELECT n, p_role, interval '5 minutes', pg_catalog.format('DCI notifications of role %s', p_role),
@@ -1373,7 +1415,7 @@ END
 $$;
 COMMENT ON FUNCTION sp_internal.dci_subscribe_item(jsonb, text, record) IS 'Records one DCI subscription request (event type, filter checked as a search by the subscriber, record type, period); raises 22023 with the item reason code as hint.';
 
-CREATE FUNCTION sp.dci_subscribe(request jsonb)
+CREATE FUNCTION sp.dci_subscribe(request jsonb, correlation_id text DEFAULT NULL)
     RETURNS jsonb
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
@@ -1393,7 +1435,10 @@ BEGIN
        AND (client.sender_id IS NULL OR NOT sp_internal.dci_callback_allowed(request #>> '{header,sender_uri}', client.callback_prefixes)) THEN
         RETURN sp_internal.dci_error('err.sender_uri.invalid', 'header.sender_uri is not under a callback prefix registered for this client');
     END IF;
-    o := sp_internal.dci_open(request, 'subscribe', 'subscribe_request');
+    IF client.sender_id IS NOT NULL AND jsonb_typeof(request -> 'header') = 'object' AND NOT request -> 'header' ? 'sender_uri' THEN
+        RETURN sp_internal.dci_error('err.sender_uri.invalid', 'a registered client subscribes with a callback (header.sender_uri) for its notifications');
+    END IF;
+    o := sp_internal.dci_open(request, 'subscribe', 'subscribe_request', correlation_id);
     IF o.err IS NOT NULL THEN
         RETURN o.err;
     END IF;
@@ -1422,9 +1467,9 @@ BEGIN
     RETURN sp_internal.dci_reply(o, 'on-subscribe', 'succ', jsonb_array_length(results), jsonb_build_object('subscribe_response', results), true);
 END
 $$;
-COMMENT ON FUNCTION sp.dci_subscribe(jsonb) IS 'DCI subscribe (/registry/subscribe): takes the whole envelope {header, message: {transaction_id, subscribe_request: [..]}} and returns the on-subscribe message with a subscription code per accepted request. Event types are those of the outbox (REGISTER, UPDATE, NewHouseHoldMember, DEATH, ENROL, EXIT, PAYMENT, LINK, UNLINK); the filter is checked as a search by the subscriber would be; the callback (header.sender_uri) must be under the client''s registered prefixes. Notifications come from the transactional outbox, in the subscriber''s area scope.';
+COMMENT ON FUNCTION sp.dci_subscribe(jsonb, text) IS 'DCI subscribe (/registry/subscribe): takes the whole envelope {header, message: {transaction_id, subscribe_request: [..]}} and returns the on-subscribe message with a subscription code per accepted request. Event types are those of the outbox (REGISTER, UPDATE, NewHouseHoldMember, DEATH, ENROL, EXIT, PAYMENT, LINK, UNLINK); the filter is checked as a search by the subscriber would be; the callback (header.sender_uri) must be under the client''s registered prefixes. Notifications come from the transactional outbox, in the subscriber''s area scope. correlation_id: the id the gateway''s ACK gave the client on an asynchronous route (default a new UUID).';
 
-CREATE FUNCTION sp.dci_unsubscribe(request jsonb)
+CREATE FUNCTION sp.dci_unsubscribe(request jsonb, correlation_id text DEFAULT NULL)
     RETURNS jsonb
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
@@ -1436,7 +1481,7 @@ DECLARE
     gone text[];
     body jsonb;
 BEGIN
-    o := sp_internal.dci_open(request, 'unsubscribe', 'subscription_codes');
+    o := sp_internal.dci_open(request, 'unsubscribe', 'subscription_codes', correlation_id);
     IF o.err IS NOT NULL THEN
         RETURN o.err;
     END IF;
@@ -1465,6 +1510,10 @@ BEGIN
             ELSE
                 UPDATE sp.dci_subscription s SET unsubscribed_at = now(), unsubscribed_by = sp_internal.caller()
                 WHERE s.subscription_code = ANY (codes) AND s.caller_role = sp_internal.caller();
+                -- the last one: its outbox consumer goes (it would hold the outbox's events back from pruning)
+                IF NOT EXISTS (SELECT 1 FROM sp.dci_subscription s WHERE s.caller_role = sp_internal.caller() AND s.unsubscribed_at IS NULL) THEN
+                    DELETE FROM sp.outbox_consumer c WHERE c.name = sp_internal.dci_consumer_name(sp_internal.caller());
+                END IF;
                 body := jsonb_build_object('timestamp', sp_internal.dci_ts(now()), 'status', 'succ',
                                            'subscription_status', (SELECT jsonb_agg(jsonb_build_object('code', c, 'status', 'unsubscribe') ORDER BY n)
                                                                    FROM unnest(codes) WITH ORDINALITY x (c, n)));
@@ -1477,14 +1526,14 @@ BEGIN
                                  1, body, true);
 END
 $$;
-COMMENT ON FUNCTION sp.dci_unsubscribe(jsonb) IS 'DCI unsubscribe (/registry/unsubscribe): takes {header, message: {transaction_id, timestamp, subscription_codes}} (total_count: the number of codes) and returns the on-unsubscribe message. All or nothing: an unknown code (or another client''s) gives rjct.subscription_code.invalid, an ended one rjct.event.already_unsubscribed, and nothing changes.';
+COMMENT ON FUNCTION sp.dci_unsubscribe(jsonb, text) IS 'DCI unsubscribe (/registry/unsubscribe): takes {header, message: {transaction_id, timestamp, subscription_codes}} (total_count: the number of codes) and returns the on-unsubscribe message. All or nothing: an unknown code (or another client''s) gives rjct.subscription_code.invalid, an ended one rjct.event.already_unsubscribed, and nothing changes. With the caller''s last subscription its outbox consumer goes. correlation_id: the id the gateway''s ACK gave the client on an asynchronous route (default a new UUID).';
 
 -- ---------------------------------------------------------------------------
 -- Transaction status: what this registry answered to one of the caller's own
 -- earlier requests (by transaction id, correlation id or reference ids), or
 -- the state of its subscriptions.
 
-CREATE FUNCTION sp.dci_txn_status(request jsonb)
+CREATE FUNCTION sp.dci_txn_status(request jsonb, correlation_id text DEFAULT NULL)
     RETURNS jsonb
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
@@ -1500,7 +1549,7 @@ DECLARE
     refs text[];
     why text;
 BEGIN
-    o := sp_internal.dci_open(request, 'txn-status', NULL);
+    o := sp_internal.dci_open(request, 'txn-status', NULL, correlation_id);
     IF o.err IS NOT NULL THEN
         RETURN o.err;
     END IF;
@@ -1562,4 +1611,146 @@ BEGIN
                                  jsonb_build_object('txnstatus_response', jsonb_build_object('txn_type', 'on-' || act, 'txn_status', found_msg)));
 END
 $$;
-COMMENT ON FUNCTION sp.dci_txn_status(jsonb) IS 'DCI transaction status (/registry/sync/txn/status, /registry/txn/status): takes {header, message: {transaction_id, txnstatus_request: {reference_id, txn_type, attribute_type, attribute_value}}} and returns the txn-on-status envelope holding what this registry answered to the caller''s own search, subscribe or unsubscribe (by transaction_id, correlation_id or reference_id_list), or the state of its subscriptions (subscription_code_list). Another client''s transactions are answered as unknown. Answers are kept until sp.prune_dci_messages removes them.';
+COMMENT ON FUNCTION sp.dci_txn_status(jsonb, text) IS 'DCI transaction status (/registry/sync/txn/status, /registry/txn/status): takes {header, message: {transaction_id, txnstatus_request: {reference_id, txn_type, attribute_type, attribute_value}}} and returns the txn-on-status envelope holding what this registry answered to the caller''s own search, subscribe or unsubscribe (by transaction_id, correlation_id or reference_id_list), or the state of its subscriptions (subscription_code_list). Another client''s transactions are answered as unknown. Answers are kept until sp.prune_dci_messages removes them. correlation_id: the id the gateway''s ACK gave the client on an asynchronous route (default a new UUID).';
+
+-- ---------------------------------------------------------------------------
+-- Notifications: the gateway (or a subscriber itself, in SQL) claims the
+-- outbox events of the caller's subscriptions as DCI notify messages, sends
+-- them, and acknowledges the events once every message was delivered: at
+-- least once, in commit order, within the caller's area scope.
+
+-- The records of one subscription for one event (the record as it is now),
+-- if they match its filter; NULL when the filter can no longer be used.
+CREATE FUNCTION sp_internal.dci_notify_records(s sp.dci_subscription, p_household_id bigint, p_person_id bigint, tier text)
+    RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    entity text := CASE s.notify_record_type WHEN 'Group' THEN 'household' ELSE 'person' END;
+    cond text;
+    records jsonb;
+BEGIN
+    cond := CASE WHEN s.filter_type = 'idtype-value' THEN sp_internal.dci_id_condition(s.filter, tier, entity, NULL, NULL)
+                 ELSE sp_internal.dci_tree_sql(sp_internal.dci_query_tree(s.filter_type, s.filter, entity), tier, entity) END;
+    IF entity = 'household' THEN
+        EXECUTE pg_catalog.format(
+            'SELECT coalesce(jsonb_agg(sp_internal.dci_group_record(h, %L, %L)), ''[]'') FROM sp.household h
+             WHERE h.household_id = $1 AND h.admin_area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code)) AND %s',
+            tier, tier <> 'keys' AND has_table_privilege(sp_internal.caller_oid(), 'sp.assessment'::regclass, 'SELECT'), cond)
+        INTO records USING p_household_id;
+    ELSE
+        -- a person's event: that person; a household's: its members that match
+        EXECUTE pg_catalog.format(
+            'SELECT coalesce(jsonb_agg(sp_internal.dci_member_record(p, %L) ORDER BY p.person_id), ''[]'')
+             FROM sp.person p JOIN sp.household h ON h.household_id = p.household_id
+             WHERE (p.person_id = $2 OR ($2 IS NULL AND p.household_id = $1 AND p.status <> ''merged''))
+               AND p.admin_area_code IN (SELECT v.code FROM sp_internal.visible_areas() v (code)) AND %s', tier, cond)
+        INTO records USING p_household_id, p_person_id;
+    END IF;
+    RETURN records;
+EXCEPTION WHEN invalid_parameter_value THEN
+    -- (a filter the subscriber's grants no longer allow matches nothing)
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION sp_internal.dci_notify_records(sp.dci_subscription, bigint, bigint, text) IS 'The Group or Member records of an event''s household or person, as they are now, that match a subscription''s filter within the caller''s scope; NULL when the filter is no longer allowed to the caller.';
+
+CREATE FUNCTION sp.dci_notify_claim(max integer DEFAULT 100)
+    RETURNS TABLE (subscription_code text, callback_uri text, notification jsonb, event_ids bigint[])
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    consumer text := sp_internal.dci_consumer_name(sp_internal.caller());
+    tier text := sp_internal.dci_tier();
+    ev record;
+    s sp.dci_subscription;
+    recs jsonb;
+    acc jsonb := '{}';
+    entry jsonb;
+    matched boolean;
+    unmatched bigint[] := '{}';
+BEGIN
+    IF max IS NULL OR max NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION 'max must be from 1 to 1000' USING ERRCODE = 'invalid_parameter_value', COLUMN = 'max';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM sp.outbox_consumer c WHERE c.name = consumer) THEN
+        RETURN;  -- no subscription yet
+    END IF;
+    -- (in the claim's own order: commit order)
+    FOR ev IN SELECT * FROM sp.outbox_claim(consumer, max) WITH ORDINALITY c ORDER BY c.ordinality LOOP
+        matched := false;
+        FOR s IN SELECT * FROM sp.dci_subscription x
+                 WHERE x.caller_role = sp_internal.caller() AND x.unsubscribed_at IS NULL AND x.reg_event_type = ev.event_type
+                   AND x.subscribed_at <= ev.occurred_at
+                   AND (x.starts_at IS NULL OR ev.occurred_at BETWEEN x.starts_at AND x.ends_at)
+                 ORDER BY x.subscription_code LOOP
+            recs := sp_internal.dci_notify_records(s, ev.household_id, ev.person_id, tier);
+            IF recs IS NULL OR jsonb_array_length(recs) = 0 THEN
+                CONTINUE;
+            END IF;
+            matched := true;
+            entry := coalesce(acc -> s.subscription_code,
+                              jsonb_build_object('callback', s.callback_uri, 'sender_id', s.sender_id, 'transaction_id', s.transaction_id,
+                                                 'items', '[]'::jsonb, 'events', '[]'::jsonb));
+            entry := jsonb_set(entry, '{items}', (entry -> 'items') || jsonb_build_array(jsonb_build_object(
+                'reference_id', 'ev-' || ev.event_id, 'timestamp', sp_internal.dci_ts(ev.occurred_at),
+                'data', jsonb_build_object('version', '1.0.0', 'reg_type', 'ns:org:RegistryType:Social', 'reg_event_type', ev.event_type,
+                                           'reg_record_type', s.notify_record_type, 'reg_records', recs),
+                'locale', s.locale)));
+            entry := jsonb_set(entry, '{events}', (entry -> 'events') || to_jsonb(ev.event_id));
+            acc := jsonb_set(acc, ARRAY[s.subscription_code], entry);
+        END LOOP;
+        IF NOT matched THEN
+            unmatched := unmatched || ev.event_id;
+        END IF;
+    END LOOP;
+    -- events no subscription wants are done with
+    IF cardinality(unmatched) > 0 THEN
+        PERFORM sp.outbox_ack(consumer, unmatched);
+    END IF;
+    RETURN QUERY
+    SELECT x.key, x.value ->> 'callback',
+           jsonb_build_object(
+               'header', jsonb_build_object('version', '1.0.0', 'message_id', gen_random_uuid()::text, 'message_ts', sp_internal.dci_ts(now()),
+                                            'action', 'notify', 'status', 'succ',
+                                            'total_count', jsonb_array_length(x.value -> 'items'), 'completed_count', jsonb_array_length(x.value -> 'items'),
+                                            'sender_id', 'sp_registry', 'receiver_id', x.value ->> 'sender_id', 'is_msg_encrypted', false,
+                                            'meta', jsonb_build_object('subscription_code', x.key)),
+               'message', jsonb_build_object('transaction_id', x.value ->> 'transaction_id', 'notify_event', x.value -> 'items')),
+           ARRAY(SELECT e::bigint FROM jsonb_array_elements_text(x.value -> 'events') e)
+    FROM jsonb_each(acc) x
+    ORDER BY x.key;
+END
+$$;
+COMMENT ON FUNCTION sp.dci_notify_claim(integer) IS 'Claims up to max outbox events for the caller''s DCI subscriptions (in commit order, within its area scope) and returns one notify message per subscription that has matching events: its code, callback URL, the DCI notify envelope (records as they are now, in the shape and fields the caller may see; the subscription code in header.meta) and the event ids to acknowledge with sp.dci_notify_ack once delivered. Events no subscription wants are acknowledged at once. Unacknowledged events are claimed again after 5 minutes (at least once).';
+
+CREATE FUNCTION sp.dci_notify_ack(event_ids bigint[])
+    RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    consumer text := sp_internal.dci_consumer_name(sp_internal.caller());
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM sp.outbox_consumer c WHERE c.name = consumer) THEN
+        RAISE EXCEPTION 'this role has no DCI subscription' USING ERRCODE = 'no_data_found';
+    END IF;
+    RETURN sp.outbox_ack(consumer, event_ids);
+END
+$$;
+COMMENT ON FUNCTION sp.dci_notify_ack(bigint[]) IS 'Acknowledges the events of notifications delivered (from sp.dci_notify_claim); idempotent, like sp.outbox_ack.';
+
+-- For the gateway: the clients with subscriptions to notify.
+CREATE FUNCTION sp.dci_subscribers()
+    RETURNS TABLE (sender_id text, client_role name, callback_prefixes text[])
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT a.sender_id, a.client_role, a.callback_prefixes FROM sp.api_client a
+    WHERE a.revoked_at IS NULL
+      AND EXISTS (SELECT 1 FROM sp.dci_subscription s WHERE s.caller_role = a.client_role AND s.unsubscribed_at IS NULL)
+    ORDER BY a.sender_id
+$$;
+COMMENT ON FUNCTION sp.dci_subscribers() IS 'The active API clients that have subscriptions, with their callback prefixes: the HTTP gateway claims their notifications as each client''s role (sp_gateway).';

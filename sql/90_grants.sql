@@ -507,11 +507,15 @@ SELECT pg_catalog.pg_extension_config_dump('sp.outbox_event_event_id_seq', '');
 -- and subscribe (what it gets follows its own grants and scope); clients,
 -- their history and subscriptions are read by administrators and auditors
 -- (never the token hashes)
-GRANT EXECUTE ON FUNCTION sp.dci_search(jsonb), sp.dci_subscribe(jsonb), sp.dci_unsubscribe(jsonb), sp.dci_txn_status(jsonb)
+GRANT EXECUTE ON FUNCTION sp.dci_search(jsonb, text), sp.dci_subscribe(jsonb, text), sp.dci_unsubscribe(jsonb, text),
+    sp.dci_txn_status(jsonb, text), sp.dci_notify_claim(integer), sp.dci_notify_ack(bigint[])
     TO sp_admin, sp_registrar, sp_caseworker, sp_programme_officer, sp_payment_officer, sp_grievance_officer, sp_analyst,
        sp_auditor, sp_integration;
 GRANT EXECUTE ON FUNCTION sp.register_api_client(text, text, name, text[], text), sp.revoke_api_client(text),
     sp.prune_dci_messages(interval) TO sp_admin;
+-- the HTTP gateway checks tokens and finds the clients to notify; it acts
+-- as each client's role (granted to sp_gateway by sp.register_api_client)
+GRANT EXECUTE ON FUNCTION sp.api_client_authenticate(text), sp.dci_subscribers() TO sp_gateway;
 GRANT SELECT (sender_id, client_role, callback_prefixes, description, created_at, created_by, revoked_at, revoked_by)
     ON sp.api_client TO sp_admin, sp_auditor;
 GRANT SELECT ON sp.api_client_history, sp.dci_subscription TO sp_admin, sp_auditor;

@@ -12,7 +12,7 @@ SELECT plan(13);
 
 CREATE TEMP TABLE shipped (role text PRIMARY KEY);
 INSERT INTO shipped VALUES ('sp_admin'), ('sp_registrar'), ('sp_caseworker'), ('sp_programme_officer'),
-    ('sp_payment_officer'), ('sp_grievance_officer'), ('sp_analyst'), ('sp_auditor'), ('sp_pii_reader'), ('sp_integration');
+    ('sp_payment_officer'), ('sp_grievance_officer'), ('sp_analyst'), ('sp_auditor'), ('sp_pii_reader'), ('sp_integration'), ('sp_gateway');
 
 -- Effective privileges (membership included: sp_admin holds the registrar,
 -- caseworker, programme officer and analyst roles) on every table, view and
@@ -197,10 +197,14 @@ SELECT set_eq('SELECT name, roles FROM function_matrix', $$VALUES
     ('sp.outbox_ack(text,bigint[])', 'admin integration'),
     ('sp.prune_outbox(interval)', 'admin'),
     ('sp.outbox_backlog()', 'admin auditor'),
-    ('sp.dci_search(jsonb)', 'admin analyst auditor caseworker grievance_officer integration payment_officer programme_officer registrar'),
-    ('sp.dci_subscribe(jsonb)', 'admin analyst auditor caseworker grievance_officer integration payment_officer programme_officer registrar'),
-    ('sp.dci_unsubscribe(jsonb)', 'admin analyst auditor caseworker grievance_officer integration payment_officer programme_officer registrar'),
-    ('sp.dci_txn_status(jsonb)', 'admin analyst auditor caseworker grievance_officer integration payment_officer programme_officer registrar'),
+    ('sp.dci_search(jsonb,text)', 'admin analyst auditor caseworker grievance_officer integration payment_officer programme_officer registrar'),
+    ('sp.dci_subscribe(jsonb,text)', 'admin analyst auditor caseworker grievance_officer integration payment_officer programme_officer registrar'),
+    ('sp.dci_unsubscribe(jsonb,text)', 'admin analyst auditor caseworker grievance_officer integration payment_officer programme_officer registrar'),
+    ('sp.dci_txn_status(jsonb,text)', 'admin analyst auditor caseworker grievance_officer integration payment_officer programme_officer registrar'),
+    ('sp.dci_notify_claim(integer)', 'admin analyst auditor caseworker grievance_officer integration payment_officer programme_officer registrar'),
+    ('sp.dci_notify_ack(bigint[])', 'admin analyst auditor caseworker grievance_officer integration payment_officer programme_officer registrar'),
+    ('sp.api_client_authenticate(text)', 'gateway'),
+    ('sp.dci_subscribers()', 'gateway'),
     ('sp.register_api_client(text,text,name,text[],text)', 'admin'),
     ('sp.revoke_api_client(text)', 'admin'),
     ('sp.prune_dci_messages(interval)', 'admin'),

@@ -329,7 +329,7 @@ LATERAL adv_lab.outcome(s.role, NULL, format(
              {"reference_id": "not-mine", "timestamp": "2026-01-01T00:00:00Z", "search_criteria": {"query_type": "predicate", "response_entity": "Member", "query": [{"seq_num": 1, "expression1": {"attribute_name": "area", "operator": "eq", "attribute_value": "XA01"}, "condition": "not"}]}},
              {"reference_id": "expr", "timestamp": "2026-01-01T00:00:00Z", "search_criteria": {"query_type": "expression", "query": {"type": "NoSql", "value": {"expression": {"collection": "Group", "query": {"$or": [{"area": "XA02"}, {"household_id": {"$in": [%s, %s]}}]}}}}}}]',
            :h2, :h3, :p2, :h2, :h3))) o
-WHERE has_function_privilege(s.role, 'sp.dci_search(jsonb)', 'EXECUTE');
+WHERE has_function_privilege(s.role, 'sp.dci_search(jsonb,text)', 'EXECUTE');
 SELECT is_empty($$SELECT role, o FROM dci_probe WHERE o <> 'ok:0'$$,
                 'DCI searches of every kind by an XA01 role return no XA02 record');
 

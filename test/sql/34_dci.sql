@@ -411,6 +411,56 @@ SELECT pg_temp.head(sp.dci_txn_status(jsonb_build_object(
             #> '{message,correlation_id}'))))) AS by_correlation_id;
 RESET ROLE;
 
+-- Notifications: the outbox's events for a client's subscriptions, as DCI
+-- notify messages to its callback; acknowledged once delivered, given again
+-- when they were not.  The client subscribed to registrations in the North
+-- (as Groups); a household registered there is notified, one in the South
+-- (outside its scope) and one before it subscribed are not.
+SELECT (sp.register_household('{"admin_area_code": "DS0101", "members": [
+          {"given_name": "Eebla", "family_name": "Faarax", "relationship_to_head": "head", "sex": "F", "birth_date": "1995"},
+          {"given_name": "Geedi", "family_name": "Faarax", "relationship_to_head": "child", "sex": "M", "birth_date": "2020"}]}')
+        ->> 'household_id')::bigint AS h4 \gset
+SELECT sp.register_household('{"admin_area_code": "DS02", "members": [{"given_name": "Hodan", "relationship_to_head": "head"}]}') IS NOT NULL AS south;
+SET ROLE sp_test_dci_client;
+CREATE TEMP TABLE n1 AS SELECT * FROM sp.dci_notify_claim(10);
+SELECT callback_uri, notification #>> '{header,action}' AS action, notification #>> '{header,receiver_id}' AS receiver,
+       notification #>> '{header,meta,subscription_code}' = subscription_code AS code_in_meta,
+       notification #>> '{message,transaction_id}' AS of_transaction,
+       (SELECT string_agg((e #>> '{data,reg_event_type}') || ' ' || (e #>> '{data,reg_record_type}') || ' [' ||
+                          (SELECT string_agg(m #>> '{demographic_info,name,given_name}', ' ') FROM jsonb_array_elements(e #> '{data,reg_records,0,member_list}') m) || ']', ', ')
+        FROM jsonb_array_elements(notification #> '{message,notify_event}') e) AS events,
+       cardinality(event_ids) AS to_acknowledge
+FROM n1;
+SELECT count(*) AS claimed_again_at_once FROM sp.dci_notify_claim(10);
+-- the gateway crashed before acknowledging: once the claim's lease has run
+-- out, the same events come again
+RESET ROLE;
+UPDATE sp_internal.outbox_delivery SET claimed_until = now() - interval '1 second'
+WHERE consumer = sp_internal.dci_consumer_name('sp_test_dci_client') AND acked_at IS NULL;
+SET ROLE sp_test_dci_client;
+SELECT n2.event_ids = n1.event_ids AS same_events_again FROM sp.dci_notify_claim(10) n2, n1;
+SELECT r - 'position' AS acknowledged FROM n1, LATERAL sp.dci_notify_ack(n1.event_ids) r;
+SELECT r - 'position' AS acknowledged_twice FROM n1, LATERAL sp.dci_notify_ack(n1.event_ids) r;
+RESET ROLE;
+UPDATE sp_internal.outbox_delivery SET claimed_until = now() - interval '1 second'
+WHERE consumer = sp_internal.dci_consumer_name('sp_test_dci_client') AND acked_at IS NULL;
+SET ROLE sp_test_dci_client;
+SELECT count(*) AS nothing_left FROM sp.dci_notify_claim(10);
+-- a role without subscriptions has nothing to claim or acknowledge
+SET ROLE sp_test_dci_ana;
+SELECT count(*) AS nothing FROM sp.dci_notify_claim(10);
+SELECT sp.dci_notify_ack('{1}');
+SELECT sp.dci_notify_claim(0);
+RESET ROLE;
+-- the gateway's view: clients with subscriptions; a token's client
+SET ROLE sp_gateway;
+SELECT sender_id, client_role FROM sp.dci_subscribers() WHERE sender_id LIKE '%.test';
+SELECT sender_id, client_role, callback_prefixes FROM sp.api_client_authenticate(repeat('t0k3n', 8));
+SELECT count(*) AS wrong_token FROM sp.api_client_authenticate(repeat('t0k3n', 7) || 'x0k3n');
+RESET ROLE;
+SELECT pg_has_role('sp_gateway', 'sp_test_dci_client', 'MEMBER') AS gateway_may_act_as_client,
+       has_function_privilege('sp_gateway', 'sp.dci_search(jsonb,text)', 'EXECUTE') AS gateway_itself_may_search;
+
 -- messages are kept for at least a day (a replay must still be refused)
 SELECT sp.prune_dci_messages('1 hour');
 SELECT sp.prune_dci_messages('1 day') AS pruned;
@@ -418,6 +468,7 @@ SELECT count(*) > 0 AS messages_kept FROM sp_internal.dci_message WHERE sender_i
 -- revoking a client ends its registration, not its history
 SELECT sp.revoke_api_client('other.test') ->> 'revoked_by' IS NOT NULL AS revoked;
 SELECT sp.revoke_api_client('other.test');
+SELECT pg_has_role('sp_gateway', 'sp_test_dci_client2', 'MEMBER') AS gateway_may_act_as_revoked;
 SELECT sender_id, client_role, operation FROM sp.api_client_history WHERE sender_id IN ('spmis.test', 'other.test') ORDER BY history_id;
 
 -- Hostile values in every field of the requests: always a DCI answer (an
@@ -481,7 +532,8 @@ INSERT INTO base VALUES
     ('sp.dci_subscribe', pg_temp.env('subscribe', 'fz-2', jsonb_build_array(pg_temp.sub('s', jsonb_build_object(
         'reg_event_type', 'REGISTER', 'filter_type', 'predicate', 'notify_record_type', 'Group',
         'filter', '[{"seq_num": 1, "expression1": {"attribute_name": "area", "operator": "eq", "attribute_value": "DS01"}}]'::jsonb,
-        'frequency', jsonb_build_object('start_time', pg_temp.now_ts(), 'end_time', pg_temp.now_ts('1 day'), 'frequency', '* * *')))), 'subscribe_request'),
+        'frequency', jsonb_build_object('start_time', pg_temp.now_ts(), 'end_time', pg_temp.now_ts('1 day'), 'frequency', '* * *')))), 'subscribe_request',
+        '{"sender_uri": "http://127.0.0.1:8099/dci/n"}'),
      ARRAY['{header,sender_uri}', '{message,subscribe_request}', '{message,subscribe_request,0}', '{message,subscribe_request,0,subscribe_criteria}',
            '{message,subscribe_request,0,subscribe_criteria,reg_event_type}', '{message,subscribe_request,0,subscribe_criteria,filter_type}',
            '{message,subscribe_request,0,subscribe_criteria,filter}', '{message,subscribe_request,0,subscribe_criteria,notify_record_type}',
