@@ -41,7 +41,7 @@ q -c "WITH c AS (SELECT DISTINCT admin_area_code AS v FROM gen)
       ORDER BY 3, 1"
 q -c "CREATE TABLE reg_docs AS
       SELECT household, row_number() OVER (ORDER BY household) AS n,
-             jsonb_build_object('admin_area_code', min(admin_area_code),
+             jsonb_build_object('submission_id', md5('dci' || household)::uuid, 'admin_area_code', min(admin_area_code),
                  'members', jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
                      'given_name', nullif(given_name, ''), 'family_name', nullif(family_name, ''),
                      'birth_date', nullif(birth_date, ''), 'sex', nullif(sex, ''), 'national_id', nullif(national_id, ''),
@@ -58,6 +58,8 @@ done
 load_s=$(printf '%.1f' "$(secs "$t")")
 persons=$(q -Atc "SELECT count(*) FROM sp.person")
 households=$(q -Atc "SELECT count(*) FROM sp.household")
+rejected=$(q -Atc "SELECT count(*) FROM sp.import_error")
+[ "$rejected" = 0 ] || { echo "bench_dci: $rejected registrations rejected:" >&2; q -c "SELECT sqlstate, field, message, count(*) FROM sp.import_error GROUP BY 1, 2, 3" >&2; exit 1; }
 q -c "VACUUM ANALYZE"
 
 # the gateway's login, a client (a registrar's role, national scope), its token
@@ -96,7 +98,7 @@ audited=$(q -Atc "SELECT count(*) FROM sp.audit_log WHERE acting_role = 'bench_d
 
 # the same search in SQL, 16 pgbench clients as the same role
 cat > "$WORK/search.sql" <<'SQL'
-\set i random(1, 20000)
+\set i random(1, :nids)
 SET ROLE bench_dci;
 SELECT sp.dci_search(jsonb_build_object(
     'header', jsonb_build_object('message_id', gen_random_uuid()::text, 'message_ts', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
@@ -109,7 +111,9 @@ SELECT sp.dci_search(jsonb_build_object(
 RESET ROLE;
 SQL
 echo "dci: the same search in SQL, pgbench, $CLIENTS clients, ${SECS}s"
-pg_out=$(pgbench -n -c "$CLIENTS" -j 2 -T "$SECS" -f "$WORK/search.sql" "$DB" 2>&1)
+audited_before=$(q -Atc "SELECT count(*) FROM sp.audit_log WHERE acting_role = 'bench_dci'")
+pg_out=$(pgbench -n -c "$CLIENTS" -j 2 -T "$SECS" -D nids="$(q -Atc "SELECT count(*) FROM bench_ids")" -f "$WORK/search.sql" "$DB" 2>&1)
+pg_audited=$(( $(q -Atc "SELECT count(*) FROM sp.audit_log WHERE acting_role = 'bench_dci'") - audited_before ))
 pg_tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$pg_out" | head -1)
 pg_lat=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' <<<"$pg_out")
 echo "  tps=$pg_tps latency_avg_ms=$pg_lat"
@@ -131,7 +135,7 @@ run the server, the gateway and the load.
 | by household id | $(field requests "$by_hid") | $(field rps "$by_hid") | $(field p50_ms "$by_hid") | $(field p95_ms "$by_hid") | $(field p99_ms "$by_hid") | $(field max_ms "$by_hid") | $(field not_succ "$by_hid") |
 | peer: \`sp.dci_search\` by national ID in SQL, pgbench, $CLIENTS clients | | $pg_tps | avg $pg_lat | | | | |
 
-Audit records written by the national-ID searches over HTTP: $audited (one per lookup).
+Audit records written: $audited by the national-ID searches over HTTP, $pg_audited by pgbench's (one per lookup).
 
 EOF
 dropdb "$DB"

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 typedef struct
 {
@@ -29,6 +30,7 @@ static const char *url, *token, *sender, *id_type;
 static char **ids;
 static size_t nids;
 static double stop_at;
+static long nonce;			/* per run: message ids never repeat across runs */
 
 static double
 now(void)
@@ -93,11 +95,11 @@ run(void *arg)
 		gmtime_r(&t, &tm);
 		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
 		snprintf(body, sizeof(body),
-				 "{\"header\":{\"version\":\"1.0.0\",\"message_id\":\"load-%d-%ld-%ld\",\"message_ts\":\"%s\",\"action\":\"search\","
+				 "{\"header\":{\"version\":\"1.0.0\",\"message_id\":\"load-%ld-%d-%ld-%ld\",\"message_ts\":\"%s\",\"action\":\"search\","
 				 "\"sender_id\":\"%s\",\"total_count\":1},\"message\":{\"transaction_id\":\"t-%d-%ld\",\"search_request\":["
 				 "{\"reference_id\":\"r1\",\"timestamp\":\"%s\",\"search_criteria\":{\"query_type\":\"idtype-value\",\"response_entity\":\"Group\","
 				 "\"query\":{\"type\":\"%s\",\"value\":\"%s\"},\"authorize\":{\"purpose\":{\"text\":\"load test\"}}}}]}}",
-				 w->no, (long) t, seq, ts, sender, w->no, seq, ts, id_type, id);
+				 nonce, w->no, (long) t, seq, ts, sender, w->no, seq, ts, id_type, id);
 		seq++;
 		curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
@@ -177,6 +179,12 @@ main(int argc, char **argv)
 	fclose(f);
 	if (nids == 0 || clients < 1)
 		return 1;
+	{
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		nonce = (long) ts.tv_nsec ^ ((long) getpid() << 20);
+	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	ws = calloc((size_t) clients, sizeof(worker));
 	th = calloc((size_t) clients, sizeof(pthread_t));

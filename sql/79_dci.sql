@@ -34,7 +34,9 @@ CREATE TABLE sp.api_client (
     revoked_by        text
 );
 CREATE UNIQUE INDEX api_client_token_idx ON sp.api_client (token_sha256);
-CREATE UNIQUE INDEX api_client_role_idx ON sp.api_client (client_role) WHERE revoked_at IS NULL;
+-- a role serves one client, even once revoked: its kept messages (transaction
+-- status) and subscriptions are that client's
+CREATE UNIQUE INDEX api_client_role_idx ON sp.api_client (client_role);
 COMMENT ON TABLE sp.api_client IS 'DCI API clients: the sender_id a client puts in its message headers, the database role it acts as (its grants and area scope decide what it may search and see), the SHA-256 of its bearer token (the token itself is never stored) and the URL prefixes its callbacks (on-search, notify) may go to. Written by sp.register_api_client and sp.revoke_api_client; a revoked client keeps its row.';
 COMMENT ON COLUMN sp.api_client.token_sha256 IS 'SHA-256 of the bearer token. Tokens are at least 32 characters of high entropy (generate them, do not choose them), so a plain hash suffices and a gateway can check one per request.';
 COMMENT ON COLUMN sp.api_client.callback_prefixes IS 'A callback URL (the header''s sender_uri) must start with one of these, e.g. https://spmis.example.org/dci/. Anything else is refused (err.sender_uri.invalid): the registry never calls a URL its administrators did not register.';
@@ -61,10 +63,10 @@ CREATE FUNCTION sp_internal.dci_prefix_valid(prefix text)
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT length(prefix) <= 500 AND prefix ~ '^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/([A-Za-z0-9._~%!$&''()*+,;=:@-]+/)*$'
+    SELECT length(prefix) <= 500 AND prefix ~ '^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/([A-Za-z0-9._~%!$&''()*+,=:@-]+/)*$'
            AND prefix !~ '/\.\.?/'
 $$;
-COMMENT ON FUNCTION sp_internal.dci_prefix_valid(text) IS 'Whether a callback prefix is http(s)://host[:port]/path/ with a path of whole segments ending in "/", no user info, query, fragment or dot segments.';
+COMMENT ON FUNCTION sp_internal.dci_prefix_valid(text) IS 'Whether a callback prefix is http(s)://host[:port]/path/ with a path of whole segments ending in "/", no user info, query, fragment, ";" or dot segments. The gateway applies the same rules (src/core/sp_http.c).';
 
 -- A callback URL under one of the prefixes, without dot segments, user info
 -- or fragment.
@@ -74,11 +76,13 @@ CREATE FUNCTION sp_internal.dci_callback_allowed(uri text, prefixes text[])
     SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT uri IS NOT NULL AND length(uri) <= 2000
-           AND uri ~ '^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%!$&''()*+,;=:@/?-]*)?$'
-           AND uri !~ '/\.\.?(/|\?|$)' AND uri !~ '%2[eEfF]'
+           AND uri ~ '^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%!$&''()*+,=:@/?-]*)?$'
+           -- in the path (before any "?"): no dot segment, no empty segment
+           AND split_part(substring(uri FROM '^https?://[^/]*(.*)$'), '?', 1) !~ '//|/\.\.?(/|$)'
+           AND uri !~* '%2[ef]|%5c'
            AND EXISTS (SELECT 1 FROM unnest(prefixes) p (prefix) WHERE starts_with(uri, p.prefix))
 $$;
-COMMENT ON FUNCTION sp_internal.dci_callback_allowed(text, text[]) IS 'Whether a callback URL lies under one of the client''s registered prefixes (and has no dot segments, encoded dots or slashes, user info or fragment).';
+COMMENT ON FUNCTION sp_internal.dci_callback_allowed(text, text[]) IS 'Whether a callback URL lies under one of the client''s registered prefixes (and has no dot or empty path segments, ";", encoded dots, slashes or backslashes, user info or fragment). The gateway applies the same rules (src/core/sp_http.c).';
 
 CREATE FUNCTION sp.register_api_client(sender_id text, token text, client_role name,
                                        callback_prefixes text[] DEFAULT '{}', description text DEFAULT NULL)
@@ -98,8 +102,8 @@ BEGIN
         RAISE EXCEPTION 'sender_id must be 1 to 99 letters, digits and . _ : @ -, starting with a letter or digit'
             USING ERRCODE = 'invalid_parameter_value', COLUMN = 'sender_id';
     END IF;
-    IF token IS NULL OR length(token) < 32 OR length(token) > 512 OR token ~ '[[:space:][:cntrl:]]' THEN
-        RAISE EXCEPTION 'token must be 32 to 512 characters without spaces or control characters'
+    IF token IS NULL OR token !~ '^[!-~]+$' OR length(token) NOT BETWEEN 32 AND 512 THEN
+        RAISE EXCEPTION 'token must be 32 to 512 visible ASCII characters (no spaces)'
             USING ERRCODE = 'invalid_parameter_value', COLUMN = 'token',
                   HINT = 'Generate it, e.g. SELECT encode(gen_random_bytes(32), ''hex'').';
     END IF;
@@ -108,14 +112,18 @@ BEGIN
             USING ERRCODE = 'undefined_object', COLUMN = 'client_role';
     END IF;
     IF EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = client_role
-               AND (r.rolsuper OR r.rolbypassrls OR r.rolcreaterole OR r.rolname LIKE 'pg\_%'
+               AND (r.rolsuper OR r.rolbypassrls OR r.rolcreaterole OR r.rolcanlogin OR r.rolname LIKE 'pg\_%'
+                    -- what the gateway could become: an administrator, a predefined role's powers, the owner's
+                    OR pg_has_role(r.oid, 'sp_admin', 'MEMBER')
+                    OR EXISTS (SELECT 1 FROM pg_roles g WHERE g.rolname LIKE 'pg\_%' AND pg_has_role(r.oid, g.oid, 'MEMBER'))
+                    OR pg_has_role(r.oid, (SELECT e.extowner FROM pg_extension e WHERE e.extname = 'sp_registry'), 'MEMBER')
                     OR r.rolname IN ('sp_admin', 'sp_registrar', 'sp_caseworker', 'sp_programme_officer', 'sp_payment_officer',
                                      'sp_grievance_officer', 'sp_analyst', 'sp_auditor', 'sp_pii_reader', 'sp_integration', 'sp_gateway')
                     OR pg_has_role(r.oid, 'sp_gateway', 'MEMBER')
                     OR r.oid = (SELECT e.extowner FROM pg_extension e WHERE e.extname = 'sp_registry'))) THEN
         RAISE EXCEPTION 'an API client acts as a role of its own, not as "%"', client_role
             USING ERRCODE = 'invalid_parameter_value', COLUMN = 'client_role',
-                  DETAIL = 'Superusers, roles that bypass row-level security or create roles, the extension owner, the shipped group roles (sp_admin, sp_registrar, ..., sp_gateway), members of sp_gateway (the gateway''s own login) and pg_ roles are refused.',
+                  DETAIL = 'Refused: superusers, roles that bypass row-level security, create roles or log in, the shipped group roles (sp_admin, sp_registrar, ..., sp_gateway), and members of sp_admin, of sp_gateway (the gateway''s own login), of a pg_ role or of the extension owner: the gateway may act as the client''s role, and must not become more than a client.',
                   HINT = 'CREATE ROLE ministry_x_api NOLOGIN IN ROLE sp_analyst; then grant it an area scope.';
     END IF;
     IF callback_prefixes IS NULL OR array_position(callback_prefixes, NULL) IS NOT NULL OR cardinality(callback_prefixes) > 20 THEN
@@ -128,11 +136,11 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value', COLUMN = 'callback_prefixes',
                   DETAIL = 'A prefix names a whole path: https://spmis.example.org/dci/ allows https://spmis.example.org/dci/on-search but not https://spmis.example.org.evil.net/.';
     END IF;
-    IF EXISTS (SELECT 1 FROM sp.api_client a WHERE a.client_role = client_role AND a.revoked_at IS NULL
+    IF EXISTS (SELECT 1 FROM sp.api_client a WHERE a.client_role = client_role
                AND a.sender_id <> register_api_client.sender_id) THEN
         RAISE EXCEPTION 'role "%" is already the role of another API client', client_role
             USING ERRCODE = 'unique_violation', COLUMN = 'client_role',
-                  DETAIL = 'Each client acts as a role of its own, so that its searches, scope and audit records are its own.';
+                  DETAIL = 'Each client acts as a role of its own, even once revoked, so that its searches, scope, audit records, kept answers and subscriptions are its own.';
     END IF;
     existed := EXISTS (SELECT 1 FROM sp.api_client a WHERE a.sender_id = register_api_client.sender_id);
     -- a client that changes role: the gateway may no longer act as the old one
@@ -183,23 +191,28 @@ BEGIN
     IF EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = c.client_role) THEN
         EXECUTE pg_catalog.format('REVOKE %I FROM sp_gateway', c.client_role);
     END IF;
+    -- its subscriptions end, and their outbox consumer goes (it would hold the outbox back from pruning)
+    UPDATE sp.dci_subscription x SET unsubscribed_at = now(), unsubscribed_by = sp_internal.caller()
+    WHERE x.caller_role = c.client_role AND x.unsubscribed_at IS NULL;
+    DELETE FROM sp.outbox_consumer o WHERE o.name = sp_internal.dci_consumer_name(c.client_role);
     RETURN to_jsonb(c) - 'token_sha256';
 END
 $$;
-COMMENT ON FUNCTION sp.revoke_api_client(text) IS 'Revokes an API client: its token stops working (the gateway caches a token for at most a few seconds) and the gateway may no longer act as its role. The row stays, with who revoked it and when.';
+COMMENT ON FUNCTION sp.revoke_api_client(text) IS 'Revokes an API client: its token stops working (the gateway caches a token for at most a few seconds), the gateway may no longer act as its role, its subscriptions end and their outbox consumer goes. The row stays, with who revoked it and when; its role cannot serve another client.';
 
 -- For the gateway: the client of a bearer token.
-CREATE FUNCTION sp.api_client_authenticate(token text)
+-- (the gateway hashes the token itself: the token never reaches the server,
+-- so no statement log can hold it)
+CREATE FUNCTION sp.api_client_authenticate(token_sha256 bytea)
     RETURNS TABLE (sender_id text, client_role name, callback_prefixes text[])
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT a.sender_id, a.client_role, a.callback_prefixes
     FROM sp.api_client a
-    WHERE a.token_sha256 = sha256(convert_to(token, 'UTF8')) AND a.revoked_at IS NULL
-      AND length(token) BETWEEN 32 AND 512
+    WHERE a.token_sha256 = api_client_authenticate.token_sha256 AND a.revoked_at IS NULL
 $$;
-COMMENT ON FUNCTION sp.api_client_authenticate(text) IS 'The active API client whose bearer token this is (sender_id, the role to act as, callback prefixes); no row for an unknown or revoked token. For the HTTP gateway (sp_gateway).';
+COMMENT ON FUNCTION sp.api_client_authenticate(bytea) IS 'The active API client whose bearer token has this SHA-256 (sender_id, the role to act as, callback prefixes); no row for an unknown or revoked token. For the HTTP gateway (sp_gateway), which hashes the token itself.';
 
 -- The client a caller acts as: the active one whose role the caller is (or
 -- holds).  NULL when the caller is no registered client (a direct SQL user).
@@ -250,7 +263,8 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value', COLUMN = 'older_than',
                   DETAIL = 'A message_ts is accepted up to 1 day old; its message_id must be kept that long for a replay to be refused.';
     END IF;
-    DELETE FROM sp_internal.dci_message m WHERE m.received_at < now() - older_than;
+    -- (a message_ts may be 5 minutes ahead: its id is kept until both times are past)
+    DELETE FROM sp_internal.dci_message m WHERE greatest(m.received_at, coalesce(m.message_ts, m.received_at)) < now() - older_than;
     GET DIAGNOSTICS n = ROW_COUNT;
     RETURN n;
 END
@@ -650,6 +664,10 @@ BEGIN
     END IF;
     IF jsonb_typeof(q) IS DISTINCT FROM 'object' OR q = '{}' THEN
         PERFORM sp_internal.dci_reject('rjct.search_criteria.invalid', 'each part of an expression query is a non-empty object');
+    END IF;
+    -- (before anything is built from it: the whole query has at most 50 comparisons anyway)
+    IF (SELECT count(*) FROM jsonb_object_keys(q)) > 50 THEN
+        PERFORM sp_internal.dci_reject('rjct.search_criteria.invalid', 'a query has at most 50 comparisons');
     END IF;
     FOR k, v IN SELECT e.key, e.value FROM jsonb_each(q) e ORDER BY e.key LOOP
         IF k IN ('$and', '$or') THEN

@@ -49,6 +49,15 @@ CREATE POLICY registration_submission_in_scope ON sp.registration_submission FOR
     USING ((SELECT sp_internal.has_national_scope())
            OR household_id IN (SELECT h.household_id FROM sp.household h));
 
+-- Offline form submissions (sql/80_odk.sql): of households in scope, or the
+-- reader's own (a conflict about an edit of a submission never received has
+-- no household).
+ALTER TABLE sp.form_submission ENABLE ROW LEVEL SECURITY;
+CREATE POLICY form_submission_in_scope ON sp.form_submission FOR SELECT
+    USING ((SELECT sp_internal.has_national_scope())
+           OR received_by = (SELECT sp_internal.caller()::text)
+           OR household_id IN (SELECT h.household_id FROM sp.household h));
+
 -- Rejected documents never became households: the uploader sees its own, and
 -- others see those naming an area in their scope.
 ALTER TABLE sp.import_error ENABLE ROW LEVEL SECURITY;

@@ -515,7 +515,7 @@ GRANT EXECUTE ON FUNCTION sp.register_api_client(text, text, name, text[], text)
     sp.prune_dci_messages(interval) TO sp_admin;
 -- the HTTP gateway checks tokens and finds the clients to notify; it acts
 -- as each client's role (granted to sp_gateway by sp.register_api_client)
-GRANT EXECUTE ON FUNCTION sp.api_client_authenticate(text), sp.dci_subscribers() TO sp_gateway;
+GRANT EXECUTE ON FUNCTION sp.api_client_authenticate(bytea), sp.dci_subscribers() TO sp_gateway;
 GRANT SELECT (sender_id, client_role, callback_prefixes, description, created_at, created_by, revoked_at, revoked_by)
     ON sp.api_client TO sp_admin, sp_auditor;
 GRANT SELECT ON sp.api_client_history, sp.dci_subscription TO sp_admin, sp_auditor;
@@ -531,3 +531,15 @@ SELECT pg_catalog.pg_extension_config_dump('sp.dci_attribute', '');
 SELECT pg_catalog.pg_extension_config_dump('sp.dci_subscription', '');
 SELECT pg_catalog.pg_extension_config_dump('sp_internal.dci_message', '');
 SELECT pg_catalog.pg_extension_config_dump('sp_internal.dci_message_message_no_seq', '');
+
+-- offline form sync (sql/80_odk.sql): registrars and integrations submit
+-- forms (edits need the right to update: registrars, caseworkers);
+-- administrators set mappings
+GRANT EXECUTE ON FUNCTION sp.submit_form(text, jsonb) TO sp_registrar, sp_caseworker, sp_integration;
+GRANT EXECUTE ON FUNCTION sp.set_form_mapping(text, jsonb, text) TO sp_admin;
+GRANT SELECT ON sp.form_mapping, sp.form_mapping_history TO sp_admin, sp_registrar, sp_caseworker, sp_integration, sp_auditor;
+GRANT SELECT ON sp.form_submission TO sp_admin, sp_auditor;
+SELECT pg_catalog.pg_extension_config_dump('sp.form_mapping', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.form_mapping_history', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.form_mapping_history_history_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('sp.form_submission', '');

@@ -15,7 +15,7 @@ cleanup() {
   wait 2>/dev/null || true
   PGOPTIONS="-c client_min_messages=warning" dropdb --if-exists "$db" >/dev/null 2>&1 || true
   psql -X -q -d postgres -c "DROP ROLE IF EXISTS sp_test_gw_login" -c "DROP ROLE IF EXISTS sp_test_gw_outsider" \
-       -c "DROP ROLE IF EXISTS sp_test_gw_mis" -c "DROP ROLE IF EXISTS sp_test_gw_ana" >/dev/null 2>&1 || true
+       -c "DROP ROLE IF EXISTS sp_test_gw_mis" -c "DROP ROLE IF EXISTS sp_test_gw_ana" -c "DROP ROLE IF EXISTS sp_test_gw_ssrf" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -66,7 +66,7 @@ wait_callback() {  # jq filter over callbacks: true once one matches (up to 10 s
 }
 
 # --- a small registry, a gateway login, two clients -------------------------
-for r in sp_test_gw_login sp_test_gw_outsider sp_test_gw_mis sp_test_gw_ana; do
+for r in sp_test_gw_login sp_test_gw_outsider sp_test_gw_mis sp_test_gw_ana sp_test_gw_ssrf; do
   psql -X -q -d postgres -c "DROP ROLE IF EXISTS $r" >/dev/null 2>&1 || true
 done
 PGOPTIONS="-c client_min_messages=warning" dropdb --if-exists "$db"
@@ -75,6 +75,7 @@ gw_password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
 cb_port=$(free_port)
 token_mis=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 token_ana=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+token_ssrf=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 q >/dev/null <<SQL
 SET client_min_messages = warning;
 CREATE EXTENSION sp_registry CASCADE;
@@ -90,17 +91,21 @@ CREATE ROLE sp_test_gw_login LOGIN PASSWORD '$gw_password' IN ROLE sp_gateway;
 CREATE ROLE sp_test_gw_outsider LOGIN PASSWORD '$gw_password';
 CREATE ROLE sp_test_gw_mis NOLOGIN IN ROLE sp_registrar;
 CREATE ROLE sp_test_gw_ana NOLOGIN IN ROLE sp_analyst;
+CREATE ROLE sp_test_gw_ssrf NOLOGIN IN ROLE sp_analyst;
 SELECT sp.grant_area_scope('sp_test_gw_mis', 'GW01');
 SELECT sp.grant_area_scope('sp_test_gw_ana', 'GW');
 SELECT sp.register_api_client('mis.test', '$token_mis', 'sp_test_gw_mis', '{http://127.0.0.1:$cb_port/cb/}');
 SELECT sp.register_api_client('ana.test', '$token_ana', 'sp_test_gw_ana', '{http://127.0.0.1:$cb_port/ana/}');
+SELECT sp.grant_area_scope('sp_test_gw_ssrf', 'GW');
+-- a client whose callback is a host name that resolves to the gateway's own host
+SELECT sp.register_api_client('ssrf.test', '$token_ssrf', 'sp_test_gw_ssrf', '{http://localhost:$cb_port/cb/}');
 SQL
 
 python3 test/callback_listener.py "$work/callbacks.jsonl" "$cb_port" &
 pids+=($!)
 wait_port "$cb_port"
 
-echo "1..29"
+echo "1..32"
 
 # --- start-up checks -----------------------------------------------------------
 out=$(PGDATABASE=$db "$gateway" --listen "127.0.0.1:$(free_port)" 2>&1 < /dev/null) && rc=0 || rc=$?
@@ -175,6 +180,15 @@ jq -e '.message.error.code == "err.sender_uri.invalid"' <<<"${got#* }" >/dev/nul
 sleep 1
 ok "$([ "$before" = "$(callbacks | wc -l)" ]; echo $?)" \
    "a callback outside the client's prefixes (another client's, a dot segment, another port) or none: ERR err.sender_uri.invalid, nothing POSTed" "$got"
+# a callback host name that resolves to loopback: refused when connecting (no request to the gateway's host)
+req=$(envelope search ssrf-1 search_request "[$(search_item x '{"query_type": "idtype-value", "query": {"type": "HouseholdID", "value": "1"}}')]" \
+      "{\"sender_uri\": \"http://localhost:$cb_port/cb/ssrf\"}" | sed 's/"mis.test"/"ssrf.test"/')
+got=$(post /registry/search "$token_ssrf" "$req")
+corr_ssrf=$(jq -r '.message.correlation_id' <<<"${got#* }")
+for _ in $(seq 1 50); do grep -q "\"correlation_id\":\"$corr_ssrf\".*callback_status" "$work/access.log" && break; sleep 0.1; done
+ok "$(jq -e '.message.ack_status == "ACK"' <<<"${got#* }" >/dev/null && grep "\"correlation_id\":\"$corr_ssrf\"" "$work/access.log" | grep -q '"callback_status":-1' \
+      && ! callbacks | grep -q '/cb/ssrf'; echo $?)" \
+   "a callback whose host name resolves to loopback is not connected to (no server-side request to the gateway's own host)" "$got $(grep "$corr_ssrf" "$work/access.log")"
 got=$(post /registry/sync/txn/status "$token_mis" "$(envelope txn-status st-1 txnstatus_request '{"reference_id": "t", "txn_type": "search", "attribute_type": "correlation_id", "attribute_value": "'"$corr"'"}')")
 ok "$(jq -e '.header.action == "txn-on-status" and .message.txnstatus_response.txn_status.transaction_id == "txn-as-1"' <<<"${got#* }" >/dev/null; echo $?)" \
    "/registry/sync/txn/status finds the asynchronous search by its correlation_id" "$got"
@@ -219,6 +233,16 @@ done
 retry=$(curl -s -D - -o /dev/null -X POST "http://127.0.0.1:$lim_port/registry/sync/search" -H "Authorization: Bearer $token_mis" \
           -H 'Content-Type: application/json' --data-binary '{}' | tr -d '\r' | sed -n 's/^Retry-After: //Ip')
 ok "$(grep -q 429 <<<"$codes" && [ -n "$retry" ]; echo $?)" "over --rate: 429 with Retry-After" "$codes retry=$retry"
+
+code=$(head -c 3000000 /dev/zero | tr '\0' 'x' | curl -s -o /dev/null -w '%{http_code}' -m 10 -X POST "http://127.0.0.1:$lim_port/registry/sync/search" \
+         -H 'Content-Type: application/json' --data-binary @-)
+ok "$([ "$code" = 401 ]; echo $?)" "a large body without a token is refused as unauthorized, before its size is even looked at" "$code"
+codes=""
+for i in $(seq 1 40); do
+  codes="$codes $(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$lim_port/registry/sync/search" -H "Authorization: Bearer guess$i$token_mis" \
+                   -H 'Content-Type: application/json' --data-binary '{}')"
+done
+ok "$(grep -q 403 <<<"$codes" && grep -q 429 <<<"$codes"; echo $?)" "guessing tokens: 403, then 429 once an address failed too often" "$codes"
 
 # --- the access log ----------------------------------------------------------------
 ok "$(jq -e . "$work/access.log" >/dev/null 2>&1 && ! grep -q -e "$token_mis" -e "$token_ana" -e Amina -e GW-100-200 "$work/access.log"; echo $?)" \

@@ -234,6 +234,15 @@ SELECT sp.dci_subscribe(jsonb_build_object(
         'subscribe_criteria', '{"reg_event_type": "DEATH", "filter_type": "predicate", "notify_record_type": "Member",
                                 "filter": [{"seq_num": 1, "expression1": {"attribute_name": "age", "operator": "ge", "attribute_value": 60}}]}'::jsonb))))) #>> '{message,subscribe_response,0,status}';
 RESET ROLE;
+-- offline form sync: a mapping changed once, a registration from a form and its edit
+SELECT sp.set_form_mapping('rt_form', '{"admin_area_code": "village", "attributes": {"rooms": "rooms", "goats": "goats"},
+         "members": {"repeat": "members", "fields": {"given_name": "members/name", "relationship_to_head": "members/relation"}}}');
+SELECT sp.set_form_mapping('rt_form', '{"admin_area_code": "village", "attributes": {"rooms": "rooms", "goats": "goats"},
+         "members": {"repeat": "members", "fields": {"given_name": "members/name", "family_name": "members/family", "relationship_to_head": "members/relation"}}}', 'v2');
+SELECT sp.submit_form('rt_form', '{"meta": {"instanceID": "uuid:00000000-0000-4000-8000-00000000f001"}, "end": "2026-11-20T08:00:00Z",
+         "village": "SY020101", "rooms": "1", "goats": "0", "members": [{"members/name": "Odk", "members/relation": "head"}]}') ->> 'status';
+SELECT sp.submit_form('rt_form', '{"meta": {"instanceID": "uuid:00000000-0000-4000-8000-00000000f002", "deprecatedID": "uuid:00000000-0000-4000-8000-00000000f001"},
+         "end": "2026-11-21T08:00:00Z", "village": "SY020101", "rooms": "2", "goats": "0", "members": [{"members/name": "Odk", "members/relation": "head"}]}') ->> 'status';
 -- both keys rotated: the dump carries the retired keys' state and re-keyed values
 SELECT sp.rotate_keys(NULL, 100000);
 SELECT sp.rotate_keys(NULL, 100000, false);

@@ -19,11 +19,15 @@ is_host_char(char c)
 	return is_alnum(c) || c == '.' || c == '-';
 }
 
-/* RFC 3986 unreserved and sub-delims, plus ':' and '@' (pchar) */
+/*
+ * RFC 3986 unreserved and sub-delims, plus ':' and '@' (pchar), without ';'
+ * (some servers read "/a;x/" as a path parameter, "..;" as "..").  Never the
+ * NUL: strchr finds the terminator of its set.
+ */
 static bool
 is_segment_char(char c)
 {
-	return is_alnum(c) || strchr("._~%!$&'()*+,;=:@-", c) != NULL;
+	return c != '\0' && (is_alnum(c) || strchr("._~%!$&'()*+,=:@-", c) != NULL);
 }
 
 static char
@@ -128,6 +132,8 @@ sp_http_callback_allowed(const char *uri, const char *const *prefixes, size_t n)
 		return false;
 	if (uri[i] != '\0')
 	{
+		bool		in_query = false;
+
 		if (uri[i] != '/')
 			return false;
 		for (k = i; uri[k] != '\0'; k++)
@@ -136,10 +142,14 @@ sp_http_callback_allowed(const char *uri, const char *const *prefixes, size_t n)
 
 			if (!(is_segment_char(c) || c == '/' || c == '?'))
 				return false;
-			if (c == '/' && dot_segment(uri + k + 1))
+			if (c == '?')
+				in_query = true;
+			/* a dot segment, or an empty one ("//"), in the path */
+			if (c == '/' && !in_query && (dot_segment(uri + k + 1) || uri[k + 1] == '/'))
 				return false;
-			/* an encoded dot or slash could make a dot segment downstream */
-			if (c == '%' && uri[k + 1] == '2' && (lower(uri[k + 2]) == 'e' || lower(uri[k + 2]) == 'f'))
+			/* an encoded dot, slash or backslash could make a dot segment downstream */
+			if (c == '%' && ((uri[k + 1] == '2' && (lower(uri[k + 2]) == 'e' || lower(uri[k + 2]) == 'f'))
+							 || (uri[k + 1] == '5' && lower(uri[k + 2]) == 'c')))
 				return false;
 		}
 	}
@@ -181,8 +191,9 @@ sp_http_bearer(const char *header, const char **token, size_t *len)
 		end--;
 	if (end == p)
 		return false;
+	/* visible ASCII only: tokens are generated, and bytes beyond would not be the text SQL hashed */
 	for (q = p; q < end; q++)
-		if ((unsigned char) *q <= 0x20 || (unsigned char) *q == 0x7f)
+		if ((unsigned char) *q <= 0x20 || (unsigned char) *q >= 0x7f)
 			return false;
 	*token = p;
 	*len = (size_t) (end - p);
@@ -348,4 +359,132 @@ sp_uuid_format(const unsigned char random16[16], char out[37])
 		out[o++] = hex[b[i] & 0x0f];
 	}
 	out[o] = '\0';
+}
+
+/* ------------------------------------------------------------------------ */
+/* SHA-256 (FIPS 180-4)                                                     */
+
+static const uint32_t sha_k[64] = {
+	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+	0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+	0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+	0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+	0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+	0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+	0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+	0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+};
+
+#define ROTR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
+
+static void
+sha_block(uint32_t h[8], const unsigned char *p)
+{
+	uint32_t	w[64];
+	uint32_t	a, b, c, d, e, f, g, hh;
+	int			i;
+
+	for (i = 0; i < 16; i++)
+		w[i] = ((uint32_t) p[4 * i] << 24) | ((uint32_t) p[4 * i + 1] << 16) | ((uint32_t) p[4 * i + 2] << 8) | (uint32_t) p[4 * i + 3];
+	for (i = 16; i < 64; i++)
+	{
+		uint32_t	s0 = ROTR(w[i - 15], 7) ^ ROTR(w[i - 15], 18) ^ (w[i - 15] >> 3);
+		uint32_t	s1 = ROTR(w[i - 2], 17) ^ ROTR(w[i - 2], 19) ^ (w[i - 2] >> 10);
+
+		w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+	}
+	a = h[0]; b = h[1]; c = h[2]; d = h[3]; e = h[4]; f = h[5]; g = h[6]; hh = h[7];
+	for (i = 0; i < 64; i++)
+	{
+		uint32_t	t1 = hh + (ROTR(e, 6) ^ ROTR(e, 11) ^ ROTR(e, 25)) + ((e & f) ^ (~e & g)) + sha_k[i] + w[i];
+		uint32_t	t2 = (ROTR(a, 2) ^ ROTR(a, 13) ^ ROTR(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+
+		hh = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+	}
+	h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e; h[5] += f; h[6] += g; h[7] += hh;
+}
+
+void
+sp_sha256(const void *data, size_t len, unsigned char out[32])
+{
+	uint32_t	h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+	const unsigned char *p = data;
+	unsigned char tail[128];
+	size_t		full = len / 64 * 64;
+	size_t		rest = len - full;
+	size_t		tlen;
+	uint64_t	bits = (uint64_t) len * 8;
+	int			i;
+
+	for (size_t off = 0; off < full; off += 64)
+		sha_block(h, p + off);
+	memset(tail, 0, sizeof(tail));
+	if (rest > 0)
+		memcpy(tail, p + full, rest);
+	tail[rest] = 0x80;
+	tlen = rest + 1 + 8 <= 64 ? 64 : 128;
+	for (i = 0; i < 8; i++)
+		tail[tlen - 1 - i] = (unsigned char) (bits >> (8 * i));
+	sha_block(h, tail);
+	if (tlen == 128)
+		sha_block(h, tail + 64);
+	for (i = 0; i < 8; i++)
+	{
+		out[4 * i] = (unsigned char) (h[i] >> 24);
+		out[4 * i + 1] = (unsigned char) (h[i] >> 16);
+		out[4 * i + 2] = (unsigned char) (h[i] >> 8);
+		out[4 * i + 3] = (unsigned char) h[i];
+	}
+}
+
+void
+sp_sha256_hex(const void *data, size_t len, char out[65])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char d[32];
+
+	sp_sha256(data, len, d);
+	for (int i = 0; i < 32; i++)
+	{
+		out[2 * i] = hex[d[i] >> 4];
+		out[2 * i + 1] = hex[d[i] & 0x0f];
+	}
+	out[64] = '\0';
+}
+
+bool
+sp_http_address_allowed(int family, const unsigned char *a, bool deny_private)
+{
+	if (family == 6)
+	{
+		static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+		bool		zero = true;
+
+		if (memcmp(a, mapped, 12) == 0)
+			return sp_http_address_allowed(4, a + 12, deny_private);
+		for (int i = 0; i < 15; i++)
+			if (a[i] != 0)
+				zero = false;
+		if (zero && (a[15] == 0 || a[15] == 1))
+			return false;			/* :: and ::1 */
+		if (a[0] == 0xff)
+			return false;			/* multicast */
+		if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)
+			return false;			/* fe80::/10 link-local */
+		if ((a[0] & 0xfe) == 0xfc)
+			return !deny_private;	/* fc00::/7 unique local */
+		return true;
+	}
+	if (family != 4)
+		return false;
+	if (a[0] == 127 || a[0] == 0)
+		return false;				/* loopback, "this network" */
+	if (a[0] == 169 && a[1] == 254)
+		return false;				/* link-local: 169.254.169.254 is cloud metadata */
+	if (a[0] >= 224)
+		return false;				/* multicast, reserved, broadcast */
+	if (a[0] == 10 || (a[0] == 172 && (a[1] & 0xf0) == 16) || (a[0] == 192 && a[1] == 168)
+		|| (a[0] == 100 && (a[1] & 0xc0) == 64))
+		return !deny_private;
+	return true;
 }

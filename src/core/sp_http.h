@@ -25,8 +25,9 @@
 extern bool sp_http_prefix_valid(const char *prefix);
 
 /*
- * Whether uri is an http(s) URL without user info, fragment, dot segments
- * or encoded dots and slashes, that starts with one of the n prefixes.
+ * Whether uri is an http(s) URL without user info, fragment, ';', dot or
+ * empty path segments, or encoded dots, slashes and backslashes, that starts
+ * with one of the n prefixes.
  */
 extern bool sp_http_callback_allowed(const char *uri, const char *const *prefixes, size_t n);
 
@@ -34,7 +35,7 @@ extern bool sp_http_callback_allowed(const char *uri, const char *const *prefixe
  * The token of an Authorization header value "Bearer <token>" (scheme
  * case-insensitive, blanks around the token ignored): its start and length
  * in *token and *len.  False when the header is missing, of another scheme,
- * empty, or holds blanks or control characters inside the token.
+ * empty, or holds anything but visible ASCII inside the token.
  */
 extern bool sp_http_bearer(const char *header, const char **token, size_t *len);
 
@@ -70,5 +71,20 @@ extern size_t sp_json_escape(const char *in, char *out, size_t outlen);
 
 /* A version 4 UUID in canonical form from 16 random bytes (out: 37 bytes). */
 extern void sp_uuid_format(const unsigned char random16[16], char out[37]);
+
+/*
+ * Whether a callback may connect to this address when the callback's host is
+ * a name (an address literal in a registered prefix is the administrator's
+ * choice): never loopback, unspecified, link-local (cloud metadata lives
+ * there), multicast or broadcast; private ranges (10/8, 172.16/12,
+ * 192.168/16, 100.64/10, fc00::/7) only when deny_private is false.  addr is
+ * 4 bytes (family 4) or 16 (family 6), network order; an IPv4-mapped IPv6
+ * address is judged as IPv4.
+ */
+extern bool sp_http_address_allowed(int family, const unsigned char *addr, bool deny_private);
+
+/* SHA-256 of len bytes: 32 bytes, or 64 lower-case hex digits and a NUL. */
+extern void sp_sha256(const void *data, size_t len, unsigned char out[32]);
+extern void sp_sha256_hex(const void *data, size_t len, char out[65]);
 
 #endif							/* SP_HTTP_H */

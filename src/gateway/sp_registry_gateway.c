@@ -75,6 +75,11 @@ typedef struct config
 	int			notify_interval_ms;
 	int			max_connections;
 	int			queue_max;
+	int			queue_per_client;
+	size_t		queue_bytes_per_client;
+	int			max_per_ip;
+	int			idle_timeout_s;
+	bool		deny_private_callbacks;
 	bool		notify;
 	const char *access_log;
 } config;
@@ -83,7 +88,8 @@ static config cfg = {
 	.host = "127.0.0.1", .port = 8080, .pool_size = 8, .workers = 2, .max_body = 1048576,
 	.rate = 50, .burst = 100, .auth_cache_s = 5, .statement_timeout_ms = 10000,
 	.callback_timeout_ms = 10000, .notify_interval_ms = 5000, .max_connections = 256,
-	.queue_max = 1000, .notify = true, .access_log = "-",
+	.queue_max = 1000, .queue_per_client = 100, .queue_bytes_per_client = 64 * 1048576, .max_per_ip = 32,
+	.idle_timeout_s = 15, .deny_private_callbacks = false, .notify = true, .access_log = "-",
 };
 
 static volatile sig_atomic_t stopping = 0;
@@ -330,81 +336,86 @@ pool_close(void)
 	free(db_pool.busy);
 }
 
+/* The SQLSTATE and message of a failed result, once (the first failure wins). */
+static void
+note_error(PGresult *res, PGconn *conn, char sqlstate[6], char **errmsg)
+{
+	const char *code;
+	const char *msg;
+
+	if (sqlstate[0] != '\0')
+		return;
+	code = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	snprintf(sqlstate, 6, "%s", code ? code : (PQstatus(conn) == CONNECTION_OK ? "XX000" : "08006"));
+	*errmsg = xstrdup(msg ? msg : PQerrorMessage(conn));
+}
+
 /*
- * fn(body::jsonb[, correlation_id]) run as role, in its own transaction
- * with a statement timeout: the text of its result (malloc'd), or NULL with
- * the SQLSTATE (and message, malloc'd) of the failure.  fn comes from the
- * gateway's own route table, never from the request.
+ * fn(body::jsonb, correlation_id) run as role, in its own transaction with a
+ * statement timeout: the text of its result (malloc'd), or NULL with the
+ * SQLSTATE (and message, malloc'd) of the failure.  The role, the body and
+ * the correlation id go as parameters, never into the statement's text: a
+ * server log of failed statements holds no request.  fn comes from the
+ * gateway's own route table.  The transaction always ends (COMMIT, or
+ * ROLLBACK after an error), and with it the role.
  */
 static char *
 call_as(PGconn *conn, const char *role, const char *fn, const char *body, size_t body_len,
 		const char *correlation_id, char sqlstate[6], char **errmsg)
 {
-	char	   *role_ident = PQescapeIdentifier(conn, role, strlen(role));
-	char	   *body_lit = PQescapeLiteral(conn, body, body_len);
-	char	   *corr_lit = correlation_id ? PQescapeLiteral(conn, correlation_id, strlen(correlation_id)) : NULL;
-	char	   *sql;
-	size_t		len;
+	char		timeout[32];
+	char		sql[128];
+	const char *params[2];
+	int			lengths[2];
+	int			formats[2] = {0, 0};
 	char	   *result = NULL;
 	PGresult   *res;
-	int			nth = 0;
 
 	strcpy(sqlstate, "");
 	*errmsg = NULL;
-	if (role_ident == NULL || body_lit == NULL || (correlation_id && corr_lit == NULL))
-	{
-		strcpy(sqlstate, "XX000");
-		*errmsg = xstrdup(PQerrorMessage(conn));
-		PQfreemem(role_ident);
-		PQfreemem(body_lit);
-		PQfreemem(corr_lit);
-		return NULL;
-	}
-	len = strlen(role_ident) + strlen(body_lit) + (corr_lit ? strlen(corr_lit) : 4) + strlen(fn) + 200;
-	sql = xmalloc(len);
-	snprintf(sql, len, "BEGIN; SET LOCAL ROLE %s; SET LOCAL statement_timeout = %d; SELECT %s(%s::jsonb, %s); COMMIT",
-			 role_ident, cfg.statement_timeout_ms, fn, body_lit, corr_lit ? corr_lit : "NULL");
-	PQfreemem(role_ident);
-	PQfreemem(body_lit);
-	PQfreemem(corr_lit);
-	if (!PQsendQuery(conn, sql))
-	{
-		strcpy(sqlstate, "08006");
-		*errmsg = xstrdup(PQerrorMessage(conn));
-		free(sql);
-		return NULL;
-	}
-	free(sql);
-	while ((res = PQgetResult(conn)) != NULL)
-	{
-		ExecStatusType st = PQresultStatus(res);
+	snprintf(timeout, sizeof(timeout), "%d", cfg.statement_timeout_ms);
+	snprintf(sql, sizeof(sql), "SELECT %s($1::jsonb, $2)", fn);
 
-		nth++;
-		if (st == PGRES_TUPLES_OK && result == NULL && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
-			result = xstrdup(PQgetvalue(res, 0, 0));
-		else if (st == PGRES_FATAL_ERROR && sqlstate[0] == '\0')
-		{
-			const char *code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-			const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-
-			snprintf(sqlstate, 6, "%s", code ? code : "XX000");
-			*errmsg = xstrdup(msg ? msg : "unknown error");
-		}
+	res = PQexec(conn, "BEGIN");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		note_error(res, conn, sqlstate, errmsg);
+	PQclear(res);
+	if (sqlstate[0] == '\0')
+	{
+		/* SET LOCAL ROLE and statement_timeout, by value */
+		params[0] = role;
+		params[1] = timeout;
+		res = PQexecParams(conn, "SELECT set_config('role', $1, true), set_config('statement_timeout', $2, true)",
+						   2, NULL, params, NULL, NULL, 0);
+		if (PQresultStatus(res) != PGRES_TUPLES_OK)
+			note_error(res, conn, sqlstate, errmsg);
 		PQclear(res);
 	}
-	(void) nth;
-	/* an error left the transaction open and aborted: end it (SET LOCAL ROLE goes with it) */
+	if (sqlstate[0] == '\0')
+	{
+		params[0] = body;
+		lengths[0] = (int) body_len;
+		params[1] = correlation_id;
+		lengths[1] = correlation_id ? (int) strlen(correlation_id) : 0;
+		res = PQexecParams(conn, sql, 2, NULL, params, lengths, formats, 0);
+		if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+			result = xstrdup(PQgetvalue(res, 0, 0));
+		else
+			note_error(res, conn, sqlstate, errmsg);
+		PQclear(res);
+	}
+	res = PQexec(conn, sqlstate[0] == '\0' ? "COMMIT" : "ROLLBACK");
+	if (sqlstate[0] == '\0' && PQresultStatus(res) != PGRES_COMMAND_OK)
+		note_error(res, conn, sqlstate, errmsg);
+	PQclear(res);
+	/* never hand the connection on inside a transaction (nor as the client's role) */
 	if (PQtransactionStatus(conn) != PQTRANS_IDLE)
 		PQclear(PQexec(conn, "ROLLBACK"));
 	if (sqlstate[0] != '\0')
 	{
 		free(result);
 		return NULL;
-	}
-	if (result == NULL)
-	{
-		strcpy(sqlstate, "XX000");
-		*errmsg = xstrdup("no result");
 	}
 	return result;
 }
@@ -416,13 +427,15 @@ typedef struct client
 {
 	char		sender_id[MAX_SENDER];
 	char		role[MAX_ROLE];
+	char		token_sha256[65];	/* hex: how the worker finds the client again */
 	int			nprefixes;
 	char	   *prefixes[MAX_PREFIXES];
 } client;
 
 typedef struct auth_entry
 {
-	char	   *token;
+	bool		used;
+	char		digest[65];
 	client		c;
 	double		expires;
 } auth_entry;
@@ -446,15 +459,13 @@ client_free(client *c)
 	c->nprefixes = 0;
 }
 
-/* the same length and bytes, in time that does not depend on where they differ */
+/* equal digests, in time that does not depend on where they differ */
 static bool
-same_token(const char *a, const char *b)
+same_digest(const char *a, const char *b)
 {
-	size_t		la = strlen(a);
-	size_t		lb = strlen(b);
-	unsigned char diff = (unsigned char) (la != lb);
+	unsigned char diff = 0;
 
-	for (size_t i = 0; i < la && i < lb; i++)
+	for (int i = 0; i < 64; i++)
 		diff |= (unsigned char) (a[i] ^ b[i]);
 	return diff == 0;
 }
@@ -464,8 +475,12 @@ typedef enum
 	AUTH_OK, AUTH_UNKNOWN, AUTH_ERROR
 } auth_result;
 
+/*
+ * The client of a token's SHA-256 (hex).  Only the digest leaves the
+ * gateway: the database never sees a token, so no statement log holds one.
+ */
 static auth_result
-authenticate(const char *token, client *out)
+authenticate_digest(const char *digest, client *out)
 {
 	double		now = mono_now();
 	PGconn	   *conn;
@@ -478,7 +493,7 @@ authenticate(const char *token, client *out)
 	{
 		pthread_mutex_lock(&auth_mu);
 		for (int i = 0; i < AUTH_CACHE_SIZE; i++)
-			if (auth_cache[i].token && auth_cache[i].expires > now && same_token(auth_cache[i].token, token))
+			if (auth_cache[i].used && auth_cache[i].expires > now && same_digest(auth_cache[i].digest, digest))
 			{
 				client_copy(out, &auth_cache[i].c);
 				pthread_mutex_unlock(&auth_mu);
@@ -489,9 +504,9 @@ authenticate(const char *token, client *out)
 	conn = pool_get(&slot, 3000);
 	if (conn == NULL)
 		return AUTH_ERROR;
-	params[0] = token;
+	params[0] = digest;
 	res = PQexecParams(conn,
-					   "SELECT a.sender_id, a.client_role, p FROM sp.api_client_authenticate($1) a "
+					   "SELECT a.sender_id, a.client_role, p FROM sp.api_client_authenticate(decode($1, 'hex')) a "
 					   "LEFT JOIN LATERAL unnest(a.callback_prefixes) WITH ORDINALITY x (p, n) ON true ORDER BY x.n",
 					   1, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
@@ -504,6 +519,7 @@ authenticate(const char *token, client *out)
 		memset(out, 0, sizeof(*out));
 		snprintf(out->sender_id, sizeof(out->sender_id), "%s", PQgetvalue(res, 0, 0));
 		snprintf(out->role, sizeof(out->role), "%s", PQgetvalue(res, 0, 1));
+		memcpy(out->token_sha256, digest, 65);
 		for (int i = 0; i < PQntuples(res) && out->nprefixes < MAX_PREFIXES; i++)
 			if (!PQgetisnull(res, i, 2))
 				out->prefixes[out->nprefixes++] = xstrdup(PQgetvalue(res, i, 2));
@@ -519,7 +535,7 @@ authenticate(const char *token, client *out)
 		pthread_mutex_lock(&auth_mu);
 		for (int i = 0; i < AUTH_CACHE_SIZE; i++)
 		{
-			if (auth_cache[i].token == NULL || auth_cache[i].expires <= now)
+			if (!auth_cache[i].used || auth_cache[i].expires <= now)
 			{
 				victim = i;
 				break;
@@ -527,12 +543,10 @@ authenticate(const char *token, client *out)
 			if (auth_cache[i].expires < auth_cache[victim].expires)
 				victim = i;
 		}
-		if (auth_cache[victim].token)
-		{
-			free(auth_cache[victim].token);
+		if (auth_cache[victim].used)
 			client_free(&auth_cache[victim].c);
-		}
-		auth_cache[victim].token = xstrdup(token);
+		auth_cache[victim].used = true;
+		memcpy(auth_cache[victim].digest, digest, 65);
 		client_copy(&auth_cache[victim].c, out);
 		auth_cache[victim].expires = now + cfg.auth_cache_s;
 		pthread_mutex_unlock(&auth_mu);
@@ -540,42 +554,134 @@ authenticate(const char *token, client *out)
 	return r;
 }
 
+static auth_result
+authenticate(const char *token, size_t len, client *out)
+{
+	char		digest[65];
+
+	sp_sha256_hex(token, len, digest);
+	return authenticate_digest(digest, out);
+}
+
+/*
+ * Per client: its rate bucket and its asynchronous requests waiting; per
+ * remote address: failed authentications.  Fixed tables, the least recently
+ * used entry giving way when full.
+ */
 typedef struct rate_entry
 {
-	char		sender_id[MAX_SENDER];
+	char		key[MAX_SENDER];
 	sp_rate_bucket b;
+	int			queued;
+	size_t		queued_bytes;
+	double		last_used;
 } rate_entry;
 
 static rate_entry rates[RATE_TABLE_SIZE];
-static int	nrates;
+static rate_entry failures[RATE_TABLE_SIZE];
 static pthread_mutex_t rate_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* the entry of key (rate_mu held): found, or the least recently used one without queued work, reset */
+static rate_entry *
+rate_entry_for(rate_entry *table, const char *key)
+{
+	int			victim = -1;
+
+	for (int i = 0; i < RATE_TABLE_SIZE; i++)
+	{
+		if (table[i].key[0] != '\0' && strcmp(table[i].key, key) == 0)
+		{
+			table[i].last_used = mono_now();
+			return &table[i];
+		}
+		if (table[i].queued == 0 && (victim < 0 || table[i].last_used < table[victim].last_used))
+			victim = i;
+	}
+	if (victim < 0)
+		victim = 0;				/* (every entry has queued work: not reachable with the queue's limits) */
+	memset(&table[victim], 0, sizeof(rate_entry));
+	snprintf(table[victim].key, sizeof(table[victim].key), "%s", key);
+	table[victim].last_used = mono_now();
+	return &table[victim];
+}
 
 static bool
 rate_allows(const char *sender_id, double *retry_after)
 {
-	bool		ok = true;
-	int			i;
+	bool		ok;
 
 	if (cfg.rate <= 0)
 		return true;
 	pthread_mutex_lock(&rate_mu);
-	for (i = 0; i < nrates; i++)
-		if (strcmp(rates[i].sender_id, sender_id) == 0)
-			break;
-	if (i == nrates)
-	{
-		if (nrates == RATE_TABLE_SIZE)
-			i = 0;				/* (more clients than the table: share the first bucket) */
-		else
-		{
-			nrates++;
-			memset(&rates[i], 0, sizeof(rates[i]));
-			snprintf(rates[i].sender_id, sizeof(rates[i].sender_id), "%s", sender_id);
-		}
-	}
-	ok = sp_rate_take(&rates[i].b, mono_now(), cfg.rate, cfg.burst, retry_after);
+	ok = sp_rate_take(&rate_entry_for(rates, sender_id)->b, mono_now(), cfg.rate, cfg.burst, retry_after);
 	pthread_mutex_unlock(&rate_mu);
 	return ok;
+}
+
+/* A remote address's failed authentications: 10 a second, 30 at once. */
+#define FAIL_RATE 10.0
+#define FAIL_BURST 30.0
+
+static bool
+failures_exhausted(const char *addr)
+{
+	rate_entry *e;
+	bool		exhausted;
+
+	pthread_mutex_lock(&rate_mu);
+	e = rate_entry_for(failures, addr);
+	/* (a look, not a take: refill to now) */
+	if (!e->b.started)
+		exhausted = false;
+	else
+	{
+		double		t = mono_now();
+		double		tokens = e->b.tokens + (t - e->b.last) * FAIL_RATE;
+
+		exhausted = tokens < 1;
+	}
+	pthread_mutex_unlock(&rate_mu);
+	return exhausted;
+}
+
+static void
+failure_noted(const char *addr)
+{
+	pthread_mutex_lock(&rate_mu);
+	(void) sp_rate_take(&rate_entry_for(failures, addr)->b, mono_now(), FAIL_RATE, FAIL_BURST, NULL);
+	pthread_mutex_unlock(&rate_mu);
+}
+
+/* A client's waiting asynchronous work: within its share? (taken when yes) */
+static bool
+client_queue_take(const char *sender_id, size_t bytes)
+{
+	rate_entry *e;
+	bool		ok;
+
+	pthread_mutex_lock(&rate_mu);
+	e = rate_entry_for(rates, sender_id);
+	ok = e->queued < cfg.queue_per_client && e->queued_bytes + bytes <= cfg.queue_bytes_per_client;
+	if (ok)
+	{
+		e->queued++;
+		e->queued_bytes += bytes;
+	}
+	pthread_mutex_unlock(&rate_mu);
+	return ok;
+}
+
+static void
+client_queue_release(const char *sender_id, size_t bytes)
+{
+	rate_entry *e;
+
+	pthread_mutex_lock(&rate_mu);
+	e = rate_entry_for(rates, sender_id);
+	if (e->queued > 0)
+		e->queued--;
+	e->queued_bytes = e->queued_bytes >= bytes ? e->queued_bytes - bytes : 0;
+	pthread_mutex_unlock(&rate_mu);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -589,6 +695,52 @@ discard(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return size * nmemb;
 }
 
+/*
+ * Where a callback may connect (curl's opensocket hook): to the address a
+ * registered prefix names literally, or, for a host name, to any address
+ * sp_http_address_allowed accepts: a client cannot point its callback name
+ * at the gateway's own host, link-local cloud metadata or (with
+ * --deny-private-callbacks) the private network.
+ */
+static curl_socket_t
+open_callback_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	bool		literal = *(bool *) clientp;
+	bool		ok = false;
+
+	if (purpose != CURLSOCKTYPE_IPCXN)
+		return CURL_SOCKET_BAD;
+	if (literal)
+		ok = true;
+	else if (a->family == AF_INET)
+		ok = sp_http_address_allowed(4, (const unsigned char *) &((const struct sockaddr_in *) &a->addr)->sin_addr, cfg.deny_private_callbacks);
+	else if (a->family == AF_INET6)
+		ok = sp_http_address_allowed(6, (const unsigned char *) &((const struct sockaddr_in6 *) &a->addr)->sin6_addr, cfg.deny_private_callbacks);
+	if (!ok)
+		return CURL_SOCKET_BAD;
+	return socket(a->family, a->socktype, a->protocol);
+}
+
+/* whether the URL's host is an IPv4 address literal */
+static bool
+host_is_literal(const char *url)
+{
+	const char *p = strstr(url, "://");
+	char		host[64];
+	size_t		n;
+	struct in_addr ia;
+
+	if (p == NULL)
+		return false;
+	p += 3;
+	n = strcspn(p, ":/?#");
+	if (n == 0 || n >= sizeof(host))
+		return false;
+	memcpy(host, p, n);
+	host[n] = '\0';
+	return inet_pton(AF_INET, host, &ia) == 1;
+}
+
 /* The HTTP status of the POST, or -1 when it could not be made. */
 static long
 post_json(const char *url, const char *body)
@@ -596,9 +748,12 @@ post_json(const char *url, const char *body)
 	CURL	   *c = curl_easy_init();
 	struct curl_slist *h = NULL;
 	long		code = -1;
+	bool		literal = host_is_literal(url);
 
 	if (c == NULL)
 		return -1;
+	curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_callback_socket);
+	curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &literal);
 	h = curl_slist_append(h, "Content-Type: application/json");
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
@@ -740,19 +895,34 @@ worker_main(void *arg)
 		}
 		if (answer && j->callback)
 		{
-			/* the callback's prefixes were checked at the request; again now, then up to 3 tries */
-			if (!sp_http_callback_allowed(j->callback, (const char *const *) j->c.prefixes, (size_t) j->c.nprefixes))
-				code = -2;
+			/*
+			 * The callback was checked against the client's prefixes at the
+			 * request; again now against its prefixes of now (an
+			 * administrator may have narrowed them, or revoked the client),
+			 * then up to 3 tries.
+			 */
+			client		now_cl;
+			auth_result ar = authenticate_digest(j->c.token_sha256, &now_cl);
+
+			if (ar != AUTH_OK)
+				code = ar == AUTH_UNKNOWN ? -3 : -4;
 			else
-				for (attempts = 1; attempts <= 3; attempts++)
-				{
-					code = post_json(j->callback, answer);
-					if (code >= 200 && code < 300)
-						break;
-					if (attempts < 3 && !stopping)
-						sleep((unsigned) attempts);
-				}
+			{
+				if (!sp_http_callback_allowed(j->callback, (const char *const *) now_cl.prefixes, (size_t) now_cl.nprefixes))
+					code = -2;
+				else
+					for (attempts = 1; attempts <= 3; attempts++)
+					{
+						code = post_json(j->callback, answer);
+						if (code >= 200 && code < 300)
+							break;
+						if (attempts < 3 && !stopping)
+							sleep((unsigned) attempts);
+					}
+				client_free(&now_cl);
+			}
 		}
+		client_queue_release(j->c.sender_id, j->body_len);
 		{
 			char	   *sender = json_str(j->c.sender_id);
 			char	   *e = err ? json_str(err) : NULL;
@@ -843,6 +1013,8 @@ notify_one(PGconn *conn, const char *sender_id, const char *role, char **prefixe
 			log_event("notify", sender_id, "dropped", "the callback is not under the client's prefixes");
 			continue;
 		}
+		if (!all_delivered)
+			continue;			/* one failed: the rest of this claim waits too (no timeout after timeout) */
 		code = post_json(url, body);
 		{
 			char	   *sj = json_str(sender_id);
@@ -977,6 +1149,12 @@ typedef struct request
 	size_t		cap;
 	bool		too_large;
 	double		t0;
+	const struct route *rt;
+	bool		authenticated;	/* the request state's client is filled */
+	unsigned int early_status;	/* refused before the body: status, body, Retry-After */
+	char	   *early_body;
+	const char *early_retry;
+	char	   *early_sender;
 } request;
 
 static volatile int active_requests = 0;
@@ -1059,118 +1237,137 @@ access_line(struct MHD_Connection *c, const char *method, const char *url, unsig
 	free(s);
 }
 
-static enum MHD_Result
-respond(struct MHD_Connection *c, const char *url, const char *method, request *rq)
+/* the remote address, for the log and the failed-authentication limit */
+static void
+remote_addr(struct MHD_Connection *c, char *addr, size_t len)
 {
-	const route *rt = NULL;
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+	snprintf(addr, len, "?");
+	if (ci && ci->client_addr)
+	{
+		if (ci->client_addr->sa_family == AF_INET)
+			inet_ntop(AF_INET, &((const struct sockaddr_in *) ci->client_addr)->sin_addr, addr, (socklen_t) len);
+		else if (ci->client_addr->sa_family == AF_INET6)
+			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *) ci->client_addr)->sin6_addr, addr, (socklen_t) len);
+	}
+}
+
+/* refuse now, before any of the body is read: remembered and sent at the end if it cannot go now */
+static void
+refuse(request *rq, unsigned int status, char *body, const char *retry_after, const char *sender_id)
+{
+	rq->early_status = status;
+	rq->early_body = body;
+	rq->early_retry = retry_after;
+	rq->early_sender = sender_id ? xstrdup(sender_id) : NULL;
+}
+
+/*
+ * The checks that need no body, on the first call (headers only): route,
+ * method, size, token, rates, content type.  A request refused here is
+ * refused before its body is read or buffered.
+ */
+static void
+precheck(struct MHD_Connection *c, const char *url, const char *method, request *rq, client *cl)
+{
 	const char *auth;
 	const char *ctype;
+	const char *clen;
 	const char *tok;
 	size_t		toklen;
-	char	   *token;
-	client		cl;
 	double		retry;
-	unsigned int status;
-	char	   *body;
-	char		corr[37];
-	const char *corr_logged = NULL;
-	enum MHD_Result ret;
+	char		addr[INET6_ADDRSTRLEN];
 
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
 		if (strcmp(url, routes[i].path) == 0)
-			rt = &routes[i];
-
+			rq->rt = &routes[i];
 	if (stopping)
-	{
-		status = MHD_HTTP_SERVICE_UNAVAILABLE;
-		ret = send_json(c, status, http_error_body("err.service.unavailable", "the gateway is stopping"), "5");
-		access_line(c, method, url, status, rq->t0, NULL, NULL);
-		return ret;
-	}
-	if (rt == NULL)
-	{
-		status = MHD_HTTP_NOT_FOUND;
-		ret = send_json(c, status, http_error_body("err.request.not_found", "no such route"), NULL);
-		access_line(c, method, url, status, rq->t0, NULL, NULL);
-		return ret;
-	}
+		return refuse(rq, MHD_HTTP_SERVICE_UNAVAILABLE, http_error_body("err.service.unavailable", "the gateway is stopping"), "5", NULL);
+	if (rq->rt == NULL)
+		return refuse(rq, MHD_HTTP_NOT_FOUND, http_error_body("err.request.not_found", "no such route"), NULL, NULL);
 	if (strcmp(method, "POST") != 0)
-	{
-		struct MHD_Response *r;
-
-		status = MHD_HTTP_METHOD_NOT_ALLOWED;
-		body = http_error_body("err.request.bad", "only POST is supported");
-		r = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
-		if (r == NULL)
-		{
-			free(body);
-			return MHD_NO;
-		}
-		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "POST");
-		ret = MHD_queue_response(c, status, r);
-		MHD_destroy_response(r);
-		access_line(c, method, url, status, rq->t0, NULL, NULL);
-		return ret;
-	}
-	/* who: before anything about the body is told */
+		return refuse(rq, MHD_HTTP_METHOD_NOT_ALLOWED, http_error_body("err.request.bad", "only POST is supported"), NULL, NULL);
+	remote_addr(c, addr, sizeof(addr));
 	auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 	if (!sp_http_bearer(auth, &tok, &toklen))
-	{
-		struct MHD_Response *r;
-
-		status = MHD_HTTP_UNAUTHORIZED;
-		body = http_error_body("err.request.unauthorized", "an Authorization: Bearer <token> header is required");
-		r = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
-		if (r == NULL)
-		{
-			free(body);
-			return MHD_NO;
-		}
-		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"sp_registry\"");
-		ret = MHD_queue_response(c, status, r);
-		MHD_destroy_response(r);
-		access_line(c, method, url, status, rq->t0, NULL, NULL);
-		return ret;
-	}
-	if (toklen > 512)
-		toklen = 512;			/* (longer tokens are not stored: it will not match) */
-	token = xmalloc(toklen + 1);
-	memcpy(token, tok, toklen);
-	token[toklen] = '\0';
-	memset(&cl, 0, sizeof(cl));
-	switch (authenticate(token, &cl))
+		return refuse(rq, MHD_HTTP_UNAUTHORIZED,
+					  http_error_body("err.request.unauthorized", "an Authorization: Bearer <token> header is required"), NULL, NULL);
+	/* guessing tokens costs the guesser: 10 failures a second per address */
+	if (failures_exhausted(addr))
+		return refuse(rq, MHD_HTTP_TOO_MANY_REQUESTS,
+					  http_error_body("err.request.too_many_requests", "too many failed authentications from this address; retry later"), "1", NULL);
+	switch (authenticate(tok, toklen, cl))
 	{
 		case AUTH_OK:
 			break;
 		case AUTH_UNKNOWN:
-			free(token);
-			status = MHD_HTTP_FORBIDDEN;
-			ret = send_json(c, status, http_error_body("err.request.forbidden", "the token is not that of an active API client"), NULL);
-			access_line(c, method, url, status, rq->t0, NULL, NULL);
-			return ret;
+			failure_noted(addr);
+			return refuse(rq, MHD_HTTP_FORBIDDEN, http_error_body("err.request.forbidden", "the token is not that of an active API client"), NULL, NULL);
 		case AUTH_ERROR:
-			free(token);
-			status = MHD_HTTP_SERVICE_UNAVAILABLE;
-			ret = send_json(c, status, http_error_body("err.service.unavailable", "the registry is not reachable; try again"), "5");
-			access_line(c, method, url, status, rq->t0, NULL, NULL);
-			return ret;
+			return refuse(rq, MHD_HTTP_SERVICE_UNAVAILABLE, http_error_body("err.service.unavailable", "the registry is not reachable; try again"), "5", NULL);
 	}
-	memset(token, 0, toklen);
-	free(token);
-
-	if (!rate_allows(cl.sender_id, &retry))
+	rq->authenticated = true;
+	if (!rate_allows(cl->sender_id, &retry))
 	{
-		char		ra[32];
+		static const char *const seconds[] = {"1", "2", "3", "4", "5", "10", "30", "60"};
+		int			k = retry < 1 ? 0 : retry < 2 ? 1 : retry < 3 ? 2 : retry < 4 ? 3 : retry < 5 ? 4 : retry < 10 ? 5 : retry < 30 ? 6 : 7;
 
-		snprintf(ra, sizeof(ra), "%d", (int) retry + 1);
-		status = MHD_HTTP_TOO_MANY_REQUESTS;
-		ret = send_json(c, status, http_error_body("err.request.too_many_requests", "over this client's rate; retry later"), ra);
-		access_line(c, method, url, status, rq->t0, cl.sender_id, NULL);
-		client_free(&cl);
-		return ret;
+		return refuse(rq, MHD_HTTP_TOO_MANY_REQUESTS,
+					  http_error_body("err.request.too_many_requests", "over this client's rate; retry later"), seconds[k], cl->sender_id);
 	}
+	clen = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (clen != NULL && strtoull(clen, NULL, 10) > cfg.max_body)
+	{
+		char		msg[96];
+
+		snprintf(msg, sizeof(msg), "the body is over %zu bytes", cfg.max_body);
+		return refuse(rq, MHD_HTTP_CONTENT_TOO_LARGE, http_error_body("err.request.bad", msg), NULL, cl->sender_id);
+	}
+	ctype = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	if (ctype == NULL || strncasecmp(ctype, "application/json", 16) != 0)
+		return refuse(rq, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, http_error_body("err.request.bad", "the body is application/json"), NULL, cl->sender_id);
+}
+
+static enum MHD_Result
+send_refusal(struct MHD_Connection *c, const char *method, const char *url, request *rq)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	char	   *body = rq->early_body;
+
+	rq->early_body = NULL;
+	r = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+	if (r == NULL)
+	{
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	if (rq->early_retry)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, rq->early_retry);
+	if (rq->early_status == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "POST");
+	if (rq->early_status == MHD_HTTP_UNAUTHORIZED)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"sp_registry\"");
+	ret = MHD_queue_response(c, rq->early_status, r);
+	MHD_destroy_response(r);
+	access_line(c, method, url, rq->early_status, rq->t0, rq->early_sender, NULL);
+	return ret;
+}
+
+/* The whole request is in: answer it (the client is authenticated). */
+static enum MHD_Result
+respond(struct MHD_Connection *c, const char *url, const char *method, request *rq, client *clp)
+{
+	const route *rt = rq->rt;
+	client		cl = *clp;		/* (owned by the request; freed when it completes) */
+	unsigned int status;
+	char	   *body;
+	char		corr[37];
+	enum MHD_Result ret;
+
 	if (rq->too_large)
 	{
 		char		msg[96];
@@ -1179,16 +1376,6 @@ respond(struct MHD_Connection *c, const char *url, const char *method, request *
 		status = MHD_HTTP_CONTENT_TOO_LARGE;
 		ret = send_json(c, status, http_error_body("err.request.bad", msg), NULL);
 		access_line(c, method, url, status, rq->t0, cl.sender_id, NULL);
-		client_free(&cl);
-		return ret;
-	}
-	ctype = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
-	if (ctype == NULL || strncasecmp(ctype, "application/json", 16) != 0)
-	{
-		status = MHD_HTTP_UNSUPPORTED_MEDIA_TYPE;
-		ret = send_json(c, status, http_error_body("err.request.bad", "the body is application/json"), NULL);
-		access_line(c, method, url, status, rq->t0, cl.sender_id, NULL);
-		client_free(&cl);
 		return ret;
 	}
 	if (rq->len == 0 || memchr(rq->buf, '\0', rq->len) != NULL)
@@ -1196,7 +1383,6 @@ respond(struct MHD_Connection *c, const char *url, const char *method, request *
 		status = MHD_HTTP_BAD_REQUEST;
 		ret = send_json(c, status, http_error_body("err.request.bad", "the body is empty or holds a NUL byte"), NULL);
 		access_line(c, method, url, status, rq->t0, cl.sender_id, NULL);
-		client_free(&cl);
 		return ret;
 	}
 
@@ -1213,7 +1399,6 @@ respond(struct MHD_Connection *c, const char *url, const char *method, request *
 			status = MHD_HTTP_SERVICE_UNAVAILABLE;
 			ret = send_json(c, status, http_error_body("err.service.unavailable", "every database connection is busy; try again"), "1");
 			access_line(c, method, url, status, rq->t0, cl.sender_id, NULL);
-			client_free(&cl);
 			return ret;
 		}
 		answer = call_as(conn, cl.role, rt->fn, rq->buf, rq->len, NULL, sqlstate, &err);
@@ -1236,21 +1421,21 @@ respond(struct MHD_Connection *c, const char *url, const char *method, request *
 		else
 		{
 			char	   *e = json_str(err ? err : "");
+			char	   *sj = json_str(cl.sender_id);
 
-			log_line("\"event\":\"error\",\"sender_id\":\"%s\",\"sqlstate\":\"%s\",\"message\":%s", cl.sender_id, sqlstate, e);
+			log_line("\"event\":\"error\",\"sender_id\":%s,\"sqlstate\":\"%s\",\"message\":%s", sj, sqlstate, e);
 			free(e);
+			free(sj);
 			status = MHD_HTTP_INTERNAL_SERVER_ERROR;
 			ret = send_json(c, status, http_error_body("err.service.unavailable", "the registry could not answer; the gateway's log has the reason"), NULL);
 		}
 		free(err);
 		access_line(c, method, url, status, rq->t0, cl.sender_id, NULL);
-		client_free(&cl);
 		return ret;
 	}
 
 	/* asynchronous: read the callback, ACK at once, answer later */
 	new_uuid(corr);
-	corr_logged = corr;
 	{
 		int			slot;
 		PGconn	   *conn = pool_get(&slot, 3000);
@@ -1266,7 +1451,6 @@ respond(struct MHD_Connection *c, const char *url, const char *method, request *
 			status = MHD_HTTP_SERVICE_UNAVAILABLE;
 			ret = send_json(c, status, http_error_body("err.service.unavailable", "every database connection is busy; try again"), "1");
 			access_line(c, method, url, status, rq->t0, cl.sender_id, NULL);
-			client_free(&cl);
 			return ret;
 		}
 		params[0] = rq->buf;
@@ -1290,6 +1474,11 @@ respond(struct MHD_Connection *c, const char *url, const char *method, request *
 			body = ack_body("ERR", corr, "err.sender_uri.invalid", "an asynchronous request needs header.sender_uri, where its answer goes");
 		else if (callback != NULL && !sp_http_callback_allowed(callback, (const char *const *) cl.prefixes, (size_t) cl.nprefixes))
 			body = ack_body("ERR", corr, "err.sender_uri.invalid", "header.sender_uri is not under a callback prefix registered for this client");
+		else if (!client_queue_take(cl.sender_id, rq->len))
+		{
+			status = MHD_HTTP_TOO_MANY_REQUESTS;
+			body = http_error_body("err.request.too_many_requests", "this client has too many requests waiting; retry later");
+		}
 		else
 		{
 			job		   *j = xmalloc(sizeof(job));
@@ -1307,6 +1496,7 @@ respond(struct MHD_Connection *c, const char *url, const char *method, request *
 				body = ack_body("ACK", corr, NULL, NULL);
 			else
 			{
+				client_queue_release(cl.sender_id, rq->len);
 				job_free(j);
 				status = MHD_HTTP_SERVICE_UNAVAILABLE;
 				body = http_error_body("err.service.unavailable", "too many requests waiting; try again");
@@ -1314,32 +1504,46 @@ respond(struct MHD_Connection *c, const char *url, const char *method, request *
 		}
 		free(callback);
 	}
-	ret = send_json(c, status, body, status == MHD_HTTP_SERVICE_UNAVAILABLE ? "1" : NULL);
-	access_line(c, method, url, status, rq->t0, cl.sender_id, corr_logged);
-	client_free(&cl);
+	ret = send_json(c, status, body, status == MHD_HTTP_OK ? NULL : "1");
+	access_line(c, method, url, status, rq->t0, cl.sender_id, corr);
 	return ret;
 }
+
+/* The per-request state: the request and its client, freed when it completes. */
+typedef struct request_state
+{
+	request		rq;
+	client		cl;
+} request_state;
 
 static enum MHD_Result
 handler(void *cls, struct MHD_Connection *c, const char *url, const char *method, const char *version,
 		const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
-	request    *rq = *con_cls;
+	request_state *st = *con_cls;
+	request    *rq;
 
 	(void) cls;
 	(void) version;
-	if (rq == NULL)
+	if (st == NULL)
 	{
-		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-
-		rq = calloc(1, sizeof(request));
-		if (rq == NULL)
+		st = calloc(1, sizeof(request_state));
+		if (st == NULL)
 			return MHD_NO;
-		rq->t0 = mono_now();
-		if (cl != NULL && strtoull(cl, NULL, 10) > cfg.max_body)
-			rq->too_large = true;
+		st->rq.t0 = mono_now();
 		__atomic_add_fetch(&active_requests, 1, __ATOMIC_SEQ_CST);
-		*con_cls = rq;
+		*con_cls = st;
+		precheck(c, url, method, &st->rq, &st->cl);
+		/* refused: answer before reading the body (MHD closes the connection after it) */
+		if (st->rq.early_status != 0)
+			return send_refusal(c, method, url, &st->rq);
+		return MHD_YES;
+	}
+	rq = &st->rq;
+	if (rq->early_status != 0)
+	{
+		/* (already answered: the rest of the body is dropped, never kept) */
+		*upload_data_size = 0;
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0)
@@ -1362,6 +1566,8 @@ handler(void *cls, struct MHD_Connection *c, const char *url, const char *method
 
 				while (cap < rq->len + n + 1)
 					cap *= 2;
+				if (cap > cfg.max_body + 1)
+					cap = cfg.max_body + 1;
 				nb = realloc(rq->buf, cap);
 				if (nb == NULL)
 					return MHD_NO;
@@ -1375,21 +1581,25 @@ handler(void *cls, struct MHD_Connection *c, const char *url, const char *method
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	return respond(c, url, method, rq);
+	return respond(c, url, method, rq, &st->cl);
 }
 
 static void
 completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
-	request    *rq = *con_cls;
+	request_state *st = *con_cls;
 
 	(void) cls;
 	(void) c;
 	(void) toe;
-	if (rq)
+	if (st)
 	{
-		free(rq->buf);
-		free(rq);
+		free(st->rq.buf);
+		free(st->rq.early_body);
+		free(st->rq.early_sender);
+		if (st->rq.authenticated)
+			client_free(&st->cl);
+		free(st);
 		*con_cls = NULL;
 		__atomic_sub_fetch(&active_requests, 1, __ATOMIC_SEQ_CST);
 	}
@@ -1424,6 +1634,12 @@ usage(FILE *out)
 			"  --no-notify               do not send notifications\n"
 			"  --max-connections N       HTTP connections at once (default 256)\n"
 			"  --queue N                 asynchronous requests waiting at most (default 1000)\n"
+			"  --queue-per-client N      of which one client's at most (default 100)\n"
+			"  --max-connections-per-ip N  HTTP connections from one address at once (default 32)\n"
+			"  --idle-timeout SECONDS    a connection idle that long is closed (default 15)\n"
+			"  --deny-private-callbacks  callbacks to a host name may not reach private networks either\n"
+			"                            (loopback and link-local are always refused; address literals in\n"
+			"                            registered prefixes are allowed as registered)\n"
 			"  --access-log FILE         one JSON line per request and callback (default - : standard error)\n"
 			"  --help, --version\n"
 			"\n"
@@ -1496,6 +1712,11 @@ parse_args(int argc, char **argv)
 			cfg.notify = false;
 			continue;
 		}
+		if (strcmp(a, "--deny-private-callbacks") == 0)
+		{
+			cfg.deny_private_callbacks = true;
+			continue;
+		}
 		INT_OPT("--pool", 1, 1000, cfg.pool_size);
 		INT_OPT("--workers", 1, 100, cfg.workers);
 		INT_OPT("--max-body", 1024, 1073741824L, cfg.max_body);
@@ -1507,6 +1728,9 @@ parse_args(int argc, char **argv)
 		INT_OPT("--notify-interval", 100, 3600000, cfg.notify_interval_ms);
 		INT_OPT("--max-connections", 1, 100000, cfg.max_connections);
 		INT_OPT("--queue", 1, 1000000, cfg.queue_max);
+		INT_OPT("--queue-per-client", 1, 1000000, cfg.queue_per_client);
+		INT_OPT("--max-connections-per-ip", 1, 100000, cfg.max_per_ip);
+		INT_OPT("--idle-timeout", 1, 3600, cfg.idle_timeout_s);
 #undef INT_OPT
 		fprintf(stderr, "sp_registry_gateway: unknown option \"%s\" (see --help)\n", a);
 		return 1;
@@ -1633,7 +1857,8 @@ main(int argc, char **argv)
 	d = MHD_start_daemon(flags, (uint16_t) cfg.port, NULL, NULL, handler, NULL,
 						 MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &ss,
 						 MHD_OPTION_CONNECTION_LIMIT, (unsigned int) cfg.max_connections,
-						 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) 60,
+						 MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int) cfg.max_per_ip,
+						 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) cfg.idle_timeout_s,
 						 MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
 						 MHD_OPTION_END);
 	if (d == NULL)
@@ -1675,11 +1900,8 @@ main(int argc, char **argv)
 	free(queue.items);
 	pool_close();
 	for (int i = 0; i < AUTH_CACHE_SIZE; i++)
-		if (auth_cache[i].token)
-		{
-			free(auth_cache[i].token);
+		if (auth_cache[i].used)
 			client_free(&auth_cache[i].c);
-		}
 	curl_global_cleanup();
 	log_line("\"event\":\"stopped\"");
 	if (access_log != stderr)

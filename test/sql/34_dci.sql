@@ -278,6 +278,13 @@ DROP ROLE sp_test_dci_super;
 SELECT sp.register_api_client('x.test', repeat('t', 40), 'nobody_at_all');
 SELECT sp.register_api_client('x.test', repeat('t', 40), 'sp_test_dci_client');
 SELECT sp.register_api_client('x.test', repeat('s3cr3t', 8), 'sp_test_dci_ana');
+CREATE ROLE sp_test_dci_login LOGIN IN ROLE sp_registrar;
+SELECT sp.register_api_client('x.test', repeat('t', 40), 'sp_test_dci_login');
+DROP ROLE sp_test_dci_login;
+CREATE ROLE sp_test_dci_admin IN ROLE sp_admin;
+SELECT sp.register_api_client('x.test', repeat('t', 40), 'sp_test_dci_admin');
+DROP ROLE sp_test_dci_admin;
+SELECT sp.register_api_client('x.test', 'a token with spaces in it, long enough', 'sp_test_dci_ana');
 SELECT sp.register_api_client('x.test', repeat('t', 40), 'sp_test_dci_ana', '{https://spmis.example.org}');
 SELECT sp.register_api_client('x.test', repeat('t', 40), 'sp_test_dci_ana', '{https://spmis.example.org/cb}');
 SELECT sp.register_api_client('x.test', repeat('t', 40), 'sp_test_dci_ana', '{ftp://spmis.example.org/}');
@@ -455,8 +462,8 @@ RESET ROLE;
 -- the gateway's view: clients with subscriptions; a token's client
 SET ROLE sp_gateway;
 SELECT sender_id, client_role FROM sp.dci_subscribers() WHERE sender_id LIKE '%.test';
-SELECT sender_id, client_role, callback_prefixes FROM sp.api_client_authenticate(repeat('t0k3n', 8));
-SELECT count(*) AS wrong_token FROM sp.api_client_authenticate(repeat('t0k3n', 7) || 'x0k3n');
+SELECT sender_id, client_role, callback_prefixes FROM sp.api_client_authenticate(sha256(convert_to(repeat('t0k3n', 8), 'UTF8')));
+SELECT count(*) AS wrong_token FROM sp.api_client_authenticate(sha256(convert_to(repeat('t0k3n', 7) || 'x0k3n', 'UTF8')));
 RESET ROLE;
 SELECT pg_has_role('sp_gateway', 'sp_test_dci_client', 'MEMBER') AS gateway_may_act_as_client,
        has_function_privilege('sp_gateway', 'sp.dci_search(jsonb,text)', 'EXECUTE') AS gateway_itself_may_search;
@@ -562,6 +569,15 @@ SELECT b.fn, adv.summary FROM base b, LATERAL (SELECT CASE b.fn
     ELSE pg_temp.head(sp.dci_txn_status(b.request)) END AS summary) adv
 ORDER BY b.fn, adv.summary;
 RESET ROLE;
+
+-- revoking a client ends its subscriptions and removes their outbox
+-- consumer; its role cannot serve another client
+SELECT count(*) AS live_subscriptions, (SELECT count(*) FROM sp.outbox_consumer WHERE name = sp_internal.dci_consumer_name('sp_test_dci_client')) AS consumer
+FROM sp.dci_subscription WHERE caller_role = 'sp_test_dci_client' AND unsubscribed_at IS NULL;
+SELECT sp.revoke_api_client('spmis.test') ->> 'sender_id' AS revoked;
+SELECT count(*) AS live_subscriptions, (SELECT count(*) FROM sp.outbox_consumer WHERE name = sp_internal.dci_consumer_name('sp_test_dci_client')) AS consumer
+FROM sp.dci_subscription WHERE caller_role = 'sp_test_dci_client' AND unsubscribed_at IS NULL;
+SELECT sp.register_api_client('new.test', repeat('n3w', 12), 'sp_test_dci_client');
 
 DELETE FROM sp.outbox_consumer WHERE name IN (SELECT outbox_consumer FROM sp.dci_subscription WHERE caller_role LIKE 'sp_test_dci%');
 DROP OWNED BY sp_test_dci_reg, sp_test_dci_ana, sp_test_dci_int, sp_test_dci_none, sp_test_dci_client, sp_test_dci_client2;

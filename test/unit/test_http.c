@@ -37,6 +37,10 @@ main(void)
 		{"", false},
 		{"http://:8099/dci/", false},
 		{"http://127.0.0.1:123456/dci/", false},
+		{"http://127.0.0.1:8099/dci/..;/admin", false},			/* ';' (Tomcat reads "..;" as "..") */
+		{"http://127.0.0.1:8099/dci/..%5cadmin", false},		/* an encoded backslash */
+		{"http://127.0.0.1:8099/dci//admin", false},			/* an empty segment */
+		{"http://127.0.0.1:8099/dci/x?next=//evil", true},		/* (in the query: not a path) */
 	};
 	static const struct
 	{
@@ -56,6 +60,8 @@ main(void)
 		{"https://spmis.example.org/?q=/", false},
 		{"https://spmis.example.org/#/", false},
 		{"https:///", false},
+		{"https://a.b/1", false},						/* no trailing "/" (once read past the end) */
+		{"https://a.b/x;y/", false},
 	};
 	size_t		i;
 	const char *tok;
@@ -96,6 +102,7 @@ main(void)
 	ok(!sp_http_bearer("Bearer a\x01" "b", &tok, &tlen), "a token with a control character refused");
 	ok(!sp_http_bearer("Bearerabc", &tok, &tlen), "no space after the scheme refused");
 	ok(!sp_http_bearer(NULL, &tok, &tlen), "no header refused");
+	ok(!sp_http_bearer("Bearer t\xc3\xa9st", &tok, &tlen), "a token beyond visible ASCII refused");
 
 	ok(sp_http_parse_listen("127.0.0.1:8080", host, sizeof(host), &port) && strcmp(host, "127.0.0.1") == 0 && port == 8080, "host:port");
 	ok(sp_http_parse_listen(":80", host, sizeof(host), &port) && host[0] == '\0' && port == 80, ":port is every interface");
@@ -151,6 +158,65 @@ main(void)
 		memset(r, 0, sizeof(r));
 		sp_uuid_format(r, u);
 		is_str(u, "00000000-0000-4000-8000-000000000000", "canonical form");
+	}
+	{
+		char		hex[65];
+		char	   *m;
+
+		sp_sha256_hex("", 0, hex);
+		is_str(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "SHA-256 of nothing");
+		sp_sha256_hex("abc", 3, hex);
+		is_str(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", "SHA-256 of abc");
+		sp_sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 56, hex);
+		is_str(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1", "SHA-256 across two blocks (56 bytes)");
+		m = malloc(1000000);
+		memset(m, 'a', 1000000);
+		sp_sha256_hex(m, 1000000, hex);
+		is_str(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0", "SHA-256 of a million a's");
+		free(m);
+		/* prefixes on the heap: nothing is read past their end (ASan would say) */
+		m = malloc(13);
+		memcpy(m, "http://a.b/1", 13);
+		ok(!sp_http_prefix_valid(m), "a heap prefix without the trailing slash is invalid");
+		free(m);
+	}
+	{
+		static const struct
+		{
+			int			family;
+			unsigned char a[16];
+			bool		allowed;		/* deny_private off */
+			bool		allowed_strict; /* deny_private on */
+			const char *what;
+		}			addrs[] = {
+			{4, {93, 184, 216, 34}, true, true, "a public address"},
+			{4, {127, 0, 0, 1}, false, false, "loopback"},
+			{4, {0, 0, 0, 0}, false, false, "0.0.0.0"},
+			{4, {169, 254, 169, 254}, false, false, "the cloud metadata address"},
+			{4, {224, 0, 0, 1}, false, false, "multicast"},
+			{4, {255, 255, 255, 255}, false, false, "broadcast"},
+			{4, {10, 1, 2, 3}, true, false, "10/8"},
+			{4, {172, 16, 0, 1}, true, false, "172.16/12"},
+			{4, {172, 32, 0, 1}, true, true, "172.32 (outside 172.16/12)"},
+			{4, {192, 168, 1, 1}, true, false, "192.168/16"},
+			{4, {100, 64, 0, 1}, true, false, "100.64/10"},
+			{6, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, false, false, "::1"},
+			{6, {0}, false, false, "::"},
+			{6, {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, false, false, "fe80::1"},
+			{6, {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, false, false, "ff02::1"},
+			{6, {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, true, false, "fd00::1"},
+			{6, {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, true, true, "2001:db8::1"},
+			{6, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1}, false, false, "::ffff:127.0.0.1 (mapped loopback)"},
+			{6, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 169, 254, 169, 254}, false, false, "::ffff:169.254.169.254"},
+		};
+
+		for (i = 0; i < N(addrs); i++)
+		{
+			ok(sp_http_address_allowed(addrs[i].family, addrs[i].a, false) == addrs[i].allowed,
+			   "callback to %s %s", addrs[i].what, addrs[i].allowed ? "allowed" : "refused");
+			ok(sp_http_address_allowed(addrs[i].family, addrs[i].a, true) == addrs[i].allowed_strict,
+			   "with private networks denied: %s %s", addrs[i].what, addrs[i].allowed_strict ? "allowed" : "refused");
+		}
 	}
 	return done_testing();
 }
