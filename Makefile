@@ -37,7 +37,8 @@ EXTRA_CLEAN = $(DATA_built) test/unit/*.bin results regression.diffs regression.
 # The DCI HTTP gateway (built below): PGXS installs it beside the PostgreSQL
 # programs.  (Set before PGXS is included: its rules read these.)
 GATEWAY       = src/gateway/sp_registry_gateway
-SCRIPTS_built = $(GATEWAY)
+CLI           = src/cli/sp_registry
+SCRIPTS_built = $(GATEWAY) $(CLI)
 
 # On a fresh machine the server headers (and PGXS) arrive with `make deps`;
 # until then only the set-up targets below work.
@@ -79,10 +80,16 @@ GATEWAY_LIBS = -L$(shell $(PG_CONFIG) --libdir 2>/dev/null) -lpq $(shell pkg-con
 $(GATEWAY): src/gateway/sp_registry_gateway.c src/core/sp_http.c src/core/sp_http.h
 	$(CC) $(GATEWAY_CFLAGS) -o $@ src/gateway/sp_registry_gateway.c src/core/sp_http.c $(GATEWAY_LIBS)
 EXTRA_CLEAN += $(GATEWAY)
+# The command-line tool (docs/dba-guide.md): libpq and the pure helpers of src/core.
+$(CLI): src/cli/sp_registry.c src/core/sp_csv.c src/core/sp_csv.h src/core/sp_json.c src/core/sp_json.h src/core/sp_http.c src/core/sp_http.h
+	$(CC) $(GATEWAY_CFLAGS) -o $@ src/cli/sp_registry.c src/core/sp_csv.c src/core/sp_json.c src/core/sp_http.c -L$(shell $(PG_CONFIG) --libdir 2>/dev/null) -lpq
+EXTRA_CLEAN += $(CLI)
 install: install-links
 .PHONY: install-links
 install-links: installdirs
-	@if [ -z "$(DESTDIR)" ] && [ -w /usr/local/bin ]; then ln -sf '$(bindir)/sp_registry_gateway' /usr/local/bin/sp_registry_gateway; fi
+	@if [ -z "$(DESTDIR)" ] && [ -w /usr/local/bin ]; then \
+	  ln -sf '$(bindir)/sp_registry_gateway' /usr/local/bin/sp_registry_gateway; \
+	  ln -sf '$(bindir)/sp_registry' /usr/local/bin/sp_registry; fi
 
 .PHONY: deps unit-test test test-future demo bench regress-test pgtap-test role-matrix
 

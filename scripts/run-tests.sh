@@ -62,6 +62,11 @@ if ! prove --exec "bash" test/gateway.sh; then
   status=1
 fi
 
+echo "== command-line tool (test/cli.sh)"
+if ! prove --exec "bash" test/cli.sh; then
+  status=1
+fi
+
 echo "== coverage map rendered (test/map_render.sh)"
 if ! prove --exec "bash" test/map_render.sh; then
   status=1
