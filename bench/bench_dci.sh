@@ -114,8 +114,8 @@ echo "dci: the same search in SQL, pgbench, $CLIENTS clients, ${SECS}s"
 audited_before=$(q -Atc "SELECT count(*) FROM sp.audit_log WHERE acting_role = 'bench_dci'")
 pg_out=$(pgbench -n -c "$CLIENTS" -j 2 -T "$SECS" -D nids="$(q -Atc "SELECT count(*) FROM bench_ids")" -f "$WORK/search.sql" "$DB" 2>&1)
 pg_audited=$(( $(q -Atc "SELECT count(*) FROM sp.audit_log WHERE acting_role = 'bench_dci'") - audited_before ))
-pg_tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$pg_out" | head -1)
-pg_lat=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' <<<"$pg_out")
+pg_tps=$(printf '%.0f' "$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$pg_out" | head -1)")
+pg_lat=$(printf '%.1f' "$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' <<<"$pg_out")")
 echo "  tps=$pg_tps latency_avg_ms=$pg_lat"
 
 field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }

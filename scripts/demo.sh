@@ -528,4 +528,39 @@ q -c "SET ROLE demo_platform" -c "CREATE TEMP TABLE got AS SELECT * FROM sp.outb
 q -c "SELECT consumer, acked_position, claimed, after_position FROM sp.outbox_backlog()"
 q -c "DELETE FROM sp.outbox_consumer WHERE name = 'demo.platform'" -c "DROP OWNED BY demo_platform" -c "DROP ROLE demo_platform" >/dev/null
 
+say "The DCI social-registry API over HTTP: sp_registry_gateway, a ministry's system searching as its own role"
+gw_password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+token=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+q -c "SET client_min_messages = warning" -c "DROP ROLE IF EXISTS demo_gateway" -c "DROP ROLE IF EXISTS demo_health_api" \
+  -c "CREATE ROLE demo_gateway LOGIN PASSWORD '$gw_password' IN ROLE sp_gateway" \
+  -c "CREATE ROLE demo_health_api NOLOGIN IN ROLE sp_analyst" >/dev/null
+q -Atc "SELECT count(*) FROM sp.admin_area a, LATERAL sp.grant_area_scope('demo_health_api', a.code) g WHERE a.level = 0" >/dev/null
+q -c "SELECT sender_id, client_role, callback_prefixes FROM jsonb_populate_record(NULL::sp.api_client,
+        sp.register_api_client('health.example.org', '$token', 'demo_health_api', '{http://127.0.0.1:9/dci/}', 'Ministry of Health'))"
+gw_port=$((55400 + RANDOM % 1000))
+PGUSER=demo_gateway PGPASSWORD=$gw_password PGDATABASE=$DB \
+  "$(pg_config --bindir)/sp_registry_gateway" --listen "127.0.0.1:$gw_port" --no-notify --access-log demo-output/gateway.log &
+gw_pid=$!
+for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$gw_port") 2>/dev/null && break; sleep 0.05; done
+ts=$(psql -X -At -d "$DB" -c "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
+hh=$(q -Atc "SELECT min(household_id) FROM sp.household WHERE status = 'active'")
+request='{"header": {"version": "1.0.0", "message_id": "demo-1", "message_ts": "'$ts'", "action": "search", "sender_id": "health.example.org", "total_count": 1},
+ "message": {"transaction_id": "demo-txn-1", "search_request": [{"reference_id": "r1", "timestamp": "'$ts'",
+   "search_criteria": {"query_type": "predicate", "response_entity": "Group", "pagination": {"page_size": 2},
+     "query": [{"seq_num": 1, "expression1": {"attribute_name": "group_size", "operator": "ge", "attribute_value": 6},
+                "condition": "and", "expression2": {"attribute_name": "poverty_score", "operator": "lt", "attribute_value": 9}}]}}]}}'
+echo "POST /registry/sync/search (large households with a low PMT score; an analyst's client: de-identified records):"
+curl -s -X POST "http://127.0.0.1:$gw_port/registry/sync/search" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+     --data-binary "$request" | jq -c '{status: .header.status, total_count: .message.search_response[0].pagination.total_count,
+        first: (.message.search_response[0].data.reg_records[0] | {place, group_size, poverty_score, members: [.member_list[] | {sex: .demographic_info.sex, relationship_head}]})}'
+echo "The same message again (a replay), and a request without a token:"
+curl -s -X POST "http://127.0.0.1:$gw_port/registry/sync/search" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+     --data-binary "$request" | jq -c '{status: .header.status, reason: .header.status_reason_code}'
+curl -s -w ' (HTTP %{http_code})\n' -X POST "http://127.0.0.1:$gw_port/registry/sync/search" -H 'Content-Type: application/json' --data-binary "$request"
+kill -TERM "$gw_pid"; wait "$gw_pid" || true
+echo "The gateway's access log (no tokens, no bodies):"
+head -4 demo-output/gateway.log
+q -c "SELECT sp.revoke_api_client('health.example.org') IS NOT NULL AS revoked" >/dev/null
+q -c "DROP OWNED BY demo_health_api" -c "DROP ROLE demo_gateway" -c "DROP ROLE demo_health_api" >/dev/null
+
 say "Done. The cluster is thrown away on exit."

@@ -425,7 +425,8 @@ BEGIN
         expr := CASE n
             WHEN 'household_id' THEN 'h.household_id'
             WHEN 'area' THEN 'h.admin_area_code'
-            WHEN 'group_size' THEN '(SELECT count(*) FROM sp.person gp WHERE gp.household_id = h.household_id AND gp.status = ''active'')'
+            -- (the status in a FILTER, not the WHERE: else the planner ANDs a bitmap of every active person into each household's lookup)
+            WHEN 'group_size' THEN '(SELECT count(*) FILTER (WHERE gp.status = ''active'') FROM sp.person gp WHERE gp.household_id = h.household_id)'
             WHEN 'poverty_score' THEN '(SELECT a.score FROM sp.assessment a WHERE a.household_id = h.household_id ORDER BY a.assessed_at DESC, a.assessment_id DESC LIMIT 1)'
             WHEN 'registration_date' THEN '(h.registered_at AT TIME ZONE ''UTC'')::date'
             WHEN 'registration_year' THEN 'extract(year FROM h.registered_at AT TIME ZONE ''UTC'')::integer'
@@ -899,7 +900,7 @@ AS $$
         'group_identifier', jsonb_build_array(jsonb_build_object('@type', 'Identifier', 'identifier_type', 'HouseholdID',
                                                                  'identifier_value', h.household_id::text)),
         'group_type', 'household',
-        'group_size', (SELECT count(*) FROM sp.person p WHERE p.household_id = h.household_id AND p.status = 'active'),
+        'group_size', (SELECT count(*) FILTER (WHERE p.status = 'active') FROM sp.person p WHERE p.household_id = h.household_id),
         'place', (SELECT jsonb_build_object('@type', 'Place', 'admin_area_code', da.shown_code, 'address', ar.name,
                                             'geo', CASE WHEN tier = 'identified' AND h.location IS NOT NULL THEN
                                                    jsonb_build_object('@type', 'GeoCoordinates',
@@ -1203,6 +1204,47 @@ AS $$
 $$;
 COMMENT ON FUNCTION sp_internal.dci_reference_problem(jsonb, text[]) IS 'rjct.reference_id.invalid (not a string of 1 to 99 characters), rjct.reference_id.duplicate (earlier in the message) or NULL.';
 
+-- The items of a search or subscribe message, each answered on its own: a
+-- bad or repeated reference_id, or a problem the item raised with its
+-- reason code (22023 with the code as hint), becomes a rejected item.
+CREATE FUNCTION sp_internal.dci_answer_items(o record, kind text, tier text, context jsonb)
+    RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    item jsonb;
+    problem text;
+    seen text[] := '{}';
+    results jsonb := '[]';
+    m text;
+    h text;
+BEGIN
+    FOR item IN SELECT e FROM jsonb_array_elements(o.msg -> (kind || '_request')) WITH ORDINALITY x (e, n) ORDER BY n LOOP
+        problem := sp_internal.dci_reference_problem(item, seen);
+        IF problem IS NOT NULL THEN
+            results := results || sp_internal.dci_rejected_item(left(item ->> 'reference_id', 99), problem,
+                CASE problem WHEN 'rjct.reference_id.invalid' THEN 'reference_id is missing or not a string of 1 to 99 characters'
+                             ELSE 'reference_id appears twice in this message' END);
+            CONTINUE;
+        END IF;
+        seen := seen || (item ->> 'reference_id');
+        BEGIN
+            results := results || CASE kind WHEN 'search' THEN sp_internal.dci_search_item(item, tier, context)
+                                            ELSE sp_internal.dci_subscribe_item(item, tier, o) END;
+        EXCEPTION WHEN invalid_parameter_value THEN
+            GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, h = PG_EXCEPTION_HINT;
+            IF h NOT LIKE 'rjct.%' THEN
+                RAISE;
+            END IF;
+            results := results || sp_internal.dci_rejected_item(item ->> 'reference_id', h, m);
+        END;
+    END LOOP;
+    RETURN results;
+END
+$$;
+COMMENT ON FUNCTION sp_internal.dci_answer_items(record, text, text, jsonb) IS 'The response items of a search or subscribe message (kind search or subscribe), each answered or rejected with its reason code.';
+
 CREATE FUNCTION sp.dci_search(request jsonb, correlation_id text DEFAULT NULL)
     RETURNS jsonb
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -1211,13 +1253,8 @@ AS $$
 DECLARE
     o record;
     tier text := sp_internal.dci_tier();
-    item jsonb;
-    problem text;
-    seen text[] := '{}';
-    results jsonb := '[]';
+    results jsonb;
     context jsonb;
-    m text;
-    h text;
 BEGIN
     o := sp_internal.dci_open(request, 'search', 'search_request', correlation_id);
     IF o.err IS NOT NULL THEN
@@ -1228,25 +1265,7 @@ BEGIN
     END IF;
     context := jsonb_build_object('sender_id', o.hdr ->> 'sender_id', 'message_id', o.hdr ->> 'message_id',
                                   'transaction_id', o.msg ->> 'transaction_id', 'correlation_id', o.correlation_id);
-    FOR item IN SELECT e FROM jsonb_array_elements(o.msg -> 'search_request') WITH ORDINALITY x (e, n) ORDER BY n LOOP
-        problem := sp_internal.dci_reference_problem(item, seen);
-        IF problem IS NOT NULL THEN
-            results := results || sp_internal.dci_rejected_item(left(item ->> 'reference_id', 99), problem,
-                CASE problem WHEN 'rjct.reference_id.invalid' THEN 'reference_id is missing or not a string of 1 to 99 characters'
-                             ELSE 'reference_id appears twice in this message' END);
-            CONTINUE;
-        END IF;
-        seen := seen || (item ->> 'reference_id');
-        BEGIN
-            results := results || sp_internal.dci_search_item(item, tier, context);
-        EXCEPTION WHEN invalid_parameter_value THEN
-            GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, h = PG_EXCEPTION_HINT;
-            IF h NOT LIKE 'rjct.%' THEN
-                RAISE;
-            END IF;
-            results := results || sp_internal.dci_rejected_item(item ->> 'reference_id', h, m);
-        END;
-    END LOOP;
+    results := sp_internal.dci_answer_items(o, 'search', tier, context);
     RETURN sp_internal.dci_reply(o, 'on-search', 'succ', jsonb_array_length(results), jsonb_build_object('search_response', results));
 EXCEPTION WHEN configuration_limit_exceeded THEN
     -- over the hourly quota of identifier lookups: nothing of this message is
@@ -1442,12 +1461,7 @@ DECLARE
     o record;
     tier text := sp_internal.dci_tier();
     client sp.api_client := sp_internal.dci_caller_client();
-    item jsonb;
-    problem text;
-    seen text[] := '{}';
-    results jsonb := '[]';
-    m text;
-    h text;
+    results jsonb;
 BEGIN
     IF jsonb_typeof(request -> 'header') = 'object' AND request -> 'header' ? 'sender_uri'
        AND (client.sender_id IS NULL OR NOT sp_internal.dci_callback_allowed(request #>> '{header,sender_uri}', client.callback_prefixes)) THEN
@@ -1463,25 +1477,7 @@ BEGIN
     IF o.header_code IS NOT NULL THEN
         RETURN sp_internal.dci_reply(o, 'on-subscribe', 'rjct', 0, jsonb_build_object('subscribe_response', '[]'::jsonb));
     END IF;
-    FOR item IN SELECT e FROM jsonb_array_elements(o.msg -> 'subscribe_request') WITH ORDINALITY x (e, n) ORDER BY n LOOP
-        problem := sp_internal.dci_reference_problem(item, seen);
-        IF problem IS NOT NULL THEN
-            results := results || sp_internal.dci_rejected_item(left(item ->> 'reference_id', 99), problem,
-                CASE problem WHEN 'rjct.reference_id.invalid' THEN 'reference_id is missing or not a string of 1 to 99 characters'
-                             ELSE 'reference_id appears twice in this message' END);
-            CONTINUE;
-        END IF;
-        seen := seen || (item ->> 'reference_id');
-        BEGIN
-            results := results || sp_internal.dci_subscribe_item(item, tier, o);
-        EXCEPTION WHEN invalid_parameter_value THEN
-            GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, h = PG_EXCEPTION_HINT;
-            IF h NOT LIKE 'rjct.%' THEN
-                RAISE;
-            END IF;
-            results := results || sp_internal.dci_rejected_item(item ->> 'reference_id', h, m);
-        END;
-    END LOOP;
+    results := sp_internal.dci_answer_items(o, 'subscribe', tier, NULL);
     RETURN sp_internal.dci_reply(o, 'on-subscribe', 'succ', jsonb_array_length(results), jsonb_build_object('subscribe_response', results), true);
 END
 $$;
