@@ -20,6 +20,7 @@ packages=(
   libmicrohttpd-dev
   libcurl4-openssl-dev
   python3
+  openssl
   pkg-config
   perl
   bc

@@ -105,7 +105,7 @@ python3 test/callback_listener.py "$work/callbacks.jsonl" "$cb_port" &
 pids+=($!)
 wait_port "$cb_port"
 
-echo "1..32"
+echo "1..34"
 
 # --- start-up checks -----------------------------------------------------------
 out=$(PGDATABASE=$db "$gateway" --listen "127.0.0.1:$(free_port)" 2>&1 < /dev/null) && rc=0 || rc=$?
@@ -243,6 +243,23 @@ for i in $(seq 1 40); do
                    -H 'Content-Type: application/json' --data-binary '{}')"
 done
 ok "$(grep -q 403 <<<"$codes" && grep -q 429 <<<"$codes"; echo $?)" "guessing tokens: 403, then 429 once an address failed too often" "$codes"
+
+# --- HTTPS: with a certificate and key, the gateway speaks TLS only -----------
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/tls.key" -out "$work/tls.crt" -subj "/CN=localhost" -days 2 \
+        -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" >/dev/null 2>&1
+tls_port=$(free_port)
+PGUSER=sp_test_gw_login PGPASSWORD=$gw_password PGDATABASE=$db \
+  "$gateway" --listen "127.0.0.1:$tls_port" --tls-cert "$work/tls.crt" --tls-key "$work/tls.key" --no-notify --access-log "$work/tls.log" &
+tls_pid=$!
+pids+=($tls_pid)
+wait_port "$tls_port"
+code=$(curl -s --cacert "$work/tls.crt" -o "$work/resp" -w '%{http_code}' -X POST "https://127.0.0.1:$tls_port/registry/sync/search" \
+         -H "Authorization: Bearer $token_mis" -H 'Content-Type: application/json' \
+         --data-binary "$(envelope search tls-1 search_request "[$(search_item x '{"query_type": "idtype-value", "query": {"type": "HouseholdID", "value": "1"}}')]")")
+ok "$([ "$code" = 200 ] && jq -e '.header.action == "on-search"' "$work/resp" >/dev/null; echo $?)" "--tls-cert and --tls-key: the DCI routes over HTTPS" "$code $(cat "$work/resp")"
+code=$(curl -s -m 5 -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$tls_port/registry/sync/search" -H "Authorization: Bearer $token_mis" || true)
+ok "$([ "$code" != 200 ] && [ "$code" != 401 ] && [ "$code" != 403 ]; echo $?)" "and nothing in plain HTTP (no token read off the wire)" "$code"
+kill -TERM "$tls_pid"; wait "$tls_pid" || true
 
 # --- the access log ----------------------------------------------------------------
 ok "$(jq -e . "$work/access.log" >/dev/null 2>&1 && ! grep -q -e "$token_mis" -e "$token_ana" -e Amina -e GW-100-200 "$work/access.log"; echo $?)" \

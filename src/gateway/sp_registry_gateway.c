@@ -81,6 +81,8 @@ typedef struct config
 	int			idle_timeout_s;
 	bool		deny_private_callbacks;
 	bool		notify;
+	const char *tls_cert;		/* PEM files: HTTPS when both are given */
+	const char *tls_key;
 	const char *access_log;
 } config;
 
@@ -1641,6 +1643,7 @@ usage(FILE *out)
 			"                            (loopback and link-local are always refused; address literals in\n"
 			"                            registered prefixes are allowed as registered)\n"
 			"  --access-log FILE         one JSON line per request and callback (default - : standard error)\n"
+			"  --tls-cert FILE, --tls-key FILE  serve HTTPS with this certificate (chain) and private key (PEM)\n"
 			"  --help, --version\n"
 			"\n"
 			"Exit status: 0 stopped on a signal, 1 bad options, 2 could not start.\n", GATEWAY_VERSION);
@@ -1712,6 +1715,20 @@ parse_args(int argc, char **argv)
 			cfg.notify = false;
 			continue;
 		}
+		if ((strcmp(a, "--tls-cert") == 0 || strcmp(a, "--tls-key") == 0))
+		{
+			if (v == NULL)
+			{
+				fprintf(stderr, "sp_registry_gateway: %s takes a PEM file\n", a);
+				return 1;
+			}
+			if (a[6] == 'c')
+				cfg.tls_cert = v;
+			else
+				cfg.tls_key = v;
+			i++;
+			continue;
+		}
 		if (strcmp(a, "--deny-private-callbacks") == 0)
 		{
 			cfg.deny_private_callbacks = true;
@@ -1774,10 +1791,53 @@ check_database(void)
 	return ok;
 }
 
+/* libmicrohttpd's own messages (TLS handshakes gone wrong, sockets) into the access log */
+static void
+mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+	char		msg[512];
+	size_t		n;
+
+	(void) cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	log_event("http", NULL, "error", msg);
+}
+
+/* a PEM file in memory (it must outlive the daemon), or NULL with a message */
+static char *
+read_pem(const char *path)
+{
+	FILE	   *f = fopen(path, "rb");
+	char	   *data;
+	size_t		n;
+
+	if (f == NULL)
+	{
+		fprintf(stderr, "sp_registry_gateway: cannot open %s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	data = xmalloc(1048577);
+	n = fread(data, 1, 1048576, f);
+	fclose(f);
+	if (n == 0 || n == 1048576)
+	{
+		fprintf(stderr, "sp_registry_gateway: %s is empty or over 1 MiB\n", path);
+		free(data);
+		return NULL;
+	}
+	data[n] = '\0';
+	return data;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct MHD_Daemon *d;
+	char	   *tls_cert_pem = NULL;
+	char	   *tls_key_pem = NULL;
 	sigset_t	sigs;
 	int			sig = 0;
 	pthread_t  *workers;
@@ -1836,6 +1896,24 @@ main(int argc, char **argv)
 	}
 	(void) sslen;
 
+	if ((cfg.tls_cert == NULL) != (cfg.tls_key == NULL))
+	{
+		fprintf(stderr, "sp_registry_gateway: HTTPS needs both --tls-cert and --tls-key\n");
+		return 1;
+	}
+	if (cfg.tls_cert)
+	{
+		tls_cert_pem = read_pem(cfg.tls_cert);
+		tls_key_pem = read_pem(cfg.tls_key);
+		if (tls_cert_pem == NULL || tls_key_pem == NULL)
+			return 2;
+		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+		{
+			fprintf(stderr, "sp_registry_gateway: this libmicrohttpd was built without TLS\n");
+			return 2;
+		}
+		flags |= MHD_USE_TLS;
+	}
 	if (!check_database())
 		return 2;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
@@ -1860,6 +1938,10 @@ main(int argc, char **argv)
 						 MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int) cfg.max_per_ip,
 						 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) cfg.idle_timeout_s,
 						 MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+						 MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
+						 /* (ignored without MHD_USE_TLS; NULL ends the list early otherwise) */
+						 tls_cert_pem ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, tls_cert_pem,
+						 MHD_OPTION_HTTPS_MEM_KEY, tls_key_pem,
 						 MHD_OPTION_END);
 	if (d == NULL)
 	{
@@ -1871,8 +1953,8 @@ main(int argc, char **argv)
 		pthread_create(&workers[i], NULL, worker_main, NULL);
 	if (cfg.notify)
 		pthread_create(&notifier, NULL, notifier_main, NULL);
-	log_line("\"event\":\"start\",\"listen\":\"%s:%d\",\"pool\":%d,\"workers\":%d,\"version\":\"%s\"",
-			 cfg.host[0] ? cfg.host : "*", cfg.port, cfg.pool_size, cfg.workers, GATEWAY_VERSION);
+	log_line("\"event\":\"start\",\"listen\":\"%s:%d\",\"tls\":%s,\"pool\":%d,\"workers\":%d,\"version\":\"%s\"",
+			 cfg.host[0] ? cfg.host : "*", cfg.port, cfg.tls_cert ? "true" : "false", cfg.pool_size, cfg.workers, GATEWAY_VERSION);
 
 	do
 	{
@@ -1903,6 +1985,8 @@ main(int argc, char **argv)
 		if (auth_cache[i].used)
 			client_free(&auth_cache[i].c);
 	curl_global_cleanup();
+	free(tls_cert_pem);
+	free(tls_key_pem);
 	log_line("\"event\":\"stopped\"");
 	if (access_log != stderr)
 		fclose(access_log);
