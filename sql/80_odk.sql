@@ -42,6 +42,10 @@ CREATE TABLE sp.form_submission (
     household_version integer,
     person_versions  integer[] NOT NULL DEFAULT '{}',
     outcome          jsonb NOT NULL,
+    -- keyed fingerprint of the submission (server metadata "_..." left out):
+    -- the same instanceID with other content is refused
+    fingerprint      bytea,
+    fingerprint_key  integer,
     device_time      timestamptz,
     received_at      timestamptz NOT NULL DEFAULT now(),
     received_by      text NOT NULL DEFAULT sp_internal.caller()
@@ -192,7 +196,7 @@ COMMENT ON FUNCTION sp.set_form_mapping(text, jsonb, text) IS 'Creates or replac
 
 -- The registration document a submission maps to (without submission_id,
 -- device_time and source).
-CREATE FUNCTION sp_internal.form_document(m jsonb, sub jsonb)
+CREATE FUNCTION sp_internal.form_document(m jsonb, sub jsonb, for_edit boolean DEFAULT false)
     RETURNS jsonb
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
@@ -231,7 +235,8 @@ BEGIN
     FOR k, path IN SELECT e.key, e.value #>> '{}' FROM jsonb_each(coalesce(m -> 'attributes', '{}')) e LOOP
         v := sp_internal.form_answer(sp_internal.form_mapped(sp_internal.form_value(sub, path), m #> ARRAY['values', k]),
                                      (SELECT x.value_type FROM sp.variable x WHERE x.code = k));
-        IF v IS NOT NULL AND v <> 'null' THEN
+        -- (an edit that blanks an answer removes it: null; a registration leaves it out)
+        IF v IS NOT NULL AND (v <> 'null' OR for_edit) THEN
             attrs := attrs || jsonb_build_object(k, v);
         END IF;
     END LOOP;
@@ -245,19 +250,25 @@ BEGIN
     IF reps IS NULL OR jsonb_typeof(reps) <> 'array' THEN
         PERFORM sp_internal.raise_problem(('23502', m #>> '{members,repeat}', 'the members'' repeat group is missing or not a list')::sp_internal.problem, 'submission');
     END IF;
+    -- (before anything is built from it: registration takes at most 100)
+    IF jsonb_array_length(reps) > 100 THEN
+        PERFORM sp_internal.raise_problem(('22023', m #>> '{members,repeat}', 'a household has at most 100 members')::sp_internal.problem, 'submission');
+    END IF;
     FOR inst IN SELECT e FROM jsonb_array_elements(reps) WITH ORDINALITY x (e, n) ORDER BY n LOOP
         mem := '{}';
         FOR k, path IN SELECT e.key, e.value #>> '{}' FROM jsonb_each(m #> '{members,fields}') e LOOP
             v := sp_internal.form_mapped(sp_internal.form_value(inst, path), m #> ARRAY['values', k]);
             IF v IS NOT NULL THEN
                 mem := mem || jsonb_build_object(k, v);
+            ELSIF for_edit AND k IN ('other_names', 'national_id', 'phone') THEN
+                mem := mem || jsonb_build_object(k, NULL::jsonb);	-- blanked in the edit: removed
             END IF;
         END LOOP;
         attrs := '{}';
         FOR k, path IN SELECT e.key, e.value #>> '{}' FROM jsonb_each(coalesce(m #> '{members,attributes}', '{}')) e LOOP
             v := sp_internal.form_answer(sp_internal.form_mapped(sp_internal.form_value(inst, path), m #> ARRAY['values', k]),
                                          (SELECT x.value_type FROM sp.variable x WHERE x.code = k));
-            IF v IS NOT NULL AND v <> 'null' THEN
+            IF v IS NOT NULL AND (v <> 'null' OR for_edit) THEN
                 attrs := attrs || jsonb_build_object(k, v);
             END IF;
         END LOOP;
@@ -269,7 +280,7 @@ BEGIN
     RETURN doc || jsonb_build_object('members', members);
 END
 $$;
-COMMENT ON FUNCTION sp_internal.form_document(jsonb, jsonb) IS 'The registration document (admin_area_code, location, attributes, members) a form submission maps to under a form mapping.';
+COMMENT ON FUNCTION sp_internal.form_document(jsonb, jsonb, boolean) IS 'The registration document (admin_area_code, location, attributes, members) a form submission maps to under a form mapping; for an edit, answers blanked in the form are nulls (removed), not left out.';
 
 -- "uuid:..." or a bare UUID, as the UUID; NULL for anything else.
 CREATE FUNCTION sp_internal.form_instance_uuid(id text)
@@ -277,7 +288,7 @@ CREATE FUNCTION sp_internal.form_instance_uuid(id text)
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT CASE WHEN sp_internal.is_uuid(regexp_replace(id, '^uuid:', '')) THEN regexp_replace(id, '^uuid:', '')::uuid END
+    SELECT CASE WHEN sp_internal.is_uuid(regexp_replace(id, '^uuid:', '', 'i')) THEN regexp_replace(id, '^uuid:', '', 'i')::uuid END
 $$;
 COMMENT ON FUNCTION sp_internal.form_instance_uuid(text) IS 'The UUID of an ODK instanceID ("uuid:<uuid>" or a bare UUID), or NULL.';
 
@@ -290,6 +301,28 @@ AS $$
            ARRAY(SELECT p.version FROM unnest(p_person_ids) WITH ORDINALITY u (id, n) JOIN sp.person p ON p.person_id = u.id ORDER BY u.n)
 $$;
 COMMENT ON FUNCTION sp_internal.form_versions(bigint, bigint[]) IS 'The current version of a household and of each of the given members, in their order.';
+
+-- Whether an edit's member at a position is still the registered person
+-- there: the same given name, or the same birth date (so that either may be
+-- corrected, but another person never takes a registered person's record).
+CREATE FUNCTION sp_internal.form_same_person(p_person_id bigint, mem jsonb)
+    RETURNS boolean
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(lower(btrim(p.given_name)) = lower(btrim(mem ->> 'given_name')), false)
+           OR coalesce(p.birth_date = (sp.parse_birth_date(mem ->> 'birth_date')).birth_date, false)
+    FROM sp.person p WHERE p.person_id = p_person_id
+$$;
+COMMENT ON FUNCTION sp_internal.form_same_person(bigint, jsonb) IS 'Whether a form edit''s member is the registered person at that position: the same given name or the same birth date.';
+
+-- The normalised instance id ("uuid:" and the UUID in lower case), the key of sp.form_submission.
+CREATE FUNCTION sp_internal.form_instance_key(id text)
+    RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$ SELECT 'uuid:' || sp_internal.form_instance_uuid(id)::text $$;
+COMMENT ON FUNCTION sp_internal.form_instance_key(text) IS 'An instanceID as "uuid:<lower-case canonical UUID>", however it was written.';
 
 CREATE FUNCTION sp.submit_form(form_id text, submission jsonb)
     RETURNS jsonb
@@ -308,15 +341,18 @@ DECLARE
     reg jsonb;
     prev sp.form_submission;
     done sp.form_submission;
-    cur record;
     h sp.household;
     outcome jsonb;
     n_old integer;
+    n_now integer;
     new_ids bigint[];
     mem jsonb;
     i integer;
     reason text;
     vers record;
+    fkey record;
+    fp bytea;
+    why text;
 BEGIN
     SELECT f.mapping INTO m FROM sp.form_mapping f WHERE f.form_id = submit_form.form_id;
     IF NOT FOUND THEN
@@ -328,13 +364,17 @@ BEGIN
     END IF;
     instance := coalesce(sp_internal.form_value(submission, 'meta/instanceID'), submission -> 'instanceID') #>> '{}';
     deprecated := coalesce(sp_internal.form_value(submission, 'meta/deprecatedID'), submission -> 'deprecatedID') #>> '{}';
-    version := coalesce(submission ->> '__version__', submission ->> '_version', sp_internal.form_value(submission, 'meta/version') #>> '{}');
+    version := left(coalesce(submission ->> '__version__', submission ->> '_version', sp_internal.form_value(submission, 'meta/version') #>> '{}'), 100);
     IF instance IS NULL OR sp_internal.form_instance_uuid(instance) IS NULL THEN
         PERFORM sp_internal.raise_problem(('22023', 'meta/instanceID', 'meta/instanceID ("uuid:...") is required: it makes a resend harmless')::sp_internal.problem, 'submission');
     END IF;
-    IF deprecated IS NOT NULL AND (sp_internal.form_instance_uuid(deprecated) IS NULL OR deprecated = instance) THEN
+    IF deprecated IS NOT NULL AND (sp_internal.form_instance_uuid(deprecated) IS NULL
+                                   OR sp_internal.form_instance_key(deprecated) = sp_internal.form_instance_key(instance)) THEN
         PERFORM sp_internal.raise_problem(('22023', 'meta/deprecatedID', 'meta/deprecatedID is the instanceID ("uuid:...") of the submission this one edits')::sp_internal.problem, 'submission');
     END IF;
+    -- one spelling of each id: "uuid:" and the UUID in lower case
+    instance := sp_internal.form_instance_key(instance);
+    deprecated := sp_internal.form_instance_key(deprecated);
     -- the device's time: the form's end, else its start
     dev_text := coalesce(sp_internal.form_value(submission, coalesce(m ->> 'device_time', 'end')), sp_internal.form_value(submission, 'start')) #>> '{}';
     IF dev_text IS NOT NULL THEN
@@ -343,21 +383,32 @@ BEGIN
             PERFORM sp_internal.raise_problem(('22007', coalesce(m ->> 'device_time', 'end'), 'the device time is an ISO 8601 date-time with a time zone')::sp_internal.problem, 'submission');
         END IF;
     END IF;
+    -- the submission's keyed fingerprint (server metadata such as _submission_time, and
+    -- the meta group with the ids themselves, however written, left out)
+    fkey := sp_internal.pii_key_current('blind_index');
+    fp := sp_internal.document_fingerprint((SELECT coalesce(jsonb_object_agg(e.key, e.value), '{}') FROM jsonb_each(submission) e
+                                           WHERE left(e.key, 1) <> '_' AND e.key <> 'meta' AND e.key NOT LIKE 'meta/%'
+                                             AND e.key NOT IN ('instanceID', 'deprecatedID')), fkey.key);
 
-    -- a resend: the first answer (another form's instance with this id is refused)
+    -- a resend: the first answer (other content under this instanceID, another
+    -- form's, or a household the caller may not see, is refused)
     SELECT * INTO done FROM sp.form_submission s WHERE s.instance_id = instance;
     IF FOUND THEN
-        -- (the first answer names a household: only to a caller who may see it)
-        IF done.form_id <> form_id OR (done.household_id IS NOT NULL AND NOT sp_internal.household_in_scope(done.household_id)) THEN
-            PERFORM sp_internal.raise_problem(('23505', 'meta/instanceID', 'this instanceID was already received')::sp_internal.problem, 'submission');
+        IF done.form_id <> form_id OR (done.household_id IS NOT NULL AND NOT sp_internal.household_in_scope(done.household_id))
+           OR (done.fingerprint_key = fkey.key_id AND done.fingerprint <> fp) THEN
+            PERFORM sp_internal.raise_problem(('23505', 'meta/instanceID', 'this instanceID was already received, with other content or for another form')::sp_internal.problem, 'submission');
         END IF;
         RETURN done.outcome || jsonb_build_object('replayed', true);
     END IF;
 
-    doc := sp_internal.form_document(m, submission);
-
     IF deprecated IS NULL THEN
-        -- a new registration, through the registration API (its checks, its idempotency)
+        -- a new registration, through the registration API (its checks, its idempotency), by a role that may register
+        IF NOT has_function_privilege(sp_internal.caller_oid(), 'sp.register_household(jsonb)', 'EXECUTE') THEN
+            RAISE EXCEPTION 'this role may edit but not register households'
+                USING ERRCODE = 'insufficient_privilege', COLUMN = 'meta/instanceID',
+                      HINT = 'Registrations need sp_registrar or sp_integration.';
+        END IF;
+        doc := sp_internal.form_document(m, submission);
         reg := sp.register_household(doc || jsonb_build_object(
                    'submission_id', sp_internal.form_instance_uuid(instance)::text,
                    'source', left('form ' || form_id || coalesce(' ' || version, ''), 200))
@@ -366,32 +417,63 @@ BEGIN
         outcome := jsonb_build_object('instance_id', instance, 'status', 'applied', 'kind', 'registration',
                                       'household_id', (reg ->> 'household_id')::bigint, 'person_ids', reg -> 'person_ids',
                                       'household_version', vers.household_version, 'possible_duplicates', reg -> 'possible_duplicates');
-        INSERT INTO sp.form_submission (instance_id, form_id, form_version, status, household_id, person_ids, household_version,
-                                        person_versions, outcome, device_time)
-        VALUES (instance, form_id, version, 'applied', (reg ->> 'household_id')::bigint,
-                ARRAY(SELECT jsonb_array_elements_text(reg -> 'person_ids')::bigint), vers.household_version, vers.person_versions,
-                outcome, dev_time);
+        BEGIN
+            INSERT INTO sp.form_submission (instance_id, form_id, form_version, status, household_id, person_ids, household_version,
+                                            person_versions, outcome, fingerprint, fingerprint_key, device_time)
+            -- registered before by another way (the same submission_id): the versions of then are not known,
+            -- so an edit of this submission is a conflict rather than an overwrite
+            VALUES (instance, form_id, version, 'applied', (reg ->> 'household_id')::bigint,
+                    ARRAY(SELECT jsonb_array_elements_text(reg -> 'person_ids')::bigint),
+                    CASE WHEN (reg ->> 'replayed')::boolean THEN NULL ELSE vers.household_version END,
+                    CASE WHEN (reg ->> 'replayed')::boolean THEN '{}'::integer[] ELSE vers.person_versions END,
+                    outcome, fp, fkey.key_id, dev_time);
+        EXCEPTION WHEN unique_violation THEN
+            -- the same instance from another session at the same moment: its answer
+            SELECT * INTO done FROM sp.form_submission s WHERE s.instance_id = instance;
+            RETURN done.outcome || jsonb_build_object('replayed', true);
+        END;
         RETURN outcome || jsonb_build_object('replayed', coalesce((reg ->> 'replayed')::boolean, false));
     END IF;
 
     -- an edit: of a submission received and applied, of a household nobody changed since
-    IF NOT has_function_privilege(sp_internal.caller_oid(), 'sp.update_household(bigint, jsonb, text, integer)', 'EXECUTE') THEN
+    IF NOT (has_function_privilege(sp_internal.caller_oid(), 'sp.update_household(bigint, jsonb, text, integer)', 'EXECUTE')
+            AND has_function_privilege(sp_internal.caller_oid(), 'sp.update_person(bigint, jsonb, text, integer)', 'EXECUTE')
+            AND has_function_privilege(sp_internal.caller_oid(), 'sp.add_member(bigint, jsonb)', 'EXECUTE')) THEN
         RAISE EXCEPTION 'this role may register but not edit registrations'
             USING ERRCODE = 'insufficient_privilege', COLUMN = 'meta/deprecatedID',
                   HINT = 'Edits change registered households: the role needs sp_registrar or sp_caseworker.';
     END IF;
+    doc := sp_internal.form_document(m, submission, true);
     SELECT * INTO prev FROM sp.form_submission s WHERE s.instance_id = deprecated AND s.status = 'applied' AND s.form_id = submit_form.form_id;
     IF NOT FOUND THEN
-        outcome := jsonb_build_object('instance_id', instance, 'status', 'conflict', 'kind', 'edit', 'edits', deprecated,
-                                      'reason', 'the submission this one edits (meta/deprecatedID) was not received, or was itself a conflict: send it first');
+        why := 'the submission this one edits (meta/deprecatedID) was not received, or was itself a conflict: send it first';
+    ELSIF NOT sp_internal.household_in_scope(prev.household_id) THEN
+        RAISE EXCEPTION 'the submission this one edits concerns a household outside your area scope'
+            USING ERRCODE = 'no_data_found', COLUMN = 'meta/deprecatedID';
     ELSE
-        PERFORM sp_internal.household_area_in_scope(prev.household_id);  -- (raises the scope-neutral not-found)
         SELECT * INTO h FROM sp.household x WHERE x.household_id = prev.household_id FOR UPDATE;
         vers := sp_internal.form_versions(prev.household_id, prev.person_ids);
-        IF vers.household_version IS DISTINCT FROM prev.household_version OR vers.person_versions IS DISTINCT FROM prev.person_versions THEN
+        SELECT count(*) INTO n_now FROM sp.person p WHERE p.household_id = prev.household_id AND p.status <> 'merged';
+        n_old := cardinality(prev.person_ids);
+        IF prev.household_version IS NULL THEN
+            why := 'the submission this one edits was registered by another way before: the version the edit was made on is not known';
+        ELSIF vers.household_version IS DISTINCT FROM prev.household_version OR vers.person_versions IS DISTINCT FROM prev.person_versions THEN
+            why := 'the household or one of its members changed after the version this edit was made on';
+        ELSIF n_now <> n_old THEN
+            why := 'members were added to or merged in the household after the version this edit was made on';
+        ELSIF jsonb_array_length(doc -> 'members') < n_old THEN
+            why := 'the edit has fewer members than the household: members are removed in the office (death, moving out), not by leaving them out of a form';
+        ELSE
+            -- each member of the edit, at its position, must be the person registered there
+            SELECT min(x.n) INTO i FROM jsonb_array_elements(doc -> 'members') WITH ORDINALITY x (e, n)
+            WHERE x.n <= n_old AND NOT sp_internal.form_same_person(prev.person_ids[x.n], x.e);
+            IF i IS NOT NULL THEN
+                why := pg_catalog.format('member %s of the edit is not the person registered there (neither the given name nor the birth date is theirs): members were reordered or replaced', i);
+            END IF;
+        END IF;
+        IF why IS NOT NULL AND prev.household_id IS NOT NULL THEN
             outcome := jsonb_build_object('instance_id', instance, 'status', 'conflict', 'kind', 'edit', 'edits', deprecated,
-                                          'household_id', prev.household_id,
-                                          'reason', 'the household or one of its members changed after the version this edit was made on',
+                                          'household_id', prev.household_id, 'reason', why,
                                           'expected', jsonb_build_object('household_version', prev.household_version, 'person_versions', prev.person_versions),
                                           'current', jsonb_build_object('household_version', vers.household_version, 'person_versions', vers.person_versions,
                                                                         'updated_at', h.updated_at, 'updated_by', h.updated_by));
@@ -401,7 +483,6 @@ BEGIN
                                         jsonb_strip_nulls(jsonb_build_object('admin_area_code', doc -> 'admin_area_code', 'location', doc -> 'location'))
                                         || jsonb_build_object('attributes', coalesce(doc -> 'attributes', '{}')),
                                         reason, prev.household_version);
-            n_old := cardinality(prev.person_ids);
             new_ids := prev.person_ids;
             i := 0;
             FOR mem IN SELECT e FROM jsonb_array_elements(doc -> 'members') WITH ORDINALITY x (e, n) ORDER BY n LOOP
@@ -409,25 +490,30 @@ BEGIN
                 IF i <= n_old THEN
                     PERFORM sp.update_person(prev.person_ids[i], mem, reason, prev.person_versions[i]);
                 ELSE
-                    new_ids := new_ids || (sp.add_member(prev.household_id, mem) ->> 'person_id')::bigint;
+                    -- (a new member: blanked answers are simply not there)
+                    new_ids := new_ids || (sp.add_member(prev.household_id, jsonb_strip_nulls(mem)) ->> 'person_id')::bigint;
                 END IF;
             END LOOP;
             vers := sp_internal.form_versions(prev.household_id, new_ids);
             outcome := jsonb_build_object('instance_id', instance, 'status', 'applied', 'kind', 'edit', 'edits', deprecated,
                                           'household_id', prev.household_id, 'person_ids', to_jsonb(new_ids),
-                                          'household_version', vers.household_version,
-                                          'members_not_in_edit', to_jsonb(coalesce(prev.person_ids[i + 1:], '{}')));
+                                          'household_version', vers.household_version);
             INSERT INTO sp.form_submission (instance_id, form_id, form_version, deprecated_id, status, household_id, person_ids,
-                                            household_version, person_versions, outcome, device_time)
+                                            household_version, person_versions, outcome, fingerprint, fingerprint_key, device_time)
             VALUES (instance, form_id, version, deprecated, 'applied', prev.household_id, new_ids, vers.household_version,
-                    vers.person_versions, outcome, dev_time);
+                    vers.person_versions, outcome, fp, fkey.key_id, dev_time);
             RETURN outcome || jsonb_build_object('replayed', false);
         END IF;
     END IF;
+    IF outcome IS NULL THEN
+        outcome := jsonb_build_object('instance_id', instance, 'status', 'conflict', 'kind', 'edit', 'edits', deprecated, 'reason', why);
+    END IF;
     -- a conflict is kept (a resend gets it again) and changes nothing else
-    INSERT INTO sp.form_submission (instance_id, form_id, form_version, deprecated_id, status, household_id, outcome, device_time)
-    VALUES (instance, form_id, version, deprecated, 'conflict', (outcome ->> 'household_id')::bigint, outcome, dev_time);
+    INSERT INTO sp.form_submission (instance_id, form_id, form_version, deprecated_id, status, household_id, outcome,
+                                    fingerprint, fingerprint_key, device_time)
+    VALUES (instance, form_id, version, deprecated, 'conflict', (outcome ->> 'household_id')::bigint, outcome, fp, fkey.key_id, dev_time)
+    ON CONFLICT (instance_id) DO NOTHING;
     RETURN outcome || jsonb_build_object('replayed', false);
 END
 $$;
-COMMENT ON FUNCTION sp.submit_form(text, jsonb) IS 'Receives an offline form submission (ODK Collect / KoboToolbox JSON, flat "group/field" keys or nested groups) mapped by sp.form_mapping. meta/instanceID is required and makes a resend return the first answer. Without meta/deprecatedID it registers a household through sp.register_household (its validation and duplicate checks); with it, it edits the household the deprecated submission registered or last edited: household fields, then members in the repeat''s order (new ones added; members missing from the edit are listed, not removed), each with the version it had then. If the household or a member changed since, or the deprecated submission was not received, the edit is a conflict: reported and kept, nothing changed. The device time (end, else start) and the receipt time are kept. Registrars and integrations register; edits need sp_registrar or sp_caseworker.';
+COMMENT ON FUNCTION sp.submit_form(text, jsonb) IS 'Receives an offline form submission (ODK Collect / KoboToolbox JSON, flat "group/field" keys or nested groups) mapped by sp.form_mapping. meta/instanceID is required and makes a resend return the first answer. Without meta/deprecatedID it registers a household through sp.register_household (its validation and duplicate checks); with it, it edits the household the deprecated submission registered or last edited: household fields (answers blanked in the form are removed), then members in the repeat''s order (new ones added), each with the version it had then. If the household or a member changed since, or the deprecated submission was not received, the edit is a conflict: reported and kept, nothing changed. The device time (end, else start) and the receipt time are kept. Registrars and integrations register; edits need sp_registrar or sp_caseworker. Members of an edit are matched by position and must be the persons registered there (the same given name or birth date); an edit with fewer members, or of a household whose members changed, is a conflict.';

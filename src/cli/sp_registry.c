@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <libpq-fe.h>
 #include <limits.h>
+#include <math.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -191,6 +192,7 @@ end_progress(void)
 /* ------------------------------------------------------------------------ */
 /* The error report: CSV of line, lines, field, sqlstate, reason            */
 
+static long unreadable_rows;		/* rows of a CSV that could not be read: the file is refused */
 static FILE *errors_file;
 static const char *errors_path;
 static long errors_written;
@@ -239,6 +241,9 @@ typedef struct doc
 	long		first_line;
 	sp_buf		lines;			/* "3,4,7" */
 	char		id[37];			/* the submission_id to use when the document has none */
+	const char *problem;		/* found here: not sent, reported with all its lines */
+	char		problem_field[64];
+	sp_buf		first_values;	/* the household fields of its first row, to compare the others with */
 } doc;
 
 typedef struct docs
@@ -283,6 +288,8 @@ read_jsonl(const char *data, size_t len, docs *out, long *bad)
 	const char *end = data + len;
 	long		line = 0;
 
+	if (len >= 3 && (unsigned char) p[0] == 0xef && (unsigned char) p[1] == 0xbb && (unsigned char) p[2] == 0xbf)
+		p += 3;					/* a UTF-8 byte order mark */
 	while (p < end)
 	{
 		const char *nl = memchr(p, '\n', (size_t) (end - p));
@@ -371,6 +378,8 @@ looks_numeric(const char *s)
 		p++;
 	if (!(*p >= '0' && *p <= '9'))
 		return false;
+	if (*p == '0' && p[1] >= '0' && p[1] <= '9')
+		return false;			/* (JSON has no leading zeros: "07" is text) */
 	while (*p >= '0' && *p <= '9')
 		p++;
 	if (*p == '.')
@@ -494,6 +503,7 @@ read_registration_csv(const char *data, size_t len, docs *out, long *bad)
 	sp_buf	   *members;
 	size_t		members_cap = 0;
 	bool		has_household = false;
+	long		unreadable = 0;
 
 	sp_csv_init(&r, data, len);
 	st = sp_csv_next(&r, &rec);
@@ -565,10 +575,16 @@ read_registration_csv(const char *data, size_t len, docs *out, long *bad)
 		bool		first_field = true;
 		char		l[24];
 
+		/*
+		 * A row that cannot be read cannot be put in its household: the
+		 * file is refused whole (after every such row is listed), so that
+		 * no household lands with a member missing.
+		 */
 		if (st != SP_CSV_RECORD)
 		{
 			report_error(rec.line, "", "$", "22P02", sp_csv_message(st));
 			(*bad)++;
+			unreadable++;
 			if (st == SP_CSV_UNTERMINATED || st == SP_CSV_NO_MEMORY)
 				break;
 			continue;
@@ -580,8 +596,19 @@ read_registration_csv(const char *data, size_t len, docs *out, long *bad)
 			snprintf(msg, sizeof(msg), "the row has %zu fields, the header %zu", rec.n, ncols);
 			report_error(rec.line, "", "$", "22P02", msg);
 			(*bad)++;
+			unreadable++;
 			continue;
 		}
+		for (size_t i = 0; i < ncols; i++)
+			if (rec.field_len[i] != strlen(rec.fields[i]))
+			{
+				report_error(rec.line, "", cols[i].key, "22021", "a cell holds a NUL byte");
+				(*bad)++;
+				unreadable++;
+				break;
+			}
+		if (unreadable > 0)
+			continue;
 		for (size_t i = 0; i < ncols; i++)
 			if (cols[i].kind == COL_HOUSEHOLD)
 				key = rec.fields[i];
@@ -630,19 +657,27 @@ read_registration_csv(const char *data, size_t len, docs *out, long *bad)
 				{
 					char	   *e;
 					double		v = strtod(rec.fields[i], &e);
+					double		limit = cols[i].kind == COL_LAT ? 90 : 180;
 
-					if (*e == '\0')
+					if (*e != '\0' || !isfinite(v) || v < -limit || v > limit)
 					{
-						if (cols[i].kind == COL_LAT)
-							lat = v, has_lat = true;
-						else
-							lon = v, has_lon = true;
+						d->problem = cols[i].kind == COL_LAT ? "lat is not a latitude (-90 to 90)" : "lon is not a longitude (-180 to 180)";
+						snprintf(d->problem_field, sizeof(d->problem_field), "%s", cols[i].key);
 					}
+					else if (cols[i].kind == COL_LAT)
+						lat = v, has_lat = true;
+					else
+						lon = v, has_lon = true;
 				}
+			}
+			if (has_lat != has_lon && d->problem == NULL)
+			{
+				d->problem = "lat and lon go together";
+				snprintf(d->problem_field, sizeof(d->problem_field), "%s", has_lat ? "lon" : "lat");
 			}
 			if (has_lat && has_lon)
 			{
-				char		loc[96];
+				char		loc[128];
 
 				snprintf(loc, sizeof(loc), "%s\"location\": {\"lat\": %.7f, \"lon\": %.7f}", first_field ? "" : ", ", lat, lon);
 				buf_add(&d->json, loc);
@@ -661,6 +696,29 @@ read_registration_csv(const char *data, size_t len, docs *out, long *bad)
 			if (has_attr)
 				buf_add(&d->json, "}");
 			buf_add(&d->json, first_field ? "" : ", ");
+			/* the household fields of this first row, NUL-separated, to check the others against */
+			for (size_t i = 0; i < ncols; i++)
+				if (cols[i].kind == COL_HH_FIELD || cols[i].kind == COL_LAT || cols[i].kind == COL_LON || cols[i].kind == COL_HH_ATTR)
+					if (!sp_buf_append(&d->first_values, rec.fields[i], rec.field_len[i] + 1))
+						die(EXIT_SERVER, "out of memory");
+		}
+		else
+		{
+			/* a later row: its household fields, when given, must be the first row's */
+			const char *fv;
+
+			d = &out->items[*slot];
+			fv = d->first_values.data;
+			for (size_t i = 0; fv && i < ncols; i++)
+				if (cols[i].kind == COL_HH_FIELD || cols[i].kind == COL_LAT || cols[i].kind == COL_LON || cols[i].kind == COL_HH_ATTR)
+				{
+					if (rec.fields[i][0] != '\0' && fv[0] != '\0' && strcmp(rec.fields[i], fv) != 0 && d->problem == NULL)
+					{
+						d->problem = "the household's rows disagree on a household field";
+						snprintf(d->problem_field, sizeof(d->problem_field), "%s", cols[i].key);
+					}
+					fv += strlen(fv) + 1;
+				}
 		}
 		d = &out->items[*slot];
 		m = &members[*slot];
@@ -697,19 +755,34 @@ read_registration_csv(const char *data, size_t len, docs *out, long *bad)
 		}
 		buf_add(m, "}");
 	}
-	/* close the documents: members, and a submission_id from the content when none was given */
-	for (size_t i = 0; i < out->n; i++)
-	{
-		doc		   *d = &out->items[i];
+	/* close the documents: members, and a submission_id from the household key and content when none was given */
+	for (size_t k = 0; k < ix.cap; k++)
+		if (ix.keys[k])
+		{
+			doc		   *d = &out->items[ix.doc[k]];
+			sp_buf		keyed = {0};
 
-		buf_add(&d->json, "\"members\": [");
-		buf_add(&d->json, members[i].data ? members[i].data : "");
-		buf_add(&d->json, "]}");
-		content_id(d->json.data, d->json.len, d->id);
-		sp_buf_free(&members[i]);
-	}
+			buf_add(&d->json, "\"members\": [");
+			buf_add(&d->json, members[ix.doc[k]].data ? members[ix.doc[k]].data : "");
+			buf_add(&d->json, "]}");
+			buf_add(&keyed, ix.keys[k]);
+			buf_add(&keyed, "\n");
+			if (!sp_buf_append(&keyed, d->json.data, d->json.len))
+				die(EXIT_SERVER, "out of memory");
+			content_id(keyed.data, keyed.len, d->id);
+			sp_buf_free(&keyed);
+			sp_buf_free(&members[ix.doc[k]]);
+			/* what the cells made must be JSON (a cell with invalid UTF-8 would not be) */
+			if (d->problem == NULL && !sp_json_valid(d->json.data, d->json.len, true, NULL))
+			{
+				d->problem = "a cell is not valid UTF-8 text";
+				snprintf(d->problem_field, sizeof(d->problem_field), "$");
+			}
+		}
 	free(members);
 	sp_csv_record_free(&rec);
+	if (unreadable > 0)
+		unreadable_rows = unreadable;
 	for (size_t k = 0; k < ix.cap; k++)
 		free(ix.keys[k]);
 	free(ix.keys);
@@ -731,67 +804,129 @@ static const char *const IMPORT_SQL =
 "       e ->> 'index', e ->> 'sqlstate', e ->> 'field', e ->> 'message' "
 "FROM r LEFT JOIN LATERAL jsonb_array_elements(r.j -> 'errors') e ON true";
 
+/*
+ * One batch (docs[idx[0..n)]) to sp.import_registrations: counts added and
+ * rejected documents reported.  False when the server refused the batch as a
+ * whole (a value it cannot take in any document): the caller then sends
+ * the documents one by one, to find the one.
+ */
+static bool
+send_batch(PGconn *conn, docs *all, const size_t *idx, size_t n, long *inserted, long *skipped, long *rejected,
+		   char **refusal)
+{
+	sp_buf		arr = {0};
+	sp_buf		ids = {0};
+	const char *params[2];
+	PGresult   *res;
+
+	buf_add(&arr, "[");
+	buf_add(&ids, "[");
+	for (size_t k = 0; k < n; k++)
+	{
+		doc		   *d = &all->items[idx[k]];
+
+		if (k > 0)
+		{
+			buf_add(&arr, ",");
+			buf_add(&ids, ",");
+		}
+		if (!sp_buf_append(&arr, d->json.data, d->json.len))
+			die(EXIT_SERVER, "out of memory");
+		buf_str(&ids, d->id, strlen(d->id));
+	}
+	buf_add(&arr, "]");
+	buf_add(&ids, "]");
+	params[0] = arr.data;
+	params[1] = ids.data;
+	res = PQexecParams(conn, IMPORT_SQL, 2, NULL, params, NULL, NULL, 0);
+	sp_buf_free(&arr);
+	sp_buf_free(&ids);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		const char *code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+		/* data the server cannot take (22xxx, 23xxx, 54xxx): find the document; anything else is fatal */
+		if (code == NULL || (strncmp(code, "22", 2) != 0 && strncmp(code, "23", 2) != 0 && strncmp(code, "54", 2) != 0))
+		{
+			end_progress();
+			die(EXIT_SERVER, "the server refused the import: %s", PQerrorMessage(conn));
+		}
+		*refusal = strdup(PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : "refused");
+		PQclear(res);
+		return false;
+	}
+	for (int k = 0; k < PQntuples(res); k++)
+	{
+		if (k == 0)
+		{
+			*inserted += atol(PQgetvalue(res, 0, 0));
+			*skipped += atol(PQgetvalue(res, 0, 1));
+			*rejected += atol(PQgetvalue(res, 0, 2));
+		}
+		if (!PQgetisnull(res, k, 3))
+		{
+			size_t		pos = (size_t) atol(PQgetvalue(res, k, 3));
+
+			if (pos < n)
+			{
+				doc		   *d = &all->items[idx[pos]];
+
+				report_error(d->first_line, d->lines.data, PQgetvalue(res, k, 5), PQgetvalue(res, k, 4), PQgetvalue(res, k, 6));
+			}
+		}
+	}
+	PQclear(res);
+	return true;
+}
+
 static int
 import_registrations(PGconn *conn, docs *all, long local_bad, int batch, const char *path)
 {
 	long		inserted = 0, skipped = 0, rejected = local_bad;
 	double		t0 = now_s();
+	size_t	   *idx = xmalloc(sizeof(size_t) * (size_t) batch);
+	size_t		done = 0;
 
 	progress_t0 = t0;
-	for (size_t start = 0; start < all->n; start += (size_t) batch)
+	while (done < all->n)
 	{
-		size_t		end = start + (size_t) batch < all->n ? start + (size_t) batch : all->n;
-		sp_buf		arr = {0};
-		sp_buf		ids = {0};
-		const char *params[2];
-		PGresult   *res;
+		size_t		n = 0;
+		char	   *refusal = NULL;
 
-		buf_add(&arr, "[");
-		buf_add(&ids, "[");
-		for (size_t i = start; i < end; i++)
+		/* the next batch of documents found sound here; the others are reported */
+		while (done < all->n && n < (size_t) batch)
 		{
-			if (i > start)
-			{
-				buf_add(&arr, ",");
-				buf_add(&ids, ",");
-			}
-			if (!sp_buf_append(&arr, all->items[i].json.data, all->items[i].json.len))
-				die(EXIT_SERVER, "out of memory");
-			buf_str(&ids, all->items[i].id, strlen(all->items[i].id));
-		}
-		buf_add(&arr, "]");
-		buf_add(&ids, "]");
-		params[0] = arr.data;
-		params[1] = ids.data;
-		res = PQexecParams(conn, IMPORT_SQL, 2, NULL, params, NULL, NULL, 0);
-		if (PQresultStatus(res) != PGRES_TUPLES_OK)
-		{
-			end_progress();
-			die(EXIT_SERVER, "the batch of lines %ld to %ld was refused as a whole, nothing of it imported: %s",
-				all->items[start].first_line, all->items[end - 1].first_line, PQerrorMessage(conn));
-		}
-		for (int k = 0; k < PQntuples(res); k++)
-		{
-			if (k == 0)
-			{
-				inserted += atol(PQgetvalue(res, 0, 0));
-				skipped += atol(PQgetvalue(res, 0, 1));
-				rejected += atol(PQgetvalue(res, 0, 2));
-			}
-			if (!PQgetisnull(res, k, 3))
-			{
-				size_t		idx = start + (size_t) atol(PQgetvalue(res, k, 3));
+			doc		   *d = &all->items[done++];
 
-				if (idx < end)
-					report_error(all->items[idx].first_line, all->items[idx].lines.data,
-								 PQgetvalue(res, k, 5), PQgetvalue(res, k, 4), PQgetvalue(res, k, 6));
+			if (d->problem)
+			{
+				report_error(d->first_line, d->lines.data ? d->lines.data : "", d->problem_field, "22023", d->problem);
+				rejected++;
+			}
+			else
+				idx[n++] = (size_t) (d - all->items);
+		}
+		if (n > 0 && !send_batch(conn, all, idx, n, &inserted, &skipped, &rejected, &refusal))
+		{
+			/* refused whole: one by one, so that the one it cannot take is named and the others land */
+			free(refusal);
+			for (size_t k = 0; k < n; k++)
+			{
+				char	   *one = NULL;
+
+				if (!send_batch(conn, all, &idx[k], 1, &inserted, &skipped, &rejected, &one))
+				{
+					doc		   *d = &all->items[idx[k]];
+
+					report_error(d->first_line, d->lines.data, "$", "22023", one);
+					rejected++;
+					free(one);
+				}
 			}
 		}
-		PQclear(res);
-		sp_buf_free(&arr);
-		sp_buf_free(&ids);
-		show_progress("households", (long) end, (long) all->n, rejected);
+		show_progress("households", (long) done, (long) all->n, rejected);
 	}
+	free(idx);
 	end_progress();
 	if (!quiet)
 	{
@@ -1010,11 +1145,20 @@ cmd_import(int argc, char **argv)
 		}
 		else
 			read_jsonl(data, len, &all, &bad);
-		status = import_registrations(conn, &all, bad, (int) batch, path);
+		if (unreadable_rows > 0)
+		{
+			/* a row that cannot be read cannot be put in its household: nothing is sent */
+			printf("%s: %ld rows cannot be read (see %s); nothing was sent, so that no household lands with a member missing: "
+				   "fix them and import the file again\n", path, unreadable_rows, errors_path);
+			status = EXIT_REJECTED;
+		}
+		else
+			status = import_registrations(conn, &all, bad, (int) batch, path);
 		for (size_t i = 0; i < all.n; i++)
 		{
 			sp_buf_free(&all.items[i].json);
 			sp_buf_free(&all.items[i].lines);
+			sp_buf_free(&all.items[i].first_values);
 		}
 		free(all.items);
 	}

@@ -78,6 +78,31 @@ utf8_char(parser *ps)
 	return true;
 }
 
+/* four hex digits at p (before end) as *cp */
+static bool
+hex4(const unsigned char *p, const unsigned char *end, unsigned int *cp)
+{
+	*cp = 0;
+	for (int i = 0; i < 4; i++)
+	{
+		unsigned char c;
+
+		if (p + i >= end)
+			return false;
+		c = p[i];
+		*cp <<= 4;
+		if (c >= '0' && c <= '9')
+			*cp |= (unsigned int) (c - '0');
+		else if (c >= 'a' && c <= 'f')
+			*cp |= (unsigned int) (c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			*cp |= (unsigned int) (c - 'A' + 10);
+		else
+			return false;
+	}
+	return true;
+}
+
 static bool
 string(parser *ps)
 {
@@ -102,11 +127,23 @@ string(parser *ps)
 				return false;
 			if (*ps->p == 'u')
 			{
-				for (int i = 1; i <= 4; i++)
-					if (ps->p + i >= ps->end || !((ps->p[i] >= '0' && ps->p[i] <= '9') || (ps->p[i] >= 'a' && ps->p[i] <= 'f')
-												  || (ps->p[i] >= 'A' && ps->p[i] <= 'F')))
-						return false;
+				unsigned int cp = 0;
+
+				if (!hex4(ps->p + 1, ps->end, &cp))
+					return false;
 				ps->p += 5;
+				/* \u0000 (PostgreSQL's text cannot hold it), and surrogates only as a high-low pair */
+				if (cp == 0 || (cp >= 0xdc00 && cp <= 0xdfff))
+					return false;
+				if (cp >= 0xd800 && cp <= 0xdbff)
+				{
+					unsigned int lo = 0;
+
+					if (ps->end - ps->p < 6 || ps->p[0] != '\\' || ps->p[1] != 'u' || !hex4(ps->p + 2, ps->end, &lo)
+						|| lo < 0xdc00 || lo > 0xdfff)
+						return false;
+					ps->p += 6;
+				}
 			}
 			else if (strchr("\"\\/bfnrt", *ps->p) != NULL && *ps->p != '\0')
 				ps->p++;

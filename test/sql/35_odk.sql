@@ -99,12 +99,30 @@ SET ROLE sp_test_odk_reg;
 SELECT r - 'household_id' - 'current' AS stale_edit
 FROM sp.submit_form('hh_survey', pg_temp.kobo('uuid:6d3a4c00-0000-4000-8000-000000000003', 'uuid:6d3a4c00-0000-4000-8000-000000000001', '9', '[
     {"members/given_name": "Amina", "members/family_name": "Bari", "members/sex": "female", "members/relation": "1"}]')) r;
--- resent: the same conflict
+-- resent (the instanceID written in capitals: the same instance): the same conflict
 SELECT r ->> 'status' AS status, r ->> 'replayed' AS replayed
-FROM sp.submit_form('hh_survey', pg_temp.kobo('uuid:6d3a4c00-0000-4000-8000-000000000003', 'uuid:6d3a4c00-0000-4000-8000-000000000001', '9', '[]')) r;
+FROM sp.submit_form('hh_survey', pg_temp.kobo('UUID:6D3A4C00-0000-4000-8000-000000000003', 'uuid:6d3a4c00-0000-4000-8000-000000000001', '9', '[
+    {"members/given_name": "Amina", "members/family_name": "Bari", "members/sex": "female", "members/relation": "1"}]')) r;
+-- the same instanceID with other content is refused
+SELECT sp.submit_form('hh_survey', pg_temp.kobo('uuid:6d3a4c00-0000-4000-8000-000000000003', 'uuid:6d3a4c00-0000-4000-8000-000000000001', '8', '[]'));
 RESET ROLE;
 SELECT h.version, h.attributes ->> 'rooms' AS rooms_unchanged FROM sp.household h WHERE h.household_id = :h1;
 
+-- an edit of the last applied one that leaves a member out, or puts another
+-- person at a registered person's position, is a conflict: nobody's record
+-- is overwritten with someone else's
+SELECT r ->> 'status' AS status, r ->> 'reason' AS reason
+FROM sp.submit_form('hh_survey', pg_temp.kobo('uuid:6d3a4c00-0000-4000-8000-000000000011', 'uuid:6d3a4c00-0000-4000-8000-000000000002', '3', '[
+    {"members/given_name": "Amina", "members/family_name": "Bari", "members/dob": "1980-05-02", "members/sex": "female", "members/relation": "1"},
+    {"members/given_name": "Cali", "members/family_name": "Bari", "members/dob": "2026-01", "members/sex": "male", "members/relation": "3"}]')) r;
+SELECT r ->> 'status' AS status, r ->> 'reason' AS reason
+FROM sp.submit_form('hh_survey', pg_temp.kobo('uuid:6d3a4c00-0000-4000-8000-000000000012', 'uuid:6d3a4c00-0000-4000-8000-000000000002', '3', '[
+    {"members/given_name": "Amina", "members/family_name": "Bari", "members/dob": "1980-05-02", "members/sex": "female", "members/relation": "1"},
+    {"members/given_name": "Cali", "members/family_name": "Bari", "members/dob": "2026-01", "members/sex": "male", "members/relation": "3"},
+    {"members/given_name": "Bile", "members/family_name": "Bari", "members/dob": "1978", "members/sex": "male", "members/relation": "2"}]')) r;
+RESET ROLE;
+SELECT string_agg(p.given_name || ' ' || p.relationship_to_head, ', ' ORDER BY p.person_id) AS members_unchanged FROM sp.person p WHERE p.household_id = :h1;
+SET ROLE sp_test_odk_reg;
 -- an office correction of a member after the last edit: an edit of that
 -- edit made on the device is a conflict too (the member changed)
 SELECT min(person_id) AS amina FROM sp.person WHERE household_id = :h1 \gset
@@ -127,6 +145,22 @@ SET ROLE sp_test_odk_south;
 SELECT pg_temp.try($$SELECT sp.submit_form('hh_survey', pg_temp.odk('uuid:6d3a4c00-0000-4000-8000-000000000007', 'uuid:6d3a4c00-0000-4000-8000-000000000002', 5))$$) AS south_edit;
 -- nor learn about it by resending its instanceID
 SELECT sp.submit_form('hh_survey', pg_temp.kobo('uuid:6d3a4c00-0000-4000-8000-000000000001', NULL, '2', '[]'));
+-- a caseworker may edit but not register
+RESET ROLE;
+CREATE ROLE sp_test_odk_cw IN ROLE sp_caseworker;
+SELECT sp.grant_area_scope('sp_test_odk_cw', 'OD') IS NOT NULL AS cw;
+SET ROLE sp_test_odk_cw;
+SELECT sp.submit_form('hh_survey', pg_temp.odk('uuid:6d3a4c00-0000-4000-8000-000000000013', NULL, 1));
+RESET ROLE;
+-- an edit that blanks an answer removes it
+SET ROLE sp_test_odk_reg;
+SELECT r ->> 'status' AS registered FROM sp.submit_form('hh_survey', pg_temp.kobo('uuid:6d3a4c00-0000-4000-8000-000000000020', NULL, '4', '[
+    {"members/given_name": "Hawa", "members/family_name": "Jama", "members/sex": "female", "members/relation": "1"}]')) r;
+SELECT r ->> 'status' AS edited FROM sp.submit_form('hh_survey', pg_temp.kobo('uuid:6d3a4c00-0000-4000-8000-000000000021', 'uuid:6d3a4c00-0000-4000-8000-000000000020', '', '[
+    {"members/given_name": "Hawa", "members/family_name": "Jama", "members/sex": "female", "members/relation": "1"}]')) r;
+RESET ROLE;
+SELECT h.attributes ? 'rooms' AS still_has_rooms, h.version FROM sp.household h JOIN sp.person p USING (household_id) WHERE p.given_name = 'Hawa';
+SET ROLE sp_test_odk_app;
 -- ODK Central's nested JSON registers too
 SET ROLE sp_test_odk_app;
 SELECT r ->> 'status' AS status, r ->> 'kind' AS kind FROM sp.submit_form('hh_survey', pg_temp.odk('uuid:6d3a4c00-0000-4000-8000-000000000008', NULL, 1)) r;
@@ -158,5 +192,5 @@ SET ROLE sp_test_odk_reg;
 SELECT sp.set_form_mapping('mine', '{"members": {"repeat": "m", "fields": {"relationship_to_head": "m/r"}}}');
 RESET ROLE;
 
-DROP OWNED BY sp_test_odk_reg, sp_test_odk_app, sp_test_odk_south;
-DROP ROLE sp_test_odk_reg, sp_test_odk_app, sp_test_odk_south;
+DROP OWNED BY sp_test_odk_reg, sp_test_odk_app, sp_test_odk_south, sp_test_odk_cw;
+DROP ROLE sp_test_odk_reg, sp_test_odk_app, sp_test_odk_south, sp_test_odk_cw;

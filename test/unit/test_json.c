@@ -27,6 +27,9 @@ main(void)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		ok(!V(bad[i], false), "invalid: %s", bad[i]);
 	ok(V("{\"a\": 1}", true) && !V("[1]", true) && !V("\"s\"", true), "object_only: only objects");
+	ok(!V("\"\\u0000\"", false), "\\u0000 refused (PostgreSQL text cannot hold it)");
+	ok(!V("\"\\ud800\"", false) && !V("\"\\udc00\"", false) && !V("\"\\ud800\\u0041\"", false), "lone surrogates refused");
+	ok(V("\"\\ud83d\\ude00\"", false), "a surrogate pair is fine");
 	ok(!sp_json_valid("\"\xff\"", 3, false, NULL), "invalid UTF-8 in a string");
 	ok(!sp_json_valid("\"\xc0\xaf\"", 4, false, NULL), "an overlong UTF-8 form");
 	ok(!sp_json_valid("\"\xed\xa0\x80\"", 5, false, NULL), "a UTF-8 surrogate");
