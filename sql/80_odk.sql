@@ -211,6 +211,7 @@ DECLARE
     mem jsonb;
     k text;
     path text;
+    raw jsonb;
     v jsonb;
     attrs jsonb;
 BEGIN
@@ -233,7 +234,10 @@ BEGIN
     END IF;
     attrs := '{}';
     FOR k, path IN SELECT e.key, e.value #>> '{}' FROM jsonb_each(coalesce(m -> 'attributes', '{}')) e LOOP
-        v := sp_internal.form_answer(sp_internal.form_mapped(sp_internal.form_value(sub, path), m #> ARRAY['values', k]),
+        raw := sp_internal.form_value(sub, path);
+        -- (a question left out of the submission changes nothing)
+        CONTINUE WHEN raw IS NULL;
+        v := sp_internal.form_answer(sp_internal.form_mapped(raw, m #> ARRAY['values', k]),
                                      (SELECT x.value_type FROM sp.variable x WHERE x.code = k));
         -- (an edit that blanks an answer removes it: null; a registration leaves it out)
         IF v IS NOT NULL AND (v <> 'null' OR for_edit) THEN
@@ -257,7 +261,9 @@ BEGIN
     FOR inst IN SELECT e FROM jsonb_array_elements(reps) WITH ORDINALITY x (e, n) ORDER BY n LOOP
         mem := '{}';
         FOR k, path IN SELECT e.key, e.value #>> '{}' FROM jsonb_each(m #> '{members,fields}') e LOOP
-            v := sp_internal.form_mapped(sp_internal.form_value(inst, path), m #> ARRAY['values', k]);
+            raw := sp_internal.form_value(inst, path);
+            CONTINUE WHEN raw IS NULL;
+            v := sp_internal.form_mapped(raw, m #> ARRAY['values', k]);
             IF v IS NOT NULL THEN
                 mem := mem || jsonb_build_object(k, v);
             ELSIF for_edit AND k IN ('other_names', 'national_id', 'phone') THEN
@@ -266,7 +272,9 @@ BEGIN
         END LOOP;
         attrs := '{}';
         FOR k, path IN SELECT e.key, e.value #>> '{}' FROM jsonb_each(coalesce(m #> '{members,attributes}', '{}')) e LOOP
-            v := sp_internal.form_answer(sp_internal.form_mapped(sp_internal.form_value(inst, path), m #> ARRAY['values', k]),
+            raw := sp_internal.form_value(inst, path);
+            CONTINUE WHEN raw IS NULL;
+            v := sp_internal.form_answer(sp_internal.form_mapped(raw, m #> ARRAY['values', k]),
                                          (SELECT x.value_type FROM sp.variable x WHERE x.code = k));
             IF v IS NOT NULL AND (v <> 'null' OR for_edit) THEN
                 attrs := attrs || jsonb_build_object(k, v);
@@ -280,7 +288,7 @@ BEGIN
     RETURN doc || jsonb_build_object('members', members);
 END
 $$;
-COMMENT ON FUNCTION sp_internal.form_document(jsonb, jsonb, boolean) IS 'The registration document (admin_area_code, location, attributes, members) a form submission maps to under a form mapping; for an edit, answers blanked in the form are nulls (removed), not left out.';
+COMMENT ON FUNCTION sp_internal.form_document(jsonb, jsonb, boolean) IS 'The registration document (admin_area_code, location, attributes, members) a form submission maps to under a form mapping; for an edit, answers sent blank ("" or null) are nulls (removed), while questions the submission leaves out are left out (unchanged).';
 
 -- "uuid:..." or a bare UUID, as the UUID; NULL for anything else.
 CREATE FUNCTION sp_internal.form_instance_uuid(id text)
@@ -302,19 +310,45 @@ AS $$
 $$;
 COMMENT ON FUNCTION sp_internal.form_versions(bigint, bigint[]) IS 'The current version of a household and of each of the given members, in their order.';
 
+-- How an edit's member agrees with a registered person on given name,
+-- family name and birth date (with its precision), each compared only when
+-- both have it: whether the given name or the birth date agrees (the family
+-- name is shared by a household, so it is weak alone), how many differ, and
+-- a score (+1 for each that agrees, -1 for each that differs).
+CREATE FUNCTION sp_internal.form_member_agreement(p_person_id bigint, mem jsonb, OUT strong boolean, OUT differ integer, OUT score integer)
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH f AS (
+        SELECT lower(btrim(p.given_name)) = nullif(lower(btrim(mem ->> 'given_name')), '') AS g,
+               lower(btrim(p.family_name)) = nullif(lower(btrim(mem ->> 'family_name')), '') AS fam,
+               (p.birth_date, p.birth_date_precision) = (SELECT b.birth_date, b.birth_date_precision
+                                                         FROM sp.parse_birth_date(nullif(btrim(mem ->> 'birth_date'), '')) b) AS b
+        FROM sp.person p WHERE p.person_id = p_person_id)
+    SELECT coalesce(f.g, false) OR coalesce(f.b, false),
+           (NOT coalesce(f.g, true))::integer + (NOT coalesce(f.fam, true))::integer + (NOT coalesce(f.b, true))::integer,
+           coalesce(f.g::integer * 2 - 1, 0) + coalesce(f.fam::integer * 2 - 1, 0) + coalesce(f.b::integer * 2 - 1, 0)
+    FROM f
+$$;
+COMMENT ON FUNCTION sp_internal.form_member_agreement(bigint, jsonb) IS 'How a form edit''s member agrees with a registered person on given name, family name and birth date (with its precision), each compared when both have it: strong (the given name or the birth date agrees), differ (how many differ), score (agreements minus differences).';
+
 -- Whether an edit's member at a position is still the registered person
--- there: the same given name, or the same birth date (so that either may be
--- corrected, but another person never takes a registered person's record).
-CREATE FUNCTION sp_internal.form_same_person(p_person_id bigint, mem jsonb)
+-- there: its given name or birth date agrees, at most one of the three
+-- differs, and it agrees with no other registered member as well (so one
+-- may be corrected at a time, but twins swapped in the repeat, or another
+-- person put in a registered person's place, never take their record).
+CREATE FUNCTION sp_internal.form_same_person(p_person_ids bigint[], p_position integer, mem jsonb)
     RETURNS boolean
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT coalesce(lower(btrim(p.given_name)) = lower(btrim(mem ->> 'given_name')), false)
-           OR coalesce(p.birth_date = (sp.parse_birth_date(mem ->> 'birth_date')).birth_date, false)
-    FROM sp.person p WHERE p.person_id = p_person_id
+    WITH a AS (SELECT u.k, x.strong, x.differ, x.score
+               FROM unnest(p_person_ids) WITH ORDINALITY u (id, k), LATERAL sp_internal.form_member_agreement(u.id, mem) x)
+    SELECT coalesce((SELECT a.strong AND a.differ <= 1
+                            AND a.score > coalesce((SELECT max(o.score) FROM a o WHERE o.k <> p_position), -4)
+                     FROM a WHERE a.k = p_position), false)
 $$;
-COMMENT ON FUNCTION sp_internal.form_same_person(bigint, jsonb) IS 'Whether a form edit''s member is the registered person at that position: the same given name or the same birth date.';
+COMMENT ON FUNCTION sp_internal.form_same_person(bigint[], integer, jsonb) IS 'Whether a form edit''s member is the person registered at that position of the household: its given name or birth date is theirs, at most one of given name, family name and birth date differs, and it agrees better with them than with any other registered member of the household.';
 
 -- The normalised instance id ("uuid:" and the UUID in lower case), the key of sp.form_submission.
 CREATE FUNCTION sp_internal.form_instance_key(id text)
@@ -323,6 +357,57 @@ CREATE FUNCTION sp_internal.form_instance_key(id text)
     SET search_path = pg_catalog, pg_temp
 AS $$ SELECT 'uuid:' || sp_internal.form_instance_uuid(id)::text $$;
 COMMENT ON FUNCTION sp_internal.form_instance_key(text) IS 'An instanceID as "uuid:<lower-case canonical UUID>", however it was written.';
+
+-- The answer to a resend of an instance already received, or NULL when it
+-- was not: other content under the instanceID (compared under the key its
+-- fingerprint was made with), another form's, or a household the caller may
+-- not see, is refused.
+CREATE FUNCTION sp_internal.form_resend(p_instance text, p_form_id text, p_fdoc jsonb)
+    RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    done sp.form_submission;
+    key bytea;
+BEGIN
+    SELECT * INTO done FROM sp.form_submission s WHERE s.instance_id = p_instance;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    IF done.fingerprint_key IS NOT NULL THEN
+        SELECT k.key INTO key FROM sp_internal.pii_key k WHERE k.key_id = done.fingerprint_key;
+    END IF;
+    IF done.form_id <> p_form_id OR (done.household_id IS NOT NULL AND NOT sp_internal.household_in_scope(done.household_id))
+       OR (key IS NOT NULL AND done.fingerprint IS DISTINCT FROM sp_internal.document_fingerprint(p_fdoc, key)) THEN
+        PERFORM sp_internal.raise_problem(('23505', 'meta/instanceID', 'this instanceID was already received, with other content or for another form')::sp_internal.problem, 'submission');
+    END IF;
+    RETURN done.outcome || jsonb_build_object('replayed', true)
+           || CASE WHEN key IS NULL THEN jsonb_build_object('content_checked', false) ELSE '{}' END;
+END
+$$;
+COMMENT ON FUNCTION sp_internal.form_resend(text, text, jsonb) IS 'The first answer to a form instance received before (replayed: true), or NULL if it was not; refuses (23505) other content under the instanceID, compared under the blind-index key its fingerprint was made with (content_checked: false once that key is retired), another form''s instance, or one whose household the caller may not see.';
+
+-- The resend answer to an instance another session has just stored: not
+-- visible to a snapshot taken before it (REPEATABLE READ), then the caller
+-- retries.
+CREATE FUNCTION sp_internal.form_resend_committed(p_instance text, p_form_id text, p_fdoc jsonb)
+    RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    again jsonb;
+BEGIN
+    again := sp_internal.form_resend(p_instance, p_form_id, p_fdoc);
+    IF again IS NULL THEN
+        RAISE EXCEPTION 'this instanceID is being received by another session at the same moment'
+            USING ERRCODE = 'serialization_failure', COLUMN = 'meta/instanceID', HINT = 'Send it again: the answer will be the first one.';
+    END IF;
+    RETURN again;
+END
+$$;
+COMMENT ON FUNCTION sp_internal.form_resend_committed(text, text, jsonb) IS 'sp_internal.form_resend for an instance another session stored at the same moment; 40001 (send again) when this transaction''s snapshot cannot see it yet.';
 
 CREATE FUNCTION sp.submit_form(form_id text, submission jsonb)
     RETURNS jsonb
@@ -340,7 +425,6 @@ DECLARE
     doc jsonb;
     reg jsonb;
     prev sp.form_submission;
-    done sp.form_submission;
     h sp.household;
     outcome jsonb;
     n_old integer;
@@ -351,8 +435,11 @@ DECLARE
     reason text;
     vers record;
     fkey record;
+    fdoc jsonb;
     fp bytea;
     why text;
+    again jsonb;
+    n_rows integer;
 BEGIN
     SELECT f.mapping INTO m FROM sp.form_mapping f WHERE f.form_id = submit_form.form_id;
     IF NOT FOUND THEN
@@ -386,19 +473,16 @@ BEGIN
     -- the submission's keyed fingerprint (server metadata such as _submission_time, and
     -- the meta group with the ids themselves, however written, left out)
     fkey := sp_internal.pii_key_current('blind_index');
-    fp := sp_internal.document_fingerprint((SELECT coalesce(jsonb_object_agg(e.key, e.value), '{}') FROM jsonb_each(submission) e
-                                           WHERE left(e.key, 1) <> '_' AND e.key <> 'meta' AND e.key NOT LIKE 'meta/%'
-                                             AND e.key NOT IN ('instanceID', 'deprecatedID')), fkey.key);
+    fdoc := (SELECT coalesce(jsonb_object_agg(e.key, e.value), '{}') FROM jsonb_each(submission) e
+             WHERE left(e.key, 1) <> '_' AND e.key <> 'meta' AND e.key NOT LIKE 'meta/%'
+               AND e.key NOT IN ('instanceID', 'deprecatedID'));
+    fp := sp_internal.document_fingerprint(fdoc, fkey.key);
 
     -- a resend: the first answer (other content under this instanceID, another
     -- form's, or a household the caller may not see, is refused)
-    SELECT * INTO done FROM sp.form_submission s WHERE s.instance_id = instance;
-    IF FOUND THEN
-        IF done.form_id <> form_id OR (done.household_id IS NOT NULL AND NOT sp_internal.household_in_scope(done.household_id))
-           OR (done.fingerprint_key = fkey.key_id AND done.fingerprint <> fp) THEN
-            PERFORM sp_internal.raise_problem(('23505', 'meta/instanceID', 'this instanceID was already received, with other content or for another form')::sp_internal.problem, 'submission');
-        END IF;
-        RETURN done.outcome || jsonb_build_object('replayed', true);
+    again := sp_internal.form_resend(instance, form_id, fdoc);
+    IF again IS NOT NULL THEN
+        RETURN again;
     END IF;
 
     IF deprecated IS NULL THEN
@@ -428,9 +512,8 @@ BEGIN
                     CASE WHEN (reg ->> 'replayed')::boolean THEN '{}'::integer[] ELSE vers.person_versions END,
                     outcome, fp, fkey.key_id, dev_time);
         EXCEPTION WHEN unique_violation THEN
-            -- the same instance from another session at the same moment: its answer
-            SELECT * INTO done FROM sp.form_submission s WHERE s.instance_id = instance;
-            RETURN done.outcome || jsonb_build_object('replayed', true);
+            -- the same instance from another session at the same moment: its answer, checked as any resend's
+            RETURN sp_internal.form_resend_committed(instance, form_id, fdoc);
         END;
         RETURN outcome || jsonb_build_object('replayed', coalesce((reg ->> 'replayed')::boolean, false));
     END IF;
@@ -445,13 +528,17 @@ BEGIN
     END IF;
     doc := sp_internal.form_document(m, submission, true);
     SELECT * INTO prev FROM sp.form_submission s WHERE s.instance_id = deprecated AND s.status = 'applied' AND s.form_id = submit_form.form_id;
-    IF NOT FOUND THEN
+    -- (one answer for an instance not received and one outside the caller's scope: scope cannot be probed)
+    IF NOT FOUND OR NOT sp_internal.household_in_scope(prev.household_id) THEN
         why := 'the submission this one edits (meta/deprecatedID) was not received, or was itself a conflict: send it first';
-    ELSIF NOT sp_internal.household_in_scope(prev.household_id) THEN
-        RAISE EXCEPTION 'the submission this one edits concerns a household outside your area scope'
-            USING ERRCODE = 'no_data_found', COLUMN = 'meta/deprecatedID';
+        prev := NULL;
     ELSE
         SELECT * INTO h FROM sp.household x WHERE x.household_id = prev.household_id FOR UPDATE;
+        -- the same edit sent twice at once: the second, once it holds the lock, finds the first's answer
+        again := sp_internal.form_resend(instance, form_id, fdoc);
+        IF again IS NOT NULL THEN
+            RETURN again;
+        END IF;
         vers := sp_internal.form_versions(prev.household_id, prev.person_ids);
         SELECT count(*) INTO n_now FROM sp.person p WHERE p.household_id = prev.household_id AND p.status <> 'merged';
         n_old := cardinality(prev.person_ids);
@@ -466,12 +553,12 @@ BEGIN
         ELSE
             -- each member of the edit, at its position, must be the person registered there
             SELECT min(x.n) INTO i FROM jsonb_array_elements(doc -> 'members') WITH ORDINALITY x (e, n)
-            WHERE x.n <= n_old AND NOT sp_internal.form_same_person(prev.person_ids[x.n], x.e);
+            WHERE x.n <= n_old AND NOT sp_internal.form_same_person(prev.person_ids, x.n::integer, x.e);
             IF i IS NOT NULL THEN
-                why := pg_catalog.format('member %s of the edit is not the person registered there (neither the given name nor the birth date is theirs): members were reordered or replaced', i);
+                why := pg_catalog.format('member %s of the edit is not clearly the person registered there (its given name or birth date must be theirs, at most one of given name, family name and birth date may differ, and it must agree with no other member as well): members were reordered or replaced, or too much was changed at once', i);
             END IF;
         END IF;
-        IF why IS NOT NULL AND prev.household_id IS NOT NULL THEN
+        IF why IS NOT NULL THEN
             outcome := jsonb_build_object('instance_id', instance, 'status', 'conflict', 'kind', 'edit', 'edits', deprecated,
                                           'household_id', prev.household_id, 'reason', why,
                                           'expected', jsonb_build_object('household_version', prev.household_version, 'person_versions', prev.person_versions),
@@ -513,6 +600,11 @@ BEGIN
                                     fingerprint, fingerprint_key, device_time)
     VALUES (instance, form_id, version, deprecated, 'conflict', (outcome ->> 'household_id')::bigint, outcome, fp, fkey.key_id, dev_time)
     ON CONFLICT (instance_id) DO NOTHING;
+    GET DIAGNOSTICS n_rows = ROW_COUNT;
+    IF n_rows = 0 THEN
+        -- the same instance from another session at the same moment: its answer
+        RETURN sp_internal.form_resend_committed(instance, form_id, fdoc);
+    END IF;
     RETURN outcome || jsonb_build_object('replayed', false);
 END
 $$;

@@ -4,7 +4,9 @@
 # eligibility and enrolment of one programme at the same time: the runs are
 # serialised and no unit is enrolled twice.  A household reactivated while
 # retention runs is not pseudonymised.  Two sessions generate one payment
-# list at once: no beneficiary is paid twice.  Needs a running
+# list at once: no beneficiary is paid twice.  The outbox hands events out
+# in commit order.  A form edit sent twice at once is applied once, and the
+# second send gets the first's answer.  Needs a running
 # cluster (PG* environment) and a database with the extension ($1).
 set -euo pipefail
 db="$1"
@@ -92,8 +94,27 @@ oa=$(cat /tmp/sp_conc_o.$$); rm -f /tmp/sp_conc_o.$$
 o_after=$(claim)
 q -c "DELETE FROM sp.outbox_consumer WHERE name = 'cc.outbox'" -c "SELECT sp.revoke_area_scope('sp_cc_outbox', 'CC')" -c "DROP ROLE sp_cc_outbox" >/dev/null
 
+# the same form edit sent twice at once (a retry while the first is still
+# running): the second waits for the household, then gets the first's answer
+q -c "SELECT sp.set_form_mapping('cc_form', '{\"admin_area_code\": \"v\", \"attributes\": {\"rooms\": \"rooms\"},
+        \"members\": {\"repeat\": \"m\", \"fields\": {\"given_name\": \"m/g\", \"relationship_to_head\": \"m/r\"}}}')" >/dev/null
+form() {  # $1: instance, $2: the instance it edits or null, $3: rooms
+  local dep=""
+  [ "$2" = null ] || dep=", \"deprecatedID\": \"uuid:00000000-0000-4000-8000-0000000cf$2\""
+  printf '{"v": "CC", "rooms": "%s", "m": [{"m/g": "Formo", "m/r": "head"}], "meta": {"instanceID": "uuid:00000000-0000-4000-8000-0000000cf%s"%s}}' "$3" "$1" "$dep"
+}
+q -c "SELECT sp.submit_form('cc_form', '$(form 001 null 2)') ->> 'status'" >/dev/null
+q -c "BEGIN" -c "SELECT sp.submit_form('cc_form', '$(form 002 001 3)') ->> 'status'" -c "SELECT pg_sleep(2)" -c "COMMIT" > /tmp/sp_conc_f.$$ &
+sleep 0.5
+fb=$(q -c "SELECT (r ->> 'status') || '/' || (r ->> 'replayed') FROM sp.submit_form('cc_form', '$(form 002 001 3)') r")
+wait
+fa=$(cat /tmp/sp_conc_f.$$); rm -f /tmp/sp_conc_f.$$
+fstate=$(q -c "SELECT (SELECT count(*) FROM sp.form_submission WHERE instance_id = 'uuid:00000000-0000-4000-8000-0000000cf002') || '/' ||
+                      (SELECT h.version || ':' || (h.attributes ->> 'rooms') FROM sp.household h JOIN sp.form_submission s USING (household_id)
+                       WHERE s.instance_id = 'uuid:00000000-0000-4000-8000-0000000cf001')")
+
 fail=0
-echo "1..9"
+echo "1..10"
 if [ "$a" = "$b" ] && [ -n "$a" ]; then echo "ok 1 - both sessions get household $a"; else echo "not ok 1 - A got '$a', B got '$b'"; fail=1; fi
 if [ "$c" = '{"inserted": 0, "rejected": 0, "duplicates_skipped": 1}' ]; then echo "ok 2 - the concurrent batch skips it as a duplicate"; else echo "not ok 2 - batch said $c"; fail=1; fi
 if [ "$n" = 1 ]; then echo "ok 3 - one submission row"; else echo "not ok 3 - $n submission rows"; fail=1; fi
@@ -103,4 +124,5 @@ if [ "$open" = "20/20/10" ] && [ "$f" = 10 ]; then echo "ok 6 - enrolment after 
 if [ "$r2" = "active/true/1" ] && [ "${r%%/*}" = 0 ]; then echo "ok 7 - retention waits for a household being reactivated and leaves it alone"; else echo "not ok 7 - retention said '$r', household now '$r2'"; fail=1; fi
 if [ "$paid" = "$g1/$g1" ] && [ "$h2" = 0 ] && [ "$covered" = 10 ]; then echo "ok 8 - two sessions generating one payment list: $g1 payments, none twice"; else echo "not ok 8 - first said '$g1', second '$h2', payments/enrolments $paid, paid or left out $covered of 10"; fail=1; fi
 if [ "$o_during" = ":0" ] && [ "$o_after" = "$oa,$ob:2" ]; then echo "ok 9 - the outbox waits for the open transaction, then gives both events in commit order"; else echo "not ok 9 - during A: '$o_during', after: '$o_after' (A $oa, B $ob)"; fail=1; fi
+if [ "$fa" = applied ] && [ "$fb" = applied/true ] && [ "$fstate" = "1/2:3" ]; then echo "ok 10 - the same form edit sent twice at once: applied once, the second gets its answer"; else echo "not ok 10 - first '$fa', second '$fb', submissions/version:rooms '$fstate'"; fail=1; fi
 exit $fail

@@ -614,8 +614,10 @@ read_registration_csv(const char *data, size_t len, docs *out, long *bad)
 				key = rec.fields[i];
 		if (key == NULL || key[0] == '\0')
 		{
-			report_error(rec.line, "", "household", "23502", "the household key is empty");
+			/* (a member whose household is unknown: its household would land without it) */
+			report_error(rec.line, "", "household", "23502", "the household key is empty: the row's household is unknown");
 			(*bad)++;
+			unreadable++;
 			continue;
 		}
 		slot = hh_lookup(&ix, key, &found);
@@ -804,6 +806,14 @@ static const char *const IMPORT_SQL =
 "       e ->> 'index', e ->> 'sqlstate', e ->> 'field', e ->> 'message' "
 "FROM r LEFT JOIN LATERAL jsonb_array_elements(r.j -> 'errors') e ON true";
 
+/* why the server refused a batch whole: its message, SQLSTATE and the field it named */
+typedef struct refusal
+{
+	char	   *message;
+	char		code[6];
+	char		field[64];
+} refusal;
+
 /*
  * One batch (docs[idx[0..n)]) to sp.import_registrations: counts added and
  * rejected documents reported.  False when the server refused the batch as a
@@ -812,7 +822,7 @@ static const char *const IMPORT_SQL =
  */
 static bool
 send_batch(PGconn *conn, docs *all, const size_t *idx, size_t n, long *inserted, long *skipped, long *rejected,
-		   char **refusal)
+		   refusal *why)
 {
 	sp_buf		arr = {0};
 	sp_buf		ids = {0};
@@ -851,7 +861,16 @@ send_batch(PGconn *conn, docs *all, const size_t *idx, size_t n, long *inserted,
 			end_progress();
 			die(EXIT_SERVER, "the server refused the import: %s", PQerrorMessage(conn));
 		}
-		*refusal = strdup(PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : "refused");
+		{
+			const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+			const char *col = PQresultErrorField(res, PG_DIAG_COLUMN_NAME);
+
+			why->message = strdup(msg ? msg : "refused");
+			if (why->message == NULL)
+				die(EXIT_SERVER, "out of memory");
+			snprintf(why->code, sizeof(why->code), "%s", code);
+			snprintf(why->field, sizeof(why->field), "%s", col && col[0] ? col : "$");
+		}
 		PQclear(res);
 		return false;
 	}
@@ -891,7 +910,7 @@ import_registrations(PGconn *conn, docs *all, long local_bad, int batch, const c
 	while (done < all->n)
 	{
 		size_t		n = 0;
-		char	   *refusal = NULL;
+		refusal		why = {0};
 
 		/* the next batch of documents found sound here; the others are reported */
 		while (done < all->n && n < (size_t) batch)
@@ -906,21 +925,21 @@ import_registrations(PGconn *conn, docs *all, long local_bad, int batch, const c
 			else
 				idx[n++] = (size_t) (d - all->items);
 		}
-		if (n > 0 && !send_batch(conn, all, idx, n, &inserted, &skipped, &rejected, &refusal))
+		if (n > 0 && !send_batch(conn, all, idx, n, &inserted, &skipped, &rejected, &why))
 		{
 			/* refused whole: one by one, so that the one it cannot take is named and the others land */
-			free(refusal);
+			free(why.message);
 			for (size_t k = 0; k < n; k++)
 			{
-				char	   *one = NULL;
+				refusal		one = {0};
 
 				if (!send_batch(conn, all, &idx[k], 1, &inserted, &skipped, &rejected, &one))
 				{
 					doc		   *d = &all->items[idx[k]];
 
-					report_error(d->first_line, d->lines.data, "$", "22023", one);
+					report_error(d->first_line, d->lines.data, one.field, one.code, one.message);
 					rejected++;
-					free(one);
+					free(one.message);
 				}
 			}
 		}
