@@ -80,6 +80,11 @@ a batch, \`sp.outbox_ack\` it, commit, again (a procedure in the database, so no
 | claim and acknowledge $small_n events, batches of 100 | $(printf '%.1f' "$small_s") | $(rate "$small_n" "$small_s") |
 
 Events left after the drain: $left.
+
+The drain used to slow as it went (5,095 events/s over 1,000,000 events in batches of 1,000, 2,358 in batches of 100, code of
+8d54555): each acknowledgement's update and delete scanned every row the consumer had ever had in \`outbox_delivery\` (dead
+ones until vacuum came), and the claim joined its two CTEs batch by batch. The delivery key now leads with the event, the
+delete is bounded below by the old position, and the claim reads its events back by key.
 MD
 dropdb "$DB"
 psql -X -q -d postgres -c "DROP ROLE bench_outbox"

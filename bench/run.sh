@@ -29,7 +29,7 @@ if [ -n "${BENCH_ONLY:-}" ] && [ -f bench/RESULTS.md ]; then
     heading=$(head -1 "$out")
     awk -v heading="$heading" -v block="$out" '
       BEGIN { while ((getline line < block) > 0) text = text line "\n" }
-      $0 == heading { printf "%s", text; skip = 1; done = 1; next }
+      $0 == heading { printf "%s\n", text; skip = 1; done = 1; next }
       skip && /^## / { skip = 0 }
       !skip { print }
       END { if (!done) printf "%s", text }' bench/RESULTS.md > bench/RESULTS.md.new

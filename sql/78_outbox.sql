@@ -54,10 +54,16 @@ CREATE TABLE sp_internal.outbox_delivery (
     claimed_until   timestamptz NOT NULL,
     attempts        integer NOT NULL DEFAULT 1,
     acked_at        timestamptz,
-    PRIMARY KEY (consumer, event_id)
+    -- (the event first: a lookup of a consumer's event, or of a list of them,
+    -- is an index probe each, never a scan of every row of the consumer)
+    PRIMARY KEY (event_id, consumer)
 );
--- (the acknowledgement removes a consumer's rows up to its position: by this index, not a scan of the dead rows of every earlier batch)
-CREATE INDEX outbox_delivery_order_idx ON sp_internal.outbox_delivery (consumer, txid, event_id);
+-- The acknowledgement marks and removes a consumer's rows between its old
+-- and its new position: a range of this index, which starts after the dead
+-- rows of earlier batches (until vacuum removes them).  The consumer comes
+-- last, so that a lookup of one event goes to the primary key, never to a
+-- scan of this index over the consumer's every row.
+CREATE INDEX outbox_delivery_order_idx ON sp_internal.outbox_delivery (txid, event_id, consumer);
 COMMENT ON TABLE sp_internal.outbox_delivery IS 'Per consumer, the events claimed or acknowledged beyond its acknowledged position; rows at or below the position are removed.';
 
 -- ------------------------------------------------------------------------
@@ -83,9 +89,14 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION sp_internal.outbox_restored() IS 'BEFORE INSERT trigger of the outbox tables: rows a restore loads get transaction id 0, so that they keep their order (event ids) and come before every event written after the restore, whatever the new server''s transaction ids.';
-CREATE TRIGGER outbox_event_restored BEFORE INSERT ON sp.outbox_event FOR EACH ROW EXECUTE FUNCTION sp_internal.outbox_restored();
-CREATE TRIGGER outbox_consumer_restored BEFORE INSERT ON sp.outbox_consumer FOR EACH ROW EXECUTE FUNCTION sp_internal.outbox_restored();
-CREATE TRIGGER outbox_delivery_restored BEFORE INSERT ON sp_internal.outbox_delivery FOR EACH ROW EXECUTE FUNCTION sp_internal.outbox_restored();
+-- (the test in WHEN runs in C: a live insert of a million events, or of a
+-- claim's thousand deliveries, calls no function per row)
+CREATE TRIGGER outbox_event_restored BEFORE INSERT ON sp.outbox_event FOR EACH ROW
+    WHEN (sp_internal.loading_rows('sp.outbox_event'::regclass)) EXECUTE FUNCTION sp_internal.outbox_restored();
+CREATE TRIGGER outbox_consumer_restored BEFORE INSERT ON sp.outbox_consumer FOR EACH ROW
+    WHEN (sp_internal.loading_rows('sp.outbox_consumer'::regclass)) EXECUTE FUNCTION sp_internal.outbox_restored();
+CREATE TRIGGER outbox_delivery_restored BEFORE INSERT ON sp_internal.outbox_delivery FOR EACH ROW
+    WHEN (sp_internal.loading_rows('sp_internal.outbox_delivery'::regclass)) EXECUTE FUNCTION sp_internal.outbox_restored();
 
 
 -- Listeners (LISTEN sp_outbox) hear of new events at commit: one
@@ -352,9 +363,11 @@ BEGIN
         ON CONFLICT (consumer, event_id) DO UPDATE SET claimed_until = EXCLUDED.claimed_until, attempts = d.attempts + 1
         RETURNING d.event_id, d.attempts
     )
-    SELECT p.event_id, p.event_type, p.occurred_at, p.household_id, p.person_id, p.admin_area_code, p.programme, p.ref_id, p.detail, cl.attempts
-    FROM picked p JOIN claimed cl ON cl.event_id = p.event_id
-    ORDER BY p.txid, p.event_id;
+    -- (the events again by their key: a join of the two CTEs, whose sizes the
+    -- planner cannot know, was a nested loop of batch x batch comparisons)
+    SELECT e.event_id, e.event_type, e.occurred_at, e.household_id, e.person_id, e.admin_area_code, e.programme, e.ref_id, e.detail, cl.attempts
+    FROM claimed cl JOIN sp.outbox_event e ON e.event_id = cl.event_id
+    ORDER BY e.txid, e.event_id;
 END
 $$;
 COMMENT ON FUNCTION sp.outbox_claim(text, integer) IS 'Claims up to max (1 to 10000) events for a consumer the caller is a member of: its event types, in the caller''s area scope, in commit order, neither acknowledged nor under a live claim. An event claimed and not acknowledged within the consumer''s lease is given again (attempts counts the claims): at least once per consumer. Acknowledge with sp.outbox_ack.';
@@ -380,8 +393,10 @@ BEGIN
     c := sp_internal.outbox_consumer_for_caller(consumer);
     national := sp_internal.has_national_scope();
     horizon := pg_snapshot_xmin(pg_current_snapshot());
+    -- (a probe of the primary key per id: a range of the order index would
+    -- also walk the rows of consumers ahead of this one)
     UPDATE sp_internal.outbox_delivery d SET acked_at = clock_timestamp()
-    WHERE d.consumer = c.name AND d.event_id = ANY (event_ids) AND d.acked_at IS NULL;
+    WHERE d.event_id = ANY (event_ids) AND d.consumer = c.name AND d.acked_at IS NULL;
     GET DIAGNOSTICS n_acked = ROW_COUNT;
     -- acknowledged now or before: above the position with their delivery,
     -- at or below it (their delivery is gone) if they are the consumer's
@@ -415,7 +430,8 @@ BEGIN
     IF upto.event_id IS NOT NULL THEN
         UPDATE sp.outbox_consumer x SET acked_txid = upto.txid, acked_event_id = upto.event_id WHERE x.name = c.name;
         DELETE FROM sp_internal.outbox_delivery d
-        WHERE d.consumer = c.name AND (d.txid, d.event_id) <= (upto.txid, upto.event_id);
+        WHERE d.consumer = c.name AND (d.txid, d.event_id) > (c.acked_txid, c.acked_event_id)
+          AND (d.txid, d.event_id) <= (upto.txid, upto.event_id);
     END IF;
     RETURN jsonb_build_object('consumer', c.name, 'acked', n_acked, 'already_acked', n_again - n_acked,
                               'unknown', (SELECT count(DISTINCT u.id) FROM unnest(event_ids) u (id)) - n_again,
