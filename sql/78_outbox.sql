@@ -14,6 +14,8 @@ CREATE TABLE sp.outbox_event (
     -- (txid, event_id), and only once every transaction that could still
     -- write an earlier one has ended
     txid            xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
+    -- a restored event: its txid on the server it was dumped from (its txid here is 0)
+    source_txid     xid8,
     event_type      text NOT NULL CHECK (event_type IN ('REGISTER', 'UPDATE', 'NewHouseHoldMember', 'DEATH', 'ENROL', 'EXIT',
                                                         'PAYMENT', 'LINK', 'UNLINK')),
     occurred_at     timestamptz NOT NULL DEFAULT now(),
@@ -29,6 +31,7 @@ CREATE INDEX outbox_event_order_idx ON sp.outbox_event (txid, event_id);
 CREATE INDEX outbox_event_register_idx ON sp.outbox_event (household_id, txid) WHERE event_type = 'REGISTER';
 COMMENT ON TABLE sp.outbox_event IS 'Changes other systems may subscribe to, written by triggers in the same transaction as the change: REGISTER (a household), UPDATE (a household or person changed), NewHouseHoldMember (a person added to a household registered earlier), DEATH, ENROL, EXIT, PAYMENT (paid), LINK and UNLINK (an external beneficiary row and a registry person). Identifiers, states and versions only, no personal data. Read them with sp.outbox_claim and sp.outbox_ack.';
 COMMENT ON COLUMN sp.outbox_event.txid IS 'The transaction that wrote the event: events are handed out in (txid, event_id) order, once no transaction that could write an earlier one is still running.';
+COMMENT ON COLUMN sp.outbox_event.source_txid IS 'A restored event''s transaction id on the server it was dumped from (its txid here is 0); NULL for events written here. Settles restored consumers'' positions in the order the events had there.';
 COMMENT ON COLUMN sp.outbox_event.detail IS 'What changed, without personal data: entity (household or person), version, status or state before and after.';
 
 CREATE TABLE sp.outbox_consumer (
@@ -40,10 +43,14 @@ CREATE TABLE sp.outbox_consumer (
     -- every event up to here (in (txid, event_id) order) for this consumer is acknowledged
     acked_txid      xid8 NOT NULL DEFAULT '0',
     acked_event_id  bigint NOT NULL DEFAULT 0,
+    -- a restored consumer, until its position is settled among the restored
+    -- events: its acked_txid on the server it was dumped from
+    source_acked_txid xid8,
     description     text,
     created_at      timestamptz NOT NULL DEFAULT now(),
     created_by      text NOT NULL DEFAULT sp_internal.caller()
 );
+COMMENT ON COLUMN sp.outbox_consumer.source_acked_txid IS 'Set by a restore (the acked_txid the consumer had on the server it was dumped from) until the consumer''s first claim, acknowledgement, backlog or pruning settles its position among the restored events; then NULL.';
 COMMENT ON TABLE sp.outbox_consumer IS 'A system that reads the outbox: the database role it claims as (its area scope limits the events it gets), the event types it wants (NULL: all), how long a claim holds before the events are given again, and how far it has acknowledged.';
 
 -- Claims and acknowledgements above a consumer's acknowledged position.
@@ -70,8 +77,12 @@ COMMENT ON TABLE sp_internal.outbox_delivery IS 'Per consumer, the events claime
 -- Writing events
 -- ------------------------------------------------------------------------
 -- Restored rows come from another server, whose transaction ids mean
--- nothing here: they keep their order among themselves (event ids) and all
--- come before the events written after the restore (txid 0).
+-- nothing here: they get txid 0, so that all come before the events written
+-- after the restore, and among themselves go by event id.  Event ids and
+-- commit order can disagree (a transaction that took its id first and
+-- committed last), so the old transaction ids are kept beside: a restored
+-- consumer's position is settled among the restored events at its first use
+-- (sp_internal.outbox_settle_restored), the tables being loaded in any order.
 CREATE FUNCTION sp_internal.outbox_restored()
     RETURNS trigger
     LANGUAGE plpgsql
@@ -80,7 +91,18 @@ AS $$
 BEGIN
     IF sp_internal.loading_rows(TG_RELID) THEN
         IF TG_TABLE_NAME = 'outbox_consumer' THEN
+            IF NEW.source_acked_txid IS NULL THEN
+                NEW.source_acked_txid := NEW.acked_txid;
+            ELSE
+                -- (never settled on the server it was dumped from: its position
+                -- cannot be placed among these events; all of them come again)
+                NEW.source_acked_txid := '0';
+                NEW.acked_event_id := 0;
+            END IF;
             NEW.acked_txid := '0';
+        ELSIF TG_TABLE_NAME = 'outbox_event' THEN
+            NEW.source_txid := NEW.txid;
+            NEW.txid := '0';
         ELSE
             NEW.txid := '0';
         END IF;
@@ -88,7 +110,43 @@ BEGIN
     RETURN NEW;
 END
 $$;
-COMMENT ON FUNCTION sp_internal.outbox_restored() IS 'BEFORE INSERT trigger of the outbox tables: rows a restore loads get transaction id 0, so that they keep their order (event ids) and come before every event written after the restore, whatever the new server''s transaction ids.';
+COMMENT ON FUNCTION sp_internal.outbox_restored() IS 'BEFORE INSERT trigger of the outbox tables: rows a restore loads get transaction id 0, so that they come before every event written after the restore, whatever the new server''s transaction ids; the old ones are kept in source_txid and source_acked_txid, to settle each consumer''s position at its first use.';
+
+-- A restored consumer's position, settled among the restored events: on the
+-- old server it had acknowledged every event up to (source_acked_txid,
+-- acked_event_id) in (txid, event_id) order.  Here restored events go by
+-- event id, so the position moves back to just before the first event that
+-- came after it there, and the events between that were acknowledged there
+-- are marked acknowledged (a delivery row): nothing is lost, nothing given
+-- twice.  Claims and acknowledgements restored with the consumer stay.
+CREATE FUNCTION sp_internal.outbox_settle_restored(p_name text)
+    RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c sp.outbox_consumer;
+    first_after bigint;
+BEGIN
+    SELECT * INTO c FROM sp.outbox_consumer x WHERE x.name = p_name AND x.source_acked_txid IS NOT NULL FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    SELECT min(e.event_id) INTO first_after FROM sp.outbox_event e
+    WHERE e.txid = '0' AND e.source_txid IS NOT NULL AND (e.source_txid, e.event_id) > (c.source_acked_txid, c.acked_event_id);
+    IF first_after IS NOT NULL AND first_after <= c.acked_event_id THEN
+        INSERT INTO sp_internal.outbox_delivery AS d (consumer, event_id, txid, claimed_until, acked_at)
+        SELECT c.name, e.event_id, '0', clock_timestamp(), clock_timestamp() FROM sp.outbox_event e
+        WHERE e.txid = '0' AND e.event_id >= first_after AND e.event_id <= c.acked_event_id
+          AND (e.source_txid, e.event_id) <= (c.source_acked_txid, c.acked_event_id)
+        ON CONFLICT (event_id, consumer) DO NOTHING;
+        UPDATE sp.outbox_consumer x SET acked_event_id = first_after - 1, source_acked_txid = NULL WHERE x.name = c.name;
+    ELSE
+        UPDATE sp.outbox_consumer x SET source_acked_txid = NULL WHERE x.name = c.name;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION sp_internal.outbox_settle_restored(text) IS 'Settles a restored consumer''s position among the restored events (which go by event id here, by transaction and event id on the old server): back to just before the first event that followed its old position, with those in between it had acknowledged marked acknowledged. Called at the consumer''s first claim, acknowledgement, backlog or pruning after a restore; does nothing otherwise.';
 -- (the test in WHEN runs in C: a live insert of a million events, or of a
 -- claim's thousand deliveries, calls no function per row)
 CREATE TRIGGER outbox_event_restored BEFORE INSERT ON sp.outbox_event FOR EACH ROW
@@ -292,7 +350,7 @@ BEGIN
     LEFT JOIN LATERAL (SELECT e.txid, e.event_id FROM sp.outbox_event e WHERE e.txid < pg_snapshot_xmin(pg_current_snapshot())
                        ORDER BY e.txid DESC, e.event_id DESC LIMIT 1) last ON true
     RETURNING * INTO c;
-    RETURN to_jsonb(c) - 'acked_txid';
+    RETURN to_jsonb(c) - 'acked_txid' - 'source_acked_txid';
 EXCEPTION WHEN unique_violation THEN
     RAISE EXCEPTION 'outbox consumer "%" exists already', name USING ERRCODE = 'duplicate_object', COLUMN = 'name';
 END
@@ -308,6 +366,7 @@ AS $$
 DECLARE
     c sp.outbox_consumer;
 BEGIN
+    PERFORM sp_internal.outbox_settle_restored(p_name);
     SELECT * INTO c FROM sp.outbox_consumer x WHERE x.name = p_name FOR UPDATE;
     -- (a consumer the caller may not act as is answered as one that does not exist)
     IF NOT FOUND OR NOT EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = c.consumer_role
@@ -443,9 +502,13 @@ COMMENT ON FUNCTION sp.outbox_ack(text, bigint[]) IS 'Acknowledges events a cons
 CREATE FUNCTION sp.outbox_backlog()
     RETURNS TABLE (consumer text, consumer_role name, event_types text[], lease interval, acked_position bigint,
                    claimed bigint, lease_expired bigint, after_position bigint, oldest_after_position timestamptz)
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
+BEGIN
+    -- (after a restore, positions are settled first: else they would count restored events wrongly)
+    PERFORM sp_internal.outbox_settle_restored(c.name) FROM sp.outbox_consumer c WHERE c.source_acked_txid IS NOT NULL;
+    RETURN QUERY
     SELECT c.name, c.consumer_role, c.event_types, c.lease, c.acked_event_id,
            (SELECT count(*) FROM sp_internal.outbox_delivery d WHERE d.consumer = c.name AND d.acked_at IS NULL AND d.claimed_until > now()),
            (SELECT count(*) FROM sp_internal.outbox_delivery d WHERE d.consumer = c.name AND d.acked_at IS NULL AND d.claimed_until <= now()),
@@ -454,7 +517,8 @@ AS $$
     CROSS JOIN LATERAL (SELECT count(*) AS n, min(e.occurred_at) AS oldest FROM sp.outbox_event e
                         WHERE (e.txid, e.event_id) > (c.acked_txid, c.acked_event_id)
                           AND (c.event_types IS NULL OR e.event_type = ANY (c.event_types))) x
-    ORDER BY c.name
+    ORDER BY c.name;
+END
 $$;
 COMMENT ON FUNCTION sp.outbox_backlog() IS 'Per consumer: its acknowledged position, events under a live claim, claims whose lease ran out (to be given again), and the events after its position (of its types, whatever their area) with the oldest one''s time: how far behind it is. For administrators and auditors.';
 
@@ -470,6 +534,8 @@ BEGIN
     IF older_than IS NULL OR older_than < '1 hour' THEN
         RAISE EXCEPTION 'older_than must be at least 1 hour' USING ERRCODE = 'invalid_parameter_value', COLUMN = 'older_than';
     END IF;
+    -- (a restored consumer's position is settled first: before, it may stand past events it never got)
+    PERFORM sp_internal.outbox_settle_restored(c.name) FROM sp.outbox_consumer c WHERE c.source_acked_txid IS NOT NULL;
     DELETE FROM sp.outbox_event e
     WHERE e.occurred_at < now() - older_than
       AND NOT EXISTS (SELECT 1 FROM sp.outbox_consumer c WHERE (e.txid, e.event_id) > (c.acked_txid, c.acked_event_id));
