@@ -262,8 +262,9 @@ ok "$([ "$code" != 200 ] && [ "$code" != 401 ] && [ "$code" != 403 ]; echo $?)" 
 kill -TERM "$tls_pid"; wait "$tls_pid" || true
 
 # --- the access log ----------------------------------------------------------------
-ok "$(jq -e . "$work/access.log" >/dev/null 2>&1 && ! grep -q -e "$token_mis" -e "$token_ana" -e Amina -e GW-100-200 "$work/access.log"; echo $?)" \
-   "the access log is JSON lines, without tokens, names or identifiers" "$(head -3 "$work/access.log")"
+ok "$(jq -e . "$work/access.log" >/dev/null 2>&1 && ! grep -q -e "$token_mis" -e "$token_ana" -e Amina -e GW-100-200 "$work/access.log" \
+      && [ "$(head -1 "$work/access.log" | jq -r .event)" = start ]; echo $?)" \
+   "the access log is JSON lines, without tokens, names or identifiers, and starts with the start (libmicrohttpd took every option without a word)" "$(head -3 "$work/access.log")"
 ok "$(jq -se '[.[] | select(.path == "/registry/sync/search" and .status == 200 and .sender_id == "mis.test")] | length > 0' "$work/access.log" >/dev/null; echo $?)" \
    "each request is logged with its route, status, time and client" "$(grep sync/search "$work/access.log" | head -2)"
 

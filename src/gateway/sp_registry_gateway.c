@@ -1932,13 +1932,14 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* (the logger first: libmicrohttpd reports on the options after it to it) */
 	d = MHD_start_daemon(flags, (uint16_t) cfg.port, NULL, NULL, handler, NULL,
+						 MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
 						 MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &ss,
 						 MHD_OPTION_CONNECTION_LIMIT, (unsigned int) cfg.max_connections,
 						 MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int) cfg.max_per_ip,
 						 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) cfg.idle_timeout_s,
 						 MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-						 MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
 						 /* (ignored without MHD_USE_TLS; NULL ends the list early otherwise) */
 						 tls_cert_pem ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, tls_cert_pem,
 						 MHD_OPTION_HTTPS_MEM_KEY, tls_key_pem,
