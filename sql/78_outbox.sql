@@ -89,28 +89,27 @@ CREATE FUNCTION sp_internal.outbox_restored()
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF sp_internal.loading_rows(TG_RELID) THEN
-        IF TG_TABLE_NAME = 'outbox_consumer' THEN
-            IF NEW.source_acked_txid IS NULL THEN
-                NEW.source_acked_txid := NEW.acked_txid;
-            ELSE
-                -- (never settled on the server it was dumped from: its position
-                -- cannot be placed among these events; all of them come again)
-                NEW.source_acked_txid := '0';
-                NEW.acked_event_id := 0;
-            END IF;
-            NEW.acked_txid := '0';
-        ELSIF TG_TABLE_NAME = 'outbox_event' THEN
-            NEW.source_txid := NEW.txid;
-            NEW.txid := '0';
+    -- (called only for rows a restore loads: the triggers' WHEN tests that)
+    IF TG_TABLE_NAME = 'outbox_consumer' THEN
+        IF NEW.source_acked_txid IS NULL THEN
+            NEW.source_acked_txid := NEW.acked_txid;
         ELSE
-            NEW.txid := '0';
+            -- (never settled on the server it was dumped from: its position
+            -- cannot be placed among these events; all of them come again)
+            NEW.source_acked_txid := '0';
+            NEW.acked_event_id := 0;
         END IF;
+        NEW.acked_txid := '0';
+    ELSIF TG_TABLE_NAME = 'outbox_event' THEN
+        NEW.source_txid := NEW.txid;
+        NEW.txid := '0';
+    ELSE
+        NEW.txid := '0';
     END IF;
     RETURN NEW;
 END
 $$;
-COMMENT ON FUNCTION sp_internal.outbox_restored() IS 'BEFORE INSERT trigger of the outbox tables: rows a restore loads get transaction id 0, so that they come before every event written after the restore, whatever the new server''s transaction ids; the old ones are kept in source_txid and source_acked_txid, to settle each consumer''s position at its first use.';
+COMMENT ON FUNCTION sp_internal.outbox_restored() IS 'BEFORE INSERT trigger of the outbox tables, fired (by its WHEN) only for rows a restore loads: they get transaction id 0, so that they come before every event written after the restore, whatever the new server''s transaction ids; the old ones are kept in source_txid and source_acked_txid, to settle each consumer''s position at its first use.';
 
 -- A restored consumer's position, settled among the restored events: on the
 -- old server it had acknowledged every event up to (source_acked_txid,

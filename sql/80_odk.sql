@@ -194,6 +194,36 @@ END
 $$;
 COMMENT ON FUNCTION sp.set_form_mapping(text, jsonb, text) IS 'Creates or replaces the mapping of an offline form to the registration document (checked: known keys, paths, catalogue variables); the previous version stays in sp.form_mapping_history. National administrators.';
 
+-- The catalogue attributes a mapping names ({"rooms": "dwelling/rooms"}),
+-- read from a submission or a repeat instance, typed by the catalogue.
+CREATE FUNCTION sp_internal.form_attributes(paths jsonb, value_maps jsonb, src jsonb, for_edit boolean)
+    RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    attrs jsonb := '{}';
+    k text;
+    path text;
+    raw jsonb;
+    v jsonb;
+BEGIN
+    FOR k, path IN SELECT e.key, e.value #>> '{}' FROM jsonb_each(coalesce(paths, '{}')) e LOOP
+        raw := sp_internal.form_value(src, path);
+        -- (a question left out of the submission changes nothing)
+        CONTINUE WHEN raw IS NULL;
+        v := sp_internal.form_answer(sp_internal.form_mapped(raw, value_maps -> k),
+                                     (SELECT x.value_type FROM sp.variable x WHERE x.code = k));
+        -- (an edit that blanks an answer removes it: null; a registration leaves it out)
+        IF v IS NOT NULL AND (v <> 'null' OR for_edit) THEN
+            attrs := attrs || jsonb_build_object(k, v);
+        END IF;
+    END LOOP;
+    RETURN attrs;
+END
+$$;
+COMMENT ON FUNCTION sp_internal.form_attributes(jsonb, jsonb, jsonb, boolean) IS 'The catalogue attributes a form mapping names (variable code to field path), read from a submission or one repeat instance through the value maps and typed by the catalogue; questions left out are left out, and for an edit an answer sent blank is null (removed).';
+
 -- The registration document a submission maps to (without submission_id,
 -- device_time and source).
 CREATE FUNCTION sp_internal.form_document(m jsonb, sub jsonb, for_edit boolean DEFAULT false)
@@ -232,18 +262,7 @@ BEGIN
             doc := doc || jsonb_build_object('location', jsonb_build_object('lat', parts[1]::numeric, 'lon', parts[2]::numeric));
         END IF;
     END IF;
-    attrs := '{}';
-    FOR k, path IN SELECT e.key, e.value #>> '{}' FROM jsonb_each(coalesce(m -> 'attributes', '{}')) e LOOP
-        raw := sp_internal.form_value(sub, path);
-        -- (a question left out of the submission changes nothing)
-        CONTINUE WHEN raw IS NULL;
-        v := sp_internal.form_answer(sp_internal.form_mapped(raw, m #> ARRAY['values', k]),
-                                     (SELECT x.value_type FROM sp.variable x WHERE x.code = k));
-        -- (an edit that blanks an answer removes it: null; a registration leaves it out)
-        IF v IS NOT NULL AND (v <> 'null' OR for_edit) THEN
-            attrs := attrs || jsonb_build_object(k, v);
-        END IF;
-    END LOOP;
+    attrs := sp_internal.form_attributes(m -> 'attributes', m -> 'values', sub, for_edit);
     IF attrs <> '{}' THEN
         doc := doc || jsonb_build_object('attributes', attrs);
     END IF;
@@ -270,16 +289,7 @@ BEGIN
                 mem := mem || jsonb_build_object(k, NULL::jsonb);	-- blanked in the edit: removed
             END IF;
         END LOOP;
-        attrs := '{}';
-        FOR k, path IN SELECT e.key, e.value #>> '{}' FROM jsonb_each(coalesce(m #> '{members,attributes}', '{}')) e LOOP
-            raw := sp_internal.form_value(inst, path);
-            CONTINUE WHEN raw IS NULL;
-            v := sp_internal.form_answer(sp_internal.form_mapped(raw, m #> ARRAY['values', k]),
-                                         (SELECT x.value_type FROM sp.variable x WHERE x.code = k));
-            IF v IS NOT NULL AND (v <> 'null' OR for_edit) THEN
-                attrs := attrs || jsonb_build_object(k, v);
-            END IF;
-        END LOOP;
+        attrs := sp_internal.form_attributes(m #> '{members,attributes}', m -> 'values', inst, for_edit);
         IF attrs <> '{}' THEN
             mem := mem || jsonb_build_object('attributes', attrs);
         END IF;
